@@ -1,0 +1,319 @@
+"""Scenario YAML -> a checked, typed scenario with its manifests resolved.
+
+Every error names ``file:line``, the field path and what was wrong, and
+suggests the near spelling of a misspelt key. Nothing here raises anything
+but :class:`hpsim.errors.HpsimError` for bad input.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import io
+import json
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from hpsim.errors import HpsimError
+from hpsim.scenario.manifests import CONTROLLERS, PodTemplate, templates_from_source
+from hpsim.scenario.schema import Scenario, Workload
+from hpsim.scenario.yamlsrc import Path_, Source, iter_documents, read_text
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    create_s: float
+    delete_s: float | None
+
+
+@dataclass(frozen=True)
+class WorkloadPlan:
+    """One pod template with the scenario's settings for it."""
+
+    name: str
+    template: PodTemplate
+    spec: Workload
+    index: int  # position in the scenario's workloads list
+    trace: tuple[TraceRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A scenario file, checked, with every manifest read."""
+
+    scenario: Scenario
+    workloads: tuple[WorkloadPlan, ...]
+    file: str
+    base_dir: Path
+    data: dict[str, Any]
+    digest: str  # sha256 of the canonical scenario and manifests
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    def workload(self, name: str) -> WorkloadPlan:
+        for w in self.workloads:
+            if w.name == name:
+                return w
+        raise KeyError(name)
+
+
+# -- pydantic errors -> one HpsimError ----------------------------------------------------------
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete types a field annotation may hold."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
+    return [tp]
+
+
+def _fields_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
+    """Keys allowed at ``loc`` inside ``model`` (for near-spelling suggestions)."""
+    current: list[Any] = [model] if model else []
+    for part in loc:
+        nxt: list[Any] = []
+        for tp in current:
+            for t in _unwrap(tp):
+                origin = typing.get_origin(t)
+                if isinstance(t, type) and issubclass(t, BaseModel):
+                    for name, f in t.model_fields.items():
+                        if part in (name, f.alias):
+                            nxt.append(f.annotation)
+                elif origin in (list, tuple) and isinstance(part, int):
+                    nxt.extend(typing.get_args(t)[:1])
+                elif origin is dict:
+                    nxt.extend(typing.get_args(t)[1:2])
+        current = nxt
+    keys: list[str] = []
+    for tp in current:
+        for t in _unwrap(tp):
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                keys.extend(f.alias or n for n, f in t.model_fields.items())
+    return keys
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def error_from_validation(
+    src: Source,
+    exc: ValidationError,
+    *,
+    prefix: Path_ = (),
+    model: type[BaseModel] | None = Scenario,
+) -> HpsimError:
+    """The first pydantic error as one HpsimError at its file:line and field."""
+    errors = exc.errors(include_url=False)
+    # A misspelt key also makes the right one "missing": report the misspelling.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    path = (*prefix, *loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        msg = f'unknown key "{key}"'
+        near = difflib.get_close_matches(key, _fields_at(model, loc[:-1]), n=1, cutoff=0.6)
+        if near:
+            msg += f' (did you mean "{near[0]}"?)'
+        return src.error(path, msg, key=True)
+    if kind == "missing":
+        return src.error(path, f'required key "{loc[-1]}" is missing', line_of=path[:-1])
+    msg = err["msg"]
+    for lead in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(lead):
+            msg = msg[len(lead):]
+            break
+    else:
+        if "input" in err and not isinstance(err["input"], dict | list):
+            msg += f" (got {_show(err['input'])})"
+    return src.error(path, msg)
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def _digest(data: Any, manifests: list[Any]) -> str:
+    canon = json.dumps([data, manifests], sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def _one_document(text: str, file: str) -> Source:
+    docs = list(iter_documents(text, file))
+    if not docs:
+        raise HpsimError("empty scenario file", file=file, line=1)
+    if len(docs) > 1:
+        raise HpsimError("a scenario file holds one YAML document", file=file,
+                         line=docs[1].first_line)
+    if not isinstance(docs[0].data, dict):
+        raise HpsimError("a scenario must be a mapping of keys (name, duration, node, ...)",
+                         file=file, line=docs[0].first_line)
+    return docs[0]
+
+
+def load(path: str | Path) -> LoadedScenario:
+    """Read and check a scenario file and the manifests it names."""
+    path = Path(path)
+    shown = str(path)
+    src = _one_document(read_text(path, shown), shown)
+    return load_source(src, base_dir=path.parent)
+
+
+def load_text(text: str, *, file: str = "<scenario>", base_dir: str | Path = ".") -> LoadedScenario:
+    """A scenario from YAML text (manifest paths relative to ``base_dir``)."""
+    return load_source(_one_document(text, file), base_dir=Path(base_dir))
+
+
+def load_data(data: dict[str, Any], *, file: str = "<scenario>",
+              base_dir: str | Path = ".") -> LoadedScenario:
+    """A scenario from an already-parsed mapping (no line numbers)."""
+    return load_source(Source(data=data, file=file), base_dir=Path(base_dir))
+
+
+def _manifest_templates(
+    wl_src: Source, spec: Workload, base_dir: Path
+) -> tuple[list[PodTemplate], Any]:
+    if isinstance(spec.manifest, dict):
+        docs = [wl_src.sub(("manifest",))]
+        raw: Any = spec.manifest
+    else:
+        mpath = (base_dir / spec.manifest) if not Path(spec.manifest).is_absolute() else Path(
+            spec.manifest)
+        if not mpath.is_file():
+            raise wl_src.error(
+                ("manifest",),
+                f"manifest file {spec.manifest!r} not found (looked in {mpath})",
+            )
+        shown = str(mpath)
+        docs = list(iter_documents(read_text(mpath, shown), shown))
+        raw = [d.data for d in docs]
+    templates = [t for d in docs for t in templates_from_source(d)]
+    if not templates:
+        raise wl_src.error(
+            ("manifest",),
+            "the manifest holds no Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet or Job",
+        )
+    return templates, raw
+
+
+def _read_trace(wl_src: Source, rel: str, base_dir: Path) -> tuple[TraceRow, ...]:
+    tpath = base_dir / rel
+    shown = str(tpath)
+    if not tpath.is_file():
+        raise wl_src.error(("arrivals", "trace"), f"trace file {rel!r} not found (looked in {tpath})")
+    reader = csv.DictReader(io.StringIO(read_text(tpath, shown)))
+    fields = reader.fieldnames or []
+    if "create_s" not in fields:
+        raise HpsimError(f"trace needs a create_s column (found {', '.join(fields) or 'none'})",
+                         file=shown, line=1)
+    rows = []
+    for row in reader:
+        line = reader.line_num
+        values = {}
+        for col in ("create_s", "delete_s"):
+            cell = (row.get(col) or "").strip()
+            if not cell:
+                values[col] = None
+                continue
+            try:
+                values[col] = float(cell)
+            except ValueError:
+                raise HpsimError(f"{col}: not a number: {cell!r}", file=shown, line=line) from None
+        if values["create_s"] is None or values["create_s"] < 0:
+            raise HpsimError("create_s: a time in seconds >= 0 is required", file=shown, line=line)
+        if values["delete_s"] is not None and values["delete_s"] < values["create_s"]:
+            raise HpsimError("delete_s: must not be before create_s", file=shown, line=line)
+        rows.append(TraceRow(values["create_s"], values["delete_s"]))
+    return tuple(sorted(rows, key=lambda r: r.create_s))
+
+
+def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
+    """Check a parsed scenario document and resolve its manifests."""
+    try:
+        scenario = Scenario.model_validate(src.data)
+    except ValidationError as exc:
+        raise error_from_validation(src, exc) from None
+
+    plans: list[WorkloadPlan] = []
+    raw_manifests: list[Any] = []
+    seen: dict[str, int] = {}
+    for i, spec in enumerate(scenario.workloads):
+        wl_src = src.sub(("workloads", i))
+        templates, raw = _manifest_templates(wl_src, spec, base_dir)
+        raw_manifests.append(raw)
+        trace: tuple[TraceRow, ...] = ()
+        if spec.arrivals and spec.arrivals.trace:
+            trace = _read_trace(wl_src, spec.arrivals.trace, base_dir)
+        for t in templates:
+            if t.name in seen:
+                raise wl_src.error(
+                    ("manifest",),
+                    f'workload name "{t.name}" is used twice (also by workloads[{seen[t.name]}]); '
+                    "each Kubernetes object needs its own metadata.name",
+                )
+            seen[t.name] = i
+            if (spec.arrivals is not None) and t.kind in CONTROLLERS:
+                raise wl_src.error(
+                    ("arrivals",),
+                    f"arrivals apply to Pods and Jobs; a {t.kind} keeps its own pods "
+                    "(use its replicas, a lifetime, or a scale event)",
+                )
+            names = {c.name for c in (*t.spec.init_containers, *t.spec.containers)}
+            for cname in spec.containers:
+                if cname not in names:
+                    raise wl_src.error(
+                        ("containers", cname),
+                        f'no container "{cname}" in {t.kind} "{t.name}" '
+                        f"(containers: {', '.join(sorted(names))})",
+                        key=True,
+                    )
+            plans.append(WorkloadPlan(name=t.name, template=t, spec=spec, index=i, trace=trace))
+
+    names = {p.name: p for p in plans}
+    image_names: dict[str, int] = {}
+    for i, image in enumerate(scenario.images):
+        if image.name in image_names:
+            raise src.error(("images", i, "name"), f'image "{image.name}" is listed twice')
+        image_names[image.name] = i
+    for i, event in enumerate(scenario.events):
+        target = event.rollout or event.scale
+        if target is None:
+            continue
+        key = "rollout" if event.rollout else "scale"
+        if target.workload not in names:
+            near = difflib.get_close_matches(target.workload, list(names), n=1)
+            hint = f' (did you mean "{near[0]}"?)' if near else ""
+            raise src.error(("events", i, key, "workload"),
+                            f'no workload named "{target.workload}"{hint}')
+        plan = names[target.workload]
+        if event.scale and plan.template.kind not in ("Deployment", "ReplicaSet", "StatefulSet"):
+            raise src.error(("events", i, "scale", "workload"),
+                            f"a {plan.template.kind} cannot be scaled")
+        if event.rollout and event.rollout.container:
+            cnames = [c.name for c in plan.template.spec.containers]
+            if event.rollout.container not in cnames:
+                raise src.error(("events", i, "rollout", "container"),
+                                f'no container "{event.rollout.container}" in "{plan.name}"')
+        if event.at > scenario.duration:
+            raise src.error(("events", i, "at"), "the event is after the end of the scenario")
+
+    return LoadedScenario(
+        scenario=scenario,
+        workloads=tuple(plans),
+        file=src.file,
+        base_dir=base_dir,
+        data=src.data,
+        digest=_digest(src.data, raw_manifests),
+    )

@@ -1,0 +1,333 @@
+"""Kubernetes manifests -> pod templates.
+
+A manifest copied from a real cluster loads unchanged: the objects that carry
+a pod template (Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job) are
+read, other kinds (ConfigMap, ServiceAccount, RBAC, ...) are skipped, and
+fields hpsim does not model are ignored. The fields hpsim does read are typed
+(pydantic, lenient about extras): a wrong type or an impossible quantity is an
+error naming file, line and the manifest's own field path.
+
+Defaults mirror the API server's defaulting (k/k pkg/apis/core/v1/defaults.go,
+pkg/apis/apps/v1/defaults.go, pkg/apis/batch/v1/defaults.go): restartPolicy
+Always, terminationGracePeriodSeconds 30, imagePullPolicy Always for ``:latest``
+or untagged images else IfNotPresent, requests defaulted from limits, replicas
+1, Job completions/parallelism 1 and backoffLimit 6.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from hpsim import units
+from hpsim.scenario.yamlsrc import Source
+
+# Where the pod spec sits in each kind, for field paths in messages.
+POD_SPEC_PATH: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+}
+CONTROLLERS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}
+
+
+class K8sModel(BaseModel):
+    """Lenient: Kubernetes fields hpsim does not model are ignored, not refused."""
+
+    model_config = ConfigDict(
+        extra="ignore", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+def _nonnegative_quantity(value: Any) -> Fraction:
+    q = units.parse_quantity(value)
+    if q < 0:
+        raise ValueError(f"invalid quantity {value}: must not be negative")
+    return q
+
+
+def _ceil(q: Fraction) -> int:
+    return -((-q.numerator) // q.denominator)
+
+
+_Quantity = Annotated[Fraction, BeforeValidator(_nonnegative_quantity)]
+
+
+class ResourceRequirements(K8sModel):
+    """requests/limits, parsed as the API server parses quantities."""
+
+    requests: dict[str, _Quantity] = {}
+    limits: dict[str, _Quantity] = {}
+
+    @field_validator("requests", "limits", mode="before")
+    @classmethod
+    def _none(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("requests", "limits", mode="after")
+    @classmethod
+    def _round(cls, value: dict[str, Fraction]) -> dict[str, int]:
+        # MilliValue() for cpu, Value() for the rest: both round up (quantity.go).
+        return {
+            name: _ceil(q * 1000) if name == "cpu" else _ceil(q) for name, q in value.items()
+        }
+
+    def request(self, name: str) -> int:
+        """Effective request: the API server defaults a missing request to the limit."""
+        return self.requests.get(name, self.limits.get(name, 0))
+
+
+class WindowsOptions(K8sModel):
+    host_process: bool | None = None
+    run_as_user_name: str | None = None
+
+
+class SecurityContext(K8sModel):
+    windows_options: WindowsOptions | None = None
+    run_as_non_root: bool | None = None
+
+
+class VolumeMount(K8sModel):
+    name: str
+    mount_path: str
+    read_only: bool = False
+
+
+class ContainerPort(K8sModel):
+    container_port: int
+    host_port: int | None = None
+
+
+class Container(K8sModel):
+    name: str
+    image: str | None = None
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    resources: ResourceRequirements = ResourceRequirements()
+    security_context: SecurityContext | None = None
+    volume_mounts: list[VolumeMount] = []
+    ports: list[ContainerPort] = []
+
+    @property
+    def pull_policy(self) -> str:
+        """imagePullPolicy as defaulted by SetDefaults_Container."""
+        if self.image_pull_policy:
+            return self.image_pull_policy
+        image = self.image or ""
+        last = image.rsplit("/", 1)[-1]
+        tag = last.split("@", 1)[0].rpartition(":")[2] if ":" in last.split("@", 1)[0] else ""
+        if "@" in last:
+            return "IfNotPresent"
+        return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+class HostPathSource(K8sModel):
+    path: str
+    type: str | None = None
+
+
+class EmptyDirSource(K8sModel):
+    medium: str | None = None
+    size_limit: int | None = None
+
+    @field_validator("size_limit", mode="before")
+    @classmethod
+    def _size(cls, v: Any) -> Any:
+        return None if v is None else units.parse_memory_bytes(v)
+
+
+class Volume(K8sModel):
+    name: str
+    host_path: HostPathSource | None = None
+    empty_dir: EmptyDirSource | None = None
+
+
+class Toleration(K8sModel):
+    key: str | None = None
+    operator: Literal["Exists", "Equal"] = "Equal"
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+
+class NodeSelectorRequirement(K8sModel):
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]
+    values: list[str] = []
+
+
+class NodeSelectorTerm(K8sModel):
+    match_expressions: list[NodeSelectorRequirement] = []
+
+
+class NodeSelector(K8sModel):
+    node_selector_terms: list[NodeSelectorTerm] = []
+
+
+class NodeAffinity(K8sModel):
+    required_during_scheduling_ignored_during_execution: NodeSelector | None = None
+
+
+class Affinity(K8sModel):
+    node_affinity: NodeAffinity | None = None
+
+
+class PodOS(K8sModel):
+    name: str
+
+
+class PodSpec(K8sModel):
+    containers: list[Container] = Field(min_length=1)
+    init_containers: list[Container] = []
+    ephemeral_containers: list[Container] = []
+    host_network: bool = False
+    host_pid: bool = Field(False, alias="hostPID")
+    host_ipc: bool = Field(False, alias="hostIPC")
+    security_context: SecurityContext | None = None
+    volumes: list[Volume] = []
+    node_selector: dict[str, str] = {}
+    affinity: Affinity | None = None
+    tolerations: list[Toleration] = []
+    restart_policy: Literal["Always", "OnFailure", "Never"] = "Always"
+    termination_grace_period_seconds: int = Field(30, ge=0)
+    os: PodOS | None = None
+    priority: int | None = None
+
+
+class ObjectMeta(K8sModel):
+    name: str | None = None
+    generate_name: str | None = None
+    namespace: str = "default"
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+
+
+class PodTemplateSpec(K8sModel):
+    metadata: ObjectMeta = ObjectMeta()
+    spec: PodSpec
+
+
+class WorkloadSpec(K8sModel):
+    """The controller fields of Deployment / ReplicaSet / StatefulSet / DaemonSet / Job."""
+
+    replicas: int | None = Field(None, ge=0)
+    completions: int | None = Field(None, ge=0)
+    parallelism: int | None = Field(None, ge=0)
+    backoff_limit: int | None = Field(None, ge=0)
+    template: PodTemplateSpec
+
+
+class Manifest(K8sModel):
+    api_version: str
+    kind: str
+    metadata: ObjectMeta = ObjectMeta()
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """A pod template and the controller that stamps pods from it."""
+
+    kind: str
+    name: str
+    namespace: str
+    spec: PodSpec
+    raw_spec: dict[str, Any]
+    raw_metadata: dict[str, Any]
+    spec_path: str
+    file: str
+    line: int
+    labels: dict[str, str] = field(default_factory=dict)
+    replicas: int = 1
+    completions: int = 1
+    parallelism: int = 1
+    backoff_limit: int = 6
+
+    @property
+    def host_process(self) -> bool:
+        """Whether any container is HostProcess (pod value as the default)."""
+        pod = _hp(self.spec.security_context)
+        return any(
+            (_hp(c.security_context) if _hp(c.security_context) is not None else pod) is True
+            for c in (*self.spec.init_containers, *self.spec.containers)
+        )
+
+
+def _hp(sc: SecurityContext | None) -> bool | None:
+    return sc.windows_options.host_process if sc and sc.windows_options else None
+
+
+def _pydantic_error(src: Source, exc: ValidationError, prefix: tuple[str | int, ...] = ()):
+    from hpsim.scenario.load import error_from_validation
+
+    return error_from_validation(src, exc, prefix=prefix, model=None)
+
+
+def templates_from_source(src: Source) -> list[PodTemplate]:
+    """Pod templates in one YAML document: one object, or a ``kind: List``."""
+    data = src.data
+    if not isinstance(data, dict):
+        raise src.error((), "a Kubernetes manifest must be a mapping with apiVersion and kind")
+    if data.get("kind") == "List" or (
+        isinstance(data.get("kind"), str) and data["kind"].endswith("List") and "items" in data
+    ):
+        items = data.get("items") or []
+        if not isinstance(items, list):
+            raise src.error(("items",), "items must be a list")
+        out: list[PodTemplate] = []
+        for i in range(len(items)):
+            out.extend(templates_from_source(src.sub(("items", i))))
+        return out
+    try:
+        head = Manifest.model_validate(data)
+    except ValidationError as exc:
+        raise _pydantic_error(src, exc) from None
+    if head.kind not in POD_SPEC_PATH:
+        return []
+    path = POD_SPEC_PATH[head.kind]
+    name = head.metadata.name or head.metadata.generate_name
+    if not name:
+        raise src.error(("metadata",), "metadata.name or metadata.generateName is required")
+    try:
+        if head.kind == "Pod":
+            spec = PodSpec.model_validate(data.get("spec"))
+            tmpl_meta: dict[str, Any] = data.get("metadata") or {}
+            wl = None
+        else:
+            wl = WorkloadSpec.model_validate(data.get("spec"))
+            spec = wl.template.spec
+            tmpl_meta = (data["spec"].get("template") or {}).get("metadata") or {}
+    except ValidationError as exc:
+        raise _pydantic_error(src, exc, prefix=("spec",)) from None
+    raw_spec: Any = data
+    for part in path:
+        raw_spec = raw_spec[part]
+    job = head.kind == "Job"
+    completions = parallelism = 1
+    if job and wl is not None:
+        # batch/v1 defaults.go: both unset -> 1 and 1; parallelism defaults to 1.
+        completions = wl.completions if wl.completions is not None else (
+            1 if wl.parallelism is None else wl.parallelism)
+        parallelism = wl.parallelism if wl.parallelism is not None else 1
+    return [
+        PodTemplate(
+            kind=head.kind,
+            name=name,
+            namespace=head.metadata.namespace,
+            spec=spec,
+            raw_spec=raw_spec,
+            raw_metadata=tmpl_meta,
+            spec_path=".".join(path),
+            file=src.file,
+            line=src.line(()),
+            labels=dict(ObjectMeta.model_validate(tmpl_meta).labels) if tmpl_meta else {},
+            replicas=(wl.replicas if wl and wl.replicas is not None else 1),
+            completions=completions,
+            parallelism=parallelism,
+            backoff_limit=(wl.backoff_limit if wl and wl.backoff_limit is not None else 6),
+        )
+    ]

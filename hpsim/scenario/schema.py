@@ -1,0 +1,469 @@
+"""The typed scenario: what a user wrote, checked (pydantic v2).
+
+Keys are camelCase as in Kubernetes' own configuration files
+(KubeletConfiguration, containerd's CRI config); unknown keys are refused.
+Quantities, durations and rates are parsed by :mod:`hpsim.units` into
+integers (bytes, millicores) and floats (seconds, bytes/s, events/s).
+
+Every default that mirrors a real component cites its source; the sources
+are collected in ../shared/reference/windows-node-facts.md (section numbers
+below, "ref §4.1"). Defaults marked *guess* have no source: they are
+parameters the user should set for their own fleet.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from hpsim import units
+
+# -- unit-typed fields -------------------------------------------------------------------------
+
+
+def _unit(base: type, parse: Any, forms: str, example: str) -> Any:
+    """A field type parsed by ``parse``, shown in the JSON Schema as text or number."""
+    schema = {"type": ["string", "number"], "description": forms, "examples": [example]}
+    return Annotated[base, BeforeValidator(parse), WithJsonSchema(schema)]
+
+
+Bytes = _unit(int, units.parse_memory_bytes, units.QUANTITY_FORMS, "1Gi")
+Millicores = _unit(int, units.parse_cpu_millicores, units.CPU_FORMS, "500m")
+Seconds = _unit(float, units.parse_duration, units.DURATION_FORMS, "15m")
+BytesPerSecond = _unit(float, units.parse_data_rate, units.DATA_RATE_FORMS, "500Mbit/s")
+PerSecond = _unit(float, units.parse_event_rate, units.EVENT_RATE_FORMS, "3/h")
+
+
+def _percent(value: Any) -> float:
+    """A percentage written ``10%`` or as a number."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        value = value.strip()[:-1]
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"invalid percentage {value!r}: expected a number such as 85 or 10%")
+    if not 0 <= out <= 100:
+        raise ValueError(f"invalid percentage {value!r}: must be between 0 and 100")
+    return out
+
+
+Percent = Annotated[float, BeforeValidator(_percent)]
+
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
+
+
+def version_tuple(text: str) -> tuple[int, int, int]:
+    """``"v1.29.3"`` -> ``(1, 29, 3)``; ``"1.7.13+azure"`` -> ``(1, 7, 13)``."""
+    match = _VERSION_RE.match(text.strip())
+    if not match:
+        raise ValueError(f"invalid version {text!r}: expected MAJOR.MINOR[.PATCH] such as 1.29")
+    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+
+
+class Model(BaseModel):
+    """Base of every scenario model: camelCase keys, unknown keys refused, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        validate_default=False,
+    )
+
+
+def _exactly_one(model: BaseModel, names: tuple[str, ...], what: str) -> None:
+    given = [n for n in names if getattr(model, n) is not None]
+    if len(given) != 1:
+        keys = ", ".join(to_camel(n) for n in names)
+        found = ", ".join(to_camel(n) for n in given) or "none"
+        raise ValueError(f"{what} takes exactly one of {keys} (found {found})")
+
+
+# -- node ---------------------------------------------------------------------------------------
+
+
+class ResourceList(Model):
+    """Reserved resources, as kubelet's systemReserved / kubeReserved maps."""
+
+    cpu: Millicores = 0
+    memory: Bytes = 0
+    ephemeral_storage: Bytes = Field(0, alias="ephemeral-storage")
+    pid: int = 0
+
+
+class KubeletConfig(Model):
+    """The KubeletConfiguration fields hpsim models.
+
+    Defaults: k/k pkg/kubelet/apis/config/v1beta1/defaults.go (ref §4.1).
+    """
+
+    max_pods: int = Field(110, ge=1)
+    # serializeImagePulls is true unless maxParallelImagePulls >= 2 (defaults.go).
+    serialize_image_pulls: bool | None = None
+    max_parallel_image_pulls: int | None = Field(None, ge=1)
+    image_gc_high_threshold_percent: int = Field(85, ge=0, le=100,
+                                                 alias="imageGCHighThresholdPercent")
+    image_gc_low_threshold_percent: int = Field(80, ge=0, le=100,
+                                                alias="imageGCLowThresholdPercent")
+    image_minimum_gc_age: Seconds = Field(120.0, alias="imageMinimumGCAge")
+    # 0 disables age-based GC (image_gc_manager.go freeOldImages returns early).
+    image_maximum_gc_age: Seconds = Field(0.0, alias="imageMaximumGCAge")
+    # None: the Windows default for the node's Kubernetes version (ref §4.5).
+    eviction_hard: dict[str, str] | None = None
+    system_reserved: ResourceList = ResourceList()
+    kube_reserved: ResourceList = ResourceList()
+    container_log_max_size: Bytes = 10 * 2**20
+    container_log_max_files: int = Field(5, ge=2)
+    # --allow-privileged; validateWindowsHostProcessPod rule 4 (ref §2.1).
+    allow_privileged: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> KubeletConfig:
+        if self.image_gc_low_threshold_percent > self.image_gc_high_threshold_percent:
+            raise ValueError(
+                "imageGCLowThresholdPercent must not exceed imageGCHighThresholdPercent "
+                f"({self.image_gc_low_threshold_percent} > {self.image_gc_high_threshold_percent})"
+            )
+        if self.serialize_image_pulls and (self.max_parallel_image_pulls or 1) > 1:
+            raise ValueError("maxParallelImagePulls needs serializeImagePulls: false")
+        return self
+
+    @property
+    def pulls_serialized(self) -> bool:
+        """Effective serializeImagePulls (defaults.go)."""
+        if self.serialize_image_pulls is not None:
+            return self.serialize_image_pulls
+        return (self.max_parallel_image_pulls or 1) < 2
+
+
+class ContainerdConfig(Model):
+    """containerd's version and the CRI settings hpsim models (ref §5)."""
+
+    version: str = "1.7.22"  # guess: a current 1.7 patch release, as AKS and EKS ship
+    # containerd@HEAD internal/cri/config/config_windows.go DefaultImageConfig (ref §5.2).
+    max_concurrent_downloads: int = Field(3, ge=1)
+    # internal/cri/config/config.go: blobs are kept after unpack by default (ref §5.1).
+    discard_unpacked_layers: bool = False
+    image_pull_progress_timeout: Seconds = 300.0
+    # pinned_images.sandbox; containerd 1.7's DefaultSandboxImage (2.0 uses pause:3.10).
+    sandbox_image: str = "registry.k8s.io/pause:3.8"
+    # hcsshim runhcs.proto default_container_scratch_size_in_gb comment: 20 GB (ref §1.3).
+    scratch_size: Bytes = 20 * 2**30
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        version_tuple(v)
+        return v
+
+
+class StartupCosts(Model):
+    """Time the runtime spends creating things: no source gives these (guesses)."""
+
+    sandbox: Seconds = 2.0  # guess: RunPodSandbox incl. HNS endpoint on Windows
+    host_process_sandbox: Seconds = 0.5  # guess: hcsshim fakes the sandbox task (ref §1.3)
+    container: Seconds = 1.0  # guess: CreateContainer + StartContainer (WCIFS layer mount)
+    host_process_container: Seconds = 0.5  # guess: job object + silo + bindflt mount
+
+
+class Taint(Model):
+    key: str
+    value: str = ""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+_OS_BUILD_RE = re.compile(r"^10\.0\.(\d+)(?:\.(\d+))?$")
+
+
+class NodeSpec(Model):
+    """One Windows Server node."""
+
+    name: str = "win-node-0"
+    os_build: str = "10.0.20348.2227"
+    cpu: int = Field(ge=1)
+    memory: Bytes
+    # guess: Windows sizes a system-managed pagefile itself; set what your nodes use.
+    pagefile: Bytes = 8 * 2**30
+    disk: Bytes = 128 * 2**30  # guess: AKS's default OS disk for Windows pools
+    network: BytesPerSecond = 1e9 / 8  # guess: 1 Gbit/s to the registry
+    # [OBS] ~14 MB/s extract on a fast machine (microsoft/Windows-Containers#607, ref §8.3).
+    unpack_rate: BytesPerSecond = 14e6
+    kubernetes: str = "1.31"  # guess: a currently supported minor version
+    containerd: ContainerdConfig = ContainerdConfig()
+    feature_gates: dict[str, bool] = {}
+    # bindflt present (ref §1.1): true on WS2022+ and on WS2019 since the 2022-07 patches.
+    file_binding: bool = True
+    labels: dict[str, str] = {}
+    taints: list[Taint] = []
+    kubelet: KubeletConfig = KubeletConfig()
+    startup: StartupCosts = StartupCosts()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _containerd_shorthand(cls, data: Any) -> Any:
+        # `containerd: "1.7.13"` is short for `containerd: {version: "1.7.13"}`.
+        if isinstance(data, dict) and isinstance(data.get("containerd"), str):
+            data = {**data, "containerd": {"version": data["containerd"]}}
+        return data
+
+    @field_validator("os_build")
+    @classmethod
+    def _os_build(cls, v: str) -> str:
+        if not _OS_BUILD_RE.match(v):
+            raise ValueError(f"invalid osBuild {v!r}: expected 10.0.BUILD[.REVISION] "
+                             "such as 10.0.20348.2227")
+        return v
+
+    @field_validator("kubernetes")
+    @classmethod
+    def _kubernetes(cls, v: str) -> str:
+        version_tuple(v)
+        return v
+
+    @property
+    def build(self) -> int:
+        """The OS build number: 17763 (ltsc2019), 20348 (ltsc2022), 26100 (ltsc2025)."""
+        return int(_OS_BUILD_RE.match(self.os_build).group(1))  # type: ignore[union-attr]
+
+    @property
+    def all_labels(self) -> dict[str, str]:
+        """The labels kubelet sets on a Windows node, then the user's."""
+        builtin = {
+            "kubernetes.io/os": "windows",
+            "kubernetes.io/arch": "amd64",
+            "kubernetes.io/hostname": self.name,
+            # kubelet sets node.kubernetes.io/windows-build to major.minor.build (KEP-1981 docs).
+            "node.kubernetes.io/windows-build": ".".join(self.os_build.split(".")[:3]),
+        }
+        return {**builtin, **self.labels}
+
+
+# -- images -------------------------------------------------------------------------------------
+
+
+class LayerSpec(Model):
+    size: Bytes  # compressed (transfer) size
+    unpacked: Bytes | None = None  # on-disk size; None: size x the catalogue's ratio
+    digest: str | None = None  # sha256:...; None: unique to this image
+
+
+class ImageSpec(Model):
+    """An image the node can pull: an optional Windows base plus its own layers."""
+
+    name: str
+    base: str | None = None
+    # Platform OSVersion in the manifest; None: the base's, or none (HostProcess images).
+    os_version: str | None = None
+    layers: list[LayerSpec] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v or any(c.isspace() for c in v):
+            raise ValueError(f"invalid image reference {v!r}")
+        return v
+
+
+# -- workloads ----------------------------------------------------------------------------------
+
+
+class Normal(Model):
+    mean: Bytes
+    sd: Bytes
+
+
+class LogNormal(Model):
+    median: Bytes
+    sigma: float = Field(ge=0)
+
+
+class MemoryDist(Model):
+    """Memory committed at start: a constant, or per-pod random."""
+
+    constant: Bytes | None = None
+    normal: Normal | None = None
+    lognormal: LogNormal | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scalar(cls, data: Any) -> Any:
+        return data if isinstance(data, dict) else {"constant": data}
+
+    @model_validator(mode="after")
+    def _one(self) -> MemoryDist:
+        _exactly_one(self, ("constant", "normal", "lognormal"), "memory")
+        return self
+
+
+class Spikes(Model):
+    """Short extra commits at a Poisson rate."""
+
+    rate: PerSecond
+    size: Bytes
+    duration: Seconds
+
+
+class Profile(Model):
+    """What a container does over time."""
+
+    memory: MemoryDist = MemoryDist(constant=0)
+    memory_growth: BytesPerSecond = 0.0  # a leak: linear growth of commit
+    spikes: Spikes | None = None
+    cpu: Millicores = 0  # CPU demand while running
+    work: Seconds | None = None  # CPU-seconds to finish (Jobs): exit 0 when done
+    run_for: Seconds | None = None  # wall time to exit on its own
+    exit_code: int = 0  # exit code when run_for elapses
+    host_writes: BytesPerSecond = 0.0  # writes to host paths (HostProcess)
+    rootfs_writes: BytesPerSecond = 0.0  # writes into the container's scratch VHDX
+    log_rate: BytesPerSecond = 0.0  # stdout/stderr to C:\var\log\pods
+    empty_dir_writes: BytesPerSecond = 0.0
+
+
+class Fixed(Model):
+    fixed: Seconds
+
+
+class Exponential(Model):
+    mean: Seconds
+
+
+class LogNormalTime(Model):
+    median: Seconds
+    sigma: float = Field(ge=0)
+
+
+class Uniform(Model):
+    min: Seconds
+    max: Seconds
+
+
+class Lifetime(Model):
+    """How long a pod lives before it is deleted."""
+
+    fixed: Seconds | None = None
+    exponential: Exponential | None = None
+    lognormal: LogNormalTime | None = None
+    uniform: Uniform | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Lifetime:
+        _exactly_one(self, ("fixed", "exponential", "lognormal", "uniform"), "lifetime")
+        return self
+
+
+class Poisson(Model):
+    rate: PerSecond
+    start: Seconds = 0.0
+    stop: Seconds | None = None
+    limit: int | None = Field(None, ge=0)
+
+
+class Arrivals(Model):
+    """When instances of a Pod or Job are created."""
+
+    at: list[Seconds] | None = None
+    poisson: Poisson | PerSecond | None = None
+    trace: str | None = None  # CSV with columns create_s[,delete_s], relative to the scenario
+
+    @model_validator(mode="after")
+    def _one(self) -> Arrivals:
+        _exactly_one(self, ("at", "poisson", "trace"), "arrivals")
+        return self
+
+
+class Workload(Model):
+    """A Kubernetes object (by path or inline) plus what Kubernetes does not say."""
+
+    manifest: str | dict[str, Any]
+    start: Seconds = 0.0  # when the object is created
+    arrivals: Arrivals | None = None
+    lifetime: Lifetime | None = None
+    profile: Profile = Profile()
+    containers: dict[str, Profile] = {}  # per-container profiles, over `profile`
+    # What the process does when its job object refuses an allocation (Windows has
+    # no OOM killer, ref §7). guess: most runtimes (.NET, Go, Java) exit on it.
+    on_memory_cap: Literal["crash", "degrade"] = "crash"
+
+
+# -- events -------------------------------------------------------------------------------------
+
+
+class Rollout(Model):
+    workload: str
+    image: str
+    container: str | None = None
+
+
+class Scale(Model):
+    workload: str
+    replicas: int = Field(ge=0)
+
+
+class Drain(Model):
+    grace_period: Seconds | None = None
+
+
+class Event(Model):
+    at: Seconds
+    rollout: Rollout | None = None
+    scale: Scale | None = None
+    cordon: bool | None = None
+    drain: Drain | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Event:
+        _exactly_one(self, ("rollout", "scale", "cordon", "drain"), "an event")
+        return self
+
+
+# -- scenario -----------------------------------------------------------------------------------
+
+PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class Scenario(Model):
+    """A whole scenario file."""
+
+    name: str
+    description: str = ""
+    duration: Seconds
+    seed: int = Field(0, ge=0)
+    replications: int = Field(1, ge=1)
+    node: NodeSpec
+    # Pod Security enforce level per namespace. A namespace not listed is
+    # "privileged": the PodSecurity admission plugin's default enforce level.
+    namespaces: dict[str, PodSecurityLevel] = {}
+    images: list[ImageSpec] = []
+    workloads: list[Workload] = []
+    events: list[Event] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME_RE.match(v):
+            raise ValueError(f"invalid name {v!r}: use letters, digits, '.', '_' and '-' "
+                             "(it names the results folder)")
+        return v
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("duration must be greater than zero")
+        return v
+
+    def namespace_level(self, namespace: str) -> str:
+        return self.namespaces.get(namespace, "privileged")

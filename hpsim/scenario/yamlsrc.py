@@ -1,0 +1,176 @@
+"""YAML with line numbers: every value keeps the line it came from.
+
+Scenario files and Kubernetes manifests are loaded with PyYAML's *safe*
+loader only (no arbitrary tags). While the node tree is turned into plain
+Python objects, each path (``("node", "memory")``, ``("workloads", 0)``) is
+mapped to the line of its value and of its key, so that any later error --
+from pydantic or from hpsim's own checks -- can name ``file:line`` and the
+field path. Duplicate keys are refused, as kubectl's strict decoder does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hpsim.errors import HpsimError
+
+Path_ = tuple[str | int, ...]
+
+# A document with more nodes than this is refused: alias expansion ("billion
+# laughs") would otherwise make loading exponential.
+MAX_NODES = 200_000
+
+
+@dataclass
+class Source:
+    """One YAML document: its data and where each value came from."""
+
+    data: Any
+    file: str
+    value_lines: dict[Path_, int] = field(default_factory=dict)
+    key_lines: dict[Path_, int] = field(default_factory=dict)
+    first_line: int = 1
+    prefix: Path_ = ()  # where this document sits inside the file's own (for field paths)
+
+    def line(self, path: Path_, *, key: bool = False) -> int:
+        """Line of ``path`` (of its key if ``key``), else of its nearest ancestor."""
+        path = tuple(path)
+        while path:
+            if key and path in self.key_lines:
+                return self.key_lines[path]
+            if path in self.value_lines:
+                return self.value_lines[path]
+            path = path[:-1]
+        return self.value_lines.get((), self.first_line)
+
+    def sub(self, path: Path_) -> Source:
+        """The part of this document at ``path``, with paths re-rooted there."""
+        n = len(path)
+        data = self.data
+        for part in path:
+            data = data[part]
+        return Source(
+            data=data,
+            file=self.file,
+            value_lines={p[n:]: ln for p, ln in self.value_lines.items() if p[:n] == tuple(path)},
+            key_lines={p[n:]: ln for p, ln in self.key_lines.items() if p[:n] == tuple(path)},
+            first_line=self.line(path),
+            prefix=(*self.prefix, *path),
+        )
+
+    def error(self, path: Path_, message: str, *, key: bool = False,
+              line_of: Path_ | None = None) -> HpsimError:
+        """An HpsimError at ``path`` in this document (line of ``line_of`` if given)."""
+        line = self.line(path if line_of is None else line_of, key=key)
+        return HpsimError(message, file=self.file, line=line,
+                          field=join_path((*self.prefix, *path)) or None)
+
+
+def join_path(path: Path_, prefix: str = "") -> str:
+    """``("workloads", 0, "profile")`` -> ``workloads[0].profile``."""
+    out = prefix
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+class _Builder:
+    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
+        self.loader = loader
+        self.file = file
+        self.count = 0
+
+    def build(self, node: yaml.Node, path: Path_, src: Source) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise HpsimError(
+                f"document too large (more than {MAX_NODES} values after alias expansion)",
+                file=self.file, line=node.start_mark.line + 1,
+            )
+        src.value_lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise HpsimError(
+                        "mapping keys must be plain scalars",
+                        file=self.file, line=key_node.start_mark.line + 1,
+                        field=join_path(path) or None,
+                    )
+                # The key as written: YAML 1.1 would read `on:` as True.
+                key = str(key_node.value)
+                if key in out:
+                    raise HpsimError(
+                        f'duplicate key "{key}"',
+                        file=self.file, line=key_node.start_mark.line + 1,
+                        field=join_path((*path, key)),
+                    )
+                src.key_lines[(*path, key)] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, (*path, key), src)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i), src) for i, item in enumerate(node.value)]
+        return self.loader.construct_object(node, deep=True)
+
+
+def _yaml_error(exc: yaml.YAMLError, file: str) -> HpsimError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = f"malformed YAML: {problem}" + (f" ({context})" if context else "")
+    return HpsimError(text, file=file, line=line)
+
+
+def iter_documents(text: str, file: str) -> Iterator[Source]:
+    """Every document of a YAML stream, with line maps; empty documents skipped."""
+    loader = yaml.SafeLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            src = Source(data=None, file=file, first_line=node.start_mark.line + 1)
+            src.data = _Builder(loader, file).build(node, (), src)
+            if src.data is not None:
+                yield src
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, file) from None
+    except RecursionError:
+        raise HpsimError("malformed YAML: nested too deeply", file=file) from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        # PyYAML's constructors raise these for e.g. out-of-range timestamps.
+        raise HpsimError(f"malformed YAML: {exc}", file=file) from None
+    finally:
+        loader.dispose()
+
+
+def read_text(path: Path, shown: str | None = None) -> str:
+    """A file's text, or an HpsimError naming it."""
+    shown = shown or str(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HpsimError("no such file", file=shown) from None
+    except IsADirectoryError:
+        raise HpsimError("is a directory, not a file", file=shown) from None
+    except UnicodeDecodeError as exc:
+        raise HpsimError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                         file=shown) from None
+    except OSError as exc:
+        raise HpsimError(f"cannot read: {exc.strerror}", file=shown) from None
+
+
+def load_documents(path: Path, shown: str | None = None) -> list[Source]:
+    """All documents of a YAML file."""
+    shown = shown or str(path)
+    return list(iter_documents(read_text(path, shown), shown))
