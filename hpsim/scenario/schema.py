@@ -325,6 +325,9 @@ class Profile(Model):
     work: Seconds | None = None  # CPU-seconds to finish (Jobs): exit 0 when done
     run_for: Seconds | None = None  # wall time to exit on its own
     exit_code: int = 0  # exit code when run_for elapses
+    # Seconds the process takes to exit once told to stop; None: it waits to be
+    # killed (the grace period, or hcsshim's 5 s for HostProcess).
+    stop_time: Seconds | None = None
     host_writes: BytesPerSecond = 0.0  # writes to host paths (HostProcess)
     rootfs_writes: BytesPerSecond = 0.0  # writes into the container's scratch VHDX
     log_rate: BytesPerSecond = 0.0  # stdout/stderr to C:\var\log\pods

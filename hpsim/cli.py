@@ -1,0 +1,95 @@
+"""The `hpsim` command line.
+
+Exit status: 0 success; 1 when `hpsim validate` finds a well-formed spec
+invalid or refused (or some runs failed); 2 for bad input (a malformed file,
+an unknown key, an impossible quantity), always as one line naming file,
+line and field, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from hpsim import __version__  # noqa: F401  (imports the package)
+from hpsim.errors import HpsimError
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from hpsim.scenario.verdicts import validate_file
+
+    rows: list[dict] = []
+    lines: list[str] = []
+    ok = True
+    for path in args.files:
+        for v in validate_file(path):
+            ok = ok and v.admitted
+            rows.append(v.to_json(path))
+            lines.extend(v.human(path))
+    if args.output == "json":
+        print(json.dumps(rows, indent=2))
+    else:
+        print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from hpsim.scenario.schema import Scenario
+
+    print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from hpsim.observe.output import run_command
+
+    return run_command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hpsim",
+        description="Simulate a Windows Kubernetes node running HostProcess containers.",
+    )
+    p.add_argument("--version", action="version", version=f"hpsim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    v = sub.add_parser("validate", help="check scenario files and Kubernetes manifests")
+    v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    v.set_defaults(func=_cmd_validate)
+
+    s = sub.add_parser("schema", help="print the scenario file's JSON Schema")
+    s.set_defaults(func=_cmd_schema)
+
+    r = sub.add_parser("run", help="run a scenario and write its results")
+    r.add_argument("scenario", metavar="SCENARIO")
+    r.add_argument("-o", "--output", metavar="DIR", default=None,
+                   help="results folder (default results/<scenario name>/<timestamp>/)")
+    r.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    r.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    r.add_argument("--quiet", "-q", action="store_true", help="print no summary")
+    r.set_defaults(func=_cmd_run)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `hpsim` console script."""
+    args = _parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except HpsimError as exc:
+        print(f"hpsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hpsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

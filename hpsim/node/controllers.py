@@ -1,0 +1,367 @@
+"""Workload controllers: who creates and deletes pods, and when.
+
+- Bare Pods: one pod at ``start``, or one per arrival (fixed times, Poisson,
+  or a CSV trace of create/delete times).
+- Deployment / ReplicaSet / StatefulSet: keep ``spec.replicas`` pods; a pod
+  that is deleted (its lifetime ended) is replaced at once. Scale events
+  change the count (scale-down removes pending, then not-ready, then newest
+  pods first, as ReplicaSet's ``getPodsToDelete`` ranks them). A rollout
+  replaces pods surge-first: maxSurge 25% new pods, then the old ones they
+  replace once the new are ready (Deployment RollingUpdate defaults; a
+  DaemonSet rolls one pod at a time, maxUnavailable 1).
+- DaemonSet: one pod on the node.
+- Job: each arrival creates a Job run: pods at ``parallelism`` until
+  ``completions`` succeed. restartPolicy OnFailure restarts in place and
+  each restart counts toward ``backoffLimit`` (6); Never fails the pod and
+  the controller creates a new one after its back-off (10 s doubling, 6 min
+  cap: k/k pkg/controller/job DefaultJobPodFailureBackOff, MaxJobPodFailureBackOff).
+  Past backoffLimit the Job fails (BackoffLimitExceeded) and its pods go.
+
+Lifetimes are drawn per pod from the workload's ``lifetime`` and counted
+from the pod's creation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from hpsim.node.pod import ContainerState, Pod
+from hpsim.scenario.load import WorkloadPlan
+from hpsim.scenario.schema import Lifetime
+
+if TYPE_CHECKING:
+    from hpsim.node.node import WindowsNode
+
+JOB_BACKOFF_INITIAL_S = 10.0
+JOB_BACKOFF_MAX_S = 360.0
+DEFAULT_MAX_SURGE = 0.25  # Deployment RollingUpdate maxSurge / maxUnavailable defaults: 25%
+
+Proc = Generator[simpy.Event, Any, Any]
+
+
+def sample_lifetime(lt: Lifetime, rng: Any) -> float:
+    if lt.fixed is not None:
+        return lt.fixed
+    if lt.exponential is not None:
+        return float(rng.exponential(lt.exponential.mean))
+    if lt.lognormal is not None:
+        return float(lt.lognormal.median * math.exp(lt.lognormal.sigma * rng.standard_normal()))
+    assert lt.uniform is not None
+    return float(rng.uniform(lt.uniform.min, lt.uniform.max))
+
+
+class Controller:
+    """Base: creates pods from one workload plan and hears what happens to them."""
+
+    def __init__(self, node: WindowsNode, plan: WorkloadPlan) -> None:
+        self.node = node
+        self.env = node.env
+        self.plan = plan
+        self.name = plan.name
+        self.pods: list[Pod] = []
+        self.seq = 0
+        self.revision = 0
+        self.images: dict[str, str] = {}
+
+    def start(self) -> None:
+        self.env.process(self._begin())
+
+    def _begin(self) -> Proc:
+        yield self.env.timeout(self.plan.spec.start)
+        self.begin()
+
+    def begin(self) -> None:  # pragma: no cover - each controller overrides
+        raise NotImplementedError
+
+    def create(self, name: str | None = None, delete_at: float | None = None) -> Pod:
+        self.seq += 1
+        pod = self.node.new_pod(self.plan, name or f"{self.name}-{self.seq}", self.name,
+                                self.revision, self.images)
+        self.pods.append(pod)
+        lt = self.plan.spec.lifetime
+        if delete_at is None and lt is not None and not pod.ended:
+            rng = self.node.streams.get("lifetimes", self.plan.index)
+            delete_at = self.env.now + sample_lifetime(lt, rng)
+        if delete_at is not None and not pod.ended:
+            self.env.process(self._delete_at(pod, delete_at))
+        return pod
+
+    def _delete_at(self, pod: Pod, when: float) -> Proc:
+        yield self.env.timeout(max(0.0, when - self.env.now))
+        self.node.delete_pod(pod, "LifetimeEnded")
+
+    def live(self) -> list[Pod]:
+        return [p for p in self.pods if not p.ended and p.delete_requested is None]
+
+    # Hooks; controllers override what they care about.
+    def pod_finished(self, pod: Pod) -> None: ...
+    def pod_deleted(self, pod: Pod) -> None: ...
+    def container_exited(self, pod: Pod, c: ContainerState, code: int) -> None: ...
+    def container_restarted(self, pod: Pod, c: ContainerState) -> None: ...
+
+    def may_restart(self, pod: Pod) -> bool:
+        return True
+
+    def scale(self, replicas: int) -> None:
+        raise NotImplementedError
+
+    def rollout(self, image: str, container: str | None) -> None:
+        raise NotImplementedError
+
+
+class PodArrivals(Controller):
+    """Bare pods: created at ``start`` or by the arrival process; never replaced."""
+
+    def begin(self) -> None:
+        arr = self.plan.spec.arrivals
+        if arr is None:
+            self.create(self.name)
+            return
+        self.env.process(self._arrivals())
+
+    def _arrivals(self) -> Proc:
+        arr = self.plan.spec.arrivals
+        assert arr is not None
+        t0 = self.env.now
+        if arr.at is not None:
+            for t in sorted(arr.at):
+                yield self.env.timeout(max(0.0, t0 + t - self.env.now))
+                self.create()
+        elif arr.trace is not None:
+            for row in self.plan.trace:
+                yield self.env.timeout(max(0.0, t0 + row.create_s - self.env.now))
+                delete_at = t0 + row.delete_s if row.delete_s is not None else None
+                self.create(delete_at=delete_at)
+        else:
+            p = arr.poisson
+            rate, start, stop, limit = (p, 0.0, None, None) if isinstance(p, float) else (
+                p.rate, p.start, p.stop, p.limit)
+            rng = self.node.streams.get("arrivals", self.plan.index)
+            yield self.env.timeout(start)
+            n = 0
+            while rate > 0 and (limit is None or n < limit):
+                yield self.env.timeout(float(rng.exponential(1.0 / rate)))
+                if stop is not None and self.env.now - t0 > stop:
+                    return
+                self.create()
+                n += 1
+
+
+class ReplicaController(Controller):
+    """Deployment, ReplicaSet, StatefulSet and DaemonSet: keep N pods."""
+
+    def __init__(self, node: WindowsNode, plan: WorkloadPlan) -> None:
+        super().__init__(node, plan)
+        kind = plan.template.kind
+        self.replicas = 1 if kind == "DaemonSet" else plan.template.replicas
+        self._rolling = False
+
+    def _name(self) -> str:
+        if self.plan.template.kind == "StatefulSet":
+            used = {p.name for p in self.live()}
+            ordinal = next(i for i in range(len(used) + 1) if f"{self.name}-{i}" not in used)
+            return f"{self.name}-{ordinal}"
+        return f"{self.name}-r{self.revision}-{self.seq + 1}"
+
+    def begin(self) -> None:
+        self.reconcile()
+
+    def reconcile(self) -> None:
+        if self._rolling:
+            return
+        live = self.live()
+        for _ in range(self.replicas - len(live)):
+            pod = self.create(self._name())
+            if pod.ended:  # refused by admission: the controller would only fail again
+                return
+        if len(live) > self.replicas:
+            for pod in self._deletion_order(live)[: len(live) - self.replicas]:
+                self.node.delete_pod(pod, "ScaledDown")
+
+    @staticmethod
+    def _deletion_order(pods: list[Pod]) -> list[Pod]:
+        # ReplicaSet getPodsToDelete: unassigned < assigned, not ready < ready, newer first.
+        return sorted(pods, key=lambda p: (p.bound, p.ready is not None, -p.created, -p.uid))
+
+    def pod_deleted(self, pod: Pod) -> None:
+        self.reconcile()
+
+    def pod_finished(self, pod: Pod) -> None:
+        self.reconcile()
+
+    def scale(self, replicas: int) -> None:
+        self.replicas = replicas
+        self.reconcile()
+
+    def rollout(self, image: str, container: str | None) -> None:
+        target = container or self.plan.template.spec.containers[0].name
+        self.images = {**self.images, target: image}
+        self.revision += 1
+        self.env.process(self._roll())
+
+    def _roll(self) -> Proc:
+        self._rolling = True
+        daemon = self.plan.template.kind in ("DaemonSet", "StatefulSet")
+        surge = 0 if daemon else max(1, math.ceil(self.replicas * DEFAULT_MAX_SURGE))
+        while True:
+            old = [p for p in self.live() if p.revision < self.revision]
+            if not old:
+                break
+            batch = old[: max(1, surge)]
+            if daemon:
+                # maxUnavailable 1, maxSurge 0: the old pod goes before the new one comes.
+                for pod in batch:
+                    proc = self.node.delete_pod(pod, "RollingUpdate")
+                    if proc is not None:
+                        yield proc
+            new = [self.create(self._name()) for _ in batch]
+            for pod in new:
+                yield pod.ready_or_ended(self.env)
+            if not daemon:
+                for pod in batch:
+                    self.node.delete_pod(pod, "RollingUpdate")
+        self._rolling = False
+        self.reconcile()
+
+
+class JobController(Controller):
+    """A Job: each arrival is a run with its own completions, parallelism and backoffLimit."""
+
+    def __init__(self, node: WindowsNode, plan: WorkloadPlan) -> None:
+        super().__init__(node, plan)
+        self.runs: list[dict[str, Any]] = []
+        self.run_of: dict[int, dict[str, Any]] = {}
+
+    def begin(self) -> None:
+        arr = self.plan.spec.arrivals
+        if arr is None:
+            self._new_run()
+        else:
+            self.env.process(PodArrivals._arrivals(self))  # type: ignore[arg-type]
+
+    def create(self, name: str | None = None, delete_at: float | None = None) -> Pod:
+        if name is None:  # an arrival: a new Job run
+            return self._new_run()
+        return super().create(name, delete_at)
+
+    def _new_run(self) -> Pod:
+        t = self.plan.template
+        run = {"id": len(self.runs) + 1, "succeeded": 0, "failures": 0, "active": 0,
+               "done": False, "completions": t.completions, "parallelism": t.parallelism}
+        self.runs.append(run)
+        first = None
+        for _ in range(min(t.parallelism, t.completions)):
+            pod = self._spawn(run)
+            first = first or pod
+        return first  # type: ignore[return-value]
+
+    def _spawn(self, run: dict[str, Any]) -> Pod:
+        run["active"] += 1
+        name = f"{self.name}-{run['id']}-{self.seq + 1}" if len(self.runs) > 1 or run["id"] > 1 \
+            else f"{self.name}-{self.seq + 1}"
+        pod = super().create(name)
+        self.run_of[pod.uid] = run
+        if pod.ended:
+            run["active"] -= 1
+            run["done"] = True
+        return pod
+
+    def may_restart(self, pod: Pod) -> bool:
+        run = self.run_of.get(pod.uid)
+        return run is not None and not run["done"]
+
+    def container_restarted(self, pod: Pod, c: ContainerState) -> None:
+        run = self.run_of.get(pod.uid)
+        if run is None or run["done"]:
+            return
+        run["failures"] += 1
+        self._check_backoff_limit(run)
+
+    def _check_backoff_limit(self, run: dict[str, Any]) -> None:
+        if run["failures"] > self.plan.template.backoff_limit and not run["done"]:
+            run["done"] = True
+            self.node.rec.event(self.env.now, "Job", self.name, "BackoffLimitExceeded",
+                                "Job has reached the specified backoff limit", "Warning")
+            for p in self.live():
+                if self.run_of.get(p.uid) is run:
+                    self.node.delete_pod(p, "BackoffLimitExceeded")
+
+    def pod_finished(self, pod: Pod) -> None:
+        run = self.run_of.get(pod.uid)
+        if run is None:
+            return
+        run["active"] -= 1
+        if pod.state == "Succeeded":
+            run["succeeded"] += 1
+            if run["succeeded"] >= run["completions"]:
+                run["done"] = True
+                self.node.rec.event(self.env.now, "Job", self.name, "Completed",
+                                    "Job completed")
+                return
+        else:
+            run["failures"] += 1
+            self._check_backoff_limit(run)
+        if run["done"]:
+            return
+        remaining = run["completions"] - run["succeeded"] - run["active"]
+        if remaining > 0 and run["active"] < run["parallelism"]:
+            delay = 0.0
+            if pod.state == "Failed":
+                delay = min(JOB_BACKOFF_MAX_S,
+                            JOB_BACKOFF_INITIAL_S * 2 ** (run["failures"] - 1))
+            self.env.process(self._respawn(run, delay))
+
+    def _respawn(self, run: dict[str, Any], delay: float) -> Proc:
+        run["active"] += 1  # reserved while waiting
+        yield self.env.timeout(delay)
+        run["active"] -= 1
+        if not run["done"]:
+            self._spawn(run)
+
+
+def build_controllers(node: WindowsNode) -> dict[str, Controller]:
+    """One controller per workload plan."""
+    out: dict[str, Controller] = {}
+    for plan in node.loaded.workloads:
+        kind = plan.template.kind
+        if kind == "Pod":
+            out[plan.name] = PodArrivals(node, plan)
+        elif kind == "Job":
+            out[plan.name] = JobController(node, plan)
+        else:
+            out[plan.name] = ReplicaController(node, plan)
+    return out
+
+
+def schedule_events(node: WindowsNode) -> None:
+    """Timed scenario events: rollout, scale, cordon, drain."""
+    for ev in node.scenario.events:
+        node.env.process(_event(node, ev))
+
+
+def _event(node: WindowsNode, ev: Any) -> Proc:
+    yield node.env.timeout(ev.at)
+    rec = node.rec
+    if ev.rollout is not None:
+        rec.event(node.env.now, "Workload", ev.rollout.workload, "Rollout",
+                  f"image {ev.rollout.image}")
+        node.controllers[ev.rollout.workload].rollout(ev.rollout.image, ev.rollout.container)
+    elif ev.scale is not None:
+        rec.event(node.env.now, "Workload", ev.scale.workload, "Scaled",
+                  f"replicas {ev.scale.replicas}")
+        node.controllers[ev.scale.workload].scale(ev.scale.replicas)
+    elif ev.cordon is not None:
+        node.unschedulable = bool(ev.cordon)
+        rec.event(node.env.now, "Node", node.spec.name,
+                  "NodeNotSchedulable" if ev.cordon else "NodeSchedulable", "")
+        node.schedule()
+    elif ev.drain is not None:
+        node.unschedulable = True
+        rec.event(node.env.now, "Node", node.spec.name, "NodeNotSchedulable", "drain")
+        for pod in list(node.pods):
+            if pod.template.kind != "DaemonSet" and not pod.ended:
+                node.delete_pod(pod, "Drained")

@@ -1,0 +1,77 @@
+"""The images a node can pull: the scenario's own, on top of catalogue bases.
+
+An image the scenario neither lists nor the catalogue knows cannot be pulled:
+the registry answers NotFound, as it does for a placeholder tag such as the
+``VERSION`` left in sig-windows-tools' kube-proxy manifest.
+"""
+
+from __future__ import annotations
+
+from hpsim.errors import HpsimError
+from hpsim.node.containerd import Image, Layer
+from hpsim.scenario import catalog
+from hpsim.scenario.schema import ImageSpec, Scenario
+
+
+def _from_catalog(ref: str) -> Image | None:
+    entry = catalog.lookup(ref)
+    if entry is None:
+        return None
+    layers = tuple(Layer(digest=lay.digest, size=lay.size, unpacked=lay.unpacked)
+                   for lay in entry.layers)
+    return Image(ref=ref, layers=layers, os_version=entry.os_version)
+
+
+def _resolve(spec: ImageSpec, known: dict[str, ImageSpec]) -> Image:
+    base_layers: tuple[Layer, ...] = ()
+    os_version = spec.os_version
+    if spec.base:
+        base = _from_catalog(spec.base)
+        if base is None and spec.base in known and spec.base != spec.name:
+            base = _resolve(known[spec.base], known)
+        if base is None:
+            raise HpsimError(f'image "{spec.name}": unknown base "{spec.base}" '
+                             "(see `hpsim catalog` for the built-in bases)")
+        base_layers = base.layers
+        os_version = os_version or base.os_version
+    own = tuple(
+        Layer(
+            digest=lay.digest or f"sha256:{spec.name}#{i}",
+            size=lay.size,
+            unpacked=lay.unpacked if lay.unpacked is not None else int(
+                lay.size * catalog.UNPACKED_RATIO),
+        )
+        for i, lay in enumerate(spec.layers)
+    )
+    return Image(ref=spec.name, layers=base_layers + own, os_version=os_version)
+
+
+def resolve_images(scenario: Scenario) -> dict[str, Image]:
+    """Every pullable image: the scenario's (which win) and the catalogue's."""
+    known = {s.name: s for s in scenario.images}
+    out = {ref: img for ref in catalog.IMAGES if (img := _from_catalog(ref)) is not None}
+    for spec in scenario.images:
+        out[spec.name] = _resolve(spec, known)
+    return out
+
+
+def build_of(os_version: str | None) -> int | None:
+    """``10.0.20348.5499`` -> 20348."""
+    if not os_version:
+        return None
+    parts = os_version.split(".")
+    return int(parts[2]) if len(parts) >= 3 and parts[2].isdigit() else None
+
+
+def process_isolation_compatible(host_build: int, image_os_version: str | None) -> bool:
+    """Whether a process-isolated container of this image runs on this host (ref §5.4, §6.4).
+
+    ltsc2019 and older hosts need the exact build; WS2022+ hosts run images
+    from 20348 up to their own build (containerd/platforms compatLTSCReleases).
+    """
+    image_build = build_of(image_os_version)
+    if image_build is None:
+        return True
+    if host_build < 20348:
+        return image_build == host_build
+    return 20348 <= image_build <= host_build

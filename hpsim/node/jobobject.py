@@ -1,0 +1,205 @@
+"""Committed memory under job-object limits and the node's commit limit.
+
+Windows caps a container's *committed* memory with its job object
+(``JobMemoryLimit``, set by hcsshim ``specToLimits`` from the Kubernetes
+memory limit floored to whole MiB; ref §1.4). An allocation that would pass
+the cap fails: there is no OOM killer (kubernetes/website
+windows-resource-management.md, ref §7). The node as a whole cannot commit
+more than its commit limit, RAM + pagefile; past it every allocation fails.
+
+Each container's commit is piecewise linear: a base (sampled per pod), a
+linear growth (a leak) and temporary spikes. The ledger computes, from the
+current slopes, the next instant any job cap or the node limit is met and
+waits for exactly that instant; it recomputes only when a container starts,
+stops, spikes or reaches a cap. Time is never stepped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+import simpy
+
+EPS_BYTES = 1e-3
+
+
+@dataclass(frozen=True)
+class CapHit:
+    """An allocation refused: by the container's job object or by the node."""
+
+    key: Hashable
+    time: float
+    by: str  # "job" or "node"
+    committed: float  # the container's commit when it was refused
+
+
+@dataclass
+class _Commit:
+    base: float
+    growth: float
+    limit: float | None
+    degrade: bool
+    since: float  # time `base` was measured
+    spike: float = 0.0
+    failures: int = 0
+    refused_bytes: float = 0.0
+    at_cap: bool = False
+    failed: simpy.Event | None = field(default=None, repr=False)
+
+    def value(self, now: float) -> float:
+        return self.base + self.growth * (now - self.since) + self.spike
+
+    def rebase(self, now: float) -> None:
+        self.base += self.growth * (now - self.since)
+        self.since = now
+
+
+class CommitLedger:
+    """Every running container's committed bytes, with job caps and the node limit."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        commit_limit: float,
+        system_commit: float = 0.0,
+        on_change: Callable[[float, float], None] | None = None,
+        on_failure: Callable[[CapHit], None] | None = None,
+    ) -> None:
+        self.env = env
+        self.commit_limit = commit_limit
+        self.system_commit = system_commit
+        self._on_change = on_change
+        self._on_failure = on_failure
+        self._items: dict[Hashable, _Commit] = {}
+        self._generation = 0
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def committed(self, key: Hashable | None = None) -> float:
+        """Bytes committed now: one container's, or the node's (system included)."""
+        now = self.env.now
+        if key is not None:
+            return self._items[key].value(now)
+        return self.system_commit + sum(c.value(now) for c in self._items.values())
+
+    def slope(self) -> float:
+        """Bytes per second the node's commit grows by right now."""
+        return sum(c.growth for c in self._items.values())
+
+    def failures(self, key: Hashable) -> tuple[int, float]:
+        c = self._items[key]
+        return c.failures, c.refused_bytes
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
+    # -- changes -------------------------------------------------------------------------------
+
+    def add(
+        self,
+        key: Hashable,
+        base: float,
+        growth: float = 0.0,
+        limit: float | None = None,
+        *,
+        degrade: bool = False,
+    ) -> simpy.Event:
+        """A container starts with ``base`` committed; the event fires on a crash-mode refusal."""
+        if key in self._items:
+            raise ValueError(f"{key!r} already committed")
+        c = _Commit(base=float(base), growth=float(growth), limit=limit, degrade=degrade,
+                    since=self.env.now, failed=self.env.event())
+        self._items[key] = c
+        # A start that is over the cap already fails its first allocation.
+        if limit is not None and c.value(self.env.now) > limit + EPS_BYTES:
+            self._refuse(key, "job", c.value(self.env.now) - limit)
+        elif self.committed() > self.commit_limit + EPS_BYTES:
+            self._refuse(key, "node", self.committed() - self.commit_limit)
+        self._reschedule()
+        return c.failed  # type: ignore[return-value]
+
+    def spike(self, key: Hashable, size: float) -> bool:
+        """Try to commit ``size`` more bytes at once; False when refused."""
+        c = self._items[key]
+        now = self.env.now
+        over_job = c.limit is not None and c.value(now) + size > c.limit + EPS_BYTES
+        over_node = self.committed() + size > self.commit_limit + EPS_BYTES
+        if over_job or over_node:
+            self._refuse(key, "job" if over_job else "node", size)
+            self._reschedule()
+            return False
+        c.spike += size
+        self._reschedule()
+        return True
+
+    def unspike(self, key: Hashable, size: float) -> None:
+        c = self._items.get(key)
+        if c is not None:
+            c.spike = max(0.0, c.spike - size)
+            self._reschedule()
+
+    def remove(self, key: Hashable) -> None:
+        """The container's processes are gone: its commit is released."""
+        self._items.pop(key, None)
+        self._reschedule()
+
+    # -- the next cap ----------------------------------------------------------------------------
+
+    def _refuse(self, key: Hashable, by: str, refused: float) -> None:
+        c = self._items[key]
+        now = self.env.now
+        c.failures += 1
+        c.refused_bytes += max(0.0, refused)
+        hit = CapHit(key=key, time=now, by=by, committed=c.value(now))
+        if self._on_failure:
+            self._on_failure(hit)
+        if c.degrade:
+            # The process carries on at what it has; its growth is refused from now on.
+            c.rebase(now)
+            if by == "job" and c.limit is not None:
+                c.base = min(c.base, c.limit - c.spike)
+            c.growth = 0.0
+            c.at_cap = True
+        elif c.failed is not None and not c.failed.triggered:
+            c.failed.succeed(hit)
+
+    def _next_hit(self) -> tuple[float, Hashable | None, str]:
+        now = self.env.now
+        best: tuple[float, Hashable | None, str] = (math.inf, None, "")
+        for key, c in self._items.items():
+            if c.growth > 0 and c.limit is not None and not c.at_cap:
+                dt = max(0.0, (c.limit - c.value(now)) / c.growth)
+                if dt < best[0]:
+                    best = (dt, key, "job")
+        slope = self.slope()
+        if slope > 0:
+            dt = max(0.0, (self.commit_limit - self.committed()) / slope)
+            if dt < best[0]:
+                # The node refuses whichever process allocates: the fastest grower.
+                grower = max(self._items, key=lambda k: self._items[k].growth)
+                best = (dt, grower, "node")
+        return best
+
+    def _reschedule(self) -> None:
+        self._generation += 1
+        if self._on_change:
+            self._on_change(self.committed(), self.slope())
+        dt, key, by = self._next_hit()
+        if key is None:
+            return
+        gen = self._generation
+        self.env.timeout(dt).callbacks.append(lambda _e: self._fire(gen, key, by))
+
+    def _fire(self, gen: int, key: Hashable, by: str) -> None:
+        if gen != self._generation or key not in self._items:
+            return
+        c = self._items[key]
+        c.rebase(self.env.now)
+        if by == "job" and c.limit is not None:
+            c.base = c.limit - c.spike  # exact: no drift past the cap
+        self._refuse(key, by, 0.0)
+        if not c.degrade:
+            c.growth = 0.0  # the crashing process allocates no more
+        self._reschedule()

@@ -1,0 +1,329 @@
+"""The kubelet's pod workers: pull, create, start, restart and stop containers.
+
+What it mirrors (k/k pkg/kubelet, ref §4):
+
+- ``SyncPod`` order: the sandbox (pause image, pinned, pulled once), then init
+  containers one at a time, each run to completion, then app containers
+  started one after another; each start first ensures its image
+  (``EnsureImageExists``: imagePullPolicy Always / IfNotPresent / Never).
+- Image pulls go through one node-wide puller: serialized by default
+  (serializeImagePulls), else at most maxParallelImagePulls at once. A failed
+  pull is ErrImagePull, then ImagePullBackOff: 10 s doubling to 300 s
+  (``IsInBackOffSinceUpdate``).
+- Restarts follow restartPolicy; ``doBackOff`` keys a client-go Backoff on
+  the container: the first restart is immediate, later ones wait 10 s
+  doubling to 300 s from the container's finish, and the delay resets once
+  the container has run for 10 minutes (2 x max without an update).
+- A HostProcess container is a job object with the memory commit cap and CPU
+  rate from admission; it needs no host/image build match. A process-isolated
+  container needs the build compatibility of ref §5.4 or fails to start with
+  HCS's reason.
+- Deletion: containers get their stop signal; a HostProcess container has
+  hcsshim's 5 s (CTRL_SHUTDOWN_EVENT then TerminateJobObject, ref §1.5), a
+  process-isolated one the pod's terminationGracePeriodSeconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from hpsim.node.backoff import Backoff
+from hpsim.node.cpu import job_rate_to_millicores
+from hpsim.node.images import process_isolation_compatible
+from hpsim.node.jobobject import CapHit
+from hpsim.node.pod import ContainerState, Pod
+
+if TYPE_CHECKING:
+    from hpsim.node.node import WindowsNode
+
+HOSTPROCESS_SHUTDOWN_S = 5.0  # hcsshim jobcontainers Shutdown: context.WithTimeout(5 s)
+# k/k pkg/kubelet/kubelet.go: backOffPeriod 10 s, MaxContainerBackOff / MaxImageBackOff 300 s.
+BACKOFF_INITIAL_S = 10.0
+BACKOFF_MAX_S = 300.0
+OS_MISMATCH = (
+    "Error: failed to create containerd task: failed to create shim task: "
+    "hcs::CreateComputeSystem {id}: The container operating system does not match the host "
+    "operating system.: unknown"
+)
+
+Proc = Generator[simpy.Event, Any, Any]
+
+
+class Kubelet:
+    """Runs bound pods on the node."""
+
+    def __init__(self, node: WindowsNode) -> None:
+        self.node = node
+        self.env = node.env
+        self.rec = node.rec
+        k = node.spec.kubelet
+        parallel = 1 if k.pulls_serialized else (k.max_parallel_image_pulls or 10**9)
+        self.pull_slots = simpy.Resource(self.env, capacity=parallel)
+        self.crash_backoff = Backoff(BACKOFF_INITIAL_S, BACKOFF_MAX_S)
+        self.pull_backoff = Backoff(BACKOFF_INITIAL_S, BACKOFF_MAX_S)
+        self._pulls: dict[str, simpy.Event] = {}  # in-flight pull per image ref
+        self.pinned = {node.spec.containerd.sandbox_image}
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _event(self, pod: Pod, reason: str, message: str, type_: str = "Normal") -> None:
+        self.rec.event(self.env.now, "Pod", pod.name, reason, message, type_)
+
+    def _wait(self, pod: Pod, event: simpy.Event) -> Proc:
+        """Wait for ``event`` unless the pod is deleted first; True if it fired."""
+        assert pod.delete_event is not None
+        if pod.delete_event.triggered:
+            return False
+        yield self.env.any_of([event, pod.delete_event])
+        return event.triggered and not pod.delete_event.triggered
+
+    # -- images --------------------------------------------------------------------------------
+
+    def _pull(self, ref: str) -> Proc:
+        """One pull through the node's puller; returns an error text or None."""
+        image = self.node.images.get(ref)
+        if image is None:
+            return (f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
+                    f'failed to resolve reference "{ref}": {ref}: not found')
+        with self.pull_slots.request() as slot:
+            yield slot
+            if self.node.containerd.has_image(ref):
+                return None
+            self.rec.level(self.env.now, pulls_active=self.rec.current("pulls_active") + 1)
+            yield self.node.containerd.pull(image)
+            self.rec.level(self.env.now, pulls_active=self.rec.current("pulls_active") - 1)
+            self.node.image_pulled(ref)
+        return None
+
+    def ensure_image(self, pod: Pod, ref: str, policy: str) -> Proc:
+        """``EnsureImageExists``: True when the image is present, False if the pod went away."""
+        present = self.node.containerd.has_image(ref)
+        if policy == "Never" and not present:
+            self._event(pod, "ErrImageNeverPull",
+                        f'Container image "{ref}" is not present with pull policy of Never',
+                        "Warning")
+            yield from self._wait(pod, self.env.event())  # stuck until deleted
+            return False
+        if present and policy != "Always":
+            self._event(pod, "Pulled", f'Container image "{ref}" already present on machine')
+            self.node.image_used(ref)
+            return True
+        key = (pod.uid, ref)
+        while True:
+            wait = self.pull_backoff.in_backoff_since_update(key, self.env.now)
+            if wait > 0:
+                self._event(pod, "BackOff", f'Back-off pulling image "{ref}"', "Normal")
+                if not (yield from self._wait(pod, self.env.timeout(wait))):
+                    return False
+            if pod.pull_started is None:
+                pod.pull_started = self.env.now
+            self._event(pod, "Pulling", f'Pulling image "{ref}"')
+            t0 = self.env.now
+            # Concurrent requests for one image share the pull in flight (one CRI pull per ref).
+            inflight = self._pulls.get(ref)
+            if inflight is None:
+                inflight = self.env.process(self._pull(ref))
+                self._pulls[ref] = inflight
+                inflight.callbacks.append(lambda _e, r=ref: self._pulls.pop(r, None))
+            if not (yield from self._wait(pod, inflight)):
+                return False
+            error = inflight.value
+            if error is None:
+                pod.pull_s += self.env.now - t0
+                self._event(pod, "Pulled", f'Successfully pulled image "{ref}" in '
+                            f"{self.env.now - t0:.3f}s")
+                self.node.image_used(ref)
+                return True
+            self._event(pod, "Failed", f'Failed to pull image "{ref}": {error}', "Warning")
+            self._event(pod, "Failed", "Error: ErrImagePull", "Warning")
+            self.pull_backoff.next(key, self.env.now, self.env.now)
+
+    # -- pod worker ----------------------------------------------------------------------------
+
+    def start_pod(self, pod: Pod) -> None:
+        pod.worker = self.env.process(self._sync_pod(pod))
+
+    def _sync_pod(self, pod: Pod) -> Proc:
+        node = self.node
+        pod.set_state("ContainerCreating", self.env.now, self.rec)
+        sandbox = node.spec.containerd.sandbox_image
+        if not (yield from self.ensure_image(pod, sandbox, "IfNotPresent")):
+            return
+        costs = node.spec.startup
+        cost = costs.host_process_sandbox if pod.host_process else costs.sandbox
+        if not (yield from self._wait(pod, self.env.timeout(cost))):
+            return
+        for c in pod.containers:
+            if not c.init:
+                continue
+            while True:
+                code = yield from self._run_once(pod, c)
+                if code is None:
+                    return
+                if code == 0:
+                    c.finished = True
+                    break
+                if pod.template.spec.restart_policy == "Never":
+                    self._finish(pod, "Failed", "Init:Error")
+                    return
+                if not (yield from self._crash_backoff(pod, c)):
+                    return
+        supervisors = []
+        for c in pod.containers:
+            if c.init:
+                continue
+            started = self.env.event()
+            supervisors.append(self.env.process(self._supervise(pod, c, started)))
+            if not (yield from self._wait(pod, started)):
+                return
+        if all(c.running for c in pod.containers if not c.init):
+            pod.mark_ready(self.env.now)
+        yield self.env.all_of(supervisors)
+        if pod.delete_event.triggered:
+            return
+        failed = any(c.exit_code not in (0, None) for c in pod.containers if not c.init)
+        self._finish(pod, "Failed" if failed else "Succeeded", "Error" if failed else "Completed")
+
+    def _finish(self, pod: Pod, phase: str, reason: str) -> None:
+        pod.finished = self.env.now
+        pod.reason = reason
+        pod.set_state(phase, self.env.now, self.rec)
+        self.node.pod_terminal(pod)
+
+    def _crash_backoff(self, pod: Pod, c: ContainerState) -> Proc:
+        """kubelet ``doBackOff`` before a restart; False if the pod went away."""
+        key = (pod.uid, c.spec.name)
+        finished = c.last_finished_at if c.last_finished_at is not None else self.env.now
+        wait = self.crash_backoff.in_backoff_since(key, finished, self.env.now)
+        if wait > 0:
+            self._event(pod, "BackOff", "Back-off restarting failed container "
+                        f"{c.spec.name} in pod {pod.name}", "Warning")
+            if not (yield from self._wait(pod, self.env.timeout(wait))):
+                return False
+        self.crash_backoff.next(key, finished, self.env.now)
+        c.restarts += 1
+        self.node.container_restarted(pod, c)
+        return not pod.delete_event.triggered
+
+    def _supervise(self, pod: Pod, c: ContainerState, started: simpy.Event) -> Proc:
+        policy = pod.template.spec.restart_policy
+        first = True
+        while True:
+            code = yield from self._run_once(pod, c, started if first else None)
+            first = False
+            if code is None:
+                if not started.triggered:
+                    started.succeed()
+                return
+            restart = policy == "Always" or (policy == "OnFailure" and code != 0)
+            if not restart or not self.node.may_restart(pod):
+                c.finished = True
+                if not started.triggered:
+                    started.succeed()
+                return
+            if not (yield from self._crash_backoff(pod, c)):
+                return
+
+    def _run_once(self, pod: Pod, c: ContainerState, started: simpy.Event | None = None) -> Proc:
+        """Create, start and run one instance; its exit code, or None if the pod went away."""
+        node = self.node
+        if not (yield from self.ensure_image(pod, c.image, c.spec.pull_policy)):
+            return None
+        costs = node.spec.startup
+        cost = costs.host_process_container if c.settings.host_process else costs.container
+        if not (yield from self._wait(pod, self.env.timeout(cost))):
+            return None
+        image = node.images.get(c.image)
+        if (not c.settings.host_process and image is not None
+                and not process_isolation_compatible(node.spec.build, image.os_version)):
+            self._event(pod, "Failed", OS_MISMATCH.format(id=f"{pod.name}-{c.spec.name}"),
+                        "Warning")
+            c.exit_code = 128
+            c.last_finished_at = self.env.now
+            if started is not None and not started.triggered:
+                started.succeed()
+            return 128
+        self._event(pod, "Created", f"Created container {c.spec.name}")
+        self._event(pod, "Started", f"Started container {c.spec.name}")
+        c.running = True
+        c.started_at = self.env.now
+        c.stop = self.env.event()
+        if not c.init and pod.started is None:
+            pod.started = self.env.now
+            pod.set_state("Running", self.env.now, self.rec)
+        if started is not None and not started.triggered:
+            started.succeed()
+        code = yield from self._live(pod, c)
+        c.running = False
+        c.exit_code = code
+        c.last_finished_at = self.env.now
+        if code is None:
+            return None
+        reason = "Completed" if code == 0 else "Error"
+        self.node.container_exited(pod, c, code, reason)
+        return code
+
+    def _live(self, pod: Pod, c: ContainerState) -> Proc:
+        """A running instance: CPU, committed memory, spikes; its exit code or None (killed)."""
+        node = self.node
+        key = (pod.uid, c.spec.name, c.restarts)
+        p = c.profile
+        cap_m = (job_rate_to_millicores(c.settings.job_cpu_rate, node.spec.cpu)
+                 if c.settings.job_cpu_rate is not None else None)
+        work_done = node.cpu.add(key, float(p.cpu), cap_m, p.work)
+        limit = c.settings.job_memory_limit_bytes
+        failed = node.ledger.add(key, c.base_commit, p.memory_growth,
+                                 float(limit) if limit else None,
+                                 degrade=pod.plan.spec.on_memory_cap == "degrade")
+        node.owner_of[key] = (pod, c)
+        waits: list[simpy.Event] = [c.stop, failed]
+        if work_done is not None:
+            waits.append(work_done)
+        run_for = self.env.timeout(p.run_for) if p.run_for is not None else None
+        if run_for is not None:
+            waits.append(run_for)
+        spikes = self.env.process(node.spikes(pod, c, key)) if p.spikes else None
+        yield self.env.any_of(waits)
+        if spikes is not None and spikes.is_alive:
+            spikes.interrupt()
+        c.work_done_cpu_s += node.cpu.remove(key) if key in node.cpu else 0.0
+        node.ledger.remove(key)
+        node.owner_of.pop(key, None)
+        if failed.triggered:
+            hit: CapHit = failed.value
+            self._event(pod, "Failed", f"container {c.spec.name}: memory allocation refused "
+                        f"by the {hit.by} commit limit at {hit.committed:.0f} bytes "
+                        "(no OOM killer on Windows: the process exits)", "Warning")
+            return 1
+        if c.stop.triggered:
+            return None
+        if work_done is not None and work_done.triggered:
+            return 0
+        return p.exit_code
+
+    # -- deletion ------------------------------------------------------------------------------
+
+    def stop_time(self, pod: Pod, c: ContainerState) -> float:
+        """How long a running container takes to go once told to stop."""
+        grace = float(pod.template.spec.termination_grace_period_seconds)
+        wants = c.profile.stop_time if c.profile.stop_time is not None else math.inf
+        if c.settings.host_process:
+            return min(wants, HOSTPROCESS_SHUTDOWN_S, grace)
+        return min(wants, grace)
+
+    def kill_pod(self, pod: Pod) -> Proc:
+        """Stop every running container of a pod being deleted."""
+        running = [c for c in pod.containers if c.running]
+        for c in running:
+            self._event(pod, "Killing", f"Stopping container {c.spec.name}")
+        if running:
+            yield self.env.timeout(max(self.stop_time(pod, c) for c in running))
+        for c in running:
+            if c.stop is not None and not c.stop.triggered:
+                c.stop.succeed()
+        # Let the instances unwind (they release CPU and commit) at this instant.
+        yield self.env.timeout(0)

@@ -1,0 +1,337 @@
+"""WindowsNode: one simulated Windows node, wired from a loaded scenario.
+
+The node owns its parts and hands each what it needs: containerd (pulls),
+processor sharing (CPU under job rate caps), the commit ledger (job memory
+caps and the node's commit limit), the kubelet (pod workers) and the
+scheduler's filters. The workload controllers (controllers.py) create and
+delete pods; the recorder hears facts. A run is build -> run -> collect.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from hpsim.node.containerd import Containerd
+from hpsim.node.cpu import ProcessorSharing
+from hpsim.node.images import resolve_images
+from hpsim.node.jobobject import CapHit, CommitLedger
+from hpsim.node.kubelet import Kubelet
+from hpsim.node.pod import ContainerState, Pod
+from hpsim.node.scheduler import (
+    Usage,
+    allocatable,
+    insufficient,
+    matches_node,
+    untolerated_taint,
+)
+from hpsim.observe.recorder import Recorder
+from hpsim.scenario.load import LoadedScenario, WorkloadPlan
+from hpsim.scenario.schema import MemoryDist
+from hpsim.scenario.verdicts import TemplateVerdict, scenario_verdicts
+
+# One random stream per purpose (DESIGN.md: common random numbers).
+STREAMS = ("arrivals", "lifetimes", "demand", "spikes")
+
+
+class Streams:
+    """numpy Generators keyed by (purpose, workload index), below one SeedSequence.
+
+    Keying by workload index (not creation order) keeps a workload's numbers
+    the same when another workload is added: common random numbers.
+    """
+
+    def __init__(self, root: np.random.SeedSequence) -> None:
+        self.root = root
+        self._cache: dict[tuple[str, int], np.random.Generator] = {}
+
+    def get(self, purpose: str, index: int) -> np.random.Generator:
+        key = (purpose, index)
+        if key not in self._cache:
+            ss = np.random.SeedSequence(
+                self.root.entropy,
+                spawn_key=(*self.root.spawn_key, STREAMS.index(purpose), index),
+            )
+            self._cache[key] = np.random.default_rng(ss)
+        return self._cache[key]
+
+
+class WindowsNode:
+    """The simulated machine and its kubelet."""
+
+    def __init__(self, loaded: LoadedScenario, seed: int | np.random.SeedSequence,
+                 rec: Recorder | None = None) -> None:
+        self.loaded = loaded
+        self.scenario = loaded.scenario
+        self.spec = loaded.scenario.node
+        self.env = simpy.Environment()
+        self.rec = rec or Recorder()
+        root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.streams = Streams(root)
+        self.images = resolve_images(self.scenario)
+        self.alloc = allocatable(self.spec)
+        self.labels = self.spec.all_labels
+        self.taints = [(t.key, t.value, t.effect) for t in self.spec.taints]
+        self.unschedulable = False
+        self.containerd = Containerd(
+            self.env,
+            network_Bps=self.spec.network,
+            unpack_Bps=self.spec.unpack_rate,
+            max_concurrent_downloads=self.spec.containerd.max_concurrent_downloads,
+            discard_unpacked_layers=self.spec.containerd.discard_unpacked_layers,
+            on_fact=self._containerd_fact,
+        )
+        self.cpu = ProcessorSharing(
+            self.env, self.spec.cpu * 1000.0,
+            on_change=lambda total: self.rec.level(self.env.now,
+                                                   cpu_allocated_millicores=total),
+        )
+        self.ledger = CommitLedger(
+            self.env,
+            commit_limit=float(self.spec.memory + self.spec.pagefile),
+            on_change=lambda c, s: self.rec.level(self.env.now, memory_committed_bytes=c,
+                                                  memory_commit_slope_bytes_per_s=s),
+            on_failure=self._cap_hit,
+        )
+        self.kubelet = Kubelet(self)
+        self.usage = Usage()
+        self.pending: list[Pod] = []
+        self.pods: list[Pod] = []
+        self.owner_of: dict[Any, tuple[Pod, ContainerState]] = {}
+        self.verdicts: dict[str, TemplateVerdict] = {
+            w.name: v for w, v in zip(loaded.workloads, scenario_verdicts(loaded), strict=True)
+        }
+        self._uid = 0
+        # Imported here: controllers need the node's API, the node builds them.
+        from hpsim.node.controllers import build_controllers
+
+        self.controllers = build_controllers(self)
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Replay the scenario to its end."""
+        for c in self.controllers.values():
+            c.start()
+        from hpsim.node.controllers import schedule_events
+
+        schedule_events(self)
+        self.env.run(until=self.scenario.duration)
+
+    # -- pods --------------------------------------------------------------------------------------
+
+    def _sample_commit(self, dist: MemoryDist, rng: np.random.Generator) -> float:
+        if dist.constant is not None:
+            return float(dist.constant)
+        if dist.normal is not None:
+            return max(0.0, float(rng.normal(dist.normal.mean, dist.normal.sd)))
+        assert dist.lognormal is not None
+        return float(dist.lognormal.median * math.exp(dist.lognormal.sigma * rng.standard_normal()))
+
+    def new_pod(self, plan: WorkloadPlan, name: str, owner: str, revision: int = 0,
+                images: dict[str, str] | None = None) -> Pod:
+        """Create a pod object from a workload's template (as the API server would)."""
+        self._uid += 1
+        verdict = self.verdicts[plan.name]
+        settings = {s.name: s for s in verdict.containers}
+        rng = self.streams.get("demand", plan.index)
+        containers = []
+        spec = plan.template.spec
+        for init, cs in ((True, spec.init_containers), (False, spec.containers)):
+            for c in cs:
+                profile = plan.spec.containers.get(c.name, plan.spec.profile)
+                containers.append(ContainerState(
+                    spec=c, settings=settings[c.name], profile=profile, init=init,
+                    image=(images or {}).get(c.name, c.image or ""),
+                    base_commit=self._sample_commit(profile.memory, rng),
+                ))
+        # Effective pod requests: max(init) vs sum(app), as the scheduler computes them.
+        def req(name: str) -> int:
+            app = sum(c.resources.request(name) for c in spec.containers)
+            init = max((c.resources.request(name) for c in spec.init_containers), default=0)
+            return max(app, init)
+
+        pod = Pod(uid=self._uid, name=name, plan=plan, created=self.env.now,
+                  cpu_request=req("cpu"), memory_request=req("memory"),
+                  host_process=verdict.host_process, containers=containers, owner=owner,
+                  revision=revision)
+        pod.delete_event = self.env.event()
+        self.pods.append(pod)
+        refusal = verdict.refusal()
+        if refusal is not None:
+            pod.reason, pod.message = refusal
+            pod.set_state("Refused", self.env.now, self.rec)
+            self.rec.event(self.env.now, plan.template.kind, plan.name, refusal[0], refusal[1],
+                           "Warning")
+            return pod
+        pod.set_state("Pending", self.env.now, self.rec)
+        if spec.node_name is not None:
+            self._kubelet_admit(pod)
+        else:
+            self.pending.append(pod)
+            self.schedule()
+        self._level()
+        return pod
+
+    def _level(self) -> None:
+        running = sum(1 for p in self.pods if p.state == "Running")
+        self.rec.level(self.env.now, pods_bound=self.usage.pods, pods_running=running,
+                       pods_pending=len(self.pending), requests_cpu_millicores=self.usage.cpu_m,
+                       requests_memory_bytes=self.usage.memory)
+
+    def _kubelet_admit(self, pod: Pod) -> None:
+        """A pod with spec.nodeName skips the scheduler: kubelet admission checks the fit."""
+        short = insufficient(pod, self.usage, self.alloc)
+        if short:
+            res = short[0]
+            pod.reason = f"OutOf{res}"
+            pod.message = f"Pod Node didn't have enough resource: {res}"
+            pod.set_state("Failed", self.env.now, self.rec)
+            self.rec.event(self.env.now, "Pod", pod.name, pod.reason, pod.message, "Warning")
+            return
+        self._bind(pod)
+
+    def _fit_failure(self, pod: Pod) -> str | None:
+        ds = pod.template.kind == "DaemonSet"
+        if self.unschedulable and not ds:
+            return "1 node(s) were unschedulable"
+        if not matches_node(pod.template.spec, self.labels):
+            return "1 node(s) didn't match Pod's node affinity/selector"
+        taint = untolerated_taint(pod.template.spec, self.taints)
+        if taint:
+            return f"1 node(s) had untolerated taint {taint}"
+        short = insufficient(pod, self.usage, self.alloc)
+        if short:
+            return ", ".join(f"1 Insufficient {r}" if r != "pods" else "1 Too many pods"
+                             for r in short)
+        return None
+
+    def schedule(self) -> None:
+        """Try every pending pod in queue order (priority, then creation)."""
+        queue = sorted(self.pending, key=lambda p: (-(p.template.spec.priority or 0),
+                                                     p.created, p.uid))
+        for pod in queue:
+            why = self._fit_failure(pod)
+            if why is None:
+                self.pending.remove(pod)
+                self._bind(pod)
+            elif pod.message != why:
+                pod.message = why
+                self.rec.event(self.env.now, "Pod", pod.name, "FailedScheduling",
+                               f"0/1 nodes are available: {why}.", "Warning")
+        self._level()
+
+    def _bind(self, pod: Pod) -> None:
+        pod.bound = True
+        pod.scheduled = self.env.now
+        pod.message = ""
+        self.usage.add(pod)
+        pod.set_state("Scheduled", self.env.now, self.rec)
+        self.rec.event(self.env.now, "Pod", pod.name, "Scheduled",
+                       f"Successfully assigned {pod.template.namespace}/{pod.name} to "
+                       f"{self.spec.name}")
+        self.kubelet.start_pod(pod)
+
+    def _release(self, pod: Pod) -> None:
+        if pod.bound:
+            pod.bound = False
+            self.usage.add(pod, -1)
+            self.schedule()
+
+    def pod_terminal(self, pod: Pod) -> None:
+        """A pod reached Succeeded or Failed: it no longer holds requests."""
+        self._release(pod)
+        self._level()
+        ctl = self.controllers.get(pod.owner)
+        if ctl is not None:
+            ctl.pod_finished(pod)
+
+    def delete_pod(self, pod: Pod, reason: str = "Deleted") -> simpy.Process | None:
+        """Graceful deletion; the owner is told once the pod is gone."""
+        if pod.ended or pod.delete_requested is not None:
+            if pod.state in ("Succeeded", "Failed"):
+                pod.deleted = self.env.now
+                pod.set_state("Deleted", self.env.now, self.rec)
+            return None
+        pod.delete_requested = self.env.now
+        return self.env.process(self._delete(pod, reason))
+
+    def _delete(self, pod: Pod, reason: str) -> Generator[simpy.Event, Any, None]:
+        assert pod.delete_event is not None
+        if not pod.bound:
+            if pod in self.pending:
+                self.pending.remove(pod)
+            pod.delete_event.succeed()
+        else:
+            pod.set_state("Terminating", self.env.now, self.rec)
+            pod.delete_event.succeed()
+            yield from self.kubelet.kill_pod(pod)
+            self._release(pod)
+        pod.deleted = self.env.now
+        pod.finished = pod.finished if pod.finished is not None else self.env.now
+        pod.reason = pod.reason or reason
+        pod.set_state("Deleted", self.env.now, self.rec)
+        self._level()
+        ctl = self.controllers.get(pod.owner)
+        if ctl is not None:
+            ctl.pod_deleted(pod)
+
+    # -- facts from the parts ------------------------------------------------------------------
+
+    def container_exited(self, pod: Pod, c: ContainerState, code: int, reason: str) -> None:
+        ctl = self.controllers.get(pod.owner)
+        if ctl is not None:
+            ctl.container_exited(pod, c, code)
+
+    def container_restarted(self, pod: Pod, c: ContainerState) -> None:
+        ctl = self.controllers.get(pod.owner)
+        if ctl is not None:
+            ctl.container_restarted(pod, c)
+
+    def may_restart(self, pod: Pod) -> bool:
+        ctl = self.controllers.get(pod.owner)
+        return ctl.may_restart(pod) if ctl is not None else True
+
+    def _cap_hit(self, hit: CapHit) -> None:
+        owner = self.owner_of.get(hit.key)
+        if owner is None:
+            return
+        pod, c = owner
+        c.alloc_failures += 1
+
+    def spikes(self, pod: Pod, c: ContainerState, key: Any) -> Generator[simpy.Event, Any, None]:
+        """Poisson spikes of extra commit while the instance runs."""
+        sp = c.profile.spikes
+        assert sp is not None
+        rng = self.streams.get("spikes", pod.plan.index)
+        try:
+            while sp.rate > 0:
+                yield self.env.timeout(float(rng.exponential(1.0 / sp.rate)))
+                if key not in self.ledger:
+                    return
+                if self.ledger.spike(key, float(sp.size)):
+                    yield self.env.timeout(sp.duration)
+                    self.ledger.unspike(key, float(sp.size))
+        except simpy.Interrupt:
+            return
+
+    def _containerd_fact(self, kind: str, fields: dict[str, Any]) -> None:
+        self.rec.level(self.env.now, image_content_bytes=self.containerd.content_bytes,
+                       image_snapshot_bytes=self.containerd.snapshot_bytes)
+
+    def image_pulled(self, ref: str) -> None:
+        img = self.images[ref]
+        self.rec.image(ref, os_version=img.os_version, size_bytes=img.size,
+                       unpacked_bytes=sum(lay.unpacked for lay in img.layers),
+                       layers=len(img.layers), pulled_s=self.env.now,
+                       pinned=ref in self.kubelet.pinned)
+        self.rec.event(self.env.now, "Node", self.spec.name, "ImagePulled", f"pulled {ref}")
+
+    def image_used(self, ref: str) -> None:
+        info = self.rec.images.get(ref)
+        if info is not None:
+            info["last_used_s"] = self.env.now

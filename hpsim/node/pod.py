@@ -1,0 +1,141 @@
+"""A pod as the node sees it: its template, its state and its timestamps.
+
+States follow what ``kubectl get pods`` shows a user, in an order that never
+jumps (checked by the tests): Pending (not yet bound) -> Scheduled ->
+ContainerCreating -> Running -> Terminating -> Deleted, with Succeeded and
+Failed as ends of their own and Refused for a pod admission never let exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import simpy
+
+from hpsim.scenario.admission import ContainerSettings
+from hpsim.scenario.manifests import Container, PodTemplate
+
+if TYPE_CHECKING:
+    from hpsim.observe.recorder import Recorder
+    from hpsim.scenario.load import WorkloadPlan
+    from hpsim.scenario.schema import Profile
+
+# Allowed state changes: the only edges a pod may take.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "": frozenset({"Pending", "Refused"}),
+    "Pending": frozenset({"Scheduled", "Deleted", "Failed"}),
+    "Scheduled": frozenset({"ContainerCreating", "Failed", "Terminating"}),
+    "ContainerCreating": frozenset({"Running", "Terminating", "Failed", "Succeeded"}),
+    "Running": frozenset({"Terminating", "Succeeded", "Failed"}),
+    "Terminating": frozenset({"Deleted"}),
+    "Succeeded": frozenset({"Deleted"}),
+    "Failed": frozenset({"Deleted"}),
+    "Refused": frozenset(),
+    "Deleted": frozenset(),
+}
+ENDED = frozenset({"Succeeded", "Failed", "Deleted", "Refused"})
+
+
+@dataclass
+class ContainerState:
+    """One container of a pod, across its restarts."""
+
+    spec: Container
+    settings: ContainerSettings
+    profile: Profile
+    init: bool
+    image: str
+    base_commit: float  # sampled once per pod: restarts start from the same commit
+    restarts: int = 0
+    alloc_failures: int = 0
+    refused_bytes: float = 0.0
+    running: bool = False
+    finished: bool = False  # exited and will not restart
+    exit_code: int | None = None
+    started_at: float | None = None
+    last_finished_at: float | None = None
+    work_done_cpu_s: float = 0.0
+    stop: simpy.Event | None = None  # triggered to kill the running instance
+
+
+@dataclass
+class Pod:
+    """One pod: created by a controller, bound to the node, run by the kubelet."""
+
+    uid: int
+    name: str
+    plan: WorkloadPlan
+    created: float
+    cpu_request: int
+    memory_request: int
+    host_process: bool
+    containers: list[ContainerState]
+    owner: str  # the controller's name ("" for a bare pod)
+    revision: int = 0
+    state: str = ""
+    reason: str = ""
+    message: str = ""
+    scheduled: float | None = None
+    pull_started: float | None = None
+    pulled: float | None = None
+    started: float | None = None  # first app container running
+    ready: float | None = None  # every app container running
+    finished: float | None = None
+    deleted: float | None = None
+    delete_requested: float | None = None
+    pull_s: float = 0.0
+    bound: bool = False
+    job_failures_counted: bool = False
+    delete_event: simpy.Event | None = None
+    worker: simpy.Process | None = field(default=None, repr=False)
+    _ready_waiters: list[simpy.Event] = field(default_factory=list, repr=False)
+
+    def ready_or_ended(self, env: simpy.Environment) -> simpy.Event:
+        """An event that fires once the pod is ready or has ended."""
+        ev = env.event()
+        if self.ready is not None or self.ended:
+            ev.succeed()
+        else:
+            self._ready_waiters.append(ev)
+        return ev
+
+    def mark_ready(self, now: float) -> None:
+        self.ready = now
+        self._wake()
+
+    def _wake(self) -> None:
+        waiters, self._ready_waiters = self._ready_waiters, []
+        for ev in waiters:
+            ev.succeed()
+
+    @property
+    def template(self) -> PodTemplate:
+        return self.plan.template
+
+    @property
+    def workload(self) -> str:
+        return self.plan.name
+
+    @property
+    def restarts(self) -> int:
+        return sum(c.restarts for c in self.containers)
+
+    @property
+    def alloc_failures(self) -> int:
+        return sum(c.alloc_failures for c in self.containers)
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ENDED
+
+    def set_state(self, state: str, now: float, rec: Recorder) -> None:
+        """Move to ``state``; an edge outside TRANSITIONS is a model bug."""
+        if state == self.state:
+            return
+        if state not in TRANSITIONS[self.state]:
+            raise RuntimeError(f"pod {self.name}: illegal state change {self.state} -> {state}")
+        rec.transition(now, self.name, self.state, state)
+        self.state = state
+        if state in ENDED:
+            self._wake()

@@ -1,0 +1,144 @@
+"""kube-scheduler's filters for one node, and kubelet's own admission re-check.
+
+Filters mirror the default plugins (k/k pkg/scheduler/framework/plugins):
+NodeUnschedulable, NodeAffinity (nodeSelector and required node affinity),
+TaintToleration (NoSchedule / NoExecute), NodeResourcesFit (cpu, memory,
+ephemeral-storage requests against allocatable, and the pod count against
+maxPods). A pod that does not fit stays Pending and is retried when a pod
+leaves or the node changes -- never by polling. The messages are the
+scheduler's: ``0/1 nodes are available: 1 Insufficient cpu.``
+
+Allocatable = capacity - systemReserved - kubeReserved - evictionHard
+(reserve-compute-resources docs; on Windows evictionHard is subtracted even
+when it is not enforced, k/k #73417, ref §4.6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hpsim import units
+from hpsim.node.pod import Pod
+from hpsim.scenario.manifests import PodSpec
+from hpsim.scenario.schema import NodeSpec, version_tuple
+
+
+def default_eviction_hard(kubernetes: str) -> dict[str, str]:
+    """kubelet's default evictionHard on Windows for a Kubernetes version (ref §4.5).
+
+    From 1.31 pkg/kubelet/eviction/defaults_windows.go: memory.available<500Mi,
+    nodefs.available<10% (imagefs.available<15% too until k/k PR #141844, a
+    signal that never fires on Windows). Before 1.31 the generic defaults
+    applied (memory.available<100Mi) and none was enforced on Windows.
+    """
+    if version_tuple(kubernetes) >= (1, 31, 0):
+        return {"memory.available": "500Mi", "nodefs.available": "10%",
+                "imagefs.available": "15%"}
+    return {"memory.available": "100Mi", "nodefs.available": "10%", "imagefs.available": "15%"}
+
+
+def _threshold_bytes(value: str, capacity: int) -> int:
+    value = value.strip()
+    if value.endswith("%"):
+        return int(capacity * float(value[:-1]) / 100)
+    return units.parse_memory_bytes(value)
+
+
+@dataclass(frozen=True)
+class Allocatable:
+    cpu_m: int
+    memory: int
+    ephemeral_storage: int
+    pods: int
+
+
+def allocatable(node: NodeSpec) -> Allocatable:
+    """The node's allocatable resources."""
+    k = node.kubelet
+    hard = k.eviction_hard if k.eviction_hard is not None else default_eviction_hard(
+        node.kubernetes)
+    mem_hard = _threshold_bytes(hard["memory.available"], node.memory) if (
+        "memory.available" in hard) else 0
+    disk_hard = _threshold_bytes(hard["nodefs.available"], node.disk) if (
+        "nodefs.available" in hard) else 0
+    return Allocatable(
+        cpu_m=node.cpu * 1000 - k.system_reserved.cpu - k.kube_reserved.cpu,
+        memory=node.memory - k.system_reserved.memory - k.kube_reserved.memory - mem_hard,
+        ephemeral_storage=node.disk - k.system_reserved.ephemeral_storage
+        - k.kube_reserved.ephemeral_storage - disk_hard,
+        pods=k.max_pods,
+    )
+
+
+def _match_expression(labels: dict[str, str], op: str, key: str, values: list[str]) -> bool:
+    present = key in labels
+    if op == "In":
+        return present and labels[key] in values
+    if op == "NotIn":
+        return not present or labels[key] not in values
+    if op == "Exists":
+        return present
+    if op == "DoesNotExist":
+        return not present
+    try:
+        label, bound = int(labels.get(key, "")), int(values[0])
+    except (ValueError, IndexError):
+        return False
+    return label > bound if op == "Gt" else label < bound
+
+
+def matches_node(spec: PodSpec, labels: dict[str, str]) -> bool:
+    """nodeSelector and requiredDuringScheduling node affinity (terms ORed, expressions ANDed)."""
+    if any(labels.get(k) != v for k, v in spec.node_selector.items()):
+        return False
+    na = spec.affinity.node_affinity if spec.affinity else None
+    req = na.required_during_scheduling_ignored_during_execution if na else None
+    if req is None or not req.node_selector_terms:
+        return True
+    return any(
+        all(_match_expression(labels, e.operator, e.key, e.values) for e in term.match_expressions)
+        for term in req.node_selector_terms
+    )
+
+
+def untolerated_taint(spec: PodSpec, taints: list[tuple[str, str, str]]) -> str | None:
+    """The first NoSchedule/NoExecute taint no toleration covers, as the scheduler prints it."""
+    for key, value, effect in taints:
+        if effect == "PreferNoSchedule":
+            continue
+        for t in spec.tolerations:
+            if t.effect not in (None, effect):
+                continue
+            if t.key is None and t.operator == "Exists":
+                break
+            if t.key == key and (t.operator == "Exists" or (t.value or "") == value):
+                break
+        else:
+            return f"{{{key}: {value}}}" if value else f"{{{key}: }}"
+    return None
+
+
+@dataclass
+class Usage:
+    """Requests of the pods bound to the node and not yet terminal."""
+
+    cpu_m: int = 0
+    memory: int = 0
+    pods: int = 0
+
+    def add(self, pod: Pod, sign: int = 1) -> None:
+        self.cpu_m += sign * pod.cpu_request
+        self.memory += sign * pod.memory_request
+        self.pods += sign
+
+
+def insufficient(pod: Pod, used: Usage, alloc: Allocatable) -> list[str]:
+    """Resources the pod does not fit in (NodeResourcesFit), in the plugin's order."""
+    out = []
+    if used.pods + 1 > alloc.pods:
+        out.append("pods")
+    if pod.cpu_request and used.cpu_m + pod.cpu_request > alloc.cpu_m:
+        out.append("cpu")
+    if pod.memory_request and used.memory + pod.memory_request > alloc.memory:
+        out.append("memory")
+    return out

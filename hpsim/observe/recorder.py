@@ -1,0 +1,68 @@
+"""Facts from the model, turned into columns.
+
+Model code states facts -- "pod X went Pending -> Scheduled at t", "an event
+with this reason", "the node's committed memory is now y" -- and the recorder
+keeps them in plain lists, one per table. *Levels* (time-weighted node state:
+CPU allocated, memory committed, disk) go to ``series`` as one row per
+change; rows at the same instant are coalesced to the last. *Tallies*
+(per-pod latencies) are derived from the pod records at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SERIES_COLUMNS = (
+    "cpu_allocated_millicores",
+    "memory_committed_bytes",
+    "memory_commit_slope_bytes_per_s",
+    "pods_bound",
+    "pods_running",
+    "pods_pending",
+    "requests_cpu_millicores",
+    "requests_memory_bytes",
+    "image_content_bytes",
+    "image_snapshot_bytes",
+    "pulls_active",
+)
+
+
+@dataclass
+class Recorder:
+    """Column buffers for one run."""
+
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    transitions: list[tuple[Any, ...]] = field(default_factory=list)
+    series_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _level: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SERIES_COLUMNS, 0.0))
+
+    def event(self, time: float, kind: str, name: str, reason: str, message: str,
+              type_: str = "Normal") -> None:
+        """What ``kubectl get events`` would show."""
+        self.events.append((time, kind, name, type_, reason, message))
+
+    def transition(self, time: float, pod: str, old: str, new: str) -> None:
+        self.transitions.append((time, pod, old, new))
+
+    def level(self, time: float, **values: float) -> None:
+        """Node state changed: append (or coalesce) a series row."""
+        changed = False
+        for k, v in values.items():
+            if self._level[k] != v:
+                self._level[k] = v
+                changed = True
+        if not changed:
+            return
+        row = (time, *(self._level[c] for c in SERIES_COLUMNS))
+        if self.series_rows and self.series_rows[-1][0] == time:
+            self.series_rows[-1] = row
+        else:
+            self.series_rows.append(row)
+
+    def current(self, name: str) -> float:
+        return self._level[name]
+
+    def image(self, ref: str, **fields: Any) -> None:
+        self.images.setdefault(ref, {"image": ref}).update(fields)

@@ -1,0 +1,168 @@
+"""Results: tidy pandas tables from one or more runs, and their headline numbers.
+
+Tables (units in column names):
+
+- ``pods``: one row per pod: created/scheduled/started/ready/finished/deleted
+  times (s), phase, reason, restarts, allocation failures, pending_s, pull_s,
+  start_latency_s (ready - created).
+- ``events``: time_s, kind, object, type, reason, message (kubectl's words).
+- ``series``: node state at each change (piecewise constant, except committed
+  memory, which grows linearly at ``memory_commit_slope_bytes_per_s`` until
+  the next row).
+- ``images``: per image pulled: OS version, compressed and unpacked bytes,
+  pulled and last used times.
+- ``transitions``: every pod state change (time_s, pod, from, to).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hpsim.node.node import WindowsNode
+from hpsim.observe.recorder import SERIES_COLUMNS
+from hpsim.observe.stats import combine
+
+POD_COLUMNS = (
+    "pod", "workload", "kind", "namespace", "host_process", "revision", "created_s",
+    "scheduled_s", "pull_started_s", "started_s", "ready_s", "finished_s", "deleted_s",
+    "phase", "reason", "message", "restarts", "alloc_failures", "pending_s", "pull_s",
+    "start_latency_s",
+)
+
+
+def _pods(node: WindowsNode) -> pd.DataFrame:
+    rows = []
+    for p in node.pods:
+        pending = (p.scheduled - p.created) if p.scheduled is not None else np.nan
+        rows.append((
+            p.name, p.workload, p.template.kind, p.template.namespace, p.host_process,
+            p.revision, p.created, p.scheduled, p.pull_started, p.started, p.ready,
+            p.finished, p.deleted, p.state, p.reason, p.message, p.restarts,
+            p.alloc_failures, pending, p.pull_s,
+            (p.ready - p.created) if p.ready is not None else np.nan,
+        ))
+    df = pd.DataFrame(rows, columns=list(POD_COLUMNS))
+    for col in df.columns:
+        if col.endswith("_s"):
+            df[col] = df[col].astype("float64")
+    return df
+
+
+def tables_from_node(node: WindowsNode) -> dict[str, pd.DataFrame]:
+    """The run's tables, built once the simulation has ended."""
+    rec = node.rec
+    events = pd.DataFrame(rec.events, columns=["time_s", "kind", "object", "type", "reason",
+                                               "message"])
+    series = pd.DataFrame(rec.series_rows, columns=["time_s", *SERIES_COLUMNS])
+    images = pd.DataFrame(list(rec.images.values()))
+    if images.empty:
+        images = pd.DataFrame(columns=["image", "os_version", "size_bytes", "unpacked_bytes",
+                                       "layers", "pulled_s", "pinned", "last_used_s"])
+    transitions = pd.DataFrame(rec.transitions, columns=["time_s", "pod", "from", "to"])
+    return {"pods": _pods(node), "events": events, "series": series, "images": images,
+            "transitions": transitions}
+
+
+def _time_weighted_mean(series: pd.DataFrame, col: str, end: float) -> float:
+    if series.empty:
+        return 0.0
+    t = series["time_s"].to_numpy()
+    v = series[col].to_numpy()
+    dt = np.diff(np.append(t, end))
+    return float((v * dt).sum() / end) if end > 0 else 0.0
+
+
+def _peak_commit(series: pd.DataFrame, end: float) -> float:
+    if series.empty:
+        return 0.0
+    t = series["time_s"].to_numpy()
+    c = series["memory_committed_bytes"].to_numpy()
+    s = series["memory_commit_slope_bytes_per_s"].to_numpy()
+    dt = np.diff(np.append(t, end))
+    return float(np.max(np.maximum(c, c + s * dt)))
+
+
+def _q(values: pd.Series, q: float) -> float | None:
+    values = values.dropna()
+    return float(values.quantile(q)) if len(values) else None
+
+
+def summarize(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
+    """Headline numbers of one run (units in the names)."""
+    pods, series = tables["pods"], tables["series"]
+    refused = pods["phase"] == "Refused"
+    initial = pods[(pods["created_s"] <= 0) & ~refused]
+    fresh = None
+    if len(initial) and initial["ready_s"].notna().all():
+        fresh = float(initial["ready_s"].max())
+    by_wl = pods.groupby("workload", sort=True)
+    return {
+        "duration_s": duration,
+        "pods_created": int(len(pods)),
+        "pods_refused": int(refused.sum()),
+        "pods_started": int(pods["started_s"].notna().sum()),
+        "pods_per_node_max": int(series["pods_bound"].max()) if len(series) else 0,
+        "pods_pending_at_end": int((pods["phase"] == "Pending").sum()),
+        "pending_s_mean": float(pods["pending_s"].mean()) if pods["pending_s"].notna().any()
+        else None,
+        "pending_s_p95": _q(pods["pending_s"], 0.95),
+        "start_latency_s_p50": _q(pods["start_latency_s"], 0.50),
+        "start_latency_s_p95": _q(pods["start_latency_s"], 0.95),
+        "fresh_node_all_running_s": fresh,
+        "restarts_total": int(pods["restarts"].sum()),
+        "alloc_failures_total": int(pods["alloc_failures"].sum()),
+        "restarts_by_workload": {str(k): int(v) for k, v in by_wl["restarts"].sum().items()},
+        "alloc_failures_by_workload": {
+            str(k): int(v) for k, v in by_wl["alloc_failures"].sum().items()
+        },
+        "images_pulled": int(len(tables["images"])),
+        "image_content_bytes_end": float(series["image_content_bytes"].iloc[-1])
+        if len(series) else 0.0,
+        "image_snapshot_bytes_end": float(series["image_snapshot_bytes"].iloc[-1])
+        if len(series) else 0.0,
+        "cpu_allocated_millicores_mean": _time_weighted_mean(
+            series, "cpu_allocated_millicores", duration),
+        "memory_committed_bytes_peak": _peak_commit(series, duration),
+    }
+
+
+@dataclass
+class Results:
+    """What ``hpsim.run`` returns: tables and a summary, per replication."""
+
+    scenario: str
+    seed: int
+    duration: float
+    tables: dict[str, pd.DataFrame]
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pods(self) -> pd.DataFrame:
+        return self.tables["pods"]
+
+    @property
+    def events(self) -> pd.DataFrame:
+        return self.tables["events"]
+
+    @property
+    def series(self) -> pd.DataFrame:
+        return self.tables["series"]
+
+    @property
+    def images(self) -> pd.DataFrame:
+        return self.tables["images"]
+
+    @property
+    def transitions(self) -> pd.DataFrame:
+        return self.tables["transitions"]
+
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers; over replications each number is mean, 95% half-width and n."""
+        if len(self.summaries) == 1:
+            return dict(self.summaries[0])
+        return combine(self.summaries)

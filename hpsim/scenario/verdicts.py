@@ -1,0 +1,207 @@
+"""Admission verdicts per pod template: what `hpsim validate` reports and the model obeys.
+
+A pod template passes three gates, reported apart:
+
+1. API validity (kube-apiserver): ``validateWindowsHostProcessPod``, Windows
+   security-context rules, and the controller's restartPolicy rule.
+2. Pod Security Admission at the namespace's enforce level.
+3. Node rules: the WindowsHostProcessContainers gate, containerd's version,
+   named pipe mounts.
+
+A template is *admitted* when all three pass; the simulation records refused
+templates with the reason and never runs their pods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hpsim.errors import HpsimError
+from hpsim.scenario import admission
+from hpsim.scenario.admission import (
+    ContainerSettings,
+    FieldError,
+    NodeFacts,
+    NodeVerdict,
+    PodSecurityResult,
+)
+from hpsim.scenario.load import LoadedScenario, load_source
+from hpsim.scenario.manifests import PodTemplate, templates_from_source
+from hpsim.scenario.schema import NodeSpec
+from hpsim.scenario.yamlsrc import iter_documents, read_text
+
+LEVELS = ("privileged", "baseline", "restricted")
+# Controllers accept only these restartPolicy values (k/k pkg/apis/apps/validation
+# ValidatePodTemplateSpecForReplicaSet etc., pkg/apis/batch/validation validateJobSpec).
+_RESTART_POLICIES = {
+    "Deployment": ("Always",),
+    "ReplicaSet": ("Always",),
+    "StatefulSet": ("Always",),
+    "DaemonSet": ("Always",),
+    "Job": ("OnFailure", "Never"),
+}
+
+
+@dataclass(frozen=True)
+class TemplateVerdict:
+    """Everything the gates say about one pod template."""
+
+    template: PodTemplate
+    errors: tuple[FieldError, ...]
+    pod_security: dict[str, PodSecurityResult]
+    namespace_level: str
+    node: tuple[NodeVerdict, ...]
+    containers: tuple[ContainerSettings, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    @property
+    def admitted(self) -> bool:
+        return self.valid and self.pod_security[self.namespace_level].allowed and not self.node
+
+    @property
+    def host_process(self) -> bool:
+        return admission.is_host_process_pod(self.template.raw_spec)
+
+    def refusal(self) -> tuple[str, str] | None:
+        """(reason, message) for a refused template, in the real components' words."""
+        t = self.template
+        if self.errors:
+            return "FailedCreate", admission.kubectl_invalid_message(t.kind, t.name,
+                                                                      list(self.errors))
+        psa = self.pod_security[self.namespace_level]
+        if not psa.allowed:
+            return "FailedCreate", f'pods "{t.name}" is forbidden: {psa.message()}'
+        if self.node:
+            return self.node[0].rule, "; ".join(v.message for v in self.node)
+        return None
+
+    def to_json(self, file: str) -> dict[str, Any]:
+        t = self.template
+        return {
+            "file": file,
+            "kind": t.kind,
+            "name": t.name,
+            "namespace": t.namespace,
+            "valid": self.valid,
+            "admitted": self.admitted,
+            "errors": [e.to_json() for e in self.errors],
+            "hostProcess": self.host_process,
+            "podSecurity": {
+                lvl: ("allowed" if r.allowed else "forbidden")
+                for lvl, r in self.pod_security.items()
+            },
+            "podSecurityReasons": {lvl: list(r.reasons) for lvl, r in self.pod_security.items()},
+            "namespaceLevel": self.namespace_level,
+            "node": [v.to_json() for v in self.node],
+            "containers": [c.to_json() for c in self.containers],
+        }
+
+    def human(self, file: str) -> list[str]:
+        """kubectl-like lines."""
+        t = self.template
+        head = f"{file}: {t.kind} {t.namespace}/{t.name}"
+        lines: list[str] = []
+        if self.errors:
+            lines.append(f"{head}: invalid")
+            lines.append("  " + admission.kubectl_invalid_message(t.kind, t.name, list(self.errors)))
+        else:
+            kind = "HostProcess" if self.host_process else "Windows Server containers"
+            verdict = "admitted" if self.admitted else "refused"
+            lines.append(f"{head}: valid ({kind}), {verdict}")
+        psa = self.pod_security[self.namespace_level]
+        lines.append(
+            f'  namespace "{t.namespace}" enforces Pod Security "{self.namespace_level}": '
+            + ("allowed" if psa.allowed else f'pods "{t.name}" is forbidden: {psa.message()}')
+        )
+        for lvl in LEVELS:
+            r = self.pod_security[lvl]
+            detail = "" if r.allowed else ": " + ", ".join(r.reasons)
+            lines.append(f"  Pod Security {lvl}: {'allowed' if r.allowed else 'forbidden'}{detail}")
+        for v in self.node:
+            lines.append(f"  node ({v.rule}): {v.message}")
+        for c in self.containers:
+            parts = [f"  container {c.name}:", "HostProcess" if c.host_process else "isolated"]
+            if c.user:
+                parts.append(f"as {c.user}")
+            if c.job_memory_limit_bytes is not None:
+                parts.append(f"job memory limit {c.job_memory_limit_bytes} bytes")
+            if c.job_cpu_rate is not None:
+                parts.append(f"job CPU rate {c.job_cpu_rate}")
+            lines.append(" ".join(parts))
+        return lines
+
+
+def _controller_errors(t: PodTemplate) -> list[FieldError]:
+    allowed = _RESTART_POLICIES.get(t.kind)
+    policy = t.raw_spec.get("restartPolicy")
+    if allowed is None:
+        return []
+    if policy is None and t.kind == "Job":
+        return [FieldError(f"{t.spec_path}.restartPolicy", "FieldValueRequired",
+                           'valid values: "OnFailure", "Never"')]
+    if policy is not None and policy not in allowed:
+        values = ", ".join(f'"{a}"' for a in allowed)
+        return [FieldError(f"{t.spec_path}.restartPolicy", "FieldValueNotSupported",
+                           f"supported values: {values}", policy)]
+    return []
+
+
+def node_facts(node: NodeSpec) -> NodeFacts:
+    return NodeFacts(
+        kubernetes_version=node.kubernetes,
+        containerd_version=node.containerd.version,
+        feature_gates=dict(node.feature_gates),
+    )
+
+
+def check_template(t: PodTemplate, *, node: NodeSpec, level: str) -> TemplateVerdict:
+    """Run every gate on one template for a node and a namespace level."""
+    errors = admission.validate_pod_spec(
+        t.raw_spec, t.spec_path, allow_privileged=node.kubelet.allow_privileged
+    )
+    errors = [*errors, *_controller_errors(t)]
+    return TemplateVerdict(
+        template=t,
+        errors=tuple(errors),
+        pod_security={lvl: admission.pod_security(t.raw_metadata, t.raw_spec, lvl)
+                      for lvl in LEVELS},
+        namespace_level=level,
+        node=tuple(admission.node_rules(t.raw_spec, node_facts(node))),
+        containers=tuple(admission.effective_containers(t.raw_spec, node.cpu)),
+    )
+
+
+def scenario_verdicts(sc: LoadedScenario) -> list[TemplateVerdict]:
+    """Verdicts for every workload of a loaded scenario."""
+    node = sc.scenario.node
+    return [
+        check_template(w.template, node=node, level=sc.scenario.namespace_level(w.template.namespace))
+        for w in sc.workloads
+    ]
+
+
+# A bare manifest is checked against a default node: the scenario defaults.
+_DEFAULT_NODE = NodeSpec(cpu=4, memory=16 * 2**30)
+
+
+def _is_scenario(data: Any) -> bool:
+    return isinstance(data, dict) and "node" in data and "apiVersion" not in data
+
+
+def validate_file(path: str) -> list[TemplateVerdict]:
+    """Verdicts for a scenario file or a bare manifest file (any number of documents)."""
+    p = Path(path)
+    docs = list(iter_documents(read_text(p, path), path))
+    if len(docs) == 1 and _is_scenario(docs[0].data):
+        return scenario_verdicts(load_source(docs[0], base_dir=p.parent))
+    templates = [t for d in docs for t in templates_from_source(d)]
+    if not templates:
+        raise HpsimError(
+            "no Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet or Job found", file=path
+        )
+    return [check_template(t, node=_DEFAULT_NODE, level="privileged") for t in templates]
