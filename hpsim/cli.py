@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from hpsim import __version__  # noqa: F401  (imports the package)
+from hpsim import __version__
 from hpsim.errors import HpsimError
 
 
@@ -66,8 +66,13 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a scenario and write its results")
     r.add_argument("scenario", metavar="SCENARIO")
-    r.add_argument("-o", "--output", metavar="DIR", default=None,
-                   help="results folder (default results/<scenario name>/<timestamp>/)")
+    r.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        default=None,
+        help="results folder (default results/<scenario name>/<timestamp>/)",
+    )
     r.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
     r.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     r.add_argument("--quiet", "-q", action="store_true", help="print no summary")

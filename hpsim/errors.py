@@ -6,8 +6,14 @@ from __future__ import annotations
 class HpsimError(Exception):
     """Bad input: a message naming file, line and field. The CLI exits with status 2."""
 
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
         self.file = file
         self.line = line
         self.field = field

@@ -45,7 +45,15 @@ def run(
             for df in tables.values():
                 df.insert(0, "replication", i)
         per_run.append(tables)
-    tables = {k: pd.concat([t[k] for t in per_run], ignore_index=True) if n > 1 else per_run[0][k]
-              for k in per_run[0]}
-    return Results(scenario=sc.name, seed=seed, duration=sc.duration, tables=tables,
-                   summaries=summaries, meta={"replications": n, "digest": loaded.digest})
+    tables = {
+        k: pd.concat([t[k] for t in per_run], ignore_index=True) if n > 1 else per_run[0][k]
+        for k in per_run[0]
+    }
+    return Results(
+        scenario=sc.name,
+        seed=seed,
+        duration=sc.duration,
+        tables=tables,
+        summaries=summaries,
+        meta={"replications": n, "digest": loaded.digest},
+    )

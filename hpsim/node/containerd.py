@@ -170,8 +170,9 @@ class Containerd:
         else:
             yield ev
 
-    def _downloads(self, image: Image, done: list[simpy.Event],
-                   counter: list[int]) -> Generator[simpy.Event, Any, None]:
+    def _downloads(
+        self, image: Image, done: list[simpy.Event], counter: list[int]
+    ) -> Generator[simpy.Event, Any, None]:
         """Fetch the image's layers in order, at most max_concurrent_downloads at once."""
         slots = simpy.Resource(self.env, capacity=self.max_concurrent_downloads)
 
@@ -217,8 +218,9 @@ class Containerd:
                     self._blobs.pop(layer.digest, None)
         self._images[image.ref] = image
         self._on_fact("image_pulled", {"ref": image.ref})
-        return PullResult(image.ref, started, downloaded_at, self.env.now,
-                          downloaded_bytes[0], unpacked_bytes)
+        return PullResult(
+            image.ref, started, downloaded_at, self.env.now, downloaded_bytes[0], unpacked_bytes
+        )
 
     # -- removal -------------------------------------------------------------------------------
 

@@ -79,8 +79,9 @@ class Controller:
 
     def create(self, name: str | None = None, delete_at: float | None = None) -> Pod:
         self.seq += 1
-        pod = self.node.new_pod(self.plan, name or f"{self.name}-{self.seq}", self.name,
-                                self.revision, self.images)
+        pod = self.node.new_pod(
+            self.plan, name or f"{self.name}-{self.seq}", self.name, self.revision, self.images
+        )
         self.pods.append(pod)
         lt = self.plan.spec.lifetime
         if delete_at is None and lt is not None and not pod.ended:
@@ -138,8 +139,9 @@ class PodArrivals(Controller):
                 self.create(delete_at=delete_at)
         else:
             p = arr.poisson
-            rate, start, stop, limit = (p, 0.0, None, None) if isinstance(p, float) else (
-                p.rate, p.start, p.stop, p.limit)
+            rate, start, stop, limit = (
+                (p, 0.0, None, None) if isinstance(p, float) else (p.rate, p.start, p.stop, p.limit)
+            )
             rng = self.node.streams.get("arrivals", self.plan.index)
             yield self.env.timeout(start)
             n = 0
@@ -250,8 +252,15 @@ class JobController(Controller):
 
     def _new_run(self) -> Pod:
         t = self.plan.template
-        run = {"id": len(self.runs) + 1, "succeeded": 0, "failures": 0, "active": 0,
-               "done": False, "completions": t.completions, "parallelism": t.parallelism}
+        run = {
+            "id": len(self.runs) + 1,
+            "succeeded": 0,
+            "failures": 0,
+            "active": 0,
+            "done": False,
+            "completions": t.completions,
+            "parallelism": t.parallelism,
+        }
         self.runs.append(run)
         first = None
         for _ in range(min(t.parallelism, t.completions)):
@@ -261,8 +270,11 @@ class JobController(Controller):
 
     def _spawn(self, run: dict[str, Any]) -> Pod:
         run["active"] += 1
-        name = f"{self.name}-{run['id']}-{self.seq + 1}" if len(self.runs) > 1 or run["id"] > 1 \
+        name = (
+            f"{self.name}-{run['id']}-{self.seq + 1}"
+            if len(self.runs) > 1 or run["id"] > 1
             else f"{self.name}-{self.seq + 1}"
+        )
         pod = super().create(name)
         self.run_of[pod.uid] = run
         if pod.ended:
@@ -284,8 +296,14 @@ class JobController(Controller):
     def _check_backoff_limit(self, run: dict[str, Any]) -> None:
         if run["failures"] > self.plan.template.backoff_limit and not run["done"]:
             run["done"] = True
-            self.node.rec.event(self.env.now, "Job", self.name, "BackoffLimitExceeded",
-                                "Job has reached the specified backoff limit", "Warning")
+            self.node.rec.event(
+                self.env.now,
+                "Job",
+                self.name,
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+                "Warning",
+            )
             for p in self.live():
                 if self.run_of.get(p.uid) is run:
                     self.node.delete_pod(p, "BackoffLimitExceeded")
@@ -299,8 +317,7 @@ class JobController(Controller):
             run["succeeded"] += 1
             if run["succeeded"] >= run["completions"]:
                 run["done"] = True
-                self.node.rec.event(self.env.now, "Job", self.name, "Completed",
-                                    "Job completed")
+                self.node.rec.event(self.env.now, "Job", self.name, "Completed", "Job completed")
                 return
         else:
             run["failures"] += 1
@@ -311,8 +328,7 @@ class JobController(Controller):
         if remaining > 0 and run["active"] < run["parallelism"]:
             delay = 0.0
             if pod.state == "Failed":
-                delay = min(JOB_BACKOFF_MAX_S,
-                            JOB_BACKOFF_INITIAL_S * 2 ** (run["failures"] - 1))
+                delay = min(JOB_BACKOFF_MAX_S, JOB_BACKOFF_INITIAL_S * 2 ** (run["failures"] - 1))
             self.env.process(self._respawn(run, delay))
 
     def _respawn(self, run: dict[str, Any], delay: float) -> Proc:
@@ -347,17 +363,24 @@ def _event(node: WindowsNode, ev: Any) -> Proc:
     yield node.env.timeout(ev.at)
     rec = node.rec
     if ev.rollout is not None:
-        rec.event(node.env.now, "Workload", ev.rollout.workload, "Rollout",
-                  f"image {ev.rollout.image}")
+        rec.event(
+            node.env.now, "Workload", ev.rollout.workload, "Rollout", f"image {ev.rollout.image}"
+        )
         node.controllers[ev.rollout.workload].rollout(ev.rollout.image, ev.rollout.container)
     elif ev.scale is not None:
-        rec.event(node.env.now, "Workload", ev.scale.workload, "Scaled",
-                  f"replicas {ev.scale.replicas}")
+        rec.event(
+            node.env.now, "Workload", ev.scale.workload, "Scaled", f"replicas {ev.scale.replicas}"
+        )
         node.controllers[ev.scale.workload].scale(ev.scale.replicas)
     elif ev.cordon is not None:
         node.unschedulable = bool(ev.cordon)
-        rec.event(node.env.now, "Node", node.spec.name,
-                  "NodeNotSchedulable" if ev.cordon else "NodeSchedulable", "")
+        rec.event(
+            node.env.now,
+            "Node",
+            node.spec.name,
+            "NodeNotSchedulable" if ev.cordon else "NodeSchedulable",
+            "",
+        )
         node.schedule()
     elif ev.drain is not None:
         node.unschedulable = True

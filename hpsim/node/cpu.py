@@ -134,8 +134,11 @@ class ProcessorSharing:
         if self._on_change:
             self._on_change(self.total_allocated)
         next_dt = min(
-            (i.work / (i.rate / 1000) for i in self._items.values()
-             if i.work is not None and i.rate > 0),
+            (
+                i.work / (i.rate / 1000)
+                for i in self._items.values()
+                if i.work is not None and i.rate > 0
+            ),
             default=None,
         )
         if next_dt is not None:

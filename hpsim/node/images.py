@@ -17,8 +17,9 @@ def _from_catalog(ref: str) -> Image | None:
     entry = catalog.lookup(ref)
     if entry is None:
         return None
-    layers = tuple(Layer(digest=lay.digest, size=lay.size, unpacked=lay.unpacked)
-                   for lay in entry.layers)
+    layers = tuple(
+        Layer(digest=lay.digest, size=lay.size, unpacked=lay.unpacked) for lay in entry.layers
+    )
     return Image(ref=ref, layers=layers, os_version=entry.os_version)
 
 
@@ -30,16 +31,19 @@ def _resolve(spec: ImageSpec, known: dict[str, ImageSpec]) -> Image:
         if base is None and spec.base in known and spec.base != spec.name:
             base = _resolve(known[spec.base], known)
         if base is None:
-            raise HpsimError(f'image "{spec.name}": unknown base "{spec.base}" '
-                             "(see `hpsim catalog` for the built-in bases)")
+            raise HpsimError(
+                f'image "{spec.name}": unknown base "{spec.base}" '
+                "(see `hpsim catalog` for the built-in bases)"
+            )
         base_layers = base.layers
         os_version = os_version or base.os_version
     own = tuple(
         Layer(
             digest=lay.digest or f"sha256:{spec.name}#{i}",
             size=lay.size,
-            unpacked=lay.unpacked if lay.unpacked is not None else int(
-                lay.size * catalog.UNPACKED_RATIO),
+            unpacked=lay.unpacked
+            if lay.unpacked is not None
+            else int(lay.size * catalog.UNPACKED_RATIO),
         )
         for i, lay in enumerate(spec.layers)
     )

@@ -109,8 +109,14 @@ class CommitLedger:
         """A container starts with ``base`` committed; the event fires on a crash-mode refusal."""
         if key in self._items:
             raise ValueError(f"{key!r} already committed")
-        c = _Commit(base=float(base), growth=float(growth), limit=limit, degrade=degrade,
-                    since=self.env.now, failed=self.env.event())
+        c = _Commit(
+            base=float(base),
+            growth=float(growth),
+            limit=limit,
+            degrade=degrade,
+            since=self.env.now,
+            failed=self.env.event(),
+        )
         self._items[key] = c
         # A start that is over the cap already fails its first allocation.
         if limit is not None and c.value(self.env.now) > limit + EPS_BYTES:

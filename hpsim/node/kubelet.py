@@ -68,7 +68,7 @@ class Kubelet:
         self._pulls: dict[str, simpy.Event] = {}  # in-flight pull per image ref
         self.pinned = {node.spec.containerd.sandbox_image}
 
-    # -- helpers ------------------------------------------------------------------------------------
+    # -- helpers --------------------------------------------------------------------------------
 
     def _event(self, pod: Pod, reason: str, message: str, type_: str = "Normal") -> None:
         self.rec.event(self.env.now, "Pod", pod.name, reason, message, type_)
@@ -87,8 +87,10 @@ class Kubelet:
         """One pull through the node's puller; returns an error text or None."""
         image = self.node.images.get(ref)
         if image is None:
-            return (f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
-                    f'failed to resolve reference "{ref}": {ref}: not found')
+            return (
+                f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
+                f'failed to resolve reference "{ref}": {ref}: not found'
+            )
         with self.pull_slots.request() as slot:
             yield slot
             if self.node.containerd.has_image(ref):
@@ -103,9 +105,12 @@ class Kubelet:
         """``EnsureImageExists``: True when the image is present, False if the pod went away."""
         present = self.node.containerd.has_image(ref)
         if policy == "Never" and not present:
-            self._event(pod, "ErrImageNeverPull",
-                        f'Container image "{ref}" is not present with pull policy of Never',
-                        "Warning")
+            self._event(
+                pod,
+                "ErrImageNeverPull",
+                f'Container image "{ref}" is not present with pull policy of Never',
+                "Warning",
+            )
             yield from self._wait(pod, self.env.event())  # stuck until deleted
             return False
         if present and policy != "Always":
@@ -134,8 +139,9 @@ class Kubelet:
             error = inflight.value
             if error is None:
                 pod.pull_s += self.env.now - t0
-                self._event(pod, "Pulled", f'Successfully pulled image "{ref}" in '
-                            f"{self.env.now - t0:.3f}s")
+                self._event(
+                    pod, "Pulled", f'Successfully pulled image "{ref}" in {self.env.now - t0:.3f}s'
+                )
                 self.node.image_used(ref)
                 return True
             self._event(pod, "Failed", f'Failed to pull image "{ref}": {error}', "Warning")
@@ -200,8 +206,12 @@ class Kubelet:
         finished = c.last_finished_at if c.last_finished_at is not None else self.env.now
         wait = self.crash_backoff.in_backoff_since(key, finished, self.env.now)
         if wait > 0:
-            self._event(pod, "BackOff", "Back-off restarting failed container "
-                        f"{c.spec.name} in pod {pod.name}", "Warning")
+            self._event(
+                pod,
+                "BackOff",
+                f"Back-off restarting failed container {c.spec.name} in pod {pod.name}",
+                "Warning",
+            )
             if not (yield from self._wait(pod, self.env.timeout(wait))):
                 return False
         self.crash_backoff.next(key, finished, self.env.now)
@@ -238,10 +248,14 @@ class Kubelet:
         if not (yield from self._wait(pod, self.env.timeout(cost))):
             return None
         image = node.images.get(c.image)
-        if (not c.settings.host_process and image is not None
-                and not process_isolation_compatible(node.spec.build, image.os_version)):
-            self._event(pod, "Failed", OS_MISMATCH.format(id=f"{pod.name}-{c.spec.name}"),
-                        "Warning")
+        if (
+            not c.settings.host_process
+            and image is not None
+            and not process_isolation_compatible(node.spec.build, image.os_version)
+        ):
+            self._event(
+                pod, "Failed", OS_MISMATCH.format(id=f"{pod.name}-{c.spec.name}"), "Warning"
+            )
             c.exit_code = 128
             c.last_finished_at = self.env.now
             if started is not None and not started.triggered:
@@ -272,13 +286,20 @@ class Kubelet:
         node = self.node
         key = (pod.uid, c.spec.name, c.restarts)
         p = c.profile
-        cap_m = (job_rate_to_millicores(c.settings.job_cpu_rate, node.spec.cpu)
-                 if c.settings.job_cpu_rate is not None else None)
+        cap_m = (
+            job_rate_to_millicores(c.settings.job_cpu_rate, node.spec.cpu)
+            if c.settings.job_cpu_rate is not None
+            else None
+        )
         work_done = node.cpu.add(key, float(p.cpu), cap_m, p.work)
         limit = c.settings.job_memory_limit_bytes
-        failed = node.ledger.add(key, c.base_commit, p.memory_growth,
-                                 float(limit) if limit else None,
-                                 degrade=pod.plan.spec.on_memory_cap == "degrade")
+        failed = node.ledger.add(
+            key,
+            c.base_commit,
+            p.memory_growth,
+            float(limit) if limit else None,
+            degrade=pod.plan.spec.on_memory_cap == "degrade",
+        )
         node.owner_of[key] = (pod, c)
         waits: list[simpy.Event] = [c.stop, failed]
         if work_done is not None:
@@ -295,9 +316,14 @@ class Kubelet:
         node.owner_of.pop(key, None)
         if failed.triggered:
             hit: CapHit = failed.value
-            self._event(pod, "Failed", f"container {c.spec.name}: memory allocation refused "
-                        f"by the {hit.by} commit limit at {hit.committed:.0f} bytes "
-                        "(no OOM killer on Windows: the process exits)", "Warning")
+            self._event(
+                pod,
+                "Failed",
+                f"container {c.spec.name}: memory allocation refused "
+                f"by the {hit.by} commit limit at {hit.committed:.0f} bytes "
+                "(no OOM killer on Windows: the process exits)",
+                "Warning",
+            )
             return 1
         if c.stop.triggered:
             return None

@@ -63,8 +63,12 @@ class Streams:
 class WindowsNode:
     """The simulated machine and its kubelet."""
 
-    def __init__(self, loaded: LoadedScenario, seed: int | np.random.SeedSequence,
-                 rec: Recorder | None = None) -> None:
+    def __init__(
+        self,
+        loaded: LoadedScenario,
+        seed: int | np.random.SeedSequence,
+        rec: Recorder | None = None,
+    ) -> None:
         self.loaded = loaded
         self.scenario = loaded.scenario
         self.spec = loaded.scenario.node
@@ -86,15 +90,16 @@ class WindowsNode:
             on_fact=self._containerd_fact,
         )
         self.cpu = ProcessorSharing(
-            self.env, self.spec.cpu * 1000.0,
-            on_change=lambda total: self.rec.level(self.env.now,
-                                                   cpu_allocated_millicores=total),
+            self.env,
+            self.spec.cpu * 1000.0,
+            on_change=lambda total: self.rec.level(self.env.now, cpu_allocated_millicores=total),
         )
         self.ledger = CommitLedger(
             self.env,
             commit_limit=float(self.spec.memory + self.spec.pagefile),
-            on_change=lambda c, s: self.rec.level(self.env.now, memory_committed_bytes=c,
-                                                  memory_commit_slope_bytes_per_s=s),
+            on_change=lambda c, s: self.rec.level(
+                self.env.now, memory_committed_bytes=c, memory_commit_slope_bytes_per_s=s
+            ),
             on_failure=self._cap_hit,
         )
         self.kubelet = Kubelet(self)
@@ -132,8 +137,14 @@ class WindowsNode:
         assert dist.lognormal is not None
         return float(dist.lognormal.median * math.exp(dist.lognormal.sigma * rng.standard_normal()))
 
-    def new_pod(self, plan: WorkloadPlan, name: str, owner: str, revision: int = 0,
-                images: dict[str, str] | None = None) -> Pod:
+    def new_pod(
+        self,
+        plan: WorkloadPlan,
+        name: str,
+        owner: str,
+        revision: int = 0,
+        images: dict[str, str] | None = None,
+    ) -> Pod:
         """Create a pod object from a workload's template (as the API server would)."""
         self._uid += 1
         verdict = self.verdicts[plan.name]
@@ -144,29 +155,44 @@ class WindowsNode:
         for init, cs in ((True, spec.init_containers), (False, spec.containers)):
             for c in cs:
                 profile = plan.spec.containers.get(c.name, plan.spec.profile)
-                containers.append(ContainerState(
-                    spec=c, settings=settings[c.name], profile=profile, init=init,
-                    image=(images or {}).get(c.name, c.image or ""),
-                    base_commit=self._sample_commit(profile.memory, rng),
-                ))
+                containers.append(
+                    ContainerState(
+                        spec=c,
+                        settings=settings[c.name],
+                        profile=profile,
+                        init=init,
+                        image=(images or {}).get(c.name, c.image or ""),
+                        base_commit=self._sample_commit(profile.memory, rng),
+                    )
+                )
+
         # Effective pod requests: max(init) vs sum(app), as the scheduler computes them.
         def req(name: str) -> int:
             app = sum(c.resources.request(name) for c in spec.containers)
             init = max((c.resources.request(name) for c in spec.init_containers), default=0)
             return max(app, init)
 
-        pod = Pod(uid=self._uid, name=name, plan=plan, created=self.env.now,
-                  cpu_request=req("cpu"), memory_request=req("memory"),
-                  host_process=verdict.host_process, containers=containers, owner=owner,
-                  revision=revision)
+        pod = Pod(
+            uid=self._uid,
+            name=name,
+            plan=plan,
+            created=self.env.now,
+            cpu_request=req("cpu"),
+            memory_request=req("memory"),
+            host_process=verdict.host_process,
+            containers=containers,
+            owner=owner,
+            revision=revision,
+        )
         pod.delete_event = self.env.event()
         self.pods.append(pod)
         refusal = verdict.refusal()
         if refusal is not None:
             pod.reason, pod.message = refusal
             pod.set_state("Refused", self.env.now, self.rec)
-            self.rec.event(self.env.now, plan.template.kind, plan.name, refusal[0], refusal[1],
-                           "Warning")
+            self.rec.event(
+                self.env.now, plan.template.kind, plan.name, refusal[0], refusal[1], "Warning"
+            )
             return pod
         pod.set_state("Pending", self.env.now, self.rec)
         if spec.node_name is not None:
@@ -179,9 +205,14 @@ class WindowsNode:
 
     def _level(self) -> None:
         running = sum(1 for p in self.pods if p.state == "Running")
-        self.rec.level(self.env.now, pods_bound=self.usage.pods, pods_running=running,
-                       pods_pending=len(self.pending), requests_cpu_millicores=self.usage.cpu_m,
-                       requests_memory_bytes=self.usage.memory)
+        self.rec.level(
+            self.env.now,
+            pods_bound=self.usage.pods,
+            pods_running=running,
+            pods_pending=len(self.pending),
+            requests_cpu_millicores=self.usage.cpu_m,
+            requests_memory_bytes=self.usage.memory,
+        )
 
     def _kubelet_admit(self, pod: Pod) -> None:
         """A pod with spec.nodeName skips the scheduler: kubelet admission checks the fit."""
@@ -206,14 +237,16 @@ class WindowsNode:
             return f"1 node(s) had untolerated taint {taint}"
         short = insufficient(pod, self.usage, self.alloc)
         if short:
-            return ", ".join(f"1 Insufficient {r}" if r != "pods" else "1 Too many pods"
-                             for r in short)
+            return ", ".join(
+                f"1 Insufficient {r}" if r != "pods" else "1 Too many pods" for r in short
+            )
         return None
 
     def schedule(self) -> None:
         """Try every pending pod in queue order (priority, then creation)."""
-        queue = sorted(self.pending, key=lambda p: (-(p.template.spec.priority or 0),
-                                                     p.created, p.uid))
+        queue = sorted(
+            self.pending, key=lambda p: (-(p.template.spec.priority or 0), p.created, p.uid)
+        )
         for pod in queue:
             why = self._fit_failure(pod)
             if why is None:
@@ -221,8 +254,14 @@ class WindowsNode:
                 self._bind(pod)
             elif pod.message != why:
                 pod.message = why
-                self.rec.event(self.env.now, "Pod", pod.name, "FailedScheduling",
-                               f"0/1 nodes are available: {why}.", "Warning")
+                self.rec.event(
+                    self.env.now,
+                    "Pod",
+                    pod.name,
+                    "FailedScheduling",
+                    f"0/1 nodes are available: {why}.",
+                    "Warning",
+                )
         self._level()
 
     def _bind(self, pod: Pod) -> None:
@@ -231,9 +270,13 @@ class WindowsNode:
         pod.message = ""
         self.usage.add(pod)
         pod.set_state("Scheduled", self.env.now, self.rec)
-        self.rec.event(self.env.now, "Pod", pod.name, "Scheduled",
-                       f"Successfully assigned {pod.template.namespace}/{pod.name} to "
-                       f"{self.spec.name}")
+        self.rec.event(
+            self.env.now,
+            "Pod",
+            pod.name,
+            "Scheduled",
+            f"Successfully assigned {pod.template.namespace}/{pod.name} to {self.spec.name}",
+        )
         self.kubelet.start_pod(pod)
 
     def _release(self, pod: Pod) -> None:
@@ -300,7 +343,7 @@ class WindowsNode:
         owner = self.owner_of.get(hit.key)
         if owner is None:
             return
-        pod, c = owner
+        _pod, c = owner
         c.alloc_failures += 1
 
     def spikes(self, pod: Pod, c: ContainerState, key: Any) -> Generator[simpy.Event, Any, None]:
@@ -320,15 +363,23 @@ class WindowsNode:
             return
 
     def _containerd_fact(self, kind: str, fields: dict[str, Any]) -> None:
-        self.rec.level(self.env.now, image_content_bytes=self.containerd.content_bytes,
-                       image_snapshot_bytes=self.containerd.snapshot_bytes)
+        self.rec.level(
+            self.env.now,
+            image_content_bytes=self.containerd.content_bytes,
+            image_snapshot_bytes=self.containerd.snapshot_bytes,
+        )
 
     def image_pulled(self, ref: str) -> None:
         img = self.images[ref]
-        self.rec.image(ref, os_version=img.os_version, size_bytes=img.size,
-                       unpacked_bytes=sum(lay.unpacked for lay in img.layers),
-                       layers=len(img.layers), pulled_s=self.env.now,
-                       pinned=ref in self.kubelet.pinned)
+        self.rec.image(
+            ref,
+            os_version=img.os_version,
+            size_bytes=img.size,
+            unpacked_bytes=sum(lay.unpacked for lay in img.layers),
+            layers=len(img.layers),
+            pulled_s=self.env.now,
+            pinned=ref in self.kubelet.pinned,
+        )
         self.rec.event(self.env.now, "Node", self.spec.name, "ImagePulled", f"pulled {ref}")
 
     def image_used(self, ref: str) -> None:

@@ -32,8 +32,7 @@ def default_eviction_hard(kubernetes: str) -> dict[str, str]:
     applied (memory.available<100Mi) and none was enforced on Windows.
     """
     if version_tuple(kubernetes) >= (1, 31, 0):
-        return {"memory.available": "500Mi", "nodefs.available": "10%",
-                "imagefs.available": "15%"}
+        return {"memory.available": "500Mi", "nodefs.available": "10%", "imagefs.available": "15%"}
     return {"memory.available": "100Mi", "nodefs.available": "10%", "imagefs.available": "15%"}
 
 
@@ -55,17 +54,24 @@ class Allocatable:
 def allocatable(node: NodeSpec) -> Allocatable:
     """The node's allocatable resources."""
     k = node.kubelet
-    hard = k.eviction_hard if k.eviction_hard is not None else default_eviction_hard(
-        node.kubernetes)
-    mem_hard = _threshold_bytes(hard["memory.available"], node.memory) if (
-        "memory.available" in hard) else 0
-    disk_hard = _threshold_bytes(hard["nodefs.available"], node.disk) if (
-        "nodefs.available" in hard) else 0
+    hard = (
+        k.eviction_hard if k.eviction_hard is not None else default_eviction_hard(node.kubernetes)
+    )
+    mem_hard = (
+        _threshold_bytes(hard["memory.available"], node.memory)
+        if ("memory.available" in hard)
+        else 0
+    )
+    disk_hard = (
+        _threshold_bytes(hard["nodefs.available"], node.disk) if ("nodefs.available" in hard) else 0
+    )
     return Allocatable(
         cpu_m=node.cpu * 1000 - k.system_reserved.cpu - k.kube_reserved.cpu,
         memory=node.memory - k.system_reserved.memory - k.kube_reserved.memory - mem_hard,
-        ephemeral_storage=node.disk - k.system_reserved.ephemeral_storage
-        - k.kube_reserved.ephemeral_storage - disk_hard,
+        ephemeral_storage=node.disk
+        - k.system_reserved.ephemeral_storage
+        - k.kube_reserved.ephemeral_storage
+        - disk_hard,
         pods=k.max_pods,
     )
 

@@ -38,8 +38,9 @@ class Recorder:
     images: dict[str, dict[str, Any]] = field(default_factory=dict)
     _level: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SERIES_COLUMNS, 0.0))
 
-    def event(self, time: float, kind: str, name: str, reason: str, message: str,
-              type_: str = "Normal") -> None:
+    def event(
+        self, time: float, kind: str, name: str, reason: str, message: str, type_: str = "Normal"
+    ) -> None:
         """What ``kubectl get events`` would show."""
         self.events.append((time, kind, name, type_, reason, message))
 

@@ -27,9 +27,26 @@ from hpsim.observe.recorder import SERIES_COLUMNS
 from hpsim.observe.stats import combine
 
 POD_COLUMNS = (
-    "pod", "workload", "kind", "namespace", "host_process", "revision", "created_s",
-    "scheduled_s", "pull_started_s", "started_s", "ready_s", "finished_s", "deleted_s",
-    "phase", "reason", "message", "restarts", "alloc_failures", "pending_s", "pull_s",
+    "pod",
+    "workload",
+    "kind",
+    "namespace",
+    "host_process",
+    "revision",
+    "created_s",
+    "scheduled_s",
+    "pull_started_s",
+    "started_s",
+    "ready_s",
+    "finished_s",
+    "deleted_s",
+    "phase",
+    "reason",
+    "message",
+    "restarts",
+    "alloc_failures",
+    "pending_s",
+    "pull_s",
     "start_latency_s",
 )
 
@@ -38,13 +55,31 @@ def _pods(node: WindowsNode) -> pd.DataFrame:
     rows = []
     for p in node.pods:
         pending = (p.scheduled - p.created) if p.scheduled is not None else np.nan
-        rows.append((
-            p.name, p.workload, p.template.kind, p.template.namespace, p.host_process,
-            p.revision, p.created, p.scheduled, p.pull_started, p.started, p.ready,
-            p.finished, p.deleted, p.state, p.reason, p.message, p.restarts,
-            p.alloc_failures, pending, p.pull_s,
-            (p.ready - p.created) if p.ready is not None else np.nan,
-        ))
+        rows.append(
+            (
+                p.name,
+                p.workload,
+                p.template.kind,
+                p.template.namespace,
+                p.host_process,
+                p.revision,
+                p.created,
+                p.scheduled,
+                p.pull_started,
+                p.started,
+                p.ready,
+                p.finished,
+                p.deleted,
+                p.state,
+                p.reason,
+                p.message,
+                p.restarts,
+                p.alloc_failures,
+                pending,
+                p.pull_s,
+                (p.ready - p.created) if p.ready is not None else np.nan,
+            )
+        )
     df = pd.DataFrame(rows, columns=list(POD_COLUMNS))
     for col in df.columns:
         if col.endswith("_s"):
@@ -55,16 +90,32 @@ def _pods(node: WindowsNode) -> pd.DataFrame:
 def tables_from_node(node: WindowsNode) -> dict[str, pd.DataFrame]:
     """The run's tables, built once the simulation has ended."""
     rec = node.rec
-    events = pd.DataFrame(rec.events, columns=["time_s", "kind", "object", "type", "reason",
-                                               "message"])
+    events = pd.DataFrame(
+        rec.events, columns=["time_s", "kind", "object", "type", "reason", "message"]
+    )
     series = pd.DataFrame(rec.series_rows, columns=["time_s", *SERIES_COLUMNS])
     images = pd.DataFrame(list(rec.images.values()))
     if images.empty:
-        images = pd.DataFrame(columns=["image", "os_version", "size_bytes", "unpacked_bytes",
-                                       "layers", "pulled_s", "pinned", "last_used_s"])
+        images = pd.DataFrame(
+            columns=[
+                "image",
+                "os_version",
+                "size_bytes",
+                "unpacked_bytes",
+                "layers",
+                "pulled_s",
+                "pinned",
+                "last_used_s",
+            ]
+        )
     transitions = pd.DataFrame(rec.transitions, columns=["time_s", "pod", "from", "to"])
-    return {"pods": _pods(node), "events": events, "series": series, "images": images,
-            "transitions": transitions}
+    return {
+        "pods": _pods(node),
+        "events": events,
+        "series": series,
+        "images": images,
+        "transitions": transitions,
+    }
 
 
 def _time_weighted_mean(series: pd.DataFrame, col: str, end: float) -> float:
@@ -102,12 +153,13 @@ def summarize(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any
     by_wl = pods.groupby("workload", sort=True)
     return {
         "duration_s": duration,
-        "pods_created": int(len(pods)),
+        "pods_created": len(pods),
         "pods_refused": int(refused.sum()),
         "pods_started": int(pods["started_s"].notna().sum()),
         "pods_per_node_max": int(series["pods_bound"].max()) if len(series) else 0,
         "pods_pending_at_end": int((pods["phase"] == "Pending").sum()),
-        "pending_s_mean": float(pods["pending_s"].mean()) if pods["pending_s"].notna().any()
+        "pending_s_mean": float(pods["pending_s"].mean())
+        if pods["pending_s"].notna().any()
         else None,
         "pending_s_p95": _q(pods["pending_s"], 0.95),
         "start_latency_s_p50": _q(pods["start_latency_s"], 0.50),
@@ -119,13 +171,16 @@ def summarize(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any
         "alloc_failures_by_workload": {
             str(k): int(v) for k, v in by_wl["alloc_failures"].sum().items()
         },
-        "images_pulled": int(len(tables["images"])),
+        "images_pulled": len(tables["images"]),
         "image_content_bytes_end": float(series["image_content_bytes"].iloc[-1])
-        if len(series) else 0.0,
+        if len(series)
+        else 0.0,
         "image_snapshot_bytes_end": float(series["image_snapshot_bytes"].iloc[-1])
-        if len(series) else 0.0,
+        if len(series)
+        else 0.0,
         "cpu_allocated_millicores_mean": _time_weighted_mean(
-            series, "cpu_allocated_millicores", duration),
+            series, "cpu_allocated_millicores", duration
+        ),
         "memory_committed_bytes_peak": _peak_commit(series, duration),
     }
 

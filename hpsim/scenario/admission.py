@@ -114,8 +114,9 @@ def validate_pod_spec(
     return errs
 
 
-def _validate_host_process(spec: Mapping[str, Any], path: str,
-                           allow_privileged: bool) -> list[FieldError]:
+def _validate_host_process(
+    spec: Mapping[str, Any], path: str, allow_privileged: bool
+) -> list[FieldError]:
     errs: list[FieldError] = []
     pod_hp = _hp(spec.get("securityContext"))
     count = hp_count = 0
@@ -123,25 +124,44 @@ def _validate_host_process(spec: Mapping[str, Any], path: str,
         count += 1
         ctr_hp = _hp(c.get("securityContext"))
         if pod_hp is not None and ctr_hp is not None and pod_hp != ctr_hp:
-            errs.append(FieldError(
-                f"{path}.{key}[{i}].securityContext.windowsOptions.hostProcess",
-                "FieldValueInvalid",
-                f"pod hostProcess value must be identical if both are specified, was {_render(pod_hp)}",
-                ctr_hp,
-            ))
+            errs.append(
+                FieldError(
+                    f"{path}.{key}[{i}].securityContext.windowsOptions.hostProcess",
+                    "FieldValueInvalid",
+                    "pod hostProcess value must be identical if both are specified, "
+                    f"was {_render(pod_hp)}",
+                    ctr_hp,
+                )
+            )
         if (ctr_hp if ctr_hp is not None else pod_hp) is True:
             hp_count += 1
     if hp_count > 0 and hp_count != count:
-        errs.append(FieldError(path, "FieldValueInvalid",
-                               "If pod contains any hostProcess containers then all containers "
-                               "must be HostProcess containers", ""))
+        errs.append(
+            FieldError(
+                path,
+                "FieldValueInvalid",
+                "If pod contains any hostProcess containers then all containers "
+                "must be HostProcess containers",
+                "",
+            )
+        )
     if hp_count > 0 and not spec.get("hostNetwork", False):
-        errs.append(FieldError(f"{path}.hostNetwork", "FieldValueInvalid",
-                               "hostNetwork must be true if pod contains any hostProcess "
-                               "containers", False))
+        errs.append(
+            FieldError(
+                f"{path}.hostNetwork",
+                "FieldValueInvalid",
+                "hostNetwork must be true if pod contains any hostProcess containers",
+                False,
+            )
+        )
     if hp_count > 0 and not allow_privileged:
-        errs.append(FieldError(path, "FieldValueForbidden",
-                               "hostProcess containers are disallowed by cluster policy"))
+        errs.append(
+            FieldError(
+                path,
+                "FieldValueForbidden",
+                "hostProcess containers are disallowed by cluster policy",
+            )
+        )
     return errs
 
 
@@ -151,46 +171,84 @@ _MAX_DOMAIN_LEN = 256  # maxRunAsUserNameDomainLength
 _USER_INVALID = '"/\\:;|=,+*?<>@[]'
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _NETBIOS = re.compile(r"^[^\\/:*?\"<>|]{1,15}$")
-_DNS = re.compile(r"^(?:[a-zA-Z0-9](?:[-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\.)+"
-                  r"[a-zA-Z0-9](?:[-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$")
+_DNS = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\.)+"
+    r"[a-zA-Z0-9](?:[-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$"
+)
 
 
 def _user_name_errors(name: str, fp: str) -> list[FieldError]:
     if name == "":
-        return [FieldError(fp, "FieldValueInvalid", "runAsUserName cannot be an empty string",
-                           name)]
+        return [
+            FieldError(fp, "FieldValueInvalid", "runAsUserName cannot be an empty string", name)
+        ]
     if _CTRL.search(name):
-        return [FieldError(fp, "FieldValueInvalid",
-                           "runAsUserName cannot contain control characters", name)]
+        return [
+            FieldError(
+                fp, "FieldValueInvalid", "runAsUserName cannot contain control characters", name
+            )
+        ]
     parts = name.split("\\")
     if len(parts) > 2:
-        return [FieldError(fp, "FieldValueInvalid",
-                           "runAsUserName cannot contain more than one backslash", name)]
+        return [
+            FieldError(
+                fp,
+                "FieldValueInvalid",
+                "runAsUserName cannot contain more than one backslash",
+                name,
+            )
+        ]
     errs = []
     domain, user = (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
     if len(domain) >= _MAX_DOMAIN_LEN:
-        errs.append(FieldError(fp, "FieldValueInvalid",
-                               f"runAsUserName's Domain length must be under {_MAX_DOMAIN_LEN} "
-                               "characters", name))
+        errs.append(
+            FieldError(
+                fp,
+                "FieldValueInvalid",
+                f"runAsUserName's Domain length must be under {_MAX_DOMAIN_LEN} characters",
+                name,
+            )
+        )
     if domain and not (_NETBIOS.match(domain) or _DNS.match(domain)):
-        errs.append(FieldError(fp, "FieldValueInvalid",
-                               "runAsUserName's Domain doesn't match the NetBios nor the DNS "
-                               "format", name))
+        errs.append(
+            FieldError(
+                fp,
+                "FieldValueInvalid",
+                "runAsUserName's Domain doesn't match the NetBios nor the DNS format",
+                name,
+            )
+        )
     if not user:
-        errs.append(FieldError(fp, "FieldValueInvalid",
-                               "runAsUserName's User cannot be empty", name))
+        errs.append(
+            FieldError(fp, "FieldValueInvalid", "runAsUserName's User cannot be empty", name)
+        )
     elif len(user) > _MAX_USER_LEN:
-        errs.append(FieldError(fp, "FieldValueInvalid",
-                               f"runAsUserName's User length must not be longer than "
-                               f"{_MAX_USER_LEN} characters", name))
+        errs.append(
+            FieldError(
+                fp,
+                "FieldValueInvalid",
+                f"runAsUserName's User length must not be longer than {_MAX_USER_LEN} characters",
+                name,
+            )
+        )
     if user and set(user) <= {".", " "}:
-        errs.append(FieldError(fp, "FieldValueInvalid",
-                               "runAsUserName's User cannot contain only periods or spaces",
-                               name))
+        errs.append(
+            FieldError(
+                fp,
+                "FieldValueInvalid",
+                "runAsUserName's User cannot contain only periods or spaces",
+                name,
+            )
+        )
     if any(ch in _USER_INVALID for ch in user):
-        errs.append(FieldError(fp, "FieldValueInvalid",
-                               f"runAsUserName's User cannot contain the following characters: "
-                               f"{_USER_INVALID!s}", name))
+        errs.append(
+            FieldError(
+                fp,
+                "FieldValueInvalid",
+                f"runAsUserName's User cannot contain the following characters: {_USER_INVALID!s}",
+                name,
+            )
+        )
     return errs
 
 
@@ -198,23 +256,42 @@ def _validate_user_names(spec: Mapping[str, Any], path: str) -> list[FieldError]
     errs = []
     pod_user = _win(spec.get("securityContext")).get("runAsUserName")
     if pod_user is not None:
-        errs += _user_name_errors(
-            pod_user, f"{path}.securityContext.windowsOptions.runAsUserName")
+        errs += _user_name_errors(pod_user, f"{path}.securityContext.windowsOptions.runAsUserName")
     for key, i, c in _containers(spec):
         user = _win(c.get("securityContext")).get("runAsUserName")
         if user is not None:
             errs += _user_name_errors(
-                user, f"{path}.{key}[{i}].securityContext.windowsOptions.runAsUserName")
+                user, f"{path}.{key}[{i}].securityContext.windowsOptions.runAsUserName"
+            )
     return errs
 
 
 _POD_FORBIDDEN_ON_WINDOWS = ("hostPID", "hostIPC", "hostUsers", "shareProcessNamespace")
-_POD_SC_FORBIDDEN = ("seLinuxOptions", "seccompProfile", "appArmorProfile", "fsGroup",
-                     "fsGroupChangePolicy", "sysctls", "runAsUser", "runAsGroup",
-                     "supplementalGroups", "supplementalGroupsPolicy", "seLinuxChangePolicy")
-_CTR_SC_FORBIDDEN = ("seLinuxOptions", "seccompProfile", "appArmorProfile", "capabilities",
-                     "readOnlyRootFilesystem", "privileged", "allowPrivilegeEscalation",
-                     "procMount", "runAsUser", "runAsGroup")
+_POD_SC_FORBIDDEN = (
+    "seLinuxOptions",
+    "seccompProfile",
+    "appArmorProfile",
+    "fsGroup",
+    "fsGroupChangePolicy",
+    "sysctls",
+    "runAsUser",
+    "runAsGroup",
+    "supplementalGroups",
+    "supplementalGroupsPolicy",
+    "seLinuxChangePolicy",
+)
+_CTR_SC_FORBIDDEN = (
+    "seLinuxOptions",
+    "seccompProfile",
+    "appArmorProfile",
+    "capabilities",
+    "readOnlyRootFilesystem",
+    "privileged",
+    "allowPrivilegeEscalation",
+    "procMount",
+    "runAsUser",
+    "runAsGroup",
+)
 
 
 def _validate_windows_forbidden(spec: Mapping[str, Any], path: str) -> list[FieldError]:
@@ -232,8 +309,9 @@ def _validate_windows_forbidden(spec: Mapping[str, Any], path: str) -> list[Fiel
         csc = c.get("securityContext") or {}
         for f in _CTR_SC_FORBIDDEN:
             if csc.get(f) is not None:
-                errs.append(FieldError(f"{path}.{key}[{i}].securityContext.{f}",
-                                       "FieldValueForbidden", msg))
+                errs.append(
+                    FieldError(f"{path}.{key}[{i}].securityContext.{f}", "FieldValueForbidden", msg)
+                )
     return errs
 
 
@@ -275,15 +353,31 @@ def _check_host_namespaces(meta, spec, windows):
 
 
 def _check_privileged(meta, spec, windows):
-    bad = [c.get("name", "") for _k, _i, c in _containers(spec)
-           if (c.get("securityContext") or {}).get("privileged") is True]
+    bad = [
+        c.get("name", "")
+        for _k, _i, c in _containers(spec)
+        if (c.get("securityContext") or {}).get("privileged") is True
+    ]
     if bad:
         return "privileged", _setters(False, bad, "must not set securityContext.privileged=true")
     return None
 
 
-_BASELINE_CAPS = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-                  "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+_BASELINE_CAPS = {
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+}
 
 
 def _check_capabilities_baseline(meta, spec, windows):
@@ -296,7 +390,8 @@ def _check_capabilities_baseline(meta, spec, windows):
             caps.extend(x for x in extra if x not in caps)
     if bad:
         return "non-default capabilities", _setters(
-            False, bad, f"must not include {_quoted(caps)} in securityContext.capabilities.add")
+            False, bad, f"must not include {_quoted(caps)} in securityContext.capabilities.add"
+        )
     return None
 
 
@@ -314,24 +409,40 @@ def _check_host_ports(meta, spec, windows):
             ports.extend(str(p) for p in found)
     if not names:
         return None
-    verb = "uses hostPort" if len(names) == 1 and len(ports) == 1 else (
-        "uses hostPorts" if len(names) == 1 else "use hostPorts")
+    verb = (
+        "uses hostPort"
+        if len(names) == 1 and len(ports) == 1
+        else ("uses hostPorts" if len(names) == 1 else "use hostPorts")
+    )
     return "hostPort", f"{_plural(names, 'container', 'containers')} {verb} {', '.join(ports)}"
 
 
 def _check_windows_host_process(meta, spec, windows):
     pod = _hp(spec.get("securityContext")) is True
-    bad = [c.get("name", "") for _k, _i, c in _containers(spec)
-           if _hp(c.get("securityContext")) is True]
+    bad = [
+        c.get("name", "")
+        for _k, _i, c in _containers(spec)
+        if _hp(c.get("securityContext")) is True
+    ]
     if pod or bad:
         return "hostProcess", _setters(
-            pod, bad, "must not set securityContext.windowsOptions.hostProcess=true")
+            pod, bad, "must not set securityContext.windowsOptions.hostProcess=true"
+        )
     return None
 
 
 def _check_restricted_volumes(meta, spec, windows):
-    allowed = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
-               "persistentVolumeClaim", "projected", "secret", "image"}
+    allowed = {
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+        "image",
+    }
     names, types = [], []
     for v in spec.get("volumes") or []:
         kinds = [k for k in v if k != "name" and k not in allowed]
@@ -343,7 +454,8 @@ def _check_restricted_volumes(meta, spec, windows):
     kind = "type" if len(types) == 1 else "types"
     verb = "uses" if len(names) == 1 else "use"
     return "restricted volume types", (
-        f"{_plural(names, 'volume', 'volumes')} {verb} restricted volume {kind} {_quoted(types)}")
+        f"{_plural(names, 'volume', 'volumes')} {verb} restricted volume {kind} {_quoted(types)}"
+    )
 
 
 def _check_run_as_non_root(meta, spec, windows):
@@ -359,25 +471,35 @@ def _check_run_as_non_root(meta, spec, windows):
     if pod is False:
         parts.append("pod must not set securityContext.runAsNonRoot=false")
     if explicit_false:
-        parts.append(_setters(False, explicit_false,
-                              "must not set securityContext.runAsNonRoot=false"))
+        parts.append(
+            _setters(False, explicit_false, "must not set securityContext.runAsNonRoot=false")
+        )
     if unset and pod is None:
-        parts.append("pod or " + _plural(unset, "container", "containers")
-                     + " must set securityContext.runAsNonRoot=true")
+        parts.append(
+            "pod or "
+            + _plural(unset, "container", "containers")
+            + " must set securityContext.runAsNonRoot=true"
+        )
     elif unset:
-        parts.append(_plural(unset, "container", "containers")
-                     + " must set securityContext.runAsNonRoot=true")
+        parts.append(
+            _plural(unset, "container", "containers")
+            + " must set securityContext.runAsNonRoot=true"
+        )
     return ("runAsNonRoot != true", "; ".join(parts)) if parts else None
 
 
 def _check_allow_privilege_escalation(meta, spec, windows):
     if windows:
         return None
-    bad = [c.get("name", "") for k, _i, c in _containers(spec)
-           if (c.get("securityContext") or {}).get("allowPrivilegeEscalation") is not False]
+    bad = [
+        c.get("name", "")
+        for k, _i, c in _containers(spec)
+        if (c.get("securityContext") or {}).get("allowPrivilegeEscalation") is not False
+    ]
     if bad:
         return "allowPrivilegeEscalation != false", _plural(bad, "container", "containers") + (
-            " must set securityContext.allowPrivilegeEscalation=false")
+            " must set securityContext.allowPrivilegeEscalation=false"
+        )
     return None
 
 
@@ -391,7 +513,8 @@ def _check_capabilities_restricted(meta, spec, windows):
             bad.append(c.get("name", ""))
     if bad:
         return "unrestricted capabilities", _plural(bad, "container", "containers") + (
-            ' must set securityContext.capabilities.drop=["ALL"]')
+            ' must set securityContext.capabilities.drop=["ALL"]'
+        )
     return None
 
 
@@ -406,10 +529,14 @@ def _check_seccomp_restricted(meta, spec, windows):
         if (t or pod) not in ok:
             bad.append(c.get("name", ""))
     if bad:
-        who = "pod or " + _plural(bad, "container", "containers") if pod is None else _plural(
-            bad, "container", "containers")
-        return "seccompProfile", (f'{who} must set securityContext.seccompProfile.type to '
-                                  '"RuntimeDefault" or "Localhost"')
+        who = (
+            "pod or " + _plural(bad, "container", "containers")
+            if pod is None
+            else _plural(bad, "container", "containers")
+        )
+        return "seccompProfile", (
+            f'{who} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"'
+        )
     return None
 
 
@@ -418,8 +545,12 @@ def _check_seccomp_restricted(meta, spec, windows):
 _CHECKS = (
     ("allowPrivilegeEscalation", "restricted", _check_allow_privilege_escalation, ()),
     ("capabilities_baseline", "baseline", _check_capabilities_baseline, ()),
-    ("capabilities_restricted", "restricted", _check_capabilities_restricted,
-     ("capabilities_baseline",)),
+    (
+        "capabilities_restricted",
+        "restricted",
+        _check_capabilities_restricted,
+        ("capabilities_baseline",),
+    ),
     ("hostNamespaces", "baseline", _check_host_namespaces, ()),
     ("hostPathVolumes", "baseline", _check_host_path, ()),
     ("hostPorts", "baseline", _check_host_ports, ()),
@@ -431,8 +562,9 @@ _CHECKS = (
 )
 
 
-def pod_security(metadata: Mapping[str, Any], spec: Mapping[str, Any],
-                 level: str) -> PodSecurityResult:
+def pod_security(
+    metadata: Mapping[str, Any], spec: Mapping[str, Any], level: str
+) -> PodSecurityResult:
     """Evaluate the Pod Security Standards at ``level`` (privileged, baseline, restricted)."""
     if level == "privileged":
         return PodSecurityResult(level, True)
@@ -476,9 +608,13 @@ class NodeVerdict:
 
 
 GATE = "WindowsHostProcessContainers"
-SERVICE_ACCOUNTS = {"nt authority\\system", "nt authority\\local service",
-                    "nt authority\\localservice", "nt authority\\network service",
-                    "nt authority\\networkservice"}
+SERVICE_ACCOUNTS = {
+    "nt authority\\system",
+    "nt authority\\local service",
+    "nt authority\\localservice",
+    "nt authority\\network service",
+    "nt authority\\networkservice",
+}
 _PIPE = re.compile(r"^(\\\\\.\\pipe\\|//\./pipe/)", re.IGNORECASE)
 
 
@@ -486,22 +622,40 @@ def _gate_verdicts(node: NodeFacts) -> list[NodeVerdict]:
     k8s = _version(node.kubernetes_version)[:2]
     override = node.feature_gates.get(GATE)
     if k8s < (1, 22):
-        return [NodeVerdict("featureGate", f"Kubernetes {node.kubernetes_version} has no "
-                            f"HostProcess support (feature gate {GATE} arrived as alpha in 1.22)")]
+        return [
+            NodeVerdict(
+                "featureGate",
+                f"Kubernetes {node.kubernetes_version} has no "
+                f"HostProcess support (feature gate {GATE} arrived as alpha in 1.22)",
+            )
+        ]
     if k8s >= (1, 28):
         if override is not None:
-            return [NodeVerdict("featureGate", f"unrecognized feature gate: {GATE} "
-                                "(removed in v1.28, k/k PR #117570; HostProcess is always on)")]
+            return [
+                NodeVerdict(
+                    "featureGate",
+                    f"unrecognized feature gate: {GATE} "
+                    "(removed in v1.28, k/k PR #117570; HostProcess is always on)",
+                )
+            ]
         return []
     if k8s >= (1, 26):
         if override is False:
-            return [NodeVerdict("featureGate", f"cannot set feature gate {GATE} to false, "
-                                "feature is locked to true")]
+            return [
+                NodeVerdict(
+                    "featureGate",
+                    f"cannot set feature gate {GATE} to false, feature is locked to true",
+                )
+            ]
         return []
     enabled = override if override is not None else k8s >= (1, 23)
     if not enabled:
-        return [NodeVerdict("featureGate", "pod contains HostProcess containers but feature "
-                            f"'{GATE}' is not enabled")]
+        return [
+            NodeVerdict(
+                "featureGate",
+                f"pod contains HostProcess containers but feature '{GATE}' is not enabled",
+            )
+        ]
     return []
 
 
@@ -512,26 +666,43 @@ def node_rules(spec: Mapping[str, Any], node: NodeFacts) -> list[NodeVerdict]:
     out = _gate_verdicts(node)
     ctrd = _version(node.containerd_version)
     if ctrd < (1, 6, 0):
-        out.append(NodeVerdict("containerd", f"containerd {node.containerd_version} cannot run "
-                               "HostProcess containers (containerd 1.6+ is required)"))
+        out.append(
+            NodeVerdict(
+                "containerd",
+                f"containerd {node.containerd_version} cannot run "
+                "HostProcess containers (containerd 1.6+ is required)",
+            )
+        )
     pod_user = _win(spec.get("securityContext")).get("runAsUserName")
     if ctrd < (1, 7, 0):
         for _k, _i, c in _containers(spec):
             user = _win(c.get("securityContext")).get("runAsUserName") or pod_user
             if user and user.strip().lower() not in SERVICE_ACCOUNTS:
-                out.append(NodeVerdict(
-                    "localUser", f'container "{c.get("name", "")}" runs as "{user}": Running '
-                    "HostProcess containers as local user accounts requires containerd v1.7+"))
-    pipes = {v.get("name"): v["hostPath"].get("path", "") for v in spec.get("volumes") or []
-             if isinstance(v.get("hostPath"), Mapping)}
+                out.append(
+                    NodeVerdict(
+                        "localUser",
+                        f'container "{c.get("name", "")}" runs as "{user}": Running '
+                        "HostProcess containers as local user accounts requires containerd v1.7+",
+                    )
+                )
+    pipes = {
+        v.get("name"): v["hostPath"].get("path", "")
+        for v in spec.get("volumes") or []
+        if isinstance(v.get("hostPath"), Mapping)
+    }
     for _k, _i, c in _containers(spec):
         for m in c.get("volumeMounts") or []:
             if _PIPE.match(pipes.get(m.get("name"), "") or "") or _PIPE.match(
-                    m.get("mountPath", "") or ""):
-                out.append(NodeVerdict(
-                    "namedPipe", f'container "{c.get("name", "")}" mounts '
-                    f'"{m.get("mountPath", "")}": named pipe mounts not supported for job '
-                    "containers - interact with the pipe directly"))
+                m.get("mountPath", "") or ""
+            ):
+                out.append(
+                    NodeVerdict(
+                        "namedPipe",
+                        f'container "{c.get("name", "")}" mounts '
+                        f'"{m.get("mountPath", "")}": named pipe mounts not supported for job '
+                        "containers - interact with the pipe directly",
+                    )
+                )
     return out
 
 
@@ -548,9 +719,13 @@ class ContainerSettings:
     job_cpu_rate: int | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "hostProcess": self.host_process, "user": self.user,
-                "jobMemoryLimitBytes": self.job_memory_limit_bytes,
-                "jobCpuRate": self.job_cpu_rate}
+        return {
+            "name": self.name,
+            "hostProcess": self.host_process,
+            "user": self.user,
+            "jobMemoryLimitBytes": self.job_memory_limit_bytes,
+            "jobCpuRate": self.job_cpu_rate,
+        }
 
 
 def job_cpu_rate(limit_millicores: int, node_cpus: int) -> int:
@@ -578,12 +753,14 @@ def effective_containers(spec: Mapping[str, Any], node_cpus: int) -> list[Contai
             limits = (c.get("resources") or {}).get("limits") or {}
             mem = units.parse_memory_bytes(limits["memory"]) if "memory" in limits else None
             cpu = units.parse_cpu_millicores(limits["cpu"]) if "cpu" in limits else None
-            out.append(ContainerSettings(
-                name=c.get("name", ""),
-                kind=kind,
-                host_process=(hp if hp is not None else pod_hp) is True,
-                user=_win(sc).get("runAsUserName") or pod_user,
-                job_memory_limit_bytes=job_memory_limit(mem) if mem is not None else None,
-                job_cpu_rate=job_cpu_rate(cpu, node_cpus) if cpu else None,
-            ))
+            out.append(
+                ContainerSettings(
+                    name=c.get("name", ""),
+                    kind=kind,
+                    host_process=(hp if hp is not None else pod_hp) is True,
+                    user=_win(sc).get("runAsUserName") or pod_user,
+                    job_memory_limit_bytes=job_memory_limit(mem) if mem is not None else None,
+                    job_cpu_rate=job_cpu_rate(cpu, node_cpus) if cpu else None,
+                )
+            )
     return out

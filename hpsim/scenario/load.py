@@ -134,7 +134,7 @@ def error_from_validation(
     msg = err["msg"]
     for lead in ("Value error, ", "Assertion failed, "):
         if msg.startswith(lead):
-            msg = msg[len(lead):]
+            msg = msg[len(lead) :]
             break
     else:
         if "input" in err and not isinstance(err["input"], dict | list):
@@ -155,11 +155,15 @@ def _one_document(text: str, file: str) -> Source:
     if not docs:
         raise HpsimError("empty scenario file", file=file, line=1)
     if len(docs) > 1:
-        raise HpsimError("a scenario file holds one YAML document", file=file,
-                         line=docs[1].first_line)
+        raise HpsimError(
+            "a scenario file holds one YAML document", file=file, line=docs[1].first_line
+        )
     if not isinstance(docs[0].data, dict):
-        raise HpsimError("a scenario must be a mapping of keys (name, duration, node, ...)",
-                         file=file, line=docs[0].first_line)
+        raise HpsimError(
+            "a scenario must be a mapping of keys (name, duration, node, ...)",
+            file=file,
+            line=docs[0].first_line,
+        )
     return docs[0]
 
 
@@ -176,8 +180,9 @@ def load_text(text: str, *, file: str = "<scenario>", base_dir: str | Path = "."
     return load_source(_one_document(text, file), base_dir=Path(base_dir))
 
 
-def load_data(data: dict[str, Any], *, file: str = "<scenario>",
-              base_dir: str | Path = ".") -> LoadedScenario:
+def load_data(
+    data: dict[str, Any], *, file: str = "<scenario>", base_dir: str | Path = "."
+) -> LoadedScenario:
     """A scenario from an already-parsed mapping (no line numbers)."""
     return load_source(Source(data=data, file=file), base_dir=Path(base_dir))
 
@@ -189,8 +194,11 @@ def _manifest_templates(
         docs = [wl_src.sub(("manifest",))]
         raw: Any = spec.manifest
     else:
-        mpath = (base_dir / spec.manifest) if not Path(spec.manifest).is_absolute() else Path(
-            spec.manifest)
+        mpath = (
+            (base_dir / spec.manifest)
+            if not Path(spec.manifest).is_absolute()
+            else Path(spec.manifest)
+        )
         if not mpath.is_file():
             raise wl_src.error(
                 ("manifest",),
@@ -212,12 +220,17 @@ def _read_trace(wl_src: Source, rel: str, base_dir: Path) -> tuple[TraceRow, ...
     tpath = base_dir / rel
     shown = str(tpath)
     if not tpath.is_file():
-        raise wl_src.error(("arrivals", "trace"), f"trace file {rel!r} not found (looked in {tpath})")
+        raise wl_src.error(
+            ("arrivals", "trace"), f"trace file {rel!r} not found (looked in {tpath})"
+        )
     reader = csv.DictReader(io.StringIO(read_text(tpath, shown)))
     fields = reader.fieldnames or []
     if "create_s" not in fields:
-        raise HpsimError(f"trace needs a create_s column (found {', '.join(fields) or 'none'})",
-                         file=shown, line=1)
+        raise HpsimError(
+            f"trace needs a create_s column (found {', '.join(fields) or 'none'})",
+            file=shown,
+            line=1,
+        )
     rows = []
     for row in reader:
         line = reader.line_num
@@ -295,17 +308,21 @@ def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
         if target.workload not in names:
             near = difflib.get_close_matches(target.workload, list(names), n=1)
             hint = f' (did you mean "{near[0]}"?)' if near else ""
-            raise src.error(("events", i, key, "workload"),
-                            f'no workload named "{target.workload}"{hint}')
+            raise src.error(
+                ("events", i, key, "workload"), f'no workload named "{target.workload}"{hint}'
+            )
         plan = names[target.workload]
         if event.scale and plan.template.kind not in ("Deployment", "ReplicaSet", "StatefulSet"):
-            raise src.error(("events", i, "scale", "workload"),
-                            f"a {plan.template.kind} cannot be scaled")
+            raise src.error(
+                ("events", i, "scale", "workload"), f"a {plan.template.kind} cannot be scaled"
+            )
         if event.rollout and event.rollout.container:
             cnames = [c.name for c in plan.template.spec.containers]
             if event.rollout.container not in cnames:
-                raise src.error(("events", i, "rollout", "container"),
-                                f'no container "{event.rollout.container}" in "{plan.name}"')
+                raise src.error(
+                    ("events", i, "rollout", "container"),
+                    f'no container "{event.rollout.container}" in "{plan.name}"',
+                )
         if event.at > scenario.duration:
             raise src.error(("events", i, "at"), "the event is after the end of the scenario")
 

@@ -75,9 +75,7 @@ class ResourceRequirements(K8sModel):
     @classmethod
     def _round(cls, value: dict[str, Fraction]) -> dict[str, int]:
         # MilliValue() for cpu, Value() for the rest: both round up (quantity.go).
-        return {
-            name: _ceil(q * 1000) if name == "cpu" else _ceil(q) for name, q in value.items()
-        }
+        return {name: _ceil(q * 1000) if name == "cpu" else _ceil(q) for name, q in value.items()}
 
     def request(self, name: str) -> int:
         """Effective request: the API server defaults a missing request to the limit."""
@@ -311,8 +309,11 @@ def templates_from_source(src: Source) -> list[PodTemplate]:
     completions = parallelism = 1
     if job and wl is not None:
         # batch/v1 defaults.go: both unset -> 1 and 1; parallelism defaults to 1.
-        completions = wl.completions if wl.completions is not None else (
-            1 if wl.parallelism is None else wl.parallelism)
+        completions = (
+            wl.completions
+            if wl.completions is not None
+            else (1 if wl.parallelism is None else wl.parallelism)
+        )
         parallelism = wl.parallelism if wl.parallelism is not None else 1
     return [
         PodTemplate(

@@ -45,21 +45,6 @@ BytesPerSecond = _unit(float, units.parse_data_rate, units.DATA_RATE_FORMS, "500
 PerSecond = _unit(float, units.parse_event_rate, units.EVENT_RATE_FORMS, "3/h")
 
 
-def _percent(value: Any) -> float:
-    """A percentage written ``10%`` or as a number."""
-    if isinstance(value, str) and value.strip().endswith("%"):
-        value = value.strip()[:-1]
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"invalid percentage {value!r}: expected a number such as 85 or 10%")
-    if not 0 <= out <= 100:
-        raise ValueError(f"invalid percentage {value!r}: must be between 0 and 100")
-    return out
-
-
-Percent = Annotated[float, BeforeValidator(_percent)]
-
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
 
 
@@ -113,10 +98,12 @@ class KubeletConfig(Model):
     # serializeImagePulls is true unless maxParallelImagePulls >= 2 (defaults.go).
     serialize_image_pulls: bool | None = None
     max_parallel_image_pulls: int | None = Field(None, ge=1)
-    image_gc_high_threshold_percent: int = Field(85, ge=0, le=100,
-                                                 alias="imageGCHighThresholdPercent")
-    image_gc_low_threshold_percent: int = Field(80, ge=0, le=100,
-                                                alias="imageGCLowThresholdPercent")
+    image_gc_high_threshold_percent: int = Field(
+        85, ge=0, le=100, alias="imageGCHighThresholdPercent"
+    )
+    image_gc_low_threshold_percent: int = Field(
+        80, ge=0, le=100, alias="imageGCLowThresholdPercent"
+    )
     image_minimum_gc_age: Seconds = Field(120.0, alias="imageMinimumGCAge")
     # 0 disables age-based GC (image_gc_manager.go freeOldImages returns early).
     image_maximum_gc_age: Seconds = Field(0.0, alias="imageMaximumGCAge")
@@ -222,8 +209,9 @@ class NodeSpec(Model):
     @classmethod
     def _os_build(cls, v: str) -> str:
         if not _OS_BUILD_RE.match(v):
-            raise ValueError(f"invalid osBuild {v!r}: expected 10.0.BUILD[.REVISION] "
-                             "such as 10.0.20348.2227")
+            raise ValueError(
+                f"invalid osBuild {v!r}: expected 10.0.BUILD[.REVISION] such as 10.0.20348.2227"
+            )
         return v
 
     @field_validator("kubernetes")
@@ -457,8 +445,10 @@ class Scenario(Model):
     @classmethod
     def _name(cls, v: str) -> str:
         if not _NAME_RE.match(v):
-            raise ValueError(f"invalid name {v!r}: use letters, digits, '.', '_' and '-' "
-                             "(it names the results folder)")
+            raise ValueError(
+                f"invalid name {v!r}: use letters, digits, '.', '_' and '-' "
+                "(it names the results folder)"
+            )
         return v
 
     @field_validator("duration")

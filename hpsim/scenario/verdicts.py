@@ -71,8 +71,9 @@ class TemplateVerdict:
         """(reason, message) for a refused template, in the real components' words."""
         t = self.template
         if self.errors:
-            return "FailedCreate", admission.kubectl_invalid_message(t.kind, t.name,
-                                                                      list(self.errors))
+            return "FailedCreate", admission.kubectl_invalid_message(
+                t.kind, t.name, list(self.errors)
+            )
         psa = self.pod_security[self.namespace_level]
         if not psa.allowed:
             return "FailedCreate", f'pods "{t.name}" is forbidden: {psa.message()}'
@@ -108,7 +109,9 @@ class TemplateVerdict:
         lines: list[str] = []
         if self.errors:
             lines.append(f"{head}: invalid")
-            lines.append("  " + admission.kubectl_invalid_message(t.kind, t.name, list(self.errors)))
+            lines.append(
+                "  " + admission.kubectl_invalid_message(t.kind, t.name, list(self.errors))
+            )
         else:
             kind = "HostProcess" if self.host_process else "Windows Server containers"
             verdict = "admitted" if self.admitted else "refused"
@@ -142,12 +145,23 @@ def _controller_errors(t: PodTemplate) -> list[FieldError]:
     if allowed is None:
         return []
     if policy is None and t.kind == "Job":
-        return [FieldError(f"{t.spec_path}.restartPolicy", "FieldValueRequired",
-                           'valid values: "OnFailure", "Never"')]
+        return [
+            FieldError(
+                f"{t.spec_path}.restartPolicy",
+                "FieldValueRequired",
+                'valid values: "OnFailure", "Never"',
+            )
+        ]
     if policy is not None and policy not in allowed:
         values = ", ".join(f'"{a}"' for a in allowed)
-        return [FieldError(f"{t.spec_path}.restartPolicy", "FieldValueNotSupported",
-                           f"supported values: {values}", policy)]
+        return [
+            FieldError(
+                f"{t.spec_path}.restartPolicy",
+                "FieldValueNotSupported",
+                f"supported values: {values}",
+                policy,
+            )
+        ]
     return []
 
 
@@ -168,8 +182,9 @@ def check_template(t: PodTemplate, *, node: NodeSpec, level: str) -> TemplateVer
     return TemplateVerdict(
         template=t,
         errors=tuple(errors),
-        pod_security={lvl: admission.pod_security(t.raw_metadata, t.raw_spec, lvl)
-                      for lvl in LEVELS},
+        pod_security={
+            lvl: admission.pod_security(t.raw_metadata, t.raw_spec, lvl) for lvl in LEVELS
+        },
         namespace_level=level,
         node=tuple(admission.node_rules(t.raw_spec, node_facts(node))),
         containers=tuple(admission.effective_containers(t.raw_spec, node.cpu)),
@@ -180,7 +195,9 @@ def scenario_verdicts(sc: LoadedScenario) -> list[TemplateVerdict]:
     """Verdicts for every workload of a loaded scenario."""
     node = sc.scenario.node
     return [
-        check_template(w.template, node=node, level=sc.scenario.namespace_level(w.template.namespace))
+        check_template(
+            w.template, node=node, level=sc.scenario.namespace_level(w.template.namespace)
+        )
         for w in sc.workloads
     ]
 

@@ -63,12 +63,14 @@ class Source:
             prefix=(*self.prefix, *path),
         )
 
-    def error(self, path: Path_, message: str, *, key: bool = False,
-              line_of: Path_ | None = None) -> HpsimError:
+    def error(
+        self, path: Path_, message: str, *, key: bool = False, line_of: Path_ | None = None
+    ) -> HpsimError:
         """An HpsimError at ``path`` in this document (line of ``line_of`` if given)."""
         line = self.line(path if line_of is None else line_of, key=key)
-        return HpsimError(message, file=self.file, line=line,
-                          field=join_path((*self.prefix, *path)) or None)
+        return HpsimError(
+            message, file=self.file, line=line, field=join_path((*self.prefix, *path)) or None
+        )
 
 
 def join_path(path: Path_, prefix: str = "") -> str:
@@ -93,7 +95,8 @@ class _Builder:
         if self.count > MAX_NODES:
             raise HpsimError(
                 f"document too large (more than {MAX_NODES} values after alias expansion)",
-                file=self.file, line=node.start_mark.line + 1,
+                file=self.file,
+                line=node.start_mark.line + 1,
             )
         src.value_lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
@@ -103,7 +106,8 @@ class _Builder:
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise HpsimError(
                         "mapping keys must be plain scalars",
-                        file=self.file, line=key_node.start_mark.line + 1,
+                        file=self.file,
+                        line=key_node.start_mark.line + 1,
                         field=join_path(path) or None,
                     )
                 # The key as written: YAML 1.1 would read `on:` as True.
@@ -111,7 +115,8 @@ class _Builder:
                 if key in out:
                     raise HpsimError(
                         f'duplicate key "{key}"',
-                        file=self.file, line=key_node.start_mark.line + 1,
+                        file=self.file,
+                        line=key_node.start_mark.line + 1,
                         field=join_path((*path, key)),
                     )
                 src.key_lines[(*path, key)] = key_node.start_mark.line + 1
@@ -164,8 +169,7 @@ def read_text(path: Path, shown: str | None = None) -> str:
     except IsADirectoryError:
         raise HpsimError("is a directory, not a file", file=shown) from None
     except UnicodeDecodeError as exc:
-        raise HpsimError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                         file=shown) from None
+        raise HpsimError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=shown) from None
     except OSError as exc:
         raise HpsimError(f"cannot read: {exc.strerror}", file=shown) from None
 

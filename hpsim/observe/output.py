@@ -1,0 +1,120 @@
+"""Writing a run's results folder, atomically.
+
+Everything is written into a temporary sibling folder and renamed into place
+at the end, so a killed run never leaves a folder that looks whole. Tables are
+Parquet (pyarrow) or CSV; ``summary.json`` holds the headline numbers and
+``run.json`` the scenario's hash, the seed and the versions that made it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hpsim.errors import HpsimError
+from hpsim.observe.results import Results
+
+TABLES = ("pods", "events", "series", "images", "transitions")
+_PACKAGES = ("hpsim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "pyyaml")
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_results(
+    res: Results, out_dir: Path, fmt: str = "parquet", scenario_file: str | None = None
+) -> Path:
+    """Write tables, summary.json and run.json into ``out_dir`` (atomically)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise HpsimError(f"results folder {out_dir} exists and is not empty")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        for name in TABLES:
+            df: pd.DataFrame = res.tables[name]
+            if fmt == "parquet":
+                df.to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow")
+            else:
+                df.to_csv(tmp / f"{name}.csv", index=False)
+        (tmp / "summary.json").write_text(
+            json.dumps(res.summary(), indent=2, sort_keys=True, default=_json_default) + "\n"
+        )
+        run_info = {
+            "scenario": res.scenario,
+            "scenario_file": scenario_file,
+            "scenario_sha256": res.meta.get("digest"),
+            "seed": res.seed,
+            "replications": res.meta.get("replications", 1),
+            "format": fmt,
+            "versions": _versions(),
+        }
+        (tmp / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n")
+        if out_dir.exists():
+            out_dir.rmdir()
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return str(value)
+
+
+def print_summary(summary: dict[str, Any], file: Any = sys.stdout) -> None:
+    """A short two-column table of the headline numbers."""
+    rows = [(k, v) for k, v in summary.items() if not isinstance(v, dict)]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {_fmt(v)}", file=file)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``hpsim run``: load, simulate, write, print."""
+    from hpsim.experiment.run import run
+    from hpsim.scenario.load import load
+
+    loaded = load(args.scenario)
+    res = run(loaded, seed=args.seed)
+    if args.output:
+        out = Path(args.output)
+    else:
+        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+        out = Path("results") / loaded.name / stamp
+    write_results(res, out, args.format, scenario_file=args.scenario)
+    if not args.quiet:
+        print(f"{loaded.name}: seed {res.seed}, {res.duration:,.0f} s simulated -> {out}")
+        print_summary(res.summary())
+    return 0
