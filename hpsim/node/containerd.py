@@ -95,13 +95,19 @@ class _Network:
         if not self._left:
             return
         share = self.rate / len(self._left)
-        dt = min(self._left.values()) / share
+        first = min(self._left.values())
+        # The downloads due first finish when the timeout fires, whatever float
+        # rounding left over: a residue would otherwise schedule a timeout that
+        # no longer moves the clock.
+        due = [d for d, left in self._left.items() if left == first]
         gen = self._generation
-        self.env.timeout(dt).callbacks.append(lambda _e: self._tick(gen))
+        self.env.timeout(first / share).callbacks.append(lambda _e: self._tick(gen, due))
 
-    def _tick(self, generation: int) -> None:
+    def _tick(self, generation: int, due: list[str]) -> None:
         if generation == self._generation:
             self._advance()
+            for d in due:
+                self._left[d] = 0.0
             self._reschedule()
 
 

@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import io
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -103,6 +104,43 @@ def _fields_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]
     return keys
 
 
+def _union_tag(t: Any) -> str | None:
+    """The name pydantic gives a union member in an error's loc, when it is a model."""
+    return t.__name__ if isinstance(t, type) and issubclass(t, BaseModel) else None
+
+
+def _field_loc(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An error's loc as a field path: without the union-member tags pydantic adds.
+
+    For ``poisson: Poisson | PerSecond`` pydantic reports ``("poisson", "Poisson",
+    "rate")`` or ``("poisson", "function-before[...]")``; the user wrote
+    ``poisson.rate`` and ``poisson``.
+    """
+    out: list[Any] = []
+    current: list[Any] = [model] if model else []
+    for part in loc:
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        members = [t for tp in current for t in _unwrap(tp) if t is not type(None)]
+        if len(members) > 1:
+            # A union: this part names the member that failed, not a key.
+            named = [t for t in members if _union_tag(t) == part]
+            current = named or [t for t in members if _union_tag(t) is None]
+            continue
+        nxt: list[Any] = []
+        for t in members:
+            origin = typing.get_origin(t)
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                nxt.extend(f.annotation for n, f in t.model_fields.items() if part in (n, f.alias))
+            elif origin in (list, tuple) and isinstance(part, int):
+                nxt.extend(typing.get_args(t)[:1])
+            elif origin is dict:
+                nxt.extend(typing.get_args(t)[1:2])
+        out.append(part)
+        current = nxt
+    return tuple(out)
+
+
 def _show(value: Any) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -119,7 +157,15 @@ def error_from_validation(
     errors = exc.errors(include_url=False)
     # A misspelt key also makes the right one "missing": report the misspelling.
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    loc = _field_loc(model, tuple(err["loc"]))
+    if err["type"].endswith("_type"):
+        # A value that fails every member of a union fails the type check of all but
+        # one: report that one ("poisson: 3/hour" is a bad rate, not a bad mapping).
+        for other in errors:
+            other_loc = _field_loc(model, tuple(other["loc"]))
+            if not other["type"].endswith("_type") and other_loc[: len(loc)] == loc:
+                err, loc = other, other_loc
+                break
     path = (*prefix, *loc)
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -199,7 +245,7 @@ def _manifest_templates(
             if not Path(spec.manifest).is_absolute()
             else Path(spec.manifest)
         )
-        if not mpath.is_file():
+        if not _is_file(mpath):
             raise wl_src.error(
                 ("manifest",),
                 f"manifest file {spec.manifest!r} not found (looked in {mpath})",
@@ -216,40 +262,56 @@ def _manifest_templates(
     return templates, raw
 
 
+def _is_file(path: Path) -> bool:
+    """``Path.is_file`` that answers False, not OSError, for an impossible name."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _read_trace(wl_src: Source, rel: str, base_dir: Path) -> tuple[TraceRow, ...]:
     tpath = base_dir / rel
     shown = str(tpath)
-    if not tpath.is_file():
+    if not _is_file(tpath):
         raise wl_src.error(
             ("arrivals", "trace"), f"trace file {rel!r} not found (looked in {tpath})"
         )
-    reader = csv.DictReader(io.StringIO(read_text(tpath, shown)))
-    fields = reader.fieldnames or []
-    if "create_s" not in fields:
-        raise HpsimError(
-            f"trace needs a create_s column (found {', '.join(fields) or 'none'})",
-            file=shown,
-            line=1,
-        )
-    rows = []
-    for row in reader:
-        line = reader.line_num
-        values = {}
+    # A spreadsheet's CSV export often starts with a byte-order mark.
+    reader = csv.DictReader(io.StringIO(read_text(tpath, shown).removeprefix("\ufeff")))
+    try:
+        fields = [f.strip() for f in reader.fieldnames or []]
+        reader.fieldnames = fields  # "create_s, delete_s" names delete_s, not " delete_s"
+        if "create_s" not in fields:
+            raise HpsimError(
+                f"trace needs a create_s column (found {', '.join(fields) or 'none'})",
+                file=shown,
+                line=1,
+            )
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise HpsimError(f"malformed CSV: {exc}", file=shown, line=reader.line_num) from None
+    out = []
+    for line, row in rows:
+        values: dict[str, float | None] = {}
         for col in ("create_s", "delete_s"):
             cell = (row.get(col) or "").strip()
             if not cell:
                 values[col] = None
                 continue
             try:
-                values[col] = float(cell)
+                number = float(cell)
             except ValueError:
                 raise HpsimError(f"{col}: not a number: {cell!r}", file=shown, line=line) from None
+            if not math.isfinite(number):
+                raise HpsimError(f"{col}: not a finite number: {cell!r}", file=shown, line=line)
+            values[col] = number
         if values["create_s"] is None or values["create_s"] < 0:
             raise HpsimError("create_s: a time in seconds >= 0 is required", file=shown, line=line)
         if values["delete_s"] is not None and values["delete_s"] < values["create_s"]:
             raise HpsimError("delete_s: must not be before create_s", file=shown, line=line)
-        rows.append(TraceRow(values["create_s"], values["delete_s"]))
-    return tuple(sorted(rows, key=lambda r: r.create_s))
+        out.append(TraceRow(values["create_s"], values["delete_s"]))
+    return tuple(sorted(out, key=lambda r: r.create_s))
 
 
 def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:

@@ -11,16 +11,28 @@ Defaults mirror the API server's defaulting (k/k pkg/apis/core/v1/defaults.go,
 pkg/apis/apps/v1/defaults.go, pkg/apis/batch/v1/defaults.go): restartPolicy
 Always, terminationGracePeriodSeconds 30, imagePullPolicy Always for ``:latest``
 or untagged images else IfNotPresent, requests defaulted from limits, replicas
-1, Job completions/parallelism 1 and backoffLimit 6.
+1, Job parallelism 1, completions 1 when parallelism is unset too (else left
+unset), and backoffLimit 6. As the API server's JSON decoding does, a ``null``
+field is read as not set.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from hpsim import units
@@ -45,11 +57,21 @@ class K8sModel(BaseModel):
         extra="ignore", alias_generator=to_camel, populate_by_name=True, frozen=True
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_unset(cls, data: Any) -> Any:
+        # `nodeSelector:` with nothing after it (common in Helm output) is null, and
+        # Go's JSON decoder leaves a field it reads null at its zero value.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
 
 def _nonnegative_quantity(value: Any) -> Fraction:
     q = units.parse_quantity(value)
     if q < 0:
-        raise ValueError(f"invalid quantity {value}: must not be negative")
+        # ValidateNonnegativeQuantity (pkg/apis/core/validation): requests and limits.
+        raise ValueError(f"invalid quantity {json.dumps(str(value))}: must not be negative")
     return q
 
 
@@ -114,15 +136,48 @@ class Container(K8sModel):
 
     @property
     def pull_policy(self) -> str:
-        """imagePullPolicy as defaulted by SetDefaults_Container."""
+        """imagePullPolicy as defaulted by SetDefaults_Container (core/v1 defaults.go).
+
+        Always when the image's tag is ``latest``, else IfNotPresent. The tag comes
+        from pkg/util/parsers ParseImageName: ``latest`` when the reference has
+        neither tag nor digest, none when it has only a digest, and none when the
+        reference does not parse (the error is ignored).
+        """
         if self.image_pull_policy:
             return self.image_pull_policy
-        image = self.image or ""
-        last = image.rsplit("/", 1)[-1]
-        tag = last.split("@", 1)[0].rpartition(":")[2] if ":" in last.split("@", 1)[0] else ""
-        if "@" in last:
-            return "IfNotPresent"
-        return "Always" if tag in ("", "latest") else "IfNotPresent"
+        return "Always" if image_tag(self.image or "") == "latest" else "IfNotPresent"
+
+
+# github.com/distribution/reference regexp.go, as ParseNormalizedNamed applies it.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_REFERENCE_RE = re.compile(
+    rf"(?P<name>(?:(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])"
+    rf"(?::[0-9]+)?/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<algorithm>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*)"
+    r":(?P<hex>[0-9a-fA-F]{32,}))?"
+)
+# go-digest: the algorithms it can verify, and the length of their lowercase hex.
+_DIGEST_HEX = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+def image_tag(image: str) -> str:
+    """The tag ParseImageName gives ``image``: ``latest`` if untagged, "" if it cannot."""
+    match = _REFERENCE_RE.fullmatch(image)
+    if (
+        match is None
+        or len(match["name"]) > 255
+        or re.fullmatch(r"[a-f0-9]{64}", image)  # an image ID, refused as a name
+    ):
+        return ""
+    if match["algorithm"] is not None:
+        want = _DIGEST_HEX.get(match["algorithm"])
+        if want is None or not re.fullmatch(rf"[a-f0-9]{{{want}}}", match["hex"]):
+            return ""
+    if match["tag"] is None and match["algorithm"] is None:
+        return "latest"
+    return match["tag"] or ""
 
 
 class HostPathSource(K8sModel):
@@ -218,6 +273,7 @@ class WorkloadSpec(K8sModel):
     completions: int | None = Field(None, ge=0)
     parallelism: int | None = Field(None, ge=0)
     backoff_limit: int | None = Field(None, ge=0)
+    backoff_limit_per_index: int | None = Field(None, ge=0)
     template: PodTemplateSpec
 
 
@@ -242,7 +298,10 @@ class PodTemplate:
     line: int
     labels: dict[str, str] = field(default_factory=dict)
     replicas: int = 1
-    completions: int = 1
+    # None: unset, a work-queue Job (only parallelism given). The Job controller then
+    # starts `parallelism` pods, starts no more once one has succeeded, and calls the
+    # Job complete when one has succeeded and none is still active.
+    completions: int | None = 1
     parallelism: int = 1
     backoff_limit: int = 6
 
@@ -291,6 +350,8 @@ def templates_from_source(src: Source) -> list[PodTemplate]:
     name = head.metadata.name or head.metadata.generate_name
     if not name:
         raise src.error(("metadata",), "metadata.name or metadata.generateName is required")
+    if data.get("spec") is None:
+        raise src.error(("spec",), 'required key "spec" is missing')
     try:
         if head.kind == "Pod":
             spec = PodSpec.model_validate(data.get("spec"))
@@ -306,15 +367,18 @@ def templates_from_source(src: Source) -> list[PodTemplate]:
     for part in path:
         raw_spec = raw_spec[part]
     job = head.kind == "Job"
-    completions = parallelism = 1
+    completions: int | None = 1
+    parallelism, backoff_limit = 1, 6
     if job and wl is not None:
-        # batch/v1 defaults.go: both unset -> 1 and 1; parallelism defaults to 1.
-        completions = (
-            wl.completions
-            if wl.completions is not None
-            else (1 if wl.parallelism is None else wl.parallelism)
-        )
+        # batch/v1 defaults.go SetDefaults_Job: both unset -> 1 and 1; then an unset
+        # parallelism is 1 and an unset completions stays unset; backoffLimit is 6,
+        # or MaxInt32 when backoffLimitPerIndex is set.
+        completions = 1 if wl.completions is None and wl.parallelism is None else wl.completions
         parallelism = wl.parallelism if wl.parallelism is not None else 1
+        if wl.backoff_limit is not None:
+            backoff_limit = wl.backoff_limit
+        elif wl.backoff_limit_per_index is not None:
+            backoff_limit = 2**31 - 1
     return [
         PodTemplate(
             kind=head.kind,
@@ -330,6 +394,6 @@ def templates_from_source(src: Source) -> list[PodTemplate]:
             replicas=(wl.replicas if wl and wl.replicas is not None else 1),
             completions=completions,
             parallelism=parallelism,
-            backoff_limit=(wl.backoff_limit if wl and wl.backoff_limit is not None else 6),
+            backoff_limit=backoff_limit,
         )
     ]

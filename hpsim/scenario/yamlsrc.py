@@ -99,6 +99,15 @@ class _Builder:
                 line=node.start_mark.line + 1,
             )
         src.value_lines[path] = node.start_mark.line + 1
+        if node.tag not in self.loader.yaml_constructors:
+            # The safe constructor's own tags only. Collections are built here, not by
+            # the constructor, so a !!python/object:... mapping must be refused here.
+            raise HpsimError(
+                f"YAML tag '{node.tag}' is not allowed (hpsim reads plain YAML only)",
+                file=self.file,
+                line=node.start_mark.line + 1,
+                field=join_path(path) or None,
+            )
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)
             out: dict[Any, Any] = {}
@@ -127,19 +136,40 @@ class _Builder:
         return self.loader.construct_object(node, deep=True)
 
 
-def _yaml_error(exc: yaml.YAMLError, file: str) -> HpsimError:
+def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> HpsimError:
+    if isinstance(exc, yaml.reader.ReaderError):
+        # The reader refuses control characters before any token exists: no marks.
+        line = text.count("\n", 0, exc.position) + 1
+        return HpsimError(
+            f"malformed YAML: character #x{exc.character:04x} is not allowed "
+            "(YAML text must be printable)",
+            file=file,
+            line=line,
+        )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, yaml.constructor.ConstructorError) and problem.startswith(
+        "could not determine a constructor for the tag"
+    ):
+        # The safe loader knows only the standard tags: !!python/object and friends stop here.
+        tag = problem.rsplit(" ", 1)[-1]
+        return HpsimError(
+            f"YAML tag {tag} is not allowed (hpsim reads plain YAML only)", file=file, line=line
+        )
     context = getattr(exc, "context", None)
-    text = f"malformed YAML: {problem}" + (f" ({context})" if context else "")
-    return HpsimError(text, file=file, line=line)
+    context_mark = getattr(exc, "context_mark", None)
+    if context and context_mark is not None and context_mark.line + 1 != line:
+        context += f" that starts on line {context_mark.line + 1}"
+    message = f"malformed YAML: {problem}" + (f" ({context})" if context else "")
+    return HpsimError(message, file=file, line=line)
 
 
 def iter_documents(text: str, file: str) -> Iterator[Source]:
     """Every document of a YAML stream, with line maps; empty documents skipped."""
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # the reader checks every character here
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -149,14 +179,15 @@ def iter_documents(text: str, file: str) -> Iterator[Source]:
             if src.data is not None:
                 yield src
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc, file) from None
+        raise _yaml_error(exc, file, text) from None
     except RecursionError:
         raise HpsimError("malformed YAML: nested too deeply", file=file) from None
     except (ValueError, TypeError, OverflowError) as exc:
         # PyYAML's constructors raise these for e.g. out-of-range timestamps.
         raise HpsimError(f"malformed YAML: {exc}", file=file) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_text(path: Path, shown: str | None = None) -> str:

@@ -1,0 +1,163 @@
+"""Simulation core: cases whose numbers can be worked out by hand or by queueing theory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from simhelp import node, pod, run, scenario
+
+GIB = 2**30
+MIB = 2**20
+
+
+def _one(res, name):
+    rows = res.pods[res.pods["pod"] == name]
+    assert len(rows) == 1, res.pods["pod"].tolist()
+    return rows.iloc[0]
+
+
+def test_one_pod_one_layer_ready_at_costs_plus_download_plus_unpack():
+    # 1 GiB at 100 MiB/s downloads in 10.24 s, unpacks at 20 MiB/s in 51.2 s;
+    # sandbox (2 s) and container (1 s) start-up costs come on top.
+    data = scenario(
+        [{"manifest": pod("p")}],
+        [{"name": "test/app:1", "layers": [{"size": "1Gi", "unpacked": "2Gi"}]}],
+    )
+    p = _one(run(data), "p")
+    assert p["ready_s"] == pytest.approx(2 + 10.24 + 51.2 + 1, rel=1e-12)
+    assert p["pull_s"] == pytest.approx(10.24 + 51.2, rel=1e-12)
+    assert p["phase"] == "Running"
+
+
+def _three_images():
+    images = [{"name": f"test/img{i}:1", "layers": [{"size": "100Mi"}]} for i in range(3)]
+    pods = [{"manifest": pod(f"p{i}", f"test/img{i}:1")} for i in range(3)]
+    return pods, images
+
+
+def test_serialized_pulls_are_cumulative():
+    # Each pull: 100 MiB at 100 MiB/s (1 s) + unpack at 100 MiB/s (1 s) = 2 s, one at a time.
+    # All three pods ask at t=2 (after the sandbox): pulls end at 4, 6, 8; ready 1 s later.
+    pods, images = _three_images()
+    data = scenario(pods, images, node=node(unpackRate="100MiB/s"))
+    res = run(data)
+    assert [_one(res, f"p{i}")["ready_s"] for i in range(3)] == pytest.approx([5, 7, 9])
+
+
+def test_parallel_pulls_share_bandwidth():
+    # Three downloads share 100 MiB/s: 33.3 MiB/s each, all done at 2 + 3 = 5 s;
+    # unpacks run side by side (1 s each): pulled at 6, ready at 7.
+    pods, images = _three_images()
+    kubelet = {"serializeImagePulls": False}
+    data = scenario(pods, images, node=node(unpackRate="100MiB/s", kubelet=kubelet))
+    res = run(data)
+    assert [_one(res, f"p{i}")["ready_s"] for i in range(3)] == pytest.approx([7, 7, 7])
+
+
+def _leaky(growth: str, on_cap: str = "crash", duration: str = "2h"):
+    return scenario(
+        [
+            {
+                "manifest": pod("leak", limits={"memory": "200Mi"}),
+                "profile": {"memory": "100Mi", "memoryGrowth": growth},
+                "onMemoryCap": on_cap,
+            }
+        ],
+        [{"name": "test/app:1", "layers": [{"size": 0}]}],
+        duration=duration,
+    )
+
+
+def _starts(res, container_cost=1.0):
+    ev = res.events
+    return ev[(ev["object"] == "leak") & (ev["reason"] == "Started")]["time_s"].to_numpy()
+
+
+def test_leak_meets_job_cap_at_exactly_ten_minutes():
+    # 100 MiB growing 10 MiB/min meets the 200 MiB commit cap after exactly 600 s.
+    res = run(_leaky("10Mi/min", duration="605s"))
+    p = _one(res, "leak")
+    assert p["started_s"] == 3.0
+    fails = res.events[(res.events["reason"] == "Failed") & (res.events["object"] == "leak")]
+    assert fails["time_s"].tolist() == [603.0]
+    assert p["alloc_failures"] == 1
+
+
+def test_crash_loop_backoff_sequence():
+    # 100 MiB/min from 100 MiB hits the cap 60 s after each start. kubelet's doBackOff
+    # (client-go Backoff): the first restart is immediate, then each waits 10, 20, 40,
+    # 80, 160, 300, 300 s from the crash; a restart also pays the 1 s container cost.
+    res = run(_leaky("100Mi/min", duration="3h"))
+    starts = _starts(res)
+    crashes = starts[:-1] + 60
+    gaps = starts[1:] - crashes - 1.0
+    assert gaps[:8].tolist() == pytest.approx([0, 10, 20, 40, 80, 160, 300, 300])
+    assert _one(res, "leak")["restarts"] == len(starts) - 1
+
+
+def test_crash_loop_resets_after_ten_minutes_of_running():
+    # A container that crashes only after 600 s has run past 2 x max (600 s) since the
+    # back-off was last updated: the entry has expired and every restart is immediate.
+    res = run(_leaky("10Mi/min", duration="2h"))
+    starts = _starts(res)
+    gaps = starts[1:] - (starts[:-1] + 600) - 1.0
+    assert gaps.tolist() == pytest.approx([0.0] * len(gaps))
+
+
+def test_degrade_stays_at_cap_and_counts_failed_allocations():
+    res = run(_leaky("10Mi/min", on_cap="degrade", duration="1h"))
+    p = _one(res, "leak")
+    assert p["restarts"] == 0 and p["phase"] == "Running"
+    assert p["alloc_failures"] == 1
+    assert res.series["memory_committed_bytes"].max() == 200 * MIB
+
+
+def test_work_bound_containers_share_cpu_under_caps():
+    # 2 CPUs. A: limit 500m -> job rate 2500 -> 500m, 5 CPU-s of work -> 10 s.
+    # B: uncapped, 30 CPU-s: 1500m for 10 s (15 CPU-s), then 2000m for 7.5 s.
+    # Both start at t=3 (2 s sandbox + 1 s container).
+    work = [
+        {"manifest": pod("a", limits={"cpu": "500m"}, restart="Never"), "profile": {"work": "5s"}},
+        {"manifest": pod("b", restart="Never"), "profile": {"work": "30s"}},
+    ]
+    data = scenario(work, [{"name": "test/app:1", "layers": [{"size": 0}]}], node=node(cpu=2))
+    res = run(data)
+    assert _one(res, "a")["finished_s"] == pytest.approx(13.0)
+    assert _one(res, "b")["finished_s"] == pytest.approx(20.5)
+    assert _one(res, "a")["phase"] == "Succeeded"
+
+
+def test_serialized_pull_queue_matches_mm1():
+    # Poisson arrivals (1/min) of pods, each with its own image of exponential size
+    # (mean 30 s of download at the node rate, unpack instant): the serialized puller
+    # is an M/M/1 queue with rho = 0.5, so the mean wait Wq = rho / (mu - lambda) = 30 s.
+    lam, mean_s, n, reps = 1 / 60, 30.0, 250, 16
+    rate = 100 * MIB
+    means = []
+    for r in range(reps):
+        rng = np.random.default_rng(1000 + r)
+        arrivals = np.cumsum(rng.exponential(1 / lam, n))
+        sizes = (rng.exponential(mean_s, n) * rate).astype(int)
+        images = [
+            {"name": f"q/i{k}:1", "layers": [{"size": int(s), "unpacked": 0}]}
+            for k, s in enumerate(sizes)
+        ]
+        work = [
+            {"manifest": pod(f"p{k}", f"q/i{k}:1"), "arrivals": {"at": [float(t)]}}
+            for k, t in enumerate(arrivals)
+        ]
+        costs = {"sandbox": 0, "container": 0, "hostProcessSandbox": 0, "hostProcessContainer": 0}
+        data = scenario(
+            work,
+            images,
+            duration=f"{int(arrivals[-1] + 3600)}s",
+            node=node(unpackRate="1000TB/s", startup=costs, kubelet={"maxPods": 1000}),
+        )
+        res = run(data)
+        service = sizes / rate
+        pods = res.pods.sort_values("created_s")
+        waits = pods["pull_s"].to_numpy() - service
+        means.append(waits.mean())
+    means = np.array(means)
+    half = 2.131 * means.std(ddof=1) / np.sqrt(reps)  # t(0.975, 15)
+    assert abs(means.mean() - 30.0) < half, (means.mean(), half)
