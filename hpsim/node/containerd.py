@@ -1,36 +1,58 @@
-"""containerd on Windows: image pulls (download + unpack), content store and snapshots.
+"""containerd on Windows: image pulls (download + unpack), the content store and snapshots.
 
-- Layers are blobs shared by digest: a blob already in the content store is
-  not downloaded again, and a blob another pull is downloading is waited for.
-- At most ``max_concurrent_downloads`` (3) layers of one image download at
-  once (internal/cri/config/config_windows.go DefaultImageConfig, ref §5.2);
-  every download in flight on the node shares the network rate equally.
-- Layers are unpacked in order by the windows snapshotter, into a snapshot per
-  *chain* (the layer and all below it, containerd's chain ID), so images on the
-  same base share its unpacked snapshots. Unpack of layer i starts once layer i
-  is downloaded and layer i-1 unpacked, at ``unpack_Bps`` of compressed input
-  per image; on Windows it dominates pull time (ref §8.3).
-- Compressed blobs stay after unpack unless discard_unpacked_layers (ref §5.1).
+What the real components do, and where that comes from:
 
-The network recomputes its shares only when the set of downloads changes.
+- Layers are blobs in the content store, keyed by digest and shared between images
+  (ref §5.1). A blob already in the store is not fetched again. A blob another pull
+  is fetching is waited for, not fetched twice: the unpacker locks ``blob://<digest>``
+  (containerd core/unpack/unpacker.go ``lockBlobDescriptor``), and the CRI plugin
+  shares that lock between all pulls.
+- At most ``max_concurrent_downloads`` (default 3) layers of *one image* download at
+  once (internal/cri/config/config_windows.go ``DefaultImageConfig``, ref §4.4, §5.2).
+  The unpacker takes a limiter slot per layer in manifest order. It keeps the slot
+  while it waits for another pull's fetch of the same blob.
+- All downloads in flight on the node share the network rate equally
+  (processor sharing across layers and across images).
+- The windows snapshotter applies each layer into a snapshot named by its chain ID:
+  the layer and every layer below it (``identity.ChainID``). Images on the same base
+  therefore share the unpacked base (ref §5.1). Layer i is applied once it is
+  fetched and layer i-1 is applied. One image's layers are applied one at a time, at
+  ``unpack_Bps`` bytes of compressed input per second. Different images apply in
+  parallel. On Windows this step dominates pull time (ref §8.3). A chain that is
+  already committed is skipped. A chain another pull is applying is waited for
+  (``lockSnChainID``).
+- Fetching starts at the first layer whose chain is not yet a snapshot. The layers
+  below it are neither fetched nor applied: ``unpack`` starts ``fetch(layers[i:])``
+  at the first ``Prepare`` that does not return AlreadyExists. Here that layer is
+  chosen when the pull starts, not after waiting for chains that other pulls are
+  applying.
+- Compressed blobs stay after unpack unless ``discard_unpacked_layers`` is set
+  (internal/cri/config/config.go, ref §5.1). A CRI pull runs under a lease, so blobs
+  that a pull still in flight uses are kept until that pull ends.
+- Removing an image frees the blobs and snapshots that no other image and no pull in
+  flight references. This is the end state of containerd's GC after an image delete.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import simpy
 
-DONE_EPS = 1e-6  # bytes
+DONE_EPS = 1e-6  # bytes: a download with no more than this left has finished
+
+Fact = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
 class Layer:
     digest: str
-    size: int  # compressed bytes
-    unpacked: int  # bytes on disk once applied
+    size: int  # compressed bytes: what is downloaded and kept in the content store
+    unpacked: int  # bytes of the snapshot once applied
 
 
 @dataclass(frozen=True)
@@ -44,75 +66,98 @@ class Image:
         """Compressed size: what containerd's CRI reports as the image size."""
         return sum(layer.size for layer in self.layers)
 
-    def chains(self) -> list[tuple[str, ...]]:
-        """Chain identity of each layer: its digest and every digest below it."""
-        digests = [layer.digest for layer in self.layers]
-        return [tuple(digests[: i + 1]) for i in range(len(digests))]
+    @cached_property
+    def chain_ids(self) -> tuple[str, ...]:
+        """The snapshot key of each layer, as in containerd's ``identity.ChainIDs``.
+
+        ChainID(L0) = L0 and ChainID(L0..Ln) = sha256(ChainID(L0..Ln-1) + " " + Ln).
+        containerd hashes the uncompressed diff IDs. Each layer has exactly one diff ID,
+        so the layer digest can take its place.
+        """
+        ids: list[str] = []
+        for layer in self.layers:
+            if not ids:
+                ids.append(layer.digest)
+            else:
+                text = f"{ids[-1]} {layer.digest}".encode()
+                ids.append("sha256:" + hashlib.sha256(text).hexdigest())
+        return tuple(ids)
 
 
 @dataclass(frozen=True)
 class PullResult:
     ref: str
     started: float
-    downloaded: float
+    downloaded: float  # when the last of its layers was in the content store
     finished: float
-    bytes_downloaded: int
-    bytes_unpacked: int
+    bytes_downloaded: int  # compressed bytes this pull fetched itself
+    bytes_unpacked: int  # snapshot bytes this pull applied itself
+
+
+@dataclass
+class _Work:
+    """What one pull did itself, as opposed to what it found or waited for."""
+
+    downloaded: int = 0
+    unpacked: int = 0
 
 
 class _Network:
-    """Equal shares of the node's bandwidth among downloads in flight."""
+    """The node's link, shared equally by the downloads in flight (processor sharing)."""
 
     def __init__(self, env: simpy.Environment, rate: float) -> None:
-        self.env = env
-        self.rate = rate
-        self._left: dict[str, float] = {}
-        self._done: dict[str, simpy.Event] = {}
+        self._env = env
+        self._rate = rate
+        self._left: dict[int, float] = {}  # download -> bytes still to come
+        self._done: dict[int, simpy.Event] = {}
+        self._next_key = 0
         self._since = env.now
         self._generation = 0
 
-    def download(self, digest: str, size: int) -> simpy.Event:
-        self._advance()
-        ev = self.env.event()
-        self._left[digest] = float(size)
-        self._done[digest] = ev
+    def transfer(self, size: int) -> simpy.Event:
+        """An event that succeeds once ``size`` bytes have arrived."""
+        self._settle()
+        key = self._next_key
+        self._next_key += 1
+        self._left[key] = float(size)
+        self._done[key] = done = self._env.event()
         self._reschedule()
-        return ev
+        return done
 
-    def _advance(self) -> None:
-        dt = self.env.now - self._since
-        if dt > 0 and self._left:
-            share = self.rate / len(self._left)
-            for d in self._left:
-                self._left[d] -= share * dt
-        self._since = self.env.now
+    def _settle(self) -> None:
+        # Every download has had the same share since the set of downloads last changed.
+        if self._left:
+            progress = (self._env.now - self._since) * self._rate / len(self._left)
+            for key in self._left:
+                self._left[key] -= progress
+        self._since = self._env.now
 
     def _reschedule(self) -> None:
-        for d in [d for d, left in self._left.items() if left <= DONE_EPS]:
-            del self._left[d]
-            self._done.pop(d).succeed(self.env.now)
+        if self._left:
+            share = self._rate / len(self._left)
+            now = self._env.now
+            # A remainder too small to move the float clock counts as done; if it did not,
+            # it would schedule zero-length timeouts forever.
+            finished = [k for k, b in self._left.items() if b <= DONE_EPS or now + b / share <= now]
+            for key in finished:
+                del self._left[key]
+                self._done.pop(key).succeed(now)
+        # A new generation makes the timeout scheduled before it stale.
         self._generation += 1
-        if not self._left:
-            return
-        share = self.rate / len(self._left)
-        first = min(self._left.values())
-        # The downloads due first finish when the timeout fires, whatever float
-        # rounding left over: a residue would otherwise schedule a timeout that
-        # no longer moves the clock.
-        due = [d for d, left in self._left.items() if left == first]
-        gen = self._generation
-        self.env.timeout(first / share).callbacks.append(lambda _e: self._tick(gen, due))
+        if self._left:
+            share = self._rate / len(self._left)
+            generation = self._generation
+            wake = self._env.timeout(min(self._left.values()) / share)
+            wake.callbacks.append(lambda _event: self._wake(generation))
 
-    def _tick(self, generation: int, due: list[str]) -> None:
+    def _wake(self, generation: int) -> None:
         if generation == self._generation:
-            self._advance()
-            for d in due:
-                self._left[d] = 0.0
+            self._settle()
             self._reschedule()
 
 
 class Containerd:
-    """Pulls, the content store and the snapshot store of one node."""
+    """The pulls, content store and snapshots of one node's containerd."""
 
     def __init__(
         self,
@@ -122,21 +167,26 @@ class Containerd:
         unpack_Bps: float,
         max_concurrent_downloads: int = 3,
         discard_unpacked_layers: bool = False,
-        on_fact: Callable[[str, dict[str, Any]], None] | None = None,
+        on_fact: Fact | None = None,
     ) -> None:
-        self.env = env
-        self.unpack_Bps = unpack_Bps
-        self.max_concurrent_downloads = max_concurrent_downloads
-        self.discard_unpacked_layers = discard_unpacked_layers
-        self._on_fact = on_fact or (lambda kind, fields: None)
+        if network_Bps <= 0 or unpack_Bps <= 0:
+            raise ValueError("network_Bps and unpack_Bps must be positive")
+        if max_concurrent_downloads < 1:
+            raise ValueError("max_concurrent_downloads must be at least 1")
+        self._env = env
         self._net = _Network(env, network_Bps)
-        self._blobs: dict[str, int] = {}  # digest -> bytes in the content store
-        self._snapshots: dict[tuple[str, ...], int] = {}  # chain -> unpacked bytes
-        self._downloading: dict[str, simpy.Event] = {}
-        self._unpacking: dict[tuple[str, ...], simpy.Event] = {}
+        self._unpack_Bps = unpack_Bps
+        self._max_downloads = max_concurrent_downloads
+        self._discard = discard_unpacked_layers
+        self._fact: Fact = on_fact or (lambda kind, fields: None)
         self._images: dict[str, Image] = {}
+        self._blobs: dict[str, int] = {}  # digest -> compressed bytes
+        self._snapshots: dict[str, int] = {}  # chain ID -> unpacked bytes
+        self._fetching: dict[str, simpy.Event] = {}  # digest -> its download in flight
+        self._applying: dict[str, simpy.Event] = {}  # chain ID -> its unpack in flight
+        self._leases: list[Image] = []  # images being pulled: their content is in use
 
-    # -- queries ---------------------------------------------------------------------------------
+    # -- queries ---------------------------------------------------------------------------
 
     def has_image(self, ref: str) -> bool:
         return ref in self._images
@@ -145,6 +195,7 @@ class Containerd:
         return list(self._images)
 
     def image_size(self, ref: str) -> int:
+        """Compressed size, as the CRI reports it (not the disk the image takes)."""
         return self._images[ref].size
 
     @property
@@ -155,91 +206,122 @@ class Containerd:
     def snapshot_bytes(self) -> int:
         return sum(self._snapshots.values())
 
-    # -- pulling ---------------------------------------------------------------------------------
+    # -- pulling ---------------------------------------------------------------------------
 
     def pull(self, image: Image) -> simpy.Process:
-        """Pull ``image``; the process's value is a PullResult."""
-        return self.env.process(self._pull(image))
-
-    def _fetch(self, layer: Layer, counter: list[int]) -> Generator[simpy.Event, Any, None]:
-        if layer.digest in self._blobs and layer.digest not in self._downloading:
-            return
-        ev = self._downloading.get(layer.digest)
-        if ev is None:
-            ev = self._net.download(layer.digest, layer.size)
-            self._downloading[layer.digest] = ev
-            counter[0] += layer.size
-            yield ev
-            del self._downloading[layer.digest]
-            self._blobs[layer.digest] = layer.size
-            self._on_fact("layer_downloaded", {"digest": layer.digest, "bytes": layer.size})
-        else:
-            yield ev
-
-    def _downloads(
-        self, image: Image, done: list[simpy.Event], counter: list[int]
-    ) -> Generator[simpy.Event, Any, None]:
-        """Fetch the image's layers in order, at most max_concurrent_downloads at once."""
-        slots = simpy.Resource(self.env, capacity=self.max_concurrent_downloads)
-
-        def one(layer: Layer, ev: simpy.Event) -> Generator[simpy.Event, Any, None]:
-            with slots.request() as req:
-                yield req
-                yield from self._fetch(layer, counter)
-            ev.succeed(self.env.now)
-
-        for layer, ev in zip(image.layers, done, strict=True):
-            self.env.process(one(layer, ev))
-        yield self.env.all_of(done)
+        """Pull ``image``. The process's value is a PullResult."""
+        return self._env.process(self._pull(image))
 
     def _pull(self, image: Image) -> Generator[simpy.Event, Any, PullResult]:
-        started = self.env.now
+        started = self._env.now
         if image.ref in self._images:
             return PullResult(image.ref, started, started, started, 0, 0)
-        downloaded_bytes = [0]
-        unpacked_bytes = 0
-        done = [self.env.event() for _ in image.layers]
-        all_downloaded = self.env.process(self._downloads(image, done, downloaded_bytes))
-        for layer, chain, ev in zip(image.layers, image.chains(), done, strict=True):
-            yield ev
-            if chain in self._snapshots:
-                continue
-            other = self._unpacking.get(chain)
-            if other is not None:
-                yield other
-                continue
-            mine = self.env.event()
-            self._unpacking[chain] = mine
-            yield self.env.timeout(layer.size / self.unpack_Bps)
-            self._snapshots[chain] = layer.unpacked
-            unpacked_bytes += layer.unpacked
-            del self._unpacking[chain]
-            mine.succeed()
-            self._on_fact("layer_unpacked", {"chain": chain[-1], "bytes": layer.unpacked})
-        yield all_downloaded
-        downloaded_at = max((ev.value for ev in done), default=started)
-        if self.discard_unpacked_layers:
-            for layer in image.layers:
-                if not any(layer in img.layers for img in self._images.values()):
-                    self._blobs.pop(layer.digest, None)
+        self._leases.append(image)
+        chains = image.chain_ids
+        first = next((i for i, c in enumerate(chains) if c not in self._snapshots), len(chains))
+        todo = list(zip(image.layers[first:], chains[first:], strict=True))
+        work = _Work()
+        slots = simpy.Resource(self._env, capacity=self._max_downloads)
+        fetched = [self._env.event() for _ in todo]
+        for (layer, _chain), done in zip(todo, fetched, strict=True):
+            self._env.process(self._fetch(image.ref, layer, slots, done, work))
+        for (layer, chain), done in zip(todo, fetched, strict=True):
+            yield done
+            yield from self._apply(image.ref, layer, chain, work)
+        self._leases.remove(image)
         self._images[image.ref] = image
-        self._on_fact("image_pulled", {"ref": image.ref})
-        return PullResult(
-            image.ref, started, downloaded_at, self.env.now, downloaded_bytes[0], unpacked_bytes
+        if self._discard:
+            self._discard_blobs(image)
+        result = PullResult(
+            ref=image.ref,
+            started=started,
+            downloaded=max((done.value for done in fetched), default=started),
+            finished=self._env.now,
+            bytes_downloaded=work.downloaded,
+            bytes_unpacked=work.unpacked,
         )
+        self._fact(
+            "image_pulled",
+            {
+                "ref": image.ref,
+                "started": started,
+                "bytes_downloaded": work.downloaded,
+                "bytes_unpacked": work.unpacked,
+            },
+        )
+        return result
 
-    # -- removal -------------------------------------------------------------------------------
+    def _fetch(
+        self, ref: str, layer: Layer, slots: simpy.Resource, done: simpy.Event, work: _Work
+    ) -> Generator[simpy.Event, Any, None]:
+        with slots.request() as slot:
+            yield slot
+            if layer.digest not in self._blobs:
+                inflight = self._fetching.get(layer.digest)
+                if inflight is not None:
+                    yield inflight
+                else:
+                    inflight = self._net.transfer(layer.size)
+                    self._fetching[layer.digest] = inflight
+                    yield inflight
+                    # This process waited first, so the blob is stored before any waiter resumes.
+                    del self._fetching[layer.digest]
+                    self._blobs[layer.digest] = layer.size
+                    work.downloaded += layer.size
+                    self._fact(
+                        "layer_downloaded",
+                        {"ref": ref, "digest": layer.digest, "bytes": layer.size},
+                    )
+        done.succeed(self._env.now)
+
+    def _apply(
+        self, ref: str, layer: Layer, chain: str, work: _Work
+    ) -> Generator[simpy.Event, Any, None]:
+        if chain in self._snapshots:
+            return
+        inflight = self._applying.get(chain)
+        if inflight is not None:
+            yield inflight
+            return
+        self._applying[chain] = mine = self._env.event()
+        yield self._env.timeout(layer.size / self._unpack_Bps)
+        del self._applying[chain]
+        self._snapshots[chain] = layer.unpacked
+        work.unpacked += layer.unpacked
+        self._fact(
+            "layer_unpacked",
+            {
+                "ref": ref,
+                "digest": layer.digest,
+                "chain_id": chain,
+                "bytes": layer.unpacked,
+                "compressed_bytes": layer.size,
+            },
+        )
+        mine.succeed()
+
+    def _discard_blobs(self, image: Image) -> None:
+        in_use = {layer.digest for img in self._leases for layer in img.layers}
+        for layer in image.layers:
+            if layer.digest not in in_use:
+                self._blobs.pop(layer.digest, None)
+
+    # -- removal ---------------------------------------------------------------------------
 
     def remove_image(self, ref: str) -> tuple[int, int]:
-        """Delete an image; blobs and snapshots no other image uses are freed."""
+        """Delete an image. Returns (content_bytes_freed, snapshot_bytes_freed)."""
         image = self._images.pop(ref)
-        kept_digests = {lay.digest for img in self._images.values() for lay in img.layers}
-        kept_chains = {c for img in self._images.values() for c in img.chains()}
-        content = snap = 0
-        for layer, chain in zip(image.layers, image.chains(), strict=True):
-            if layer.digest not in kept_digests and layer.digest in self._blobs:
-                content += self._blobs.pop(layer.digest)
-            if chain not in kept_chains and chain in self._snapshots:
-                snap += self._snapshots.pop(chain)
-        self._on_fact("image_removed", {"ref": ref, "content": content, "snapshots": snap})
-        return content, snap
+        holders = [*self._images.values(), *self._leases]
+        kept_blobs = {layer.digest for img in holders for layer in img.layers}
+        kept_chains = {chain for img in holders for chain in img.chain_ids}
+        content = snapshots = 0
+        for layer, chain in zip(image.layers, image.chain_ids, strict=True):
+            if layer.digest not in kept_blobs:
+                content += self._blobs.pop(layer.digest, 0)
+            if chain not in kept_chains:
+                snapshots += self._snapshots.pop(chain, 0)
+        self._fact(
+            "image_removed",
+            {"ref": ref, "content_bytes_freed": content, "snapshot_bytes_freed": snapshots},
+        )
+        return content, snapshots

@@ -62,7 +62,7 @@ class Controller:
         self.env = node.env
         self.plan = plan
         self.name = plan.name
-        self.pods: list[Pod] = []
+        self.pods: dict[int, Pod] = {}  # live pods by uid; ended ones leave (node.pods keeps all)
         self.seq = 0
         self.revision = 0
         self.images: dict[str, str] = {}
@@ -82,7 +82,8 @@ class Controller:
         pod = self.node.new_pod(
             self.plan, name or f"{self.name}-{self.seq}", self.name, self.revision, self.images
         )
-        self.pods.append(pod)
+        if not pod.ended:
+            self.pods[pod.uid] = pod
         lt = self.plan.spec.lifetime
         if delete_at is None and lt is not None and not pod.ended:
             rng = self.node.streams.get("lifetimes", self.plan.index)
@@ -96,7 +97,9 @@ class Controller:
         self.node.delete_pod(pod, "LifetimeEnded")
 
     def live(self) -> list[Pod]:
-        return [p for p in self.pods if not p.ended and p.delete_requested is None]
+        for uid in [u for u, p in self.pods.items() if p.ended]:
+            del self.pods[uid]
+        return [p for p in self.pods.values() if not p.ended and p.delete_requested is None]
 
     # Hooks; controllers override what they care about.
     def pod_finished(self, pod: Pod) -> None: ...

@@ -133,16 +133,18 @@ class ProcessorSharing:
         self._generation += 1
         if self._on_change:
             self._on_change(self.total_allocated)
-        pending = [(i.work / (i.rate / 1000), k) for k, i in self._items.items()
-                   if i.work is not None and i.rate > 0]
+        pending = [
+            (i.work / (i.rate / 1000), k)
+            for k, i in self._items.items()
+            if i.work is not None and i.rate > 0
+        ]
         if pending:
             next_dt = min(dt for dt, _k in pending)
             # Items due first are finished when the timeout fires, whatever float
             # rounding left: a residue would schedule timeouts that never move the clock.
             due = [k for dt, k in pending if dt == next_dt]
             gen = self._generation
-            self.env.timeout(max(0.0, next_dt)).callbacks.append(
-                lambda _e: self._tick(gen, due))
+            self.env.timeout(max(0.0, next_dt)).callbacks.append(lambda _e: self._tick(gen, due))
 
     def _tick(self, generation: int, due: list[Hashable]) -> None:
         if generation != self._generation:

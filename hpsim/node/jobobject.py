@@ -74,6 +74,14 @@ class CommitLedger:
         self._on_failure = on_failure
         self._items: dict[Hashable, _Commit] = {}
         self._generation = 0
+        # The node's commit is system + _a + _g * now: kept as sums so that a change
+        # costs O(1), not a pass over every container.
+        self._a = 0.0
+        self._g = 0.0
+
+    def _enter(self, c: _Commit, sign: float) -> None:
+        self._a += sign * (c.base - c.growth * c.since + c.spike)
+        self._g += sign * c.growth
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -82,11 +90,13 @@ class CommitLedger:
         now = self.env.now
         if key is not None:
             return self._items[key].value(now)
-        return self.system_commit + sum(c.value(now) for c in self._items.values())
+        if not self._items:
+            self._a = self._g = 0.0  # drop rounding residue whenever the node is empty
+        return self.system_commit + self._a + self._g * now
 
     def slope(self) -> float:
         """Bytes per second the node's commit grows by right now."""
-        return sum(c.growth for c in self._items.values())
+        return self._g
 
     def failures(self, key: Hashable) -> tuple[int, float]:
         c = self._items[key]
@@ -118,6 +128,7 @@ class CommitLedger:
             failed=self.env.event(),
         )
         self._items[key] = c
+        self._enter(c, 1)
         # A start that is over the cap already fails its first allocation.
         if limit is not None and c.value(self.env.now) > limit + EPS_BYTES:
             self._refuse(key, "job", c.value(self.env.now) - limit)
@@ -136,19 +147,25 @@ class CommitLedger:
             self._refuse(key, "job" if over_job else "node", size)
             self._reschedule()
             return False
+        self._enter(c, -1)
         c.spike += size
+        self._enter(c, 1)
         self._reschedule()
         return True
 
     def unspike(self, key: Hashable, size: float) -> None:
         c = self._items.get(key)
         if c is not None:
+            self._enter(c, -1)
             c.spike = max(0.0, c.spike - size)
+            self._enter(c, 1)
             self._reschedule()
 
     def remove(self, key: Hashable) -> None:
         """The container's processes are gone: its commit is released."""
-        self._items.pop(key, None)
+        c = self._items.pop(key, None)
+        if c is not None:
+            self._enter(c, -1)
         self._reschedule()
 
     # -- the next cap ----------------------------------------------------------------------------
@@ -163,11 +180,13 @@ class CommitLedger:
             self._on_failure(hit)
         if c.degrade:
             # The process carries on at what it has; its growth is refused from now on.
+            self._enter(c, -1)
             c.rebase(now)
             if by == "job" and c.limit is not None:
                 c.base = min(c.base, c.limit - c.spike)
             c.growth = 0.0
             c.at_cap = True
+            self._enter(c, 1)
         elif c.failed is not None and not c.failed.triggered:
             c.failed.succeed(hit)
 
@@ -202,10 +221,14 @@ class CommitLedger:
         if gen != self._generation or key not in self._items:
             return
         c = self._items[key]
+        self._enter(c, -1)
         c.rebase(self.env.now)
         if by == "job" and c.limit is not None:
             c.base = c.limit - c.spike  # exact: no drift past the cap
+        self._enter(c, 1)
         self._refuse(key, by, 0.0)
         if not c.degrade:
+            self._enter(c, -1)
             c.growth = 0.0  # the crashing process allocates no more
+            self._enter(c, 1)
         self._reschedule()

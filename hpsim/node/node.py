@@ -68,11 +68,12 @@ class WindowsNode:
         loaded: LoadedScenario,
         seed: int | np.random.SeedSequence,
         rec: Recorder | None = None,
+        env: simpy.Environment | None = None,
     ) -> None:
         self.loaded = loaded
         self.scenario = loaded.scenario
         self.spec = loaded.scenario.node
-        self.env = simpy.Environment()
+        self.env = env or simpy.Environment()
         self.rec = rec or Recorder()
         root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self.streams = Streams(root)
@@ -204,7 +205,7 @@ class WindowsNode:
         return pod
 
     def _level(self) -> None:
-        running = sum(1 for p in self.pods if p.state == "Running")
+        running = self.rec.state_counts.get("Running", 0)
         self.rec.level(
             self.env.now,
             pods_bound=self.usage.pods,

@@ -37,6 +37,7 @@ class Recorder:
     series_rows: list[tuple[Any, ...]] = field(default_factory=list)
     images: dict[str, dict[str, Any]] = field(default_factory=dict)
     _level: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SERIES_COLUMNS, 0.0))
+    state_counts: dict[str, int] = field(default_factory=dict)  # pods in each state now
 
     def event(
         self, time: float, kind: str, name: str, reason: str, message: str, type_: str = "Normal"
@@ -46,6 +47,10 @@ class Recorder:
 
     def transition(self, time: float, pod: str, old: str, new: str) -> None:
         self.transitions.append((time, pod, old, new))
+        counts = self.state_counts
+        if old:
+            counts[old] -= 1
+        counts[new] = counts.get(new, 0) + 1
 
     def level(self, time: float, **values: float) -> None:
         """Node state changed: append (or coalesce) a series row."""
