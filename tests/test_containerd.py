@@ -87,6 +87,33 @@ def test_three_downloads_share_the_link_then_the_fourth_runs_alone() -> None:
     assert proc.value.finished == pytest.approx(23)
 
 
+class CountingEnv(simpy.Environment):
+    """Logs every timeout, to show that nothing steps time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[tuple[float, float]] = []
+
+    def timeout(self, delay: float = 0, value: Any = None) -> simpy.Timeout:
+        self.timeouts.append((self.now, delay))
+        return super().timeout(delay, value)
+
+
+def test_network_schedules_one_wakeup_per_change_of_the_download_set() -> None:
+    # Network wake-ups: at t=0, one per layer 1-3 as it joins (the first two go
+    # stale), and one at t=3 when layer 4 starts. The finishes at t=3 and t=4 leave
+    # nothing in flight. Unpack: one timeout per layer. A stale wake-up that was not
+    # ignored would schedule more timeouts.
+    env = CountingEnv()
+    ctrd = Containerd(env, network_Bps=NET, unpack_Bps=UNPACK)
+    ctrd.pull(Image("four:1", tuple(layer(f"l{i}", 100) for i in range(1, 5))))
+    env.run()
+    expected = [(0, 1), (0, 2), (0, 3), (3, 5), (3, 1), (8, 5), (13, 5), (18, 5)]
+    assert [t for pair in env.timeouts for t in pair] == pytest.approx(
+        [t for pair in expected for t in pair]
+    )
+
+
 @pytest.mark.parametrize(
     ("limit", "downloaded", "finished"),
     [

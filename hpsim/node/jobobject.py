@@ -79,6 +79,12 @@ class CommitLedger:
         self._a = 0.0
         self._g = 0.0
 
+    def _set_base(self, c: _Commit, base: float) -> None:
+        self._enter(c, -1)
+        c.base = base
+        c.since = self.env.now
+        self._enter(c, 1)
+
     def _enter(self, c: _Commit, sign: float) -> None:
         self._a += sign * (c.base - c.growth * c.since + c.spike)
         self._g += sign * c.growth
@@ -129,11 +135,16 @@ class CommitLedger:
         )
         self._items[key] = c
         self._enter(c, 1)
-        # A start that is over the cap already fails its first allocation.
-        if limit is not None and c.value(self.env.now) > limit + EPS_BYTES:
-            self._refuse(key, "job", c.value(self.env.now) - limit)
+        # A start past a cap fails that allocation: the process holds what it got.
+        now = self.env.now
+        if limit is not None and c.value(now) > limit + EPS_BYTES:
+            refused = c.value(now) - limit
+            self._set_base(c, limit - c.spike)
+            self._refuse(key, "job", refused)
         elif self.committed() > self.commit_limit + EPS_BYTES:
-            self._refuse(key, "node", self.committed() - self.commit_limit)
+            refused = self.committed() - self.commit_limit
+            self._set_base(c, max(0.0, c.base - refused))
+            self._refuse(key, "node", refused)
         self._reschedule()
         return c.failed  # type: ignore[return-value]
 
