@@ -43,7 +43,8 @@ def test_pull_policy_never_without_image_never_starts():
     res = run(scenario([{"manifest": _never_pod()}], [_img("test/app:1")]))
     ev = _events(res, "p", "ErrImageNeverPull")
     assert ev["message"].tolist() == [
-        'Container image "test/app:1" is not present with pull policy of Never']
+        'Container image "test/app:1" is not present with pull policy of Never'
+    ]
     assert _row(res, "p")["phase"] == "ContainerCreating"
 
 
@@ -59,9 +60,14 @@ def test_process_isolated_image_must_match_host_build_but_hostprocess_need_not()
     ]
     # Shrink the base: only the compatibility rule matters here.
     data = scenario(
-        [{"manifest": pod("iso", "app:2019")},
-         {"manifest": pod("hpc", "app:2019", host_process=True)}],
-        images, duration="10m", node=node(network="1000TB/s", unpackRate="1000TB/s"))
+        [
+            {"manifest": pod("iso", "app:2019")},
+            {"manifest": pod("hpc", "app:2019", host_process=True)},
+        ],
+        images,
+        duration="10m",
+        node=node(network="1000TB/s", unpackRate="1000TB/s"),
+    )
     res = run(data)
     msg = _events(res, "iso", "Failed")["message"].iloc[0]
     assert "The container operating system does not match the host operating system." in msg
@@ -71,8 +77,13 @@ def test_process_isolated_image_must_match_host_build_but_hostprocess_need_not()
 
 
 def test_hostprocess_pod_in_baseline_namespace_is_refused_with_psa_words():
-    res = run(scenario([{"manifest": pod("agent", host_process=True)}], [_img("test/app:1")],
-                       namespaces={"default": "baseline"}))
+    res = run(
+        scenario(
+            [{"manifest": pod("agent", host_process=True)}],
+            [_img("test/app:1")],
+            namespaces={"default": "baseline"},
+        )
+    )
     p = _row(res, "agent")
     assert p["phase"] == "Refused"
     assert p["message"] == (
@@ -84,8 +95,10 @@ def test_hostprocess_pod_in_baseline_namespace_is_refused_with_psa_words():
 
 
 def _blocker_and_waiter(stop_time=None, host_process=False):
-    a = {"manifest": pod("a", requests={"cpu": "1500m"}, host_process=host_process),
-         "lifetime": {"fixed": "100s"}}
+    a = {
+        "manifest": pod("a", requests={"cpu": "1500m"}, host_process=host_process),
+        "lifetime": {"fixed": "100s"},
+    }
     if stop_time is not None:
         a["profile"] = {"stopTime": stop_time}
     b = {"manifest": pod("b", requests={"cpu": "1"}), "start": "10s"}
@@ -120,13 +133,18 @@ def test_node_name_pod_that_does_not_fit_fails_kubelet_admission():
 
 def test_init_containers_run_in_order_before_app_containers():
     m = pod("p")
-    m["spec"]["initContainers"] = [{"name": "i1", "image": "test/app:1"},
-                                   {"name": "i2", "image": "test/app:1"}]
+    m["spec"]["initContainers"] = [
+        {"name": "i1", "image": "test/app:1"},
+        {"name": "i2", "image": "test/app:1"},
+    ]
     wl = {"manifest": m, "containers": {"i1": {"runFor": "10s"}, "i2": {"runFor": "20s"}}}
     res = run(scenario([wl], [_img("test/app:1")]))
     started = _events(res, "p", "Started")
-    assert started["message"].tolist() == ["Started container i1", "Started container i2",
-                                           "Started container c"]
+    assert started["message"].tolist() == [
+        "Started container i1",
+        "Started container i2",
+        "Started container c",
+    ]
     # sandbox 2 s; i1: 1 s create + 10 s; i2: 1 s + 20 s; c: 1 s.
     assert started["time_s"].tolist() == [3, 14, 35]
     assert _row(res, "p")["ready_s"] == 35
@@ -163,17 +181,23 @@ def _deployment(replicas=2, **wl):
 
 
 def test_scale_event_adds_pods():
-    data = scenario([_deployment()], [_img("test/app:1")],
-                    events=[{"at": "50s", "scale": {"workload": "web", "replicas": 4}}])
+    data = scenario(
+        [_deployment()],
+        [_img("test/app:1")],
+        events=[{"at": "50s", "scale": {"workload": "web", "replicas": 4}}],
+    )
     res = run(data)
     assert (res.pods["phase"] == "Running").sum() == 4
     assert sorted(res.pods["created_s"].tolist()) == [0, 0, 50, 50]
 
 
 def test_rollout_replaces_every_pod_with_the_new_image():
-    data = scenario([_deployment(4)], [_img("test/app:1"), _img("test/app:2")],
-                    events=[{"at": "100s", "rollout": {"workload": "web", "image": "test/app:2"}}],
-                    duration="30m")
+    data = scenario(
+        [_deployment(4)],
+        [_img("test/app:1"), _img("test/app:2")],
+        events=[{"at": "100s", "rollout": {"workload": "web", "image": "test/app:2"}}],
+        duration="30m",
+    )
     res = run(data)
     live = res.pods[res.pods["phase"] == "Running"]
     assert len(live) == 4 and (live["revision"] == 1).all()
@@ -182,31 +206,46 @@ def test_rollout_replaces_every_pod_with_the_new_image():
 
 def test_drain_evicts_all_but_daemonset_pods_and_replacements_stay_pending():
     ds = pod("agent", kind="DaemonSet")
-    data = scenario([_deployment(), {"manifest": ds}], [_img("test/app:1")],
-                    events=[{"at": "60s", "drain": {}}], duration="10m")
+    data = scenario(
+        [_deployment(), {"manifest": ds}],
+        [_img("test/app:1")],
+        events=[{"at": "60s", "drain": {}}],
+        duration="10m",
+    )
     res = run(data)
     web = res.pods[res.pods["workload"] == "web"]
     assert sorted(web["phase"].tolist()) == ["Deleted", "Deleted", "Pending", "Pending"]
     pending = web[web["phase"] == "Pending"]["pod"].tolist()
     assert _events(res, pending[0], "FailedScheduling")["message"].tolist() == [
-        "0/1 nodes are available: 1 node(s) were unschedulable."]
+        "0/1 nodes are available: 1 node(s) were unschedulable."
+    ]
     assert res.pods[res.pods["workload"] == "agent"]["phase"].tolist() == ["Running"]
 
 
 def test_untolerated_taint_and_selector_keep_pods_pending():
     taints = [{"key": "os", "value": "windows", "effect": "NoSchedule"}]
     sel = pod("sel", nodeSelector={"kubernetes.io/os": "linux"})
-    res = run(scenario([{"manifest": pod("t")}, {"manifest": sel}], [_img("test/app:1")],
-                       node=node(taints=taints)))
+    res = run(
+        scenario(
+            [{"manifest": pod("t")}, {"manifest": sel}],
+            [_img("test/app:1")],
+            node=node(taints=taints),
+        )
+    )
     assert _events(res, "t", "FailedScheduling")["message"].tolist() == [
-        "0/1 nodes are available: 1 node(s) had untolerated taint {os: windows}."]
+        "0/1 nodes are available: 1 node(s) had untolerated taint {os: windows}."
+    ]
     assert _events(res, "sel", "FailedScheduling")["message"].tolist() == [
-        "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."]
+        "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."
+    ]
 
 
 def test_same_seed_same_tables_different_seed_different_numbers():
-    wl = _deployment(3, lifetime={"exponential": {"mean": "10m"}},
-                     profile={"memory": {"normal": {"mean": "500Mi", "sd": "50Mi"}}})
+    wl = _deployment(
+        3,
+        lifetime={"exponential": {"mean": "10m"}},
+        profile={"memory": {"normal": {"mean": "500Mi", "sd": "50Mi"}}},
+    )
     data = scenario([wl], [_img("test/app:1")], duration="3h")
     a, b, c = run(data, seed=7), run(data, seed=7), run(data, seed=8)
     for name in ("pods", "events", "series", "transitions"):

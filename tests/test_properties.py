@@ -12,17 +12,19 @@ from hpsim.node.pod import TRANSITIONS
 
 MIB = 2**20
 
-workload = st.fixed_dictionaries({
-    "kind": st.sampled_from(["Pod", "Deployment", "Job", "DaemonSet"]),
-    "mem": st.integers(50, 400),
-    "limit": st.one_of(st.none(), st.integers(100, 600)),
-    "growth": st.integers(0, 60),
-    "lifetime": st.one_of(st.none(), st.integers(30, 3000)),
-    "on_cap": st.sampled_from(["crash", "degrade"]),
-    "hp": st.booleans(),
-    "cpu": st.integers(0, 3000),
-    "request": st.integers(0, 3000),
-})
+workload = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["Pod", "Deployment", "Job", "DaemonSet"]),
+        "mem": st.integers(50, 400),
+        "limit": st.one_of(st.none(), st.integers(100, 600)),
+        "growth": st.integers(0, 60),
+        "lifetime": st.one_of(st.none(), st.integers(30, 3000)),
+        "on_cap": st.sampled_from(["crash", "degrade"]),
+        "hp": st.booleans(),
+        "cpu": st.integers(0, 3000),
+        "request": st.integers(0, 3000),
+    }
+)
 
 
 def _build(specs: list[dict]) -> dict:
@@ -30,20 +32,33 @@ def _build(specs: list[dict]) -> dict:
     for i, s in enumerate(specs):
         limits = {"memory": f"{s['limit']}Mi"} if s["limit"] else None
         restart = "OnFailure" if s["kind"] == "Job" else None
-        m = pod(f"w{i}", limits=limits, requests={"cpu": f"{s['request']}m"},
-                host_process=s["hp"], kind=s["kind"], restart=restart)
+        m = pod(
+            f"w{i}",
+            limits=limits,
+            requests={"cpu": f"{s['request']}m"},
+            host_process=s["hp"],
+            kind=s["kind"],
+            restart=restart,
+        )
         wl = {
             "manifest": m,
-            "profile": {"memory": f"{s['mem']}Mi", "memoryGrowth": f"{s['growth']}Mi/min",
-                        "cpu": f"{s['cpu']}m",
-                        **({"work": "300s"} if s["kind"] == "Job" else {})},
+            "profile": {
+                "memory": f"{s['mem']}Mi",
+                "memoryGrowth": f"{s['growth']}Mi/min",
+                "cpu": f"{s['cpu']}m",
+                **({"work": "300s"} if s["kind"] == "Job" else {}),
+            },
             "onMemoryCap": s["on_cap"],
         }
         if s["lifetime"] and s["kind"] != "Job":
             wl["lifetime"] = {"fixed": f"{s['lifetime']}s"}
         wls.append(wl)
-    return scenario(wls, [{"name": "test/app:1", "layers": [{"size": "10Mi"}]}],
-                    duration="2h", node=node(cpu=4, memory="2Gi", pagefile="512Mi"))
+    return scenario(
+        wls,
+        [{"name": "test/app:1", "layers": [{"size": "10Mi"}]}],
+        duration="2h",
+        node=node(cpu=4, memory="2Gi", pagefile="512Mi"),
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -65,9 +80,15 @@ def test_pods_only_take_allowed_state_changes_and_commit_stays_under_the_limit(s
 
 
 ops = st.lists(
-    st.tuples(st.sampled_from(["add", "remove", "spike"]), st.integers(0, 5),
-              st.floats(0, 50), st.integers(0, 300), st.floats(0, 5)),
-    min_size=1, max_size=40,
+    st.tuples(
+        st.sampled_from(["add", "remove", "spike"]),
+        st.integers(0, 5),
+        st.floats(0, 50),
+        st.integers(0, 300),
+        st.floats(0, 5),
+    ),
+    min_size=1,
+    max_size=40,
 )
 
 
@@ -93,8 +114,7 @@ def test_commit_ledger_never_lets_a_container_or_the_node_pass_its_cap(actions, 
             check()
             if op == "add" and k not in ledger:
                 if base_mib * MIB <= limits[k]:
-                    ledger.add(k, base_mib * MIB, growth_mib * MIB, limits[k],
-                               degrade=k % 2 == 0)
+                    ledger.add(k, base_mib * MIB, growth_mib * MIB, limits[k], degrade=k % 2 == 0)
             elif op == "remove":
                 ledger.remove(k)
             elif op == "spike" and k in ledger:

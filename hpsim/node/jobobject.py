@@ -101,8 +101,8 @@ class CommitLedger:
         return self.system_commit + self._a + self._g * now
 
     def slope(self) -> float:
-        """Bytes per second the node's commit grows by right now."""
-        return self._g
+        """Bytes per second the node's commit grows by right now (summed exactly, no residue)."""
+        return sum(c.growth for c in self._items.values())
 
     def failures(self, key: Hashable) -> tuple[int, float]:
         c = self._items[key]
@@ -216,6 +216,8 @@ class CommitLedger:
                 # The node refuses whichever process allocates: the fastest grower.
                 grower = max(self._items, key=lambda k: self._items[k].growth)
                 best = (dt, grower, "node")
+        if self._items and best[1] is not None and self._items[best[1]].growth <= 0:
+            return (math.inf, None, "")
         return best
 
     def _reschedule(self) -> None:
