@@ -984,6 +984,11 @@ def _check_seccomp_profile_restricted(meta: Mapping[str, Any], spec: Mapping[str
 
 
 # (check ID, function) per level; restricted checks name the baseline IDs they override.
+# The v1.35 inventory (hostProbesAndHostLifecycle at 1.34; procMount_restricted overriding
+# procMount and the hostUsers=false relaxations at 1.35; image volumes allowed since 1.33) was
+# read from the check files where the index had them and otherwise from a dated third-party
+# snapshot of release-1.36 [UNCONFIRMED against upstream master]. None of it changes the
+# verdict of a Windows pod, whose API validation forbids procMount and hostUsers anyway.
 _BASELINE: dict[str, _Check] = {
     "appArmorProfile": _check_app_armor_profile,
     "capabilities_baseline": _check_capabilities_baseline,

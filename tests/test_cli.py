@@ -1,0 +1,166 @@
+"""The command line as a user runs it: exit status, exact messages, files written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hpsim.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFESTS = sorted((ROOT / "scenarios" / "manifests").glob("*.yaml"))
+
+
+def test_validate_real_hostprocess_manifests_as_json(capsys):
+    assert main(["validate", "-o", "json", *map(str, MANIFESTS)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    keys = {
+        "file",
+        "kind",
+        "name",
+        "namespace",
+        "valid",
+        "admitted",
+        "errors",
+        "hostProcess",
+        "podSecurity",
+        "podSecurityReasons",
+        "namespaceLevel",
+        "node",
+        "containers",
+    }
+    assert all(set(r) == keys for r in rows)
+    hp = {r["name"] for r in rows if r["hostProcess"]}
+    assert {
+        "kube-flannel-ds-windows-amd64",
+        "calico-node-windows",
+        "antrea-agent-windows",
+        "csi-proxy",
+        "windows-exporter",
+        "fluent-bit",
+        "csi-azuredisk-node-win",
+        "csi-smb-node-win",
+        "kube-proxy-windows",
+    } <= hp
+    for r in rows:
+        if r["hostProcess"]:
+            assert r["podSecurity"] == {
+                "privileged": "allowed",
+                "baseline": "forbidden",
+                "restricted": "forbidden",
+            }
+    exporter = next(r for r in rows if r["name"] == "windows-exporter")
+    assert exporter["podSecurityReasons"]["baseline"] == [
+        "host namespaces (hostNetwork=true)",
+        'hostPort (container "windows-exporter" uses hostPort 9182)',
+        "hostProcess (pod must not set securityContext.windowsOptions.hostProcess=true)",
+    ]
+    flannel = next(r for r in rows if r["name"] == "kube-flannel-ds-windows-amd64")
+    assert flannel["containers"] == [
+        {
+            "name": "kube-flannel",
+            "hostProcess": True,
+            "user": "NT AUTHORITY\\system",
+            "jobMemoryLimitBytes": 200 * 2**20,
+            "jobCpuRate": 1250,
+        }
+    ]
+
+
+def test_validate_invalid_pod_prints_kubectl_message_and_exits_1(tmp_path, capsys):
+    f = tmp_path / "bad.yaml"
+    f.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n"
+        "  securityContext: {windowsOptions: {hostProcess: true}}\n"
+        "  containers: [{name: c, image: i}]\n"
+    )
+    assert main(["validate", str(f)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        'The Pod "x" is invalid: spec.hostNetwork: Invalid value: false: hostNetwork must '
+        "be true if pod contains any hostProcess containers"
+    ) in out
+
+
+def test_validate_node_rules_from_scenario(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(
+        "name: s\nduration: 1h\nnode: {cpu: 4, memory: 8Gi, kubernetes: '1.22', "
+        "containerd: 1.5.9}\nworkloads:\n  - manifest: csi-proxy.yaml\n"
+    )
+    (tmp_path / "csi-proxy.yaml").write_text(
+        (ROOT / "scenarios/manifests/csi-proxy.yaml").read_text()
+    )
+    assert main(["validate", "-o", "json", str(tmp_path / "s.yaml")]) == 1
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["valid"] is True and row["admitted"] is False
+    assert [n["rule"] for n in row["node"]] == ["featureGate", "containerd"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "name: s\nduration: 1h\nnode: {cpu: 4, memory: 8Gi\n",
+            "s.yaml:4: malformed YAML: expected ',' or '}', but got '<stream end>'",
+        ),
+        (
+            "name: s\nduration: 1h\nnode:\n  cpu: 4\n  memroy: 8Gi\n",
+            's.yaml:5: node.memroy: unknown key "memroy" (did you mean "memory"?)',
+        ),
+        (
+            "name: s\nduration: 1h\nnode:\n  cpu: 4\n  memory: 8GB\n",
+            's.yaml:5: node.memory: invalid quantity "8GB": expected a Kubernetes quantity such '
+            "as 128974848, 129e6, 129M, 123Mi or 1Gi",
+        ),
+        (
+            "name: s\nduration: 1h\nnode: {cpu: 4, memory: 8Gi}\nworkloads:\n"
+            "  - manifest: nowhere.yaml\n",
+            "s.yaml:5: workloads[0].manifest: manifest file 'nowhere.yaml' not found",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_results(tmp_path, monkeypatch, capsys, text, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(text)
+    assert main(["run", "s.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hpsim: error: " + message)
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "results").exists()
+
+
+def test_run_writes_identical_files_for_the_same_seed(tmp_path):
+    scen = str(ROOT / "scenarios" / "node-bootstrap.yaml")
+    for d in ("a", "b"):
+        assert (
+            main(["run", scen, "-o", str(tmp_path / d), "--seed", "3", "-q", "--format", "csv"])
+            == 0
+        )
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == [
+        "events.csv",
+        "images.csv",
+        "pods.csv",
+        "run.json",
+        "series.csv",
+        "summary.json",
+        "transitions.csv",
+    ]
+    for n in names:
+        assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes()
+    run_info = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert run_info["seed"] == 3 and len(run_info["scenario_sha256"]) == 64
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["pods_created"] == 5
+
+
+def test_python_dash_m_and_schema():
+    out = subprocess.run(
+        [sys.executable, "-m", "hpsim", "schema"], capture_output=True, text=True, check=True
+    ).stdout
+    schema = json.loads(out)
+    assert {"name", "duration", "node", "workloads"} <= set(schema["properties"])
