@@ -151,7 +151,7 @@ def test_serialized_pull_queue_matches_mm1():
             work,
             images,
             duration=f"{int(arrivals[-1] + 3600)}s",
-            node=node(unpackRate="1000TB/s", startup=costs, kubelet={"maxPods": 1000}),
+            node=node(unpackRate="1000TB/s", startup=costs, kubelet={"maxPods": 1000}, disk="1Pi"),
         )
         res = run(data)
         service = sizes / rate

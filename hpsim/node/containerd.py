@@ -198,6 +198,16 @@ class Containerd:
         """Compressed size, as the CRI reports it (not the disk the image takes)."""
         return self._images[ref].size
 
+    def missing_bytes(self, image: Image) -> int:
+        """Bytes a pull of ``image`` would add: blobs not in the store + snapshots not applied."""
+        blobs = sum(lay.size for lay in image.layers if lay.digest not in self._blobs)
+        snaps = sum(
+            lay.unpacked
+            for lay, chain in zip(image.layers, image.chain_ids, strict=True)
+            if chain not in self._snapshots
+        )
+        return (0 if self._discard else blobs) + snaps
+
     @property
     def content_bytes(self) -> int:
         return sum(self._blobs.values())

@@ -95,6 +95,13 @@ class Kubelet:
             yield slot
             if self.node.containerd.has_image(ref):
                 return None
+            # Checked up front: the first layer that does not fit fails the pull.
+            if not self.node.volume.has_room(self.node.containerd.missing_bytes(image)):
+                return (
+                    f"rpc error: code = Unknown desc = failed to pull and unpack image "
+                    f'"{ref}": failed to extract layer: There is not enough space on '
+                    "the disk."
+                )
             self.rec.level(self.env.now, pulls_active=self.rec.current("pulls_active") + 1)
             yield self.node.containerd.pull(image)
             self.rec.level(self.env.now, pulls_active=self.rec.current("pulls_active") - 1)
@@ -301,6 +308,7 @@ class Kubelet:
             degrade=pod.plan.spec.on_memory_cap == "degrade",
         )
         node.owner_of[key] = (pod, c)
+        self._start_writers(pod, c)
         waits: list[simpy.Event] = [c.stop, failed]
         if work_done is not None:
             waits.append(work_done)
@@ -311,6 +319,8 @@ class Kubelet:
         yield self.env.any_of(waits)
         if spikes is not None and spikes.is_alive:
             spikes.interrupt()
+        for what in ("scratch", "logs", "empty_dir", "host_writes"):
+            node.volume.stop((pod.uid, c.spec.name, what))
         c.work_done_cpu_s += node.cpu.remove(key) if key in node.cpu else 0.0
         node.ledger.remove(key)
         node.owner_of.pop(key, None)
@@ -330,6 +340,29 @@ class Kubelet:
         if work_done is not None and work_done.triggered:
             return 0
         return p.exit_code
+
+    def _start_writers(self, pod: Pod, c: ContainerState) -> None:
+        """A running container writes: scratch VHDX, logs, emptyDir, host paths."""
+        vol, p = self.node.volume, c.profile
+        k = self.node.spec.kubelet
+        key = (pod.uid, c.spec.name)
+        vol.write(
+            (*key, "scratch"),
+            "scratch",
+            pod.uid,
+            p.rootfs_writes,
+            float(self.node.spec.containerd.scratch_size),
+        )
+        # Rotation keeps at most containerLogMaxFiles files of containerLogMaxSize.
+        vol.write(
+            (*key, "logs"),
+            "logs",
+            pod.uid,
+            p.log_rate,
+            float(k.container_log_max_size * k.container_log_max_files),
+        )
+        vol.write((*key, "empty_dir"), "empty_dir", pod.uid, p.empty_dir_writes)
+        vol.write((*key, "host_writes"), "host_writes", pod.uid, p.host_writes)
 
     # -- deletion ------------------------------------------------------------------------------
 

@@ -18,10 +18,13 @@ import simpy
 
 from hpsim.node.containerd import Containerd
 from hpsim.node.cpu import ProcessorSharing
+from hpsim.node.eviction import EvictionManager
+from hpsim.node.imagegc import ImageGC
 from hpsim.node.images import resolve_images
 from hpsim.node.jobobject import CapHit, CommitLedger
 from hpsim.node.kubelet import Kubelet
 from hpsim.node.pod import ContainerState, Pod
+from hpsim.node.storage import OWNERS, Volume
 from hpsim.node.scheduler import (
     Usage,
     allocatable,
@@ -58,6 +61,20 @@ class Streams:
             )
             self._cache[key] = np.random.default_rng(ss)
         return self._cache[key]
+
+
+# The built-in PriorityClasses (k/k pkg/apis/scheduling/types.go): the Priority admission
+# plugin fills spec.priority from priorityClassName.
+_PRIORITY_CLASSES = {
+    "system-node-critical": 2_000_001_000,
+    "system-cluster-critical": 2_000_000_000,
+}
+
+
+def _priority(spec: Any) -> int:
+    if spec.priority is not None:
+        return spec.priority
+    return _PRIORITY_CLASSES.get(spec.priority_class_name or "", 0)
 
 
 class WindowsNode:
@@ -103,7 +120,17 @@ class WindowsNode:
             ),
             on_failure=self._cap_hit,
         )
+        self.volume = Volume(
+            self.env,
+            capacity=self.spec.disk,
+            os_bytes=self.spec.os_disk_usage,
+            images=lambda: (self.containerd.content_bytes, self.containerd.snapshot_bytes),
+            on_change=self._disk_level,
+            on_full=self._disk_full,
+        )
         self.kubelet = Kubelet(self)
+        self.imagegc = ImageGC(self)
+        self.eviction = EvictionManager(self)
         self.usage = Usage()
         self.pending: list[Pod] = []
         self.pods: list[Pod] = []
@@ -121,6 +148,9 @@ class WindowsNode:
 
     def run(self) -> None:
         """Replay the scenario to its end."""
+        self.imagegc.start()
+        self.eviction.start()
+        self._disk_level(self.volume)
         for c in self.controllers.values():
             c.start()
         from hpsim.node.controllers import schedule_events
@@ -180,6 +210,8 @@ class WindowsNode:
             created=self.env.now,
             cpu_request=req("cpu"),
             memory_request=req("memory"),
+            ephemeral_request=req("ephemeral-storage"),
+            priority=_priority(spec),
             host_process=verdict.host_process,
             containers=containers,
             owner=owner,
@@ -245,9 +277,7 @@ class WindowsNode:
 
     def schedule(self) -> None:
         """Try every pending pod in queue order (priority, then creation)."""
-        queue = sorted(
-            self.pending, key=lambda p: (-(p.template.spec.priority or 0), p.created, p.uid)
-        )
+        queue = sorted(self.pending, key=lambda p: (-p.priority, p.created, p.uid))
         for pod in queue:
             why = self._fit_failure(pod)
             if why is None:
@@ -315,6 +345,7 @@ class WindowsNode:
             pod.delete_event.succeed()
             yield from self.kubelet.kill_pod(pod)
             self._release(pod)
+        self.free_pod_storage(pod)
         pod.deleted = self.env.now
         pod.finished = pod.finished if pod.finished is not None else self.env.now
         pod.reason = pod.reason or reason
@@ -364,11 +395,64 @@ class WindowsNode:
             return
 
     def _containerd_fact(self, kind: str, fields: dict[str, Any]) -> None:
+        self.volume.images_changed()
+
+    def _disk_level(self, vol: Volume) -> None:
+        owners = vol.by_owner()
+        actual_slope, accounted_slope = vol.slopes()
         self.rec.level(
             self.env.now,
-            image_content_bytes=self.containerd.content_bytes,
-            image_snapshot_bytes=self.containerd.snapshot_bytes,
+            disk_actual_bytes=sum(owners.values()),
+            disk_accounted_bytes=owners["snapshots"]
+            + owners["scratch"]
+            + owners["logs"]
+            + owners["empty_dir"],
+            disk_actual_slope_bytes_per_s=actual_slope,
+            disk_accounted_slope_bytes_per_s=accounted_slope,
+            **{f"disk_{o}_bytes": owners[o] for o in OWNERS},
         )
+
+    def _disk_full(self) -> None:
+        self.rec.event(
+            self.env.now,
+            "Node",
+            self.spec.name,
+            "DiskFull",
+            'The C: volume is full: writes fail with "There is not enough space on the disk."',
+            "Warning",
+        )
+
+    def image_removed(self, ref: str) -> None:
+        self.rec.image(ref, removed_s=self.env.now)
+        self.rec.event(self.env.now, "Node", self.spec.name, "ImageGCDeleted", f"deleted {ref}")
+        self.volume.images_changed()
+
+    def live_pods(self) -> list[Pod]:
+        return [p for p in self.pods if not p.ended]
+
+    def keys_of(self, pod: Pod) -> list[Any]:
+        return [k for k, (p, _c) in self.owner_of.items() if p is pod]
+
+    def free_pod_storage(self, pod: Pod) -> None:
+        """The pod is gone: its writable layers, logs and emptyDirs go; host writes stay."""
+        for c in pod.containers:
+            for what in ("scratch", "logs", "empty_dir"):
+                self.volume.free((pod.uid, c.spec.name, what))
+
+    def evict(self, pod: Pod, message: str) -> None:
+        """Hard eviction: kill now (no grace), phase Failed, reason Evicted."""
+        assert pod.delete_event is not None
+        pod.reason, pod.message = "Evicted", message
+        self.rec.event(self.env.now, "Pod", pod.name, "Evicted", message, "Warning")
+        if not pod.delete_event.triggered:
+            pod.delete_event.succeed()
+        for c in pod.containers:
+            if c.running and c.stop is not None and not c.stop.triggered:
+                c.stop.succeed()
+        pod.finished = self.env.now
+        pod.set_state("Failed", self.env.now, self.rec)
+        self.free_pod_storage(pod)
+        self.pod_terminal(pod)
 
     def image_pulled(self, ref: str) -> None:
         img = self.images[ref]

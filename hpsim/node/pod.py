@@ -69,6 +69,8 @@ class Pod:
     created: float
     cpu_request: int
     memory_request: int
+    ephemeral_request: int
+    priority: int
     host_process: bool
     containers: list[ContainerState]
     owner: str  # the controller's name ("" for a bare pod)

@@ -22,9 +22,18 @@ SERIES_COLUMNS = (
     "pods_pending",
     "requests_cpu_millicores",
     "requests_memory_bytes",
-    "image_content_bytes",
-    "image_snapshot_bytes",
     "pulls_active",
+    "disk_actual_bytes",
+    "disk_accounted_bytes",
+    "disk_actual_slope_bytes_per_s",
+    "disk_accounted_slope_bytes_per_s",
+    "disk_os_bytes",
+    "disk_content_store_bytes",
+    "disk_snapshots_bytes",
+    "disk_scratch_bytes",
+    "disk_logs_bytes",
+    "disk_empty_dir_bytes",
+    "disk_host_writes_bytes",
 )
 
 

@@ -137,6 +137,52 @@ def _peak_commit(series: pd.DataFrame, end: float) -> float:
     return float(np.max(np.maximum(c, c + s * dt)))
 
 
+def _last(series: pd.DataFrame, col: str) -> float:
+    return float(series[col].iloc[-1]) if len(series) else 0.0
+
+
+def _at_interval_end(series: pd.DataFrame, col: str, slope: str, end: float) -> pd.Series:
+    """Each row's value at the end of its interval (values grow linearly until the next row)."""
+    dt = series["time_s"].shift(-1).fillna(end) - series["time_s"]
+    return series[col] + series[slope] * dt
+
+
+def _disk(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
+    """Disk: actual versus accounted and their gap, image bytes by OS version, GC, evictions."""
+    s, events, images = tables["series"], tables["events"], tables["images"]
+    if s.empty:
+        return {}
+    actual_end = _at_interval_end(s, "disk_actual_bytes", "disk_actual_slope_bytes_per_s", duration)
+    accounted_end = _at_interval_end(
+        s, "disk_accounted_bytes", "disk_accounted_slope_bytes_per_s", duration
+    )
+    actual = pd.concat([s["disk_actual_bytes"], actual_end])
+    accounted = pd.concat([s["disk_accounted_bytes"], accounted_end])
+    gap = pd.concat(
+        [s["disk_actual_bytes"] - s["disk_accounted_bytes"], actual_end - accounted_end]
+    )
+    full = events[events["reason"] == "DiskFull"]["time_s"]
+    evicted = events[events["reason"] == "Evicted"]["time_s"]
+    by_version: dict[str, float] = {}
+    for row in images.itertuples(index=False):
+        key = str(row.os_version or "none")
+        by_version[key] = (
+            by_version.get(key, 0.0) + float(row.size_bytes) + float(row.unpacked_bytes)
+        )
+    return {
+        "disk_actual_bytes_peak": float(actual.max()),
+        "disk_accounted_bytes_peak": float(accounted.max()),
+        "disk_gap_bytes_peak": float(gap.max()),
+        "disk_gap_bytes_end": float(actual_end.iloc[-1] - accounted_end.iloc[-1]),
+        "disk_host_writes_bytes_end": _last(s, "disk_host_writes_bytes"),
+        "image_bytes_by_os_version": by_version,
+        "disk_full_s": float(full.iloc[0]) if len(full) else None,
+        "first_eviction_s": float(evicted.iloc[0]) if len(evicted) else None,
+        "evictions": len(evicted),
+        "image_gc_deleted": int((events["reason"] == "ImageGCDeleted").sum()),
+    }
+
+
 def _q(values: pd.Series, q: float) -> float | None:
     values = values.dropna()
     return float(values.quantile(q)) if len(values) else None
@@ -172,12 +218,9 @@ def summarize(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any
             str(k): int(v) for k, v in by_wl["alloc_failures"].sum().items()
         },
         "images_pulled": len(tables["images"]),
-        "image_content_bytes_end": float(series["image_content_bytes"].iloc[-1])
-        if len(series)
-        else 0.0,
-        "image_snapshot_bytes_end": float(series["image_snapshot_bytes"].iloc[-1])
-        if len(series)
-        else 0.0,
+        "image_content_bytes_end": _last(series, "disk_content_store_bytes"),
+        "image_snapshot_bytes_end": _last(series, "disk_snapshots_bytes"),
+        **_disk(tables, duration),
         "cpu_allocated_millicores_mean": _time_weighted_mean(
             series, "cpu_allocated_millicores", duration
         ),

@@ -250,6 +250,7 @@ class PodSpec(K8sModel):
     termination_grace_period_seconds: int = Field(30, ge=0)
     os: PodOS | None = None
     priority: int | None = None
+    priority_class_name: str | None = None
     node_name: str | None = None  # set: the scheduler is skipped, kubelet admission decides
 
 

@@ -184,6 +184,8 @@ class NodeSpec(Model):
     # guess: Windows sizes a system-managed pagefile itself; set what your nodes use.
     pagefile: Bytes = 8 * 2**30
     disk: Bytes = 128 * 2**30  # guess: AKS's default OS disk for Windows pools
+    # guess: what Windows Server and the node's own software hold before any image.
+    os_disk_usage: Bytes = 20 * 2**30
     network: BytesPerSecond = 1e9 / 8  # guess: 1 Gbit/s to the registry
     # [OBS] ~14 MB/s extract on a fast machine (microsoft/Windows-Containers#607, ref §8.3).
     unpack_rate: BytesPerSecond = 14e6

@@ -1,0 +1,131 @@
+"""kubelet's hard eviction on Windows (ref §4.5).
+
+Before Kubernetes 1.31 the Windows kubelet enforced no eviction threshold
+(k/k #73417), though evictionHard was still subtracted from allocatable. From
+1.31 (k/k PR #122922) it checks every 10 s (the eviction manager's monitoring
+interval) ``memory.available`` -- on Windows the *commit* memory left: RAM +
+pagefile - committed -- and ``nodefs.available``, against evictionHard
+(default memory.available<500Mi, nodefs.available<10%).
+
+When a signal crosses its threshold it first reclaims at node level (for
+disk: delete every unused image, ``DeleteUnusedImages``), then, if still
+short, evicts one pod per pass: pods whose usage exceeds their request first,
+then lower priority, then higher usage (eviction/helpers.go rankMemoryPressure
+/ rankDiskPressure, [UNCONFIRMED for Windows]). Critical pods
+(system-node-critical / system-cluster-critical) are never evicted. Hard
+thresholds give no grace period.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hpsim import units
+from hpsim.node.scheduler import default_eviction_hard
+from hpsim.scenario.schema import version_tuple
+
+if TYPE_CHECKING:
+    from hpsim.node.node import WindowsNode
+    from hpsim.node.pod import Pod
+
+EVICTION_MONITORING_PERIOD_S = 10.0  # kubelet evictionMonitoringPeriod
+CRITICAL_PRIORITY = 2_000_000_000  # scheduling.SystemCriticalPriority
+
+
+def _threshold(value: str, capacity: float) -> float:
+    value = value.strip()
+    if value.endswith("%"):
+        return capacity * float(value[:-1]) / 100
+    return float(units.parse_memory_bytes(value))
+
+
+class EvictionManager:
+    """Hard-threshold eviction, as the node's Kubernetes version does it on Windows."""
+
+    def __init__(self, node: WindowsNode) -> None:
+        self.node = node
+        self.env = node.env
+        spec = node.spec
+        self.enforced = version_tuple(spec.kubernetes) >= (1, 31, 0)
+        hard = spec.kubelet.eviction_hard
+        hard = hard if hard is not None else default_eviction_hard(spec.kubernetes)
+        commit_limit = float(spec.memory + spec.pagefile)
+        self.memory_min = (
+            _threshold(hard["memory.available"], commit_limit)
+            if "memory.available" in hard
+            else None
+        )
+        self.nodefs_min = (
+            _threshold(hard["nodefs.available"], float(spec.disk))
+            if "nodefs.available" in hard
+            else None
+        )
+        self.evictions: list[tuple[float, str, str]] = []
+        self.first_pressure: float | None = None
+
+    def start(self) -> None:
+        if self.enforced:
+            self.env.process(self._loop())
+
+    def _loop(self):
+        while True:
+            yield self.env.timeout(EVICTION_MONITORING_PERIOD_S)
+            self.synchronize()
+
+    def synchronize(self) -> None:
+        node = self.node
+        now = self.env.now
+        if self.nodefs_min is not None and node.volume.available() < self.nodefs_min:
+            self._pressure("ephemeral-storage")
+            node.imagegc.delete_unused()
+            if node.volume.available() < self.nodefs_min:
+                self._evict_one("ephemeral-storage", now)
+            return
+        if self.memory_min is not None:
+            available = node.ledger.commit_limit - node.ledger.committed()
+            if available < self.memory_min:
+                self._pressure("memory")
+                self._evict_one("memory", now)
+
+    def _pressure(self, resource: str) -> None:
+        if self.first_pressure is None:
+            self.first_pressure = self.env.now
+        self.node.rec.event(
+            self.env.now,
+            "Node",
+            self.node.spec.name,
+            "EvictionThresholdMet",
+            f"Attempting to reclaim {resource}",
+            "Warning",
+        )
+
+    def _usage(self, pod: Pod, resource: str) -> float:
+        if resource == "memory":
+            return sum(
+                self.node.ledger.committed(k)
+                for k in self.node.keys_of(pod)
+                if k in self.node.ledger
+            )
+        return self.node.volume.pod_usage(pod.uid)
+
+    def _evict_one(self, resource: str, now: float) -> None:
+        candidates = [
+            p for p in self.node.live_pods() if p.bound and p.priority < CRITICAL_PRIORITY
+        ]
+        if not candidates:
+            return
+
+        def rank(p: Pod) -> tuple[bool, int, float, int]:
+            usage = self._usage(p, resource)
+            request = p.memory_request if resource == "memory" else p.ephemeral_request
+            return (not usage > request, p.priority, -usage, p.uid)
+
+        victim = min(candidates, key=rank)
+        usage = self._usage(victim, resource)
+        message = (
+            f"The node was low on resource: {resource}. Container was using "
+            f"{int(usage)} bytes, request is "
+            f"{victim.memory_request if resource == 'memory' else victim.ephemeral_request}."
+        )
+        self.evictions.append((now, victim.name, resource))
+        self.node.evict(victim, message)

@@ -1,0 +1,150 @@
+"""kubelet's image garbage collection (k/k pkg/kubelet/images/image_gc_manager.go, ref §4.2).
+
+Every ``ImageGCPeriod`` (5 min) the kubelet detects images (first-detected
+time for new ones, last-used = now for those any pod uses), then:
+
+1. ``freeOldImages`` if imageMaximumGCAge > 0: unused images idle longer than it go.
+2. usage% = 100 - available * 100 / capacity (integer math). At or above
+   imageGCHighThresholdPercent it must free ``capacity * (100 - low) / 100 -
+   available`` bytes: it walks unused, unpinned images least recently used
+   first (first-detected breaks ties), skips those used at this detection and
+   those younger than imageMinimumGCAge, and deletes until enough is freed.
+3. Not enough: a FreeDiskSpaceFailed warning with the real message.
+
+kubelet counts what it frees by the image's CRI size, which containerd reports
+as the *compressed* size (internal/cri/store/image/image.go). Deleting really
+frees the blobs and snapshots no other image shares. Both are kept: what
+kubelet believed it freed, and what the volume got back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hpsim.node.node import WindowsNode
+
+IMAGE_GC_PERIOD_S = 300.0  # kubelet.go ImageGCPeriod
+
+
+@dataclass
+class ImageRecord:
+    first_detected: float
+    last_used: float
+
+
+@dataclass
+class GCStats:
+    runs: int = 0
+    images_deleted: int = 0
+    believed_freed_bytes: int = 0
+    actual_freed_bytes: int = 0
+    failures: int = 0
+    records: list[tuple[float, str, str, int, int]] = field(default_factory=list)
+
+
+class ImageGC:
+    """The image manager's view of images and its garbage collection."""
+
+    def __init__(self, node: WindowsNode) -> None:
+        self.node = node
+        self.env = node.env
+        k = node.spec.kubelet
+        self.high = k.image_gc_high_threshold_percent
+        self.low = k.image_gc_low_threshold_percent
+        self.min_age = k.image_minimum_gc_age
+        self.max_age = k.image_maximum_gc_age
+        self.images: dict[str, ImageRecord] = {}
+        self.stats = GCStats()
+
+    def start(self) -> None:
+        self.env.process(self._loop())
+
+    def _loop(self):
+        while True:
+            yield self.env.timeout(IMAGE_GC_PERIOD_S)
+            self.garbage_collect()
+
+    def _in_use(self) -> set[str]:
+        """Images referenced by the containers of pods that still exist."""
+        used: set[str] = set()
+        for pod in self.node.live_pods():
+            used.update(c.image for c in pod.containers)
+        used.update(self.node.kubelet.pinned)
+        return used
+
+    def detect(self, now: float) -> set[str]:
+        in_use = self._in_use()
+        present = set(self.node.containerd.images())
+        for ref in present:
+            rec = self.images.setdefault(ref, ImageRecord(first_detected=now, last_used=0.0))
+            if ref in in_use:
+                rec.last_used = now
+        for ref in set(self.images) - present:
+            del self.images[ref]
+        return in_use
+
+    def _candidates(self, now: float, in_use: set[str]) -> list[str]:
+        pinned = self.node.kubelet.pinned
+        refs = [r for r in self.images if r not in in_use and r not in pinned]
+        return sorted(
+            refs, key=lambda r: (self.images[r].last_used, self.images[r].first_detected, r)
+        )
+
+    def _delete(self, ref: str, reason: str) -> int:
+        believed = self.node.containerd.image_size(ref)
+        content, snapshots = self.node.containerd.remove_image(ref)
+        self.images.pop(ref, None)
+        self.stats.images_deleted += 1
+        self.stats.believed_freed_bytes += believed
+        self.stats.actual_freed_bytes += content + snapshots
+        self.stats.records.append((self.env.now, ref, reason, believed, content + snapshots))
+        self.node.image_removed(ref)
+        return believed
+
+    def free_space(self, amount: float, now: float, in_use: set[str]) -> int:
+        """``freeSpace``: delete LRU images until kubelet believes ``amount`` is freed."""
+        freed = 0
+        for ref in self._candidates(now, in_use):
+            if freed >= amount:
+                break
+            rec = self.images[ref]
+            if rec.last_used >= now or now - rec.first_detected < self.min_age:
+                continue
+            freed += self._delete(ref, "space")
+        return freed
+
+    def garbage_collect(self) -> None:
+        now = self.env.now
+        self.stats.runs += 1
+        in_use = self.detect(now)
+        if self.max_age > 0:
+            for ref in self._candidates(now, in_use):
+                if now - self.images[ref].last_used > self.max_age:
+                    self._delete(ref, "age")
+        vol = self.node.volume
+        capacity = int(vol.capacity)
+        available = int(vol.available())
+        usage = 100 - available * 100 // capacity
+        if usage < self.high:
+            return
+        amount = capacity * (100 - self.low) // 100 - available
+        freed = self.free_space(amount, now, in_use)
+        if freed < amount:
+            self.stats.failures += 1
+            self.node.rec.event(
+                now,
+                "Node",
+                self.node.spec.name,
+                "FreeDiskSpaceFailed",
+                "Failed to garbage collect required amount of images. Attempted to free "
+                f"{amount} bytes, but only found {freed} bytes eligible to free.",
+                "Warning",
+            )
+
+    def delete_unused(self) -> int:
+        """``DeleteUnusedImages`` (eviction's node-level reclaim): every eligible image."""
+        now = self.env.now
+        in_use = self.detect(now)
+        return self.free_space(float("inf"), now, in_use)

@@ -1,0 +1,206 @@
+"""The C: volume: bytes by owner, and the two views of them.
+
+One ledger, two views (DESIGN.md):
+
+- *actual*: what the volume holds. The OS install; containerd's content store
+  (compressed blobs, kept after unpack, ref §5.1) and unpacked snapshots; each
+  container's scratch ``sandbox.vhdx`` (grows with writes inside the
+  container's rootfs up to the scratch size, default 20 GB, ref §1.3);
+  container logs (rotated at containerLogMaxSize x containerLogMaxFiles);
+  emptyDir volumes; and writes to host paths (C:\\ProgramData, C:\\var\\log,
+  hostPath volumes), which a HostProcess container makes straight to NTFS.
+- *accounted*: what kubelet sees. imagefs ``usedBytes`` comes from
+  containerd's ImageFsInfo, which sums snapshots and leaves the content store
+  out (imagefs_info.go "TODO: Handle storage consumed by content store",
+  ref §5.1); a pod's ephemeral storage is its writable layer + logs + volumes
+  (k/k pkg/kubelet/stats/helper.go, ref §4.8). Host-path writes and the OS are
+  in neither.
+
+Writers grow linearly between changes; the ledger computes the next instant
+a writer meets its cap or the volume fills, and waits for exactly that.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+import simpy
+
+OWNERS = ("os", "content_store", "snapshots", "scratch", "logs", "empty_dir", "host_writes")
+ACCOUNTED = ("snapshots", "scratch", "logs", "empty_dir")
+WRITER_OWNERS = ("scratch", "logs", "empty_dir", "host_writes")
+
+
+@dataclass
+class _Writer:
+    owner: str
+    pod: int  # pod uid: whose ephemeral storage this is
+    rate: float  # effective: 0 while the volume is full or the writer at its cap
+    cap: float
+    bytes: float
+    since: float
+    want: float = 0.0  # what the process writes when it can
+
+    def value(self, now: float) -> float:
+        return min(self.cap, self.bytes + self.rate * (now - self.since))
+
+    def settle(self, now: float) -> None:
+        self.bytes = self.value(now)
+        self.since = now
+
+
+class Volume:
+    """The node's C: volume."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        capacity: float,
+        os_bytes: float,
+        images: Callable[[], tuple[float, float]],
+        on_change: Callable[[Volume], None] | None = None,
+        on_full: Callable[[], None] | None = None,
+    ) -> None:
+        self.env = env
+        self.capacity = float(capacity)
+        self.os_bytes = float(os_bytes)
+        self._images = images  # () -> (content store bytes, snapshot bytes)
+        self._on_change = on_change
+        self._on_full = on_full
+        self._writers: dict[Hashable, _Writer] = {}
+        self._generation = 0
+        self.full = False
+        self.full_at: float | None = None
+
+    # -- views ------------------------------------------------------------------------------------
+
+    def by_owner(self) -> dict[str, float]:
+        """Bytes held now, by owner; they add up to ``actual()``."""
+        now = self.env.now
+        content, snapshots = self._images()
+        out = dict.fromkeys(OWNERS, 0.0)
+        out["os"] = self.os_bytes
+        out["content_store"] = float(content)
+        out["snapshots"] = float(snapshots)
+        for w in self._writers.values():
+            out[w.owner] += w.value(now)
+        return out
+
+    def actual(self) -> float:
+        return sum(self.by_owner().values())
+
+    def accounted(self) -> float:
+        owners = self.by_owner()
+        return sum(owners[o] for o in ACCOUNTED)
+
+    def available(self) -> float:
+        return max(0.0, self.capacity - self.actual())
+
+    def pod_usage(self, pod: int) -> float:
+        """A pod's ephemeral storage as kubelet counts it (no host-path writes)."""
+        now = self.env.now
+        return sum(
+            w.value(now)
+            for w in self._writers.values()
+            if w.pod == pod and w.owner != "host_writes"
+        )
+
+    def slopes(self) -> tuple[float, float]:
+        """(actual, accounted) growth in bytes per second right now."""
+        now = self.env.now
+        actual = accounted = 0.0
+        for w in self._writers.values():
+            if w.rate > 0 and w.value(now) < w.cap:
+                actual += w.rate
+                if w.owner in ACCOUNTED:
+                    accounted += w.rate
+        return (0.0, 0.0) if self.full else (actual, accounted)
+
+    def has_room(self, size: float) -> bool:
+        return self.available() >= size
+
+    # -- writers ------------------------------------------------------------------------------
+
+    def write(
+        self, key: Hashable, owner: str, pod: int, rate: float, cap: float = math.inf
+    ) -> None:
+        """Start (or change) a writer: ``rate`` bytes/s into ``owner`` up to ``cap`` bytes."""
+        now = self.env.now
+        w = self._writers.get(key)
+        if w is None:
+            w = _Writer(owner=owner, pod=pod, rate=0.0, cap=cap, bytes=0.0, since=now)
+            self._writers[key] = w
+        w.settle(now)
+        w.want = rate
+        w.cap = cap
+        w.rate = 0.0 if self.full or w.bytes >= cap else rate
+        self._changed()
+
+    def stop(self, key: Hashable) -> None:
+        """The writer stops writing; its bytes stay."""
+        w = self._writers.get(key)
+        if w is not None:
+            w.settle(self.env.now)
+            w.rate = w.want = 0.0
+            self._changed()
+
+    def free(self, key: Hashable) -> float:
+        """The writer's bytes are deleted (pod gone); returns them."""
+        w = self._writers.pop(key, None)
+        if w is None:
+            return 0.0
+        freed = w.value(self.env.now)
+        self._set_full(self.available() <= 1e-3)
+        self._changed()
+        return freed
+
+    def images_changed(self) -> None:
+        self._set_full(self.available() <= 1e-3)
+        self._changed()
+
+    def _set_full(self, full: bool) -> None:
+        if full == self.full:
+            return
+        now = self.env.now
+        self.full = full
+        for w in self._writers.values():
+            w.settle(now)
+            w.rate = 0.0 if full or w.bytes >= w.cap else w.want
+        if full:
+            self.full_at = now if self.full_at is None else self.full_at
+            if self._on_full:
+                self._on_full()
+
+    # -- the next event ------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self._generation += 1
+        if self._on_change:
+            self._on_change(self)
+        now = self.env.now
+        rate = self.slopes()[0]
+        if rate <= 0:
+            return
+        room = self.capacity - self.actual()
+        dt = max(0.0, room / rate)
+        for w in self._writers.values():
+            if w.rate > 0 and w.cap < math.inf:
+                left = w.cap - w.value(now)
+                if left > 0:
+                    dt = min(dt, left / w.rate)
+        gen = self._generation
+        self.env.timeout(dt).callbacks.append(lambda _e: self._wake(gen))
+
+    def _wake(self, generation: int) -> None:
+        if generation != self._generation:
+            return
+        now = self.env.now
+        for w in self._writers.values():
+            w.settle(now)
+            if w.bytes >= w.cap - 1e-6:
+                w.bytes, w.rate = w.cap, 0.0  # scratch full or logs at their rotation size
+        # Full: every write fails from now on ("There is not enough space on the disk.").
+        self._set_full(self.capacity - self.actual() <= 1e-3)
+        self._changed()
