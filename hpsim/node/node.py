@@ -24,7 +24,6 @@ from hpsim.node.images import resolve_images
 from hpsim.node.jobobject import CapHit, CommitLedger
 from hpsim.node.kubelet import Kubelet
 from hpsim.node.pod import ContainerState, Pod
-from hpsim.node.storage import OWNERS, Volume
 from hpsim.node.scheduler import (
     Usage,
     allocatable,
@@ -32,6 +31,7 @@ from hpsim.node.scheduler import (
     matches_node,
     untolerated_taint,
 )
+from hpsim.node.storage import OWNERS, Volume
 from hpsim.observe.recorder import Recorder
 from hpsim.scenario.load import LoadedScenario, WorkloadPlan
 from hpsim.scenario.schema import MemoryDist
