@@ -12,9 +12,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hpsim.experiment.align import align_bases
 from hpsim.node.node import WindowsNode
 from hpsim.observe.results import Results, summarize, tables_from_node
 from hpsim.scenario.load import LoadedScenario, load
+
+
+def image_bytes_peak(series: pd.DataFrame) -> float:
+    """Peak bytes of images on disk: content store + snapshots."""
+    if series.empty:
+        return 0.0
+    return float((series["disk_content_store_bytes"] + series["disk_snapshots_bytes"]).max())
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
@@ -28,19 +36,35 @@ def run(
     *,
     seed: int | None = None,
     replications: int | None = None,
+    align: bool = True,
 ) -> Results:
-    """Replay a scenario; returns its tables and summary."""
+    """Replay a scenario; returns its tables and summary.
+
+    With ``align`` (the default) a scenario whose images sit on Windows bases
+    other than the host's LTSC also runs its aligned twin, to report what
+    aligning the bases would save.
+    """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario)
     sc = loaded.scenario
     seed = sc.seed if seed is None else seed
     n = sc.replications if replications is None else replications
     per_run: list[dict[str, pd.DataFrame]] = []
     summaries = []
+    twin = align_bases(loaded) if align else None
     for i, ss in enumerate(replication_seeds(seed, n)):
         node = WindowsNode(loaded, ss)
         node.run()
         tables = tables_from_node(node)
-        summaries.append(summarize(tables, sc.duration))
+        summary = summarize(tables, sc.duration)
+        summary["image_bytes_peak"] = image_bytes_peak(tables["series"])
+        summary["aligned_bases_saving_bytes"] = 0.0
+        if twin is not None:
+            # Same seed, same streams: the difference is the base mix, not the dice.
+            other = WindowsNode(twin, ss)
+            other.run()
+            aligned = image_bytes_peak(tables_from_node(other)["series"])
+            summary["aligned_bases_saving_bytes"] = summary["image_bytes_peak"] - aligned
+        summaries.append(summary)
         if n > 1:
             for df in tables.values():
                 df.insert(0, "replication", i)

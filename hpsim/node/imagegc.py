@@ -19,7 +19,7 @@ kubelet believed it freed, and what the volume got back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ class GCStats:
     believed_freed_bytes: int = 0
     actual_freed_bytes: int = 0
     failures: int = 0
-    records: list[tuple[float, str, str, int, int]] = field(default_factory=list)
 
 
 class ImageGC:
@@ -99,7 +98,7 @@ class ImageGC:
         self.stats.images_deleted += 1
         self.stats.believed_freed_bytes += believed
         self.stats.actual_freed_bytes += content + snapshots
-        self.stats.records.append((self.env.now, ref, reason, believed, content + snapshots))
+        self.node.rec.gc.append((self.env.now, ref, reason, believed, content, snapshots))
         self.node.image_removed(ref)
         return believed
 

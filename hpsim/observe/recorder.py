@@ -45,6 +45,7 @@ class Recorder:
     transitions: list[tuple[Any, ...]] = field(default_factory=list)
     series_rows: list[tuple[Any, ...]] = field(default_factory=list)
     images: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gc: list[tuple[Any, ...]] = field(default_factory=list)  # image deletions by kubelet
     _level: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SERIES_COLUMNS, 0.0))
     state_counts: dict[str, int] = field(default_factory=dict)  # pods in each state now
 

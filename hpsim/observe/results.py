@@ -12,6 +12,8 @@ Tables (units in column names):
 - ``images``: per image pulled: OS version, compressed and unpacked bytes,
   pulled and last used times.
 - ``transitions``: every pod state change (time_s, pod, from, to).
+- ``gc``: every image kubelet deleted: what it believed it freed (the compressed
+  size) and what the volume got back (blobs and snapshots no other image shares).
 """
 
 from __future__ import annotations
@@ -109,12 +111,24 @@ def tables_from_node(node: WindowsNode) -> dict[str, pd.DataFrame]:
             ]
         )
     transitions = pd.DataFrame(rec.transitions, columns=["time_s", "pod", "from", "to"])
+    gc = pd.DataFrame(
+        rec.gc,
+        columns=[
+            "time_s",
+            "image",
+            "reason",
+            "believed_freed_bytes",
+            "content_freed_bytes",
+            "snapshot_freed_bytes",
+        ],
+    )
     return {
         "pods": _pods(node),
         "events": events,
         "series": series,
         "images": images,
         "transitions": transitions,
+        "gc": gc,
     }
 
 
@@ -179,7 +193,12 @@ def _disk(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
         "disk_full_s": float(full.iloc[0]) if len(full) else None,
         "first_eviction_s": float(evicted.iloc[0]) if len(evicted) else None,
         "evictions": len(evicted),
-        "image_gc_deleted": int((events["reason"] == "ImageGCDeleted").sum()),
+        "image_gc_deleted": len(tables["gc"]),
+        "image_gc_believed_freed_bytes": float(tables["gc"]["believed_freed_bytes"].sum()),
+        "image_gc_actual_freed_bytes": float(
+            tables["gc"]["content_freed_bytes"].sum() + tables["gc"]["snapshot_freed_bytes"].sum()
+        ),
+        "image_gc_failures": int((events["reason"] == "FreeDiskSpaceFailed").sum()),
     }
 
 
