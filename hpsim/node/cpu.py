@@ -1,52 +1,63 @@
 """CPU: processor sharing among running containers, each under its job's rate cap.
 
-A Kubernetes CPU limit becomes a job object CPU rate *hard cap*: rate =
-10000 * limit.MilliValue() / numCPU / 1000, clamped to [1, 10000], in 1/100 of
-a percent of the whole host (k/k pkg/kubelet/kuberuntime/
-kuberuntime_container_windows.go; hcsshim internal/jobobject/limits.go
-JOB_OBJECT_CPU_RATE_CONTROL_HARD_CAP, ref §1.4). Kubelet sets no weight, so
+On Windows each container is a job object. Kubelet turns a Kubernetes CPU limit
+into ``cpuMaximum = 10000 * limit.MilliValue() / numCPU / 1000`` (integer
+division, clamped to [1, 10000]) in 1/100 of a percent of the whole host
+(k/k pkg/kubelet/kuberuntime/kuberuntime_container_windows.go), and hcsshim
+sets it as ``JOB_OBJECT_CPU_RATE_CONTROL_ENABLE | JOB_OBJECT_CPU_RATE_CONTROL_HARD_CAP``
+(hcsshim internal/jobobject/limits.go; ../shared/reference/windows-node-facts.md
+§1.4). A hard cap throttles; it is not a share. Kubelet sets no CPU weight, so
 below their caps containers share the machine equally: max-min fair
 (water-filling) allocation of the node's capacity, each container bounded by
 min(demand, cap).
 
-Rates are recomputed only when the set of running containers changes; the
-next work completion is then one timeout, guarded by a generation counter.
+Rates change only when the set of running containers changes (add, remove, a
+work item finishing). Each change schedules the next completion as a single
+timeout; a generation counter makes the timeouts of earlier changes no-ops.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import simpy
 
-DONE_EPS = 1e-9  # CPU-seconds: less than this left counts as finished
+DONE_EPS = 1e-9  # CPU-seconds: less than this left counts as finished (float drift)
 
 
 def job_rate_to_millicores(rate: int, node_cpus: int) -> float:
-    """A job CPU rate (1/100 % of the host) as millicores."""
+    """A job CPU rate (1/100 % of the whole host) as millicores."""
     return rate / 10000 * node_cpus * 1000
 
 
 def water_fill(capacity: float, bounds: Sequence[float]) -> list[float]:
-    """Max-min fair shares of ``capacity`` with each share at most its bound."""
-    shares = [0.0] * len(bounds)
-    left = capacity
-    order = sorted(range(len(bounds)), key=lambda i: bounds[i])
-    for pos, i in enumerate(order):
-        fair = left / (len(order) - pos)
-        shares[i] = min(bounds[i], fair)
-        left -= shares[i]
-    return shares
+    """Max-min fair shares of ``capacity``, each at most its bound.
+
+    Every share is ``min(bound, level)`` for one water level, so shares depend on
+    the set of bounds only, not on their order; equal bounds get equal shares.
+    """
+    clean = [max(0.0, float(b)) for b in bounds]
+    left = max(0.0, float(capacity))
+    level = math.inf  # nobody is held back when the bounds fit
+    ordered = sorted(clean)
+    for pos, b in enumerate(ordered):
+        fair = left / (len(ordered) - pos)
+        if b >= fair:
+            level = fair
+            break
+        left -= b
+    return [min(b, level) for b in clean]
 
 
 @dataclass
-class _Item:
-    bound: float
-    work: float | None  # CPU-seconds left, None when not work-bound
+class _Job:
+    bound: float  # millicores: min(demand, cap)
+    left: float | None  # CPU-seconds of work still to do; None when not work-bound
     done: simpy.Event | None
-    rate: float = 0.0
-    consumed: float = 0.0
+    rate: float = 0.0  # millicores allocated since the last change
+    consumed: float = 0.0  # CPU-seconds
 
 
 class ProcessorSharing:
@@ -59,29 +70,32 @@ class ProcessorSharing:
         on_change: Callable[[float], None] | None = None,
     ) -> None:
         self.env = env
-        self.capacity = capacity_millicores
+        self.capacity = float(capacity_millicores)
         self._on_change = on_change
-        self._items: dict[Hashable, _Item] = {}
-        self._since = env.now
+        self._jobs: dict[Hashable, _Job] = {}
+        self._since = env.now  # time up to which ``consumed`` is booked
         self._generation = 0
+        self._total = 0.0
 
     def __contains__(self, key: Hashable) -> bool:
-        return key in self._items
+        return key in self._jobs
 
     @property
     def running(self) -> int:
-        return len(self._items)
+        return len(self._jobs)
 
     @property
     def total_allocated(self) -> float:
-        return sum(i.rate for i in self._items.values())
+        return self._total
 
     def allocation(self, key: Hashable) -> float:
-        return self._items[key].rate
+        """Millicores allocated to ``key`` now."""
+        return self._jobs[key].rate
 
     def consumed(self, key: Hashable) -> float:
+        """CPU-seconds ``key`` has consumed up to now."""
         self._advance()
-        return self._items[key].consumed
+        return self._jobs[key].consumed
 
     def add(
         self,
@@ -90,68 +104,83 @@ class ProcessorSharing:
         cap_m: float | None = None,
         work_cpu_s: float | None = None,
     ) -> simpy.Event | None:
-        """A container starts wanting ``demand_m``; the event fires when its work is done."""
-        if key in self._items:
+        """A container starts wanting ``demand_m`` millicores, throttled at ``cap_m``.
+
+        With ``work_cpu_s`` it returns an event that succeeds with the completion
+        time once that many CPU-seconds are consumed; otherwise None.
+        """
+        if key in self._jobs:
             raise ValueError(f"{key!r} is already running")
+        if work_cpu_s is not None and not work_cpu_s >= 0:
+            raise ValueError(f"work_cpu_s must be >= 0, got {work_cpu_s!r}")
+        if work_cpu_s is not None and demand_m <= 0:
+            # A CPU-bound job with no stated demand uses all it is allowed.
+            demand_m = cap_m if cap_m is not None else self.capacity
+        bound = demand_m if cap_m is None else min(demand_m, cap_m)
         self._advance()
-        if demand_m <= 0 and work_cpu_s is not None:
-            demand_m = self.capacity  # a CPU-bound job takes what it can get
-        bound = min(demand_m, cap_m) if cap_m is not None else demand_m
         done = self.env.event() if work_cpu_s is not None else None
-        self._items[key] = _Item(bound=max(0.0, bound), work=work_cpu_s, done=done)
+        self._jobs[key] = _Job(bound=max(0.0, bound), left=work_cpu_s, done=done)
         self._reallocate()
         return done
 
     def remove(self, key: Hashable) -> float:
-        """The container stops; returns the CPU-seconds it consumed."""
+        """The container stops (killed or exited); returns the CPU-seconds it consumed."""
+        if key not in self._jobs:
+            raise KeyError(key)
         self._advance()
-        item = self._items.pop(key)
+        job = self._jobs.pop(key)
         self._reallocate()
-        return item.consumed
+        return job.consumed
 
     def _advance(self) -> None:
         dt = self.env.now - self._since
         if dt > 0:
-            for item in self._items.values():
-                used = item.rate / 1000 * dt
-                item.consumed += used
-                if item.work is not None:
-                    item.work -= used
+            for job in self._jobs.values():
+                used = job.rate / 1000 * dt
+                job.consumed += used
+                if job.left is not None:
+                    job.left -= used
         self._since = self.env.now
 
     def _reallocate(self) -> None:
-        # Finish every item whose work is done, in insertion order, before sharing again.
-        finished = [k for k, i in self._items.items() if i.work is not None and i.work <= DONE_EPS]
-        for k in finished:
-            item = self._items.pop(k)
-            assert item.done is not None
-            item.done.succeed(self.env.now)
-        keys = list(self._items)
-        shares = water_fill(self.capacity, [self._items[k].bound for k in keys])
-        for k, share in zip(keys, shares, strict=True):
-            self._items[k].rate = share
+        # Finished jobs leave first, in insertion order, so that their events are
+        # triggered before on_change reports the sharing that follows.
+        for key in [k for k, j in self._jobs.items() if j.left is not None and j.left <= DONE_EPS]:
+            job = self._jobs.pop(key)
+            assert job.done is not None
+            job.done.succeed(self.env.now)
+        jobs = list(self._jobs.values())
+        for job, share in zip(
+            jobs, water_fill(self.capacity, [j.bound for j in jobs]), strict=True
+        ):
+            job.rate = share
+        self._total = sum(j.rate for j in jobs)
         self._generation += 1
-        if self._on_change:
-            self._on_change(self.total_allocated)
+        generation = self._generation
+        if self._on_change is not None:
+            self._on_change(self._total)
         pending = [
-            (i.work / (i.rate / 1000), k)
-            for k, i in self._items.items()
-            if i.work is not None and i.rate > 0
+            (j.left / (j.rate / 1000), k)
+            for k, j in self._jobs.items()
+            if j.left is not None and j.rate > 0
         ]
-        if pending:
-            next_dt = min(dt for dt, _k in pending)
-            # Items due first are finished when the timeout fires, whatever float
-            # rounding left: a residue would schedule timeouts that never move the clock.
-            due = [k for dt, k in pending if dt == next_dt]
-            gen = self._generation
-            self.env.timeout(max(0.0, next_dt)).callbacks.append(lambda _e: self._tick(gen, due))
-
-    def _tick(self, generation: int, due: list[Hashable]) -> None:
-        if generation != self._generation:
+        if not pending:
             return
+        next_dt = min(dt for dt, _k in pending)
+        # The jobs due first are finished when the timeout fires, whatever float
+        # residue is left; otherwise a residue could schedule timeouts so small
+        # that they never move the clock.
+        due = [k for dt, k in pending if dt == next_dt]
+        timeout = self.env.timeout(max(0.0, next_dt))
+        timeout.callbacks.append(lambda _e: self._complete(generation, due))
+
+    def _complete(self, generation: int, due: list[Hashable]) -> None:
+        if generation != self._generation:
+            return  # the set of jobs changed since this timeout was scheduled
         self._advance()
-        for k in due:
-            item = self._items[k]
-            item.consumed += max(0.0, item.work or 0.0)
-            item.work = 0.0
+        for key in due:
+            job = self._jobs[key]
+            assert job.left is not None
+            job.consumed += max(0.0, job.left)
+            job.left = 0.0
         self._reallocate()

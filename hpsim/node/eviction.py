@@ -109,8 +109,11 @@ class EvictionManager:
         return self.node.volume.pod_usage(pod.uid)
 
     def _evict_one(self, resource: str, now: float) -> None:
+        # Pods already terminating are on their way out: not eviction candidates.
         candidates = [
-            p for p in self.node.live_pods() if p.bound and p.priority < CRITICAL_PRIORITY
+            p
+            for p in self.node.live_pods()
+            if p.bound and p.delete_requested is None and p.priority < CRITICAL_PRIORITY
         ]
         if not candidates:
             return
