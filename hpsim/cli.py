@@ -48,6 +48,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _cmd_catalog(args: argparse.Namespace) -> int:
+    from hpsim.scenario import catalog
+
+    rows = catalog.entries(unpacked_ratio=args.unpacked_ratio)
+    if args.output == "json":
+        print(json.dumps([image.to_json() for image in rows], indent=2, ensure_ascii=False))
+    else:
+        print(catalog.format_table(rows))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hpsim",
@@ -77,6 +88,17 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     r.add_argument("--quiet", "-q", action="store_true", help="print no summary")
     r.set_defaults(func=_cmd_run)
+
+    c = sub.add_parser("catalog", help="list the built-in images with sizes and sources")
+    c.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    c.add_argument(
+        "--unpacked-ratio",
+        type=float,
+        default=2.5,
+        metavar="RATIO",
+        help="unpacked/compressed size ratio (default 2.5, a guess within the observed 2-3x)",
+    )
+    c.set_defaults(func=_cmd_catalog)
     return p
 
 

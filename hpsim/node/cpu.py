@@ -44,7 +44,7 @@ def water_fill(capacity: float, bounds: Sequence[float]) -> list[float]:
     ordered = sorted(clean)
     for pos, b in enumerate(ordered):
         fair = left / (len(ordered) - pos)
-        if b >= fair:
+        if b > fair:
             level = fair
             break
         left -= b

@@ -108,6 +108,11 @@ class CommitLedger:
         c = self._items[key]
         return c.failures, c.refused_bytes
 
+    def touch(self) -> None:
+        """Report the current commit to the observer (e.g. at the end of a run)."""
+        if self._on_change:
+            self._on_change(self.committed(), self.slope())
+
     def __contains__(self, key: Hashable) -> bool:
         return key in self._items
 

@@ -157,6 +157,9 @@ class WindowsNode:
 
         schedule_events(self)
         self.env.run(until=self.scenario.duration)
+        # A closing row: every level as it stands at the end (linear growths included).
+        self._disk_level(self.volume)
+        self.ledger.touch()
 
     # -- pods --------------------------------------------------------------------------------------
 

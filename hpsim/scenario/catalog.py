@@ -28,6 +28,7 @@ unpacked_ratio=...)`` or ``CatalogImage.with_ratio`` give another.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -264,13 +265,13 @@ def _parse(data: Any, file: str) -> dict[str, CatalogImage]:
             if lid not in layers:
                 raise r.fail(f"{where}.layers[{j}]", f"no layer with id {lid!r}")
         used.update(ids)
-        lays = tuple(layers[lid] for lid in ids)
+        image = CatalogImage(ref="", os_version=os_version, layers=tuple(layers[x] for x in ids))
         for j, tag in enumerate(r.texts(item["tags"], f"{where}.tags")):
             ref = f"{repo}:{tag}"
             if ref in images:
                 raise r.fail(f"{where}.tags[{j}]", f"{ref} is listed twice")
-            images[ref] = CatalogImage(ref=ref, os_version=os_version, layers=lays)
-        repo_images.append((repo, images[ref]))
+            images[ref] = replace(image, ref=ref)
+        repo_images.append((repo, image))
 
     unused = [lid for lid in layers if lid not in used]
     if unused:
@@ -316,11 +317,9 @@ def _safe_load(text: str, file: str) -> Any:
 
 @functools.cache
 def _packaged() -> dict[str, CatalogImage]:
-    resource = resources.files("hpsim").joinpath("data", DATA_FILE)
-    return _parse(
-        _safe_load(resource.read_text(encoding="utf-8"), f"hpsim/data/{DATA_FILE}"),
-        f"hpsim/data/{DATA_FILE}",
-    )
+    name = f"hpsim/data/{DATA_FILE}"
+    text = (resources.files("hpsim") / "data" / DATA_FILE).read_text(encoding="utf-8")
+    return _parse(_safe_load(text, name), name)
 
 
 IMAGES: dict[str, CatalogImage] = _packaged()
@@ -334,9 +333,10 @@ def lookup(ref: str, unpacked_ratio: float = UNPACKED_RATIO) -> CatalogImage | N
     return image.with_ratio(unpacked_ratio)
 
 
-def _sort_key(image: CatalogImage) -> tuple[str, tuple[int, ...], str]:
+def _sort_key(image: CatalogImage) -> tuple[Any, ...]:
     repo, _, tag = image.ref.rpartition(":")
-    return repo, _version_key(image.os_version), tag
+    natural = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", tag))
+    return repo, _version_key(image.os_version), natural
 
 
 def entries(
