@@ -189,6 +189,12 @@ def _disk(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
         "disk_gap_bytes_peak": float(gap.max()),
         "disk_gap_bytes_end": float(actual_end.iloc[-1] - accounted_end.iloc[-1]),
         "disk_host_writes_bytes_end": _last(s, "disk_host_writes_bytes"),
+        # What the volume holds that kubelet does not count, by owner, at the end.
+        "disk_gap_by_owner_bytes_end": {
+            "os": _last(s, "disk_os_bytes"),
+            "content_store": _last(s, "disk_content_store_bytes"),
+            "host_writes": _last(s, "disk_host_writes_bytes"),
+        },
         "image_bytes_by_os_version": by_version,
         "disk_full_s": float(full.iloc[0]) if len(full) else None,
         "first_eviction_s": float(evicted.iloc[0]) if len(evicted) else None,
