@@ -51,7 +51,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_catalog(args: argparse.Namespace) -> int:
     from hpsim.scenario import catalog
 
-    rows = catalog.entries(unpacked_ratio=args.unpacked_ratio)
+    ratio = catalog.UNPACKED_RATIO if args.unpacked_ratio is None else args.unpacked_ratio
+    rows = catalog.entries(unpacked_ratio=ratio)
     if args.output == "json":
         print(json.dumps([image.to_json() for image in rows], indent=2, ensure_ascii=False))
     else:
@@ -94,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--unpacked-ratio",
         type=float,
-        default=2.5,
+        default=None,
         metavar="RATIO",
         help="unpacked/compressed size ratio (default 2.5, a guess within the observed 2-3x)",
     )

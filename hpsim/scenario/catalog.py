@@ -28,6 +28,7 @@ unpacked_ratio=...)`` or ``CatalogImage.with_ratio`` give another.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -81,6 +82,8 @@ class CatalogLayer:
 
 @dataclass(frozen=True)
 class CatalogImage:
+    """One pullable reference: its manifest's OS version and its layers, base first."""
+
     ref: str
     os_version: str | None
     layers: tuple[CatalogLayer, ...]
@@ -142,8 +145,8 @@ class CatalogImage:
 
 
 def _check_ratio(ratio: float) -> float:
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio > 0:
-        raise HpsimError(f"unpacked ratio must be a number above 0, got {ratio!r}")
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio < math.inf:
+        raise HpsimError(f"unpacked ratio must be a finite number above 0, got {ratio!r}")
     return float(ratio)
 
 
