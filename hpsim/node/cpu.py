@@ -170,7 +170,7 @@ class ProcessorSharing:
         # The jobs due first are finished when the timeout fires, whatever float
         # residue is left; otherwise a residue could schedule timeouts so small
         # that they never move the clock.
-        due = [k for dt, k in pending if dt == next_dt][:1]
+        due = [k for dt, k in pending if dt == next_dt]
         timeout = self.env.timeout(max(0.0, next_dt))
         timeout.callbacks.append(lambda _e: self._complete(generation, due))
 
