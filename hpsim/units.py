@@ -193,7 +193,9 @@ _DURATION_UNITS = {
     "h": 3600.0,
     "d": 86400.0,
 }
-_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+|[0-9]+\.)(ns|us|µs|ms|s|m|h|d)")
+# One way to read each number (no backtracking between alternatives): a long run
+# of digits without a unit must fail in linear time, not cubic.
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h|d)")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
@@ -223,9 +225,7 @@ def parse_duration(value: object) -> float:
             sign = -1.0 if text.startswith("-") else 1.0
             body = text[1:] if text[:1] in ("+", "-") else text
             pos, seconds = 0, 0.0
-            for part in _DURATION_PART.finditer(body):
-                if part.start() != pos:
-                    break
+            while pos < len(body) and (part := _DURATION_PART.match(body, pos)):
                 seconds += float(part.group(1)) * _DURATION_UNITS[part.group(2)]
                 pos = part.end()
             if pos != len(body) or not body:
@@ -242,8 +242,19 @@ _DATA_RATE_RE = re.compile(rf"({_NUMBER})(Ki|Mi|Gi|Ti|Pi|Ei|[kKMGTPE])?(bit|B)?/
 _EVENT_RATE_RE = re.compile(rf"({_NUMBER})/(s|sec|min|m|h|d)")
 
 
+def _is_zero(value: object) -> bool:
+    """A bare 0 needs no unit: ``memoryGrowth: 0``."""
+    if isinstance(value, bool):
+        return False
+    return (isinstance(value, int | float) and value == 0) or (
+        isinstance(value, str) and value.strip() in ("0", "0.0")
+    )
+
+
 def parse_data_rate(value: object) -> float:
-    """Bytes per second from ``500Mbit/s``, ``60MiB/s``, ``20Mi/h`` or ``1GB/d``."""
+    """Bytes per second from ``500Mbit/s``, ``60MiB/s``, ``20Mi/h``, ``1GB/d`` (or a bare 0)."""
+    if _is_zero(value):
+        return 0.0
     try:
         text = _text(value).replace(" ", "")
     except QuantityError as exc:
@@ -267,7 +278,9 @@ def parse_data_rate(value: object) -> float:
 
 
 def parse_event_rate(value: object) -> float:
-    """Events per second from ``3/h``, ``10/min`` or ``0.5/s``."""
+    """Events per second from ``3/h``, ``10/min``, ``0.5/s`` (or a bare 0)."""
+    if _is_zero(value):
+        return 0.0
     try:
         text = _text(value).replace(" ", "")
     except QuantityError as exc:

@@ -260,3 +260,21 @@ def test_replications_add_a_column_and_intervals():
     s = res.summary()
     assert s["pods_created"]["n"] == 4
     assert s["pods_created"]["half_width"] > 0
+
+
+def test_job_with_parallelism_only_is_a_work_queue():
+    # batch/v1: completions stays unset; 3 pods start, the Job completes when one has
+    # succeeded and none is active. Runs of 10, 20 and 30 s (sandbox 2 s + container 1 s).
+    m = pod("queue", restart="Never", kind="Job")
+    m["spec"]["parallelism"] = 3
+    wl = {"manifest": m, "profile": {"runFor": "10s"}}
+    res = run(scenario([wl], [_img("test/app:1")]))
+    assert len(res.pods) == 3
+    assert (res.pods["phase"] == "Succeeded").all()
+    assert _events(res, "queue", "Completed")["time_s"].tolist() == [13]
+
+
+def test_rates_accept_a_bare_zero():
+    wl = {"manifest": pod("p"), "profile": {"memoryGrowth": 0, "hostWrites": "0"}}
+    res = run(scenario([wl], [_img("test/app:1")]))
+    assert _row(res, "p")["phase"] == "Running"

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from hpsim.node.backoff import Backoff
 from hpsim.node.pod import ContainerState, Pod
 from hpsim.scenario.load import WorkloadPlan
 from hpsim.scenario.schema import Lifetime
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
 JOB_BACKOFF_INITIAL_S = 10.0
 JOB_BACKOFF_MAX_S = 360.0
+DS_BACKOFF_INITIAL_S = 1.0
+DS_BACKOFF_MAX_S = 900.0
 DEFAULT_MAX_SURGE = 0.25  # Deployment RollingUpdate maxSurge / maxUnavailable defaults: 25%
 
 Proc = Generator[simpy.Event, Any, Any]
@@ -164,6 +167,7 @@ class ReplicaController(Controller):
         kind = plan.template.kind
         self.replicas = 1 if kind == "DaemonSet" else plan.template.replicas
         self._rolling = False
+        self.failed_backoff = Backoff(DS_BACKOFF_INITIAL_S, DS_BACKOFF_MAX_S)
 
     def _name(self) -> str:
         if self.plan.template.kind == "StatefulSet":
@@ -196,6 +200,18 @@ class ReplicaController(Controller):
         self.reconcile()
 
     def pod_finished(self, pod: Pod) -> None:
+        if self.plan.template.kind == "DaemonSet" and pod.state == "Failed":
+            # The DaemonSet controller recreates a failed daemon pod after a back-off
+            # (failedPodsBackoff: 1 s doubling to 15 min, pkg/controller/daemon) [UNCONFIRMED].
+            now = self.env.now
+            self.failed_backoff.next(self.name, now, now)
+            delay = self.failed_backoff.get(self.name)
+            self.env.process(self._reconcile_after(delay))
+            return
+        self.reconcile()
+
+    def _reconcile_after(self, delay: float) -> Proc:
+        yield self.env.timeout(delay)
         self.reconcile()
 
     def scale(self, replicas: int) -> None:
@@ -266,7 +282,9 @@ class JobController(Controller):
         }
         self.runs.append(run)
         first = None
-        for _ in range(min(t.parallelism, t.completions)):
+        # completions unset (a work queue): parallelism pods (batch/v1 SetDefaults_Job).
+        first_wave = t.parallelism if t.completions is None else min(t.parallelism, t.completions)
+        for _ in range(first_wave):
             pod = self._spawn(run)
             first = first or pod
         return first  # type: ignore[return-value]
@@ -316,9 +334,13 @@ class JobController(Controller):
         if run is None:
             return
         run["active"] -= 1
+        queue = run["completions"] is None
         if pod.state == "Succeeded":
             run["succeeded"] += 1
-            if run["succeeded"] >= run["completions"]:
+            # A work queue is done once one pod succeeded and none is active
+            # (job_controller.go); otherwise when `completions` pods succeeded.
+            done = run["active"] == 0 if queue else run["succeeded"] >= run["completions"]
+            if done:
                 run["done"] = True
                 self.node.rec.event(self.env.now, "Job", self.name, "Completed", "Job completed")
                 return
@@ -327,7 +349,10 @@ class JobController(Controller):
             self._check_backoff_limit(run)
         if run["done"]:
             return
-        remaining = run["completions"] - run["succeeded"] - run["active"]
+        if queue:
+            remaining = 1 if run["succeeded"] == 0 else 0  # no new pods once one succeeded
+        else:
+            remaining = run["completions"] - run["succeeded"] - run["active"]
         if remaining > 0 and run["active"] < run["parallelism"]:
             delay = 0.0
             if pod.state == "Failed":

@@ -29,6 +29,14 @@ if TYPE_CHECKING:
     from hpsim.node.pod import Pod
 
 EVICTION_MONITORING_PERIOD_S = 10.0  # kubelet evictionMonitoringPeriod
+# evictionPressureTransitionPeriod default 5m (defaults.go, ref §4.1): a pressure condition
+# stays until its threshold has not been met for this long.
+PRESSURE_TRANSITION_S = 300.0
+# TaintNodesByCondition: the node lifecycle controller taints a node under pressure.
+CONDITION_TAINTS = {
+    "ephemeral-storage": ("node.kubernetes.io/disk-pressure", "", "NoSchedule"),
+    "memory": ("node.kubernetes.io/memory-pressure", "", "NoSchedule"),
+}
 CRITICAL_PRIORITY = 2_000_000_000  # scheduling.SystemCriticalPriority
 
 
@@ -62,6 +70,11 @@ class EvictionManager:
         )
         self.evictions: list[tuple[float, str, str]] = []
         self.first_pressure: float | None = None
+        self._last_met: dict[str, float] = {}  # resource -> last time its threshold was met
+
+    def condition_taints(self) -> list[tuple[str, str, str]]:
+        """Taints of the pressure conditions the node has now."""
+        return [CONDITION_TAINTS[r] for r in self._last_met]
 
     def start(self) -> None:
         if self.enforced:
@@ -75,6 +88,18 @@ class EvictionManager:
     def synchronize(self) -> None:
         node = self.node
         now = self.env.now
+        cleared = [r for r, t in self._last_met.items() if now - t >= PRESSURE_TRANSITION_S]
+        for r in cleared:
+            del self._last_met[r]
+            node.rec.event(
+                now,
+                "Node",
+                node.spec.name,
+                "NodeHasNoDiskPressure" if r != "memory" else "NodeHasSufficientMemory",
+                "",
+            )
+        if cleared:
+            node.schedule()
         if self.nodefs_min is not None and node.volume.available() < self.nodefs_min:
             self._pressure("ephemeral-storage")
             node.imagegc.delete_unused()
@@ -90,6 +115,16 @@ class EvictionManager:
     def _pressure(self, resource: str) -> None:
         if self.first_pressure is None:
             self.first_pressure = self.env.now
+        if resource not in self._last_met:
+            self.node.rec.event(
+                self.env.now,
+                "Node",
+                self.node.spec.name,
+                "NodeHasDiskPressure" if resource != "memory" else "NodeHasInsufficientMemory",
+                "",
+                "Warning",
+            )
+        self._last_met[resource] = self.env.now
         self.node.rec.event(
             self.env.now,
             "Node",

@@ -268,7 +268,10 @@ class WindowsNode:
             return "1 node(s) were unschedulable"
         if not matches_node(pod.template.spec, self.labels):
             return "1 node(s) didn't match Pod's node affinity/selector"
-        taint = untolerated_taint(pod.template.spec, self.taints)
+        # Condition taints (disk-pressure, memory-pressure) are tolerated by DaemonSet pods:
+        # the DaemonSet controller adds those tolerations (pkg/controller/daemon/util).
+        taints = self.taints if ds else self.taints + self.eviction.condition_taints()
+        taint = untolerated_taint(pod.template.spec, taints)
         if taint:
             return f"1 node(s) had untolerated taint {taint}"
         short = insufficient(pod, self.usage, self.alloc)
@@ -441,6 +444,7 @@ class WindowsNode:
         for c in pod.containers:
             for what in ("scratch", "logs", "empty_dir"):
                 self.volume.free((pod.uid, c.spec.name, what))
+            self.volume.retire((pod.uid, c.spec.name, "host_writes"))
 
     def evict(self, pod: Pod, message: str) -> None:
         """Hard eviction: kill now (no grace), phase Failed, reason Evicted."""

@@ -70,6 +70,12 @@ class Volume:
         self._on_change = on_change
         self._on_full = on_full
         self._writers: dict[Hashable, _Writer] = {}
+        # Bytes of writers that have finished for good but whose data stays (host paths).
+        self._retired = dict.fromkeys(WRITER_OWNERS, 0.0)
+        # Per owner, writers hold sum(bytes - rate * since) + sum(rate) * now between changes
+        # (caps are met only at wake-ups): kept as sums, so reading the volume is O(owners).
+        self._base = dict.fromkeys(WRITER_OWNERS, 0.0)
+        self._rate = dict.fromkeys(WRITER_OWNERS, 0.0)
         self._generation = 0
         self.full = False
         self.full_at: float | None = None
@@ -84,9 +90,22 @@ class Volume:
         out["os"] = self.os_bytes
         out["content_store"] = float(content)
         out["snapshots"] = float(snapshots)
-        for w in self._writers.values():
-            out[w.owner] += w.value(now)
+        for owner in WRITER_OWNERS:
+            out[owner] = max(
+                0.0, self._retired[owner] + self._base[owner] + self._rate[owner] * now
+            )
         return out
+
+    def _enter(self, w: _Writer, sign: float) -> None:
+        self._base[w.owner] += sign * (w.bytes - w.rate * w.since)
+        self._rate[w.owner] += sign * w.rate
+
+    def _resum(self) -> None:
+        """Rebuild the sums from the writers (after changing many at once)."""
+        self._base = dict.fromkeys(WRITER_OWNERS, 0.0)
+        self._rate = dict.fromkeys(WRITER_OWNERS, 0.0)
+        for w in self._writers.values():
+            self._enter(w, 1)
 
     def actual(self) -> float:
         return sum(self.by_owner().values())
@@ -132,18 +151,23 @@ class Volume:
         if w is None:
             w = _Writer(owner=owner, pod=pod, rate=0.0, cap=cap, bytes=0.0, since=now)
             self._writers[key] = w
+        else:
+            self._enter(w, -1)
         w.settle(now)
         w.want = rate
         w.cap = cap
         w.rate = 0.0 if self.full or w.bytes >= cap else rate
+        self._enter(w, 1)
         self._changed()
 
     def stop(self, key: Hashable) -> None:
         """The writer stops writing; its bytes stay."""
         w = self._writers.get(key)
         if w is not None:
+            self._enter(w, -1)
             w.settle(self.env.now)
             w.rate = w.want = 0.0
+            self._enter(w, 1)
             self._changed()
 
     def free(self, key: Hashable) -> float:
@@ -151,10 +175,19 @@ class Volume:
         w = self._writers.pop(key, None)
         if w is None:
             return 0.0
+        self._enter(w, -1)
         freed = w.value(self.env.now)
         self._set_full(self.available() <= 1e-3)
         self._changed()
         return freed
+
+    def retire(self, key: Hashable) -> None:
+        """The writer is gone for good but its bytes stay on the volume (host-path writes)."""
+        w = self._writers.pop(key, None)
+        if w is not None:
+            self._enter(w, -1)
+            self._retired[w.owner] += w.value(self.env.now)
+            self._changed()
 
     def images_changed(self) -> None:
         self._set_full(self.available() <= 1e-3)
@@ -168,6 +201,7 @@ class Volume:
         for w in self._writers.values():
             w.settle(now)
             w.rate = 0.0 if full or w.bytes >= w.cap else w.want
+        self._resum()
         if full:
             self.full_at = now if self.full_at is None else self.full_at
             if self._on_full:
@@ -201,6 +235,7 @@ class Volume:
             w.settle(now)
             if w.bytes >= w.cap - 1e-6:
                 w.bytes, w.rate = w.cap, 0.0  # scratch full or logs at their rotation size
+        self._resum()
         # Full: every write fails from now on ("There is not enough space on the disk.").
         self._set_full(self.capacity - self.actual() <= 1e-3)
         self._changed()

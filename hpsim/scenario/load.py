@@ -176,7 +176,8 @@ def error_from_validation(
             msg += f' (did you mean "{near[0]}"?)'
         return src.error(path, msg, key=True)
     if kind == "missing":
-        return src.error(path, f'required key "{loc[-1]}" is missing', line_of=path[:-1])
+        # The line of the mapping's own key ("node:"), where the missing key belongs.
+        return src.error(path, f'required key "{loc[-1]}" is missing', line_of=path[:-1], key=True)
     msg = err["msg"]
     for lead in ("Value error, ", "Assertion failed, "):
         if msg.startswith(lead):
@@ -278,7 +279,16 @@ def _read_trace(wl_src: Source, rel: str, base_dir: Path) -> tuple[TraceRow, ...
             ("arrivals", "trace"), f"trace file {rel!r} not found (looked in {tpath})"
         )
     # A spreadsheet's CSV export often starts with a byte-order mark.
-    reader = csv.DictReader(io.StringIO(read_text(tpath, shown).removeprefix("\ufeff")))
+    text = read_text(tpath, shown).removeprefix("\ufeff")
+    lines_read = 0  # csv's own line_num lags by one for some errors
+
+    def lines() -> typing.Iterator[str]:
+        nonlocal lines_read
+        for line in io.StringIO(text):
+            lines_read += 1
+            yield line
+
+    reader = csv.DictReader(lines())
     try:
         fields = [f.strip() for f in reader.fieldnames or []]
         reader.fieldnames = fields  # "create_s, delete_s" names delete_s, not " delete_s"
@@ -290,7 +300,7 @@ def _read_trace(wl_src: Source, rel: str, base_dir: Path) -> tuple[TraceRow, ...
             )
         rows = [(reader.line_num, row) for row in reader]
     except csv.Error as exc:
-        raise HpsimError(f"malformed CSV: {exc}", file=shown, line=reader.line_num) from None
+        raise HpsimError(f"malformed CSV: {exc}", file=shown, line=lines_read) from None
     out = []
     for line, row in rows:
         values: dict[str, float | None] = {}
@@ -363,6 +373,8 @@ def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
             raise src.error(("images", i, "name"), f'image "{image.name}" is listed twice')
         image_names[image.name] = i
     for i, event in enumerate(scenario.events):
+        if event.at > scenario.duration:
+            raise src.error(("events", i, "at"), "the event is after the end of the scenario")
         target = event.rollout or event.scale
         if target is None:
             continue
@@ -385,8 +397,6 @@ def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
                     ("events", i, "rollout", "container"),
                     f'no container "{event.rollout.container}" in "{plan.name}"',
                 )
-        if event.at > scenario.duration:
-            raise src.error(("events", i, "at"), "the event is after the end of the scenario")
 
     return LoadedScenario(
         scenario=scenario,
