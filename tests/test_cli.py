@@ -165,3 +165,17 @@ def test_python_dash_m_and_schema():
     ).stdout
     schema = json.loads(out)
     assert {"name", "duration", "node", "workloads"} <= set(schema["properties"])
+
+
+def test_unknown_base_image_names_line_and_suggests(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(
+        "name: s\nduration: 1h\nnode: {cpu: 4, memory: 8Gi}\nimages:\n"
+        "  - name: a:1\n    base: mcr.microsoft.com/windows/servercor:ltsc2022\n"
+    )
+    assert main(["validate", str(tmp_path / "s.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"hpsim: error: {tmp_path / 's.yaml'}:6: images[0].base: unknown base image "
+        '"mcr.microsoft.com/windows/servercor:ltsc2022" (did you mean '
+        '"mcr.microsoft.com/windows/servercore:ltsc2022"?)\n'
+    )

@@ -13,8 +13,8 @@ from hpsim.scenario import catalog
 from hpsim.scenario.schema import ImageSpec, Scenario
 
 
-def _from_catalog(ref: str) -> Image | None:
-    entry = catalog.lookup(ref)
+def _from_catalog(ref: str, ratio: float = catalog.UNPACKED_RATIO) -> Image | None:
+    entry = catalog.lookup(ref, unpacked_ratio=ratio)
     if entry is None:
         return None
     layers = tuple(
@@ -23,13 +23,13 @@ def _from_catalog(ref: str) -> Image | None:
     return Image(ref=ref, layers=layers, os_version=entry.os_version)
 
 
-def _resolve(spec: ImageSpec, known: dict[str, ImageSpec]) -> Image:
+def _resolve(spec: ImageSpec, known: dict[str, ImageSpec], ratio: float) -> Image:
     base_layers: tuple[Layer, ...] = ()
     os_version = spec.os_version
     if spec.base:
-        base = _from_catalog(spec.base)
+        base = _from_catalog(spec.base, ratio)
         if base is None and spec.base in known and spec.base != spec.name:
-            base = _resolve(known[spec.base], known)
+            base = _resolve(known[spec.base], known, ratio)
         if base is None:
             raise HpsimError(
                 f'image "{spec.name}": unknown base "{spec.base}" '
@@ -41,9 +41,7 @@ def _resolve(spec: ImageSpec, known: dict[str, ImageSpec]) -> Image:
         Layer(
             digest=lay.digest or f"sha256:{spec.name}#{i}",
             size=lay.size,
-            unpacked=lay.unpacked
-            if lay.unpacked is not None
-            else int(lay.size * catalog.UNPACKED_RATIO),
+            unpacked=lay.unpacked if lay.unpacked is not None else int(lay.size * ratio),
         )
         for i, lay in enumerate(spec.layers)
     )
@@ -53,9 +51,10 @@ def _resolve(spec: ImageSpec, known: dict[str, ImageSpec]) -> Image:
 def resolve_images(scenario: Scenario) -> dict[str, Image]:
     """Every pullable image: the scenario's (which win) and the catalogue's."""
     known = {s.name: s for s in scenario.images}
-    out = {ref: img for ref in catalog.IMAGES if (img := _from_catalog(ref)) is not None}
+    ratio = scenario.node.unpacked_ratio
+    out = {ref: img for ref in catalog.IMAGES if (img := _from_catalog(ref, ratio)) is not None}
     for spec in scenario.images:
-        out[spec.name] = _resolve(spec, known)
+        out[spec.name] = _resolve(spec, known, ratio)
     return out
 
 

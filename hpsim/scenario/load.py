@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hpsim.errors import HpsimError
+from hpsim.scenario import catalog
 from hpsim.scenario.manifests import CONTROLLERS, PodTemplate, templates_from_source
 from hpsim.scenario.schema import Scenario, Workload
 from hpsim.scenario.yamlsrc import Path_, Source, iter_documents, read_text
@@ -372,6 +373,15 @@ def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
         if image.name in image_names:
             raise src.error(("images", i, "name"), f'image "{image.name}" is listed twice')
         image_names[image.name] = i
+    for i, image in enumerate(scenario.images):
+        if image.base is None or catalog.lookup(image.base) is not None:
+            continue
+        if image.base in image_names and image.base != image.name:
+            continue
+        known = [*catalog.IMAGES, *image_names]
+        near = difflib.get_close_matches(image.base, known, n=1, cutoff=0.8)
+        hint = f' (did you mean "{near[0]}"?)' if near else " (`hpsim catalog` lists the bases)"
+        raise src.error(("images", i, "base"), f'unknown base image "{image.base}"{hint}')
     for i, event in enumerate(scenario.events):
         if event.at > scenario.duration:
             raise src.error(("events", i, "at"), "the event is after the end of the scenario")

@@ -186,6 +186,9 @@ class NodeSpec(Model):
     disk: Bytes = 128 * 2**30  # guess: AKS's default OS disk for Windows pools
     # guess: what Windows Server and the node's own software hold before any image.
     os_disk_usage: Bytes = 20 * 2**30
+    # On-disk (unpacked) / compressed size of image layers: no source gives it; ref §6.3
+    # reports 2-3x observed, so the default is a guess in that range.
+    unpacked_ratio: float = Field(2.5, gt=0)
     network: BytesPerSecond = 1e9 / 8  # guess: 1 Gbit/s to the registry
     # [OBS] ~14 MB/s extract on a fast machine (microsoft/Windows-Containers#607, ref §8.3).
     unpack_rate: BytesPerSecond = 14e6
