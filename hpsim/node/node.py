@@ -139,6 +139,7 @@ class WindowsNode:
             w.name: v for w, v in zip(loaded.workloads, scenario_verdicts(loaded), strict=True)
         }
         self._uid = 0
+        self._live: dict[int, Pod] = {}
         # Imported here: controllers need the node's API, the node builds them.
         from hpsim.node.controllers import build_controllers
 
@@ -222,6 +223,7 @@ class WindowsNode:
         )
         pod.delete_event = self.env.event()
         self.pods.append(pod)
+        self._live[pod.uid] = pod
         refusal = verdict.refusal()
         if refusal is not None:
             pod.reason, pod.message = refusal
@@ -434,7 +436,10 @@ class WindowsNode:
         self.volume.images_changed()
 
     def live_pods(self) -> list[Pod]:
-        return [p for p in self.pods if not p.ended]
+        """Pods that have not ended (pruned as they end: cheap however long the run)."""
+        for uid in [u for u, p in self._live.items() if p.ended]:
+            del self._live[uid]
+        return list(self._live.values())
 
     def keys_of(self, pod: Pod) -> list[Any]:
         return [k for k, (p, _c) in self.owner_of.items() if p is pod]

@@ -76,6 +76,7 @@ class Volume:
         # (caps are met only at wake-ups): kept as sums, so reading the volume is O(owners).
         self._base = dict.fromkeys(WRITER_OWNERS, 0.0)
         self._rate = dict.fromkeys(WRITER_OWNERS, 0.0)
+        self._active: dict[int, _Writer] = {}
         self._generation = 0
         self.full = False
         self.full_at: float | None = None
@@ -99,11 +100,20 @@ class Volume:
     def _enter(self, w: _Writer, sign: float) -> None:
         self._base[w.owner] += sign * (w.bytes - w.rate * w.since)
         self._rate[w.owner] += sign * w.rate
+        if sign > 0 and w.rate > 0:
+            self._active[id(w)] = w
+        else:
+            self._active.pop(id(w), None)
+
+    def _writing(self) -> list[_Writer]:
+        """Writers with a rate now (stopped ones are many and need no attention)."""
+        return list(self._active.values())
 
     def _resum(self) -> None:
         """Rebuild the sums from the writers (after changing many at once)."""
         self._base = dict.fromkeys(WRITER_OWNERS, 0.0)
         self._rate = dict.fromkeys(WRITER_OWNERS, 0.0)
+        self._active = {}
         for w in self._writers.values():
             self._enter(w, 1)
 
@@ -128,14 +138,10 @@ class Volume:
 
     def slopes(self) -> tuple[float, float]:
         """(actual, accounted) growth in bytes per second right now."""
-        now = self.env.now
-        actual = accounted = 0.0
-        for w in self._writers.values():
-            if w.rate > 0 and w.value(now) < w.cap:
-                actual += w.rate
-                if w.owner in ACCOUNTED:
-                    accounted += w.rate
-        return (0.0, 0.0) if self.full else (actual, accounted)
+        if self.full:
+            return (0.0, 0.0)
+        actual = sum(self._rate.values())
+        return (actual, sum(self._rate[o] for o in ACCOUNTED if o in self._rate))
 
     def has_room(self, size: float) -> bool:
         return self.available() >= size
@@ -219,8 +225,8 @@ class Volume:
             return
         room = self.capacity - self.actual()
         dt = max(0.0, room / rate)
-        for w in self._writers.values():
-            if w.rate > 0 and w.cap < math.inf:
+        for w in self._writing():
+            if w.cap < math.inf:
                 left = w.cap - w.value(now)
                 if left > 0:
                     dt = min(dt, left / w.rate)
@@ -231,11 +237,13 @@ class Volume:
         if generation != self._generation:
             return
         now = self.env.now
-        for w in self._writers.values():
-            w.settle(now)
-            if w.bytes >= w.cap - 1e-6:
-                w.bytes, w.rate = w.cap, 0.0  # scratch full or logs at their rotation size
-        self._resum()
+        for w in self._writing():
+            if w.value(now) >= w.cap - 1e-6:
+                # Scratch full, or logs at their rotation size: this writer adds no more.
+                self._enter(w, -1)
+                w.settle(now)
+                w.bytes, w.rate = w.cap, 0.0
+                self._enter(w, 1)
         # Full: every write fails from now on ("There is not enough space on the disk.").
         self._set_full(self.capacity - self.actual() <= 1e-3)
         self._changed()
