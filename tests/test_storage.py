@@ -85,6 +85,7 @@ def test_image_gc_frees_least_recently_used_until_kubelet_believes_it_is_enough(
     assert s["image_gc_believed_freed_bytes"] == 7 * GIB
     assert s["image_gc_actual_freed_bytes"] == 9 * GIB
     assert s["image_gc_failures"] == 0
+    assert s["image_gc_runs"] == 4  # at 300, 600, 900 and 1200 s of 1250 s
 
 
 def _two_images(base_agent: str, base_app: str):

@@ -18,12 +18,14 @@ Tables (units in column names):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from hpsim.node.imagegc import IMAGE_GC_PERIOD_S
 from hpsim.node.node import WindowsNode
 from hpsim.observe.recorder import SERIES_COLUMNS
 from hpsim.observe.stats import combine
@@ -199,6 +201,8 @@ def _disk(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
         "disk_full_s": float(full.iloc[0]) if len(full) else None,
         "first_eviction_s": float(evicted.iloc[0]) if len(evicted) else None,
         "evictions": len(evicted),
+        # kubelet runs GC every 5 min from its start; a pass due exactly at the end is not run.
+        "image_gc_runs": max(0, math.ceil(duration / IMAGE_GC_PERIOD_S) - 1),
         "image_gc_deleted": len(tables["gc"]),
         "image_gc_believed_freed_bytes": float(tables["gc"]["believed_freed_bytes"].sum()),
         "image_gc_actual_freed_bytes": float(
