@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -104,6 +105,37 @@ class Controller:
             del self.pods[uid]
         return [p for p in self.pods.values() if not p.ended and p.delete_requested is None]
 
+    def arrive(self, delete_at: float | None) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def arrivals(self) -> Proc:
+        """The workload's arrival process: fixed times, a CSV trace, or Poisson."""
+        arr = self.plan.spec.arrivals
+        assert arr is not None
+        t0 = self.env.now
+        if arr.at is not None:
+            for t in sorted(arr.at):
+                yield self.env.timeout(max(0.0, t0 + t - self.env.now))
+                self.arrive(None)
+        elif arr.trace is not None:
+            for row in self.plan.trace:
+                yield self.env.timeout(max(0.0, t0 + row.create_s - self.env.now))
+                self.arrive(t0 + row.delete_s if row.delete_s is not None else None)
+        else:
+            p = arr.poisson
+            rate, start, stop, limit = (
+                (p, 0.0, None, None) if isinstance(p, float) else (p.rate, p.start, p.stop, p.limit)
+            )
+            rng = self.node.streams.get("arrivals", self.plan.index)
+            yield self.env.timeout(start)
+            n = 0
+            while rate > 0 and (limit is None or n < limit):
+                yield self.env.timeout(float(rng.exponential(1.0 / rate)))
+                if stop is not None and self.env.now - t0 > stop:
+                    return
+                self.arrive(None)
+                n += 1
+
     # Hooks; controllers override what they care about.
     def pod_finished(self, pod: Pod) -> None: ...
     def pod_deleted(self, pod: Pod) -> None: ...
@@ -121,42 +153,16 @@ class Controller:
 
 
 class PodArrivals(Controller):
-    """Bare pods: created at ``start`` or by the arrival process; never replaced."""
+    """Bare pods: created at ``start`` or one per arrival; never replaced."""
 
     def begin(self) -> None:
-        arr = self.plan.spec.arrivals
-        if arr is None:
+        if self.plan.spec.arrivals is None:
             self.create(self.name)
-            return
-        self.env.process(self._arrivals())
-
-    def _arrivals(self) -> Proc:
-        arr = self.plan.spec.arrivals
-        assert arr is not None
-        t0 = self.env.now
-        if arr.at is not None:
-            for t in sorted(arr.at):
-                yield self.env.timeout(max(0.0, t0 + t - self.env.now))
-                self.create()
-        elif arr.trace is not None:
-            for row in self.plan.trace:
-                yield self.env.timeout(max(0.0, t0 + row.create_s - self.env.now))
-                delete_at = t0 + row.delete_s if row.delete_s is not None else None
-                self.create(delete_at=delete_at)
         else:
-            p = arr.poisson
-            rate, start, stop, limit = (
-                (p, 0.0, None, None) if isinstance(p, float) else (p.rate, p.start, p.stop, p.limit)
-            )
-            rng = self.node.streams.get("arrivals", self.plan.index)
-            yield self.env.timeout(start)
-            n = 0
-            while rate > 0 and (limit is None or n < limit):
-                yield self.env.timeout(float(rng.exponential(1.0 / rate)))
-                if stop is not None and self.env.now - t0 > stop:
-                    return
-                self.create()
-                n += 1
+            self.env.process(self.arrivals())
+
+    def arrive(self, delete_at: float | None) -> None:
+        self.create(delete_at=delete_at)
 
 
 class ReplicaController(Controller):
@@ -249,74 +255,67 @@ class ReplicaController(Controller):
         self.reconcile()
 
 
+@dataclass
+class JobRun:
+    """One Job object's progress (each arrival of a Job workload is a new run)."""
+
+    id: int
+    completions: int | None  # None: a work queue (parallelism set alone)
+    parallelism: int
+    succeeded: int = 0
+    failures: int = 0
+    active: int = 0
+    done: bool = False
+
+
 class JobController(Controller):
     """A Job: each arrival is a run with its own completions, parallelism and backoffLimit."""
 
     def __init__(self, node: WindowsNode, plan: WorkloadPlan) -> None:
         super().__init__(node, plan)
-        self.runs: list[dict[str, Any]] = []
-        self.run_of: dict[int, dict[str, Any]] = {}
+        self.runs: list[JobRun] = []
+        self.run_of: dict[int, JobRun] = {}
 
     def begin(self) -> None:
-        arr = self.plan.spec.arrivals
-        if arr is None:
+        if self.plan.spec.arrivals is None:
             self._new_run()
         else:
-            self.env.process(PodArrivals._arrivals(self))  # type: ignore[arg-type]
+            self.env.process(self.arrivals())
 
-    def create(self, name: str | None = None, delete_at: float | None = None) -> Pod:
-        if name is None:  # an arrival: a new Job run
-            return self._new_run()
-        return super().create(name, delete_at)
+    def arrive(self, delete_at: float | None) -> None:
+        self._new_run()
 
-    def _new_run(self) -> Pod:
+    def _new_run(self) -> None:
         t = self.plan.template
-        run = {
-            "id": len(self.runs) + 1,
-            "succeeded": 0,
-            "failures": 0,
-            "active": 0,
-            "done": False,
-            "completions": t.completions,
-            "parallelism": t.parallelism,
-        }
+        run = JobRun(id=len(self.runs) + 1, completions=t.completions, parallelism=t.parallelism)
         self.runs.append(run)
-        first = None
         # completions unset (a work queue): parallelism pods (batch/v1 SetDefaults_Job).
         first_wave = t.parallelism if t.completions is None else min(t.parallelism, t.completions)
         for _ in range(first_wave):
-            pod = self._spawn(run)
-            first = first or pod
-        return first  # type: ignore[return-value]
+            self._spawn(run)
 
-    def _spawn(self, run: dict[str, Any]) -> Pod:
-        run["active"] += 1
-        name = (
-            f"{self.name}-{run['id']}-{self.seq + 1}"
-            if len(self.runs) > 1 or run["id"] > 1
-            else f"{self.name}-{self.seq + 1}"
-        )
-        pod = super().create(name)
+    def _spawn(self, run: JobRun) -> None:
+        run.active += 1
+        pod = self.create(f"{self.name}-{run.id}-{self.seq + 1}")
         self.run_of[pod.uid] = run
-        if pod.ended:
-            run["active"] -= 1
-            run["done"] = True
-        return pod
+        if pod.ended:  # refused by admission
+            run.active -= 1
+            run.done = True
 
     def may_restart(self, pod: Pod) -> bool:
         run = self.run_of.get(pod.uid)
-        return run is not None and not run["done"]
+        return run is not None and not run.done
 
     def container_restarted(self, pod: Pod, c: ContainerState) -> None:
         run = self.run_of.get(pod.uid)
-        if run is None or run["done"]:
+        if run is None or run.done:
             return
-        run["failures"] += 1
+        run.failures += 1  # restartPolicy OnFailure: restarts count toward backoffLimit
         self._check_backoff_limit(run)
 
-    def _check_backoff_limit(self, run: dict[str, Any]) -> None:
-        if run["failures"] > self.plan.template.backoff_limit and not run["done"]:
-            run["done"] = True
+    def _check_backoff_limit(self, run: JobRun) -> None:
+        if run.failures > self.plan.template.backoff_limit and not run.done:
+            run.done = True
             self.node.rec.event(
                 self.env.now,
                 "Job",
@@ -333,37 +332,36 @@ class JobController(Controller):
         run = self.run_of.get(pod.uid)
         if run is None:
             return
-        run["active"] -= 1
-        queue = run["completions"] is None
+        run.active -= 1
+        queue = run.completions is None
         if pod.state == "Succeeded":
-            run["succeeded"] += 1
+            run.succeeded += 1
             # A work queue is done once one pod succeeded and none is active
             # (job_controller.go); otherwise when `completions` pods succeeded.
-            done = run["active"] == 0 if queue else run["succeeded"] >= run["completions"]
-            if done:
-                run["done"] = True
+            if run.active == 0 if queue else run.succeeded >= run.completions:
+                run.done = True
                 self.node.rec.event(self.env.now, "Job", self.name, "Completed", "Job completed")
                 return
         else:
-            run["failures"] += 1
+            run.failures += 1
             self._check_backoff_limit(run)
-        if run["done"]:
+        if run.done:
             return
         if queue:
-            remaining = 1 if run["succeeded"] == 0 else 0  # no new pods once one succeeded
+            remaining = 1 if run.succeeded == 0 else 0  # no new pods once one succeeded
         else:
-            remaining = run["completions"] - run["succeeded"] - run["active"]
-        if remaining > 0 and run["active"] < run["parallelism"]:
+            remaining = run.completions - run.succeeded - run.active
+        if remaining > 0 and run.active < run.parallelism:
             delay = 0.0
             if pod.state == "Failed":
-                delay = min(JOB_BACKOFF_MAX_S, JOB_BACKOFF_INITIAL_S * 2 ** (run["failures"] - 1))
+                delay = min(JOB_BACKOFF_MAX_S, JOB_BACKOFF_INITIAL_S * 2 ** (run.failures - 1))
             self.env.process(self._respawn(run, delay))
 
-    def _respawn(self, run: dict[str, Any], delay: float) -> Proc:
-        run["active"] += 1  # reserved while waiting
+    def _respawn(self, run: JobRun, delay: float) -> Proc:
+        run.active += 1  # reserved while waiting
         yield self.env.timeout(delay)
-        run["active"] -= 1
-        if not run["done"]:
+        run.active -= 1
+        if not run.done:
             self._spawn(run)
 
 
