@@ -18,13 +18,14 @@ from hpsim.errors import HpsimError
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from hpsim.scenario.verdicts import validate_file
+    from hpsim.scenario.verdicts import bare_manifest_node, validate_file
 
     rows: list[dict] = []
     lines: list[str] = []
     ok = True
     for path in args.files:
-        for v in validate_file(path):
+        node = bare_manifest_node(args.cpus, args.kubernetes, args.containerd)
+        for v in validate_file(path, node):
             ok = ok and v.admitted
             rows.append(v.to_json(path))
             lines.extend(v.human(path))
@@ -71,6 +72,22 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check scenario files and Kubernetes manifests")
     v.add_argument("files", nargs="+", metavar="FILE")
     v.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    v.add_argument(
+        "--cpus",
+        type=int,
+        default=4,
+        help="node CPUs for bare manifests (job CPU rates), default 4",
+    )
+    v.add_argument(
+        "--kubernetes",
+        metavar="VERSION",
+        help="Kubernetes version for bare manifests (default 1.31)",
+    )
+    v.add_argument(
+        "--containerd",
+        metavar="VERSION",
+        help="containerd version for bare manifests (default 1.7.22)",
+    )
     v.set_defaults(func=_cmd_validate)
 
     s = sub.add_parser("schema", help="print the scenario file's JSON Schema")

@@ -179,3 +179,33 @@ def test_unknown_base_image_names_line_and_suggests(tmp_path, capsys):
         '"mcr.microsoft.com/windows/servercor:ltsc2022" (did you mean '
         '"mcr.microsoft.com/windows/servercore:ltsc2022"?)\n'
     )
+
+
+def test_validate_bare_manifest_on_an_older_node(capsys):
+    path = str(ROOT / "scenarios/manifests/csi-proxy.yaml")
+    assert (
+        main(["validate", "-o", "json", "--kubernetes", "1.22", "--containerd", "1.6.2", path]) == 1
+    )
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["node"] == [
+        {
+            "rule": "featureGate",
+            "message": "pod contains HostProcess containers but feature "
+            "'WindowsHostProcessContainers' is not enabled",
+        }
+    ]
+    assert (
+        main(
+            [
+                "validate",
+                "--cpus",
+                "8",
+                "-o",
+                "json",
+                str(ROOT / "scenarios/manifests/flannel-hostprocess.yaml"),
+            ]
+        )
+        == 0
+    )
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["containers"][0]["jobCpuRate"] == 625  # 500m on 8 CPUs

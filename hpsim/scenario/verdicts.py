@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from hpsim.errors import HpsimError
 from hpsim.scenario import admission
 from hpsim.scenario.admission import (
@@ -202,16 +204,34 @@ def scenario_verdicts(sc: LoadedScenario) -> list[TemplateVerdict]:
     ]
 
 
-# A bare manifest is checked against a default node: the scenario defaults.
-_DEFAULT_NODE = NodeSpec(cpu=4, memory=16 * 2**30)
+def bare_manifest_node(
+    cpu: int = 4, kubernetes: str | None = None, containerd: str | None = None
+) -> NodeSpec:
+    """The node a bare manifest is checked against: the scenario defaults, overridable."""
+    data: dict[str, Any] = {"cpu": cpu, "memory": 16 * 2**30}
+    if kubernetes:
+        data["kubernetes"] = kubernetes
+    if containerd:
+        data["containerd"] = containerd
+    try:
+        return NodeSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        option = "--" + str(err["loc"][0]) if err["loc"] else "a node option"
+        msg = err["msg"].removeprefix("Value error, ")
+        raise HpsimError(f"{option}: {msg}") from None
 
 
 def _is_scenario(data: Any) -> bool:
     return isinstance(data, dict) and "node" in data and "apiVersion" not in data
 
 
-def validate_file(path: str) -> list[TemplateVerdict]:
-    """Verdicts for a scenario file or a bare manifest file (any number of documents)."""
+def validate_file(path: str, node: NodeSpec | None = None) -> list[TemplateVerdict]:
+    """Verdicts for a scenario file or a bare manifest file (any number of documents).
+
+    A scenario brings its own node and namespaces; a bare manifest is checked on
+    ``node`` (default: ``bare_manifest_node()``) in a privileged namespace.
+    """
     p = Path(path)
     docs = list(iter_documents(read_text(p, path), path))
     if len(docs) == 1 and _is_scenario(docs[0].data):
@@ -221,4 +241,5 @@ def validate_file(path: str) -> list[TemplateVerdict]:
         raise HpsimError(
             "no Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet or Job found", file=path
         )
-    return [check_template(t, node=_DEFAULT_NODE, level="privileged") for t in templates]
+    node = node or bare_manifest_node()
+    return [check_template(t, node=node, level="privileged") for t in templates]
