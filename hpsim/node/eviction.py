@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hpsim import units
-from hpsim.node.scheduler import default_eviction_hard
+from hpsim.node.scheduler import default_eviction_hard, threshold_bytes
 from hpsim.scenario.schema import version_tuple
 
 if TYPE_CHECKING:
@@ -40,13 +39,6 @@ CONDITION_TAINTS = {
 CRITICAL_PRIORITY = 2_000_000_000  # scheduling.SystemCriticalPriority
 
 
-def _threshold(value: str, capacity: float) -> float:
-    value = value.strip()
-    if value.endswith("%"):
-        return capacity * float(value[:-1]) / 100
-    return float(units.parse_memory_bytes(value))
-
-
 class EvictionManager:
     """Hard-threshold eviction, as the node's Kubernetes version does it on Windows."""
 
@@ -59,17 +51,15 @@ class EvictionManager:
         hard = hard if hard is not None else default_eviction_hard(spec.kubernetes)
         commit_limit = float(spec.memory + spec.pagefile)
         self.memory_min = (
-            _threshold(hard["memory.available"], commit_limit)
+            threshold_bytes(hard["memory.available"], commit_limit)
             if "memory.available" in hard
             else None
         )
         self.nodefs_min = (
-            _threshold(hard["nodefs.available"], float(spec.disk))
+            threshold_bytes(hard["nodefs.available"], float(spec.disk))
             if "nodefs.available" in hard
             else None
         )
-        self.evictions: list[tuple[float, str, str]] = []
-        self.first_pressure: float | None = None
         self._last_met: dict[str, float] = {}  # resource -> last time its threshold was met
 
     def condition_taints(self) -> list[tuple[str, str, str]]:
@@ -113,8 +103,6 @@ class EvictionManager:
                 self._evict_one("memory", now)
 
     def _pressure(self, resource: str) -> None:
-        if self.first_pressure is None:
-            self.first_pressure = self.env.now
         if resource not in self._last_met:
             self.node.rec.event(
                 self.env.now,
@@ -165,5 +153,4 @@ class EvictionManager:
             f"{int(usage)} bytes, request is "
             f"{victim.memory_request if resource == 'memory' else victim.ephemeral_request}."
         )
-        self.evictions.append((now, victim.name, resource))
         self.node.evict(victim, message)

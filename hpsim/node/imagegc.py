@@ -34,15 +34,6 @@ class ImageRecord:
     last_used: float
 
 
-@dataclass
-class GCStats:
-    runs: int = 0
-    images_deleted: int = 0
-    believed_freed_bytes: int = 0
-    actual_freed_bytes: int = 0
-    failures: int = 0
-
-
 class ImageGC:
     """The image manager's view of images and its garbage collection."""
 
@@ -55,7 +46,6 @@ class ImageGC:
         self.min_age = k.image_minimum_gc_age
         self.max_age = k.image_maximum_gc_age
         self.images: dict[str, ImageRecord] = {}
-        self.stats = GCStats()
 
     def start(self) -> None:
         self.env.process(self._loop())
@@ -95,9 +85,6 @@ class ImageGC:
         believed = self.node.containerd.image_size(ref)
         content, snapshots = self.node.containerd.remove_image(ref)
         self.images.pop(ref, None)
-        self.stats.images_deleted += 1
-        self.stats.believed_freed_bytes += believed
-        self.stats.actual_freed_bytes += content + snapshots
         self.node.rec.gc.append((self.env.now, ref, reason, believed, content, snapshots))
         self.node.image_removed(ref)
         return believed
@@ -116,7 +103,6 @@ class ImageGC:
 
     def garbage_collect(self) -> None:
         now = self.env.now
-        self.stats.runs += 1
         in_use = self.detect(now)
         if self.max_age > 0:
             for ref in self._candidates(now, in_use):
@@ -131,7 +117,6 @@ class ImageGC:
         amount = capacity * (100 - self.low) // 100 - available
         freed = self.free_space(amount, now, in_use)
         if freed < amount:
-            self.stats.failures += 1
             self.node.rec.event(
                 now,
                 "Node",

@@ -88,7 +88,6 @@ class Pod:
     delete_requested: float | None = None
     pull_s: float = 0.0
     bound: bool = False
-    job_failures_counted: bool = False
     delete_event: simpy.Event | None = None
     worker: simpy.Process | None = field(default=None, repr=False)
     _ready_waiters: list[simpy.Event] = field(default_factory=list, repr=False)

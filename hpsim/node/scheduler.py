@@ -36,7 +36,8 @@ def default_eviction_hard(kubernetes: str) -> dict[str, str]:
     return {"memory.available": "100Mi", "nodefs.available": "10%", "imagefs.available": "15%"}
 
 
-def _threshold_bytes(value: str, capacity: int) -> int:
+def threshold_bytes(value: str, capacity: float) -> int:
+    """An evictionHard value: a percentage of ``capacity`` or a quantity."""
     value = value.strip()
     if value.endswith("%"):
         return int(capacity * float(value[:-1]) / 100)
@@ -58,12 +59,12 @@ def allocatable(node: NodeSpec) -> Allocatable:
         k.eviction_hard if k.eviction_hard is not None else default_eviction_hard(node.kubernetes)
     )
     mem_hard = (
-        _threshold_bytes(hard["memory.available"], node.memory)
+        threshold_bytes(hard["memory.available"], node.memory)
         if ("memory.available" in hard)
         else 0
     )
     disk_hard = (
-        _threshold_bytes(hard["nodefs.available"], node.disk) if ("nodefs.available" in hard) else 0
+        threshold_bytes(hard["nodefs.available"], node.disk) if ("nodefs.available" in hard) else 0
     )
     return Allocatable(
         cpu_m=node.cpu * 1000 - k.system_reserved.cpu - k.kube_reserved.cpu,
