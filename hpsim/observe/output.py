@@ -85,17 +85,27 @@ def write_results(
     return out_dir
 
 
+def _is_interval(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"mean", "half_width", "n"}
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
+    if _is_interval(value):
+        if value["half_width"] is None:
+            return _fmt(value["mean"])
+        return f"{_fmt(value['mean'])} ± {_fmt(value['half_width'])} (n={value['n']})"
     if isinstance(value, float):
         return f"{value:,.1f}"
     return str(value)
 
 
 def print_summary(summary: dict[str, Any], file: Any = sys.stdout) -> None:
-    """A short two-column table of the headline numbers."""
-    rows = [(k, v) for k, v in summary.items() if not isinstance(v, dict)]
+    """A short two-column table of the headline numbers (mean ± 95% half-width over runs)."""
+    rows = [(k, v) for k, v in summary.items() if not isinstance(v, dict) or _is_interval(v)]
+    if not rows:
+        return
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {_fmt(v)}", file=file)
