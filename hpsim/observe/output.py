@@ -44,6 +44,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def summary_json(summary: dict[str, Any]) -> str:
+    """``summary.json``'s text: sorted keys, numpy scalars as plain numbers."""
+    return json.dumps(summary, indent=2, sort_keys=True, default=_json_default) + "\n"
+
+
 def write_results(
     res: Results, out_dir: Path, fmt: str = "parquet", scenario_file: str | None = None
 ) -> Path:
@@ -63,9 +68,7 @@ def write_results(
                 df.to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow")
             else:
                 df.to_csv(tmp / f"{name}.csv", index=False)
-        (tmp / "summary.json").write_text(
-            json.dumps(res.summary(), indent=2, sort_keys=True, default=_json_default) + "\n"
-        )
+        (tmp / "summary.json").write_text(summary_json(res.summary()))
         run_info = {
             "scenario": res.scenario,
             "scenario_file": scenario_file,

@@ -1,0 +1,80 @@
+"""The committed example results: every shipped scenario's summary and report.
+
+``results/<scenario>/summary.json`` and ``results/<scenario>/report.md`` are in
+git so that a reader sees hpsim's answers without running anything, and the
+golden-summary test (tests/test_golden.py) compares fresh runs against them:
+a model change that moves a headline number shows up there and is explained
+in its commit. Regenerate them all with::
+
+    python -m hpsim.experiment.examples
+
+Each scenario runs with its own seed and replications, as ``hpsim run`` would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from hpsim.experiment.run import run
+from hpsim.observe.output import write_results
+from hpsim.scenario.load import load
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "scenarios"
+RESULTS = ROOT / "results"
+KEPT = ("summary.json", "report.md")
+
+
+def shipped_scenarios(folder: Path = SCENARIOS) -> list[Path]:
+    """The scenario files shipped in ``scenarios/`` (manifests and traces excluded)."""
+    return sorted(folder.glob("*.yaml"))
+
+
+def _write_report(folder: Path) -> None:
+    try:
+        from hpsim.observe.report import write_report
+    except ImportError:  # the report module is optional for the summaries
+        return
+    write_report(folder)
+
+
+def regenerate(scenario: Path, results: Path = RESULTS) -> Path:
+    """Run one scenario and replace its committed ``summary.json`` and ``report.md``."""
+    loaded = load(scenario)
+    res = run(loaded)
+    dest = results / loaded.name
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=results) as tmp:
+        out = Path(tmp) / "run"
+        rel = os.path.relpath(scenario, ROOT) if scenario.is_relative_to(ROOT) else str(scenario)
+        write_results(res, out, scenario_file=rel)
+        _write_report(out)
+        for name in KEPT:
+            if (out / name).exists():
+                # os.replace is atomic on one volume: a reader never sees half a file.
+                shutil.copyfile(out / name, Path(tmp) / f"{name}.new")
+                os.replace(Path(tmp) / f"{name}.new", dest / name)
+    return dest
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m hpsim.experiment.examples",
+        description="Regenerate results/<scenario>/summary.json and report.md.",
+    )
+    p.add_argument("scenarios", nargs="*", type=Path, help="default: every scenarios/*.yaml")
+    args = p.parse_args(argv)
+    for path in args.scenarios or shipped_scenarios():
+        dest = regenerate(path.resolve())
+        print(f"{path} -> {dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
