@@ -2,20 +2,43 @@
 
 Replication i of seed S draws from ``SeedSequence(S).spawn(N)[i]`` (one
 stream per purpose below that), so a run is bit-for-bit repeatable and two
-scenarios run with the same seed share their random numbers.
+scenarios run with the same seed share their random numbers. The i-th child
+of a spawn does not depend on N (it is ``SeedSequence(S, spawn_key=(i,))``),
+so replication i is the same run in a batch of 5 or of 100; one replication
+uses the seed itself.
+
+Replications run as :class:`~hpsim.experiment.executors.RunSpec` units on an
+executor (in this process by default); with ``until`` they run in batches
+until a metric's confidence interval is narrow enough
+(:mod:`hpsim.experiment.stopping`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from hpsim.experiment.align import align_bases
+from hpsim.experiment.executors import Executor, RunOutcome, RunSpec, execute, make_executor
+from hpsim.experiment.executors import remember as _remember
+from hpsim.experiment.progress import Progress, wanted
+from hpsim.experiment.stopping import MAX_REPLICATIONS, MIN_REPLICATIONS, Until, parse_until
 from hpsim.node.node import WindowsNode
 from hpsim.observe.results import Results, summarize, tables_from_node
 from hpsim.scenario.load import LoadedScenario, load
+
+
+class RunFailed(RuntimeError):
+    """A replication raised; ``record`` holds its error type, message and traceback."""
+
+    def __init__(self, record: dict[str, str]) -> None:
+        self.record = record
+        super().__init__(
+            f"replication {record['replication']} failed: {record['type']}: {record['message']}"
+        )
 
 
 def image_bytes_peak(series: pd.DataFrame) -> float:
@@ -25,10 +48,61 @@ def image_bytes_peak(series: pd.DataFrame) -> float:
     return float((series["disk_content_store_bytes"] + series["disk_snapshots_bytes"]).max())
 
 
+def spawn_key(replication: int, replications: int) -> tuple[int, ...]:
+    """The spawn key of replication i (one replication: the root seed itself)."""
+    return () if replications == 1 else (replication,)
+
+
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
     """The root SeedSequence of each replication (one replication: the seed itself)."""
     root = np.random.SeedSequence(seed)
     return [root] if replications == 1 else root.spawn(replications)
+
+
+def simulate(
+    loaded: LoadedScenario, ss: np.random.SeedSequence, twin: LoadedScenario | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """One run on the streams of ``ss``: its tables and summary.
+
+    ``twin`` is the scenario with aligned bases: it runs on the same streams
+    and the difference in image bytes is what aligning would save.
+    """
+    node = WindowsNode(loaded, ss)
+    node.run()
+    tables = tables_from_node(node)
+    summary = summarize(tables, loaded.scenario.duration)
+    summary["image_bytes_peak"] = image_bytes_peak(tables["series"])
+    summary["aligned_bases_saving_bytes"] = 0.0
+    if twin is not None:
+        # Same seed, same streams: the difference is the base mix, not the dice.
+        other = WindowsNode(twin, ss)
+        other.run()
+        aligned = image_bytes_peak(tables_from_node(other)["series"])
+        summary["aligned_bases_saving_bytes"] = summary["image_bytes_peak"] - aligned
+    return tables, summary
+
+
+def _spec(loaded: LoadedScenario, seed: int, i: int, n: int, align: bool) -> RunSpec:
+    return RunSpec(
+        key=("", i),
+        data=loaded.data,
+        file=loaded.file,
+        base_dir=str(loaded.base_dir),
+        entropy=seed,
+        spawn_key=spawn_key(i, n),
+        align=align,
+    )
+
+
+def _run_batch(
+    ex: Executor, specs: list[RunSpec], out: dict[int, RunOutcome], bar: Progress
+) -> None:
+    for outcome in ex.map(execute, specs):
+        bar.update(outcome.ok)
+        if not outcome.ok:
+            assert outcome.error is not None
+            raise RunFailed(outcome.error)
+        out[outcome.key[1]] = outcome
 
 
 def run(
@@ -37,47 +111,87 @@ def run(
     seed: int | None = None,
     replications: int | None = None,
     align: bool = True,
+    until: str | Until | None = None,
+    max_replications: int = MAX_REPLICATIONS,
+    executor: str | Executor | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    progress: bool | None = False,
 ) -> Results:
     """Replay a scenario; returns its tables and summary.
 
     With ``align`` (the default) a scenario whose images sit on Windows bases
     other than the host's LTSC also runs its aligned twin, to report what
     aligning the bases would save.
+
+    ``until`` (e.g. ``"p95_start_s:±5%"``) replicates until that metric's 95%
+    half-width meets the target: at least ``replications`` (default 3) and at
+    most ``max_replications`` runs. ``executor`` is ``"inprocess"`` (the
+    default), ``"pool"`` (``jobs`` processes) or ``"dask"`` (a LocalCluster,
+    or the cluster at ``scheduler``); every executor gives the same tables.
+    A replication that raises stops the run with :class:`RunFailed`.
     """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario)
     sc = loaded.scenario
     seed = sc.seed if seed is None else seed
-    n = sc.replications if replications is None else replications
-    per_run: list[dict[str, pd.DataFrame]] = []
-    summaries = []
-    twin = align_bases(loaded) if align else None
-    for i, ss in enumerate(replication_seeds(seed, n)):
-        node = WindowsNode(loaded, ss)
-        node.run()
-        tables = tables_from_node(node)
-        summary = summarize(tables, sc.duration)
-        summary["image_bytes_peak"] = image_bytes_peak(tables["series"])
-        summary["aligned_bases_saving_bytes"] = 0.0
-        if twin is not None:
-            # Same seed, same streams: the difference is the base mix, not the dice.
-            other = WindowsNode(twin, ss)
-            other.run()
-            aligned = image_bytes_peak(tables_from_node(other)["series"])
-            summary["aligned_bases_saving_bytes"] = summary["image_bytes_peak"] - aligned
-        summaries.append(summary)
-        if n > 1:
-            for df in tables.values():
-                df.insert(0, "replication", i)
-        per_run.append(tables)
-    tables = {
-        k: pd.concat([t[k] for t in per_run], ignore_index=True) if n > 1 else per_run[0][k]
-        for k in per_run[0]
-    }
+    rule = parse_until(until) if isinstance(until, str) else until
+    if rule is None:
+        n = sc.replications if replications is None else replications
+        minimum = n
+    else:
+        minimum = max(2, MIN_REPLICATIONS if replications is None else replications)
+        n = max(minimum, max_replications)
+    if n < 1:
+        raise ValueError("replications must be at least 1")
+    if align:
+        align_bases(loaded)  # a bad twin fails here, not in every worker
+    ex = make_executor(executor, jobs=jobs, scheduler=scheduler)
+    _remember(loaded)
+    outcomes: dict[int, RunOutcome] = {}
+    final = n
+    stop: int | None = None
+    with ex, Progress(minimum, show=wanted(progress) and n > 1, desc=loaded.name) as bar:
+        if rule is None:
+            _run_batch(ex, [_spec(loaded, seed, i, n, align) for i in range(n)], outcomes, bar)
+        else:
+            # Spawn keys (i,) whatever the final count: replication i is the same run.
+            batch = max(minimum, ex.jobs)
+            while stop is None and len(outcomes) < n:
+                start = len(outcomes)
+                end = min(n, start + (batch if start == 0 else max(ex.jobs, 1)))
+                if start:
+                    bar.grow(end - start)
+                elif end > minimum:
+                    bar.grow(end - minimum)
+                specs = [_spec(loaded, seed, i, n, align) for i in range(start, end)]
+                _run_batch(ex, specs, outcomes, bar)
+                values = [outcomes[i].summary[rule.metric] for i in range(end)]  # type: ignore[index]
+                stop = rule.stop_at(values, minimum)
+            final = stop if stop is not None else n
+    per_run = [outcomes[i] for i in range(final)]
+    tables: dict[str, pd.DataFrame] = {}
+    for name in per_run[0].tables or {}:
+        if final == 1:
+            tables[name] = per_run[0].tables[name]  # type: ignore[index]
+            continue
+        parts = []
+        for i, o in enumerate(per_run):
+            df = o.tables[name].copy()  # type: ignore[index]
+            df.insert(0, "replication", i)
+            parts.append(df)
+        tables[name] = pd.concat(parts, ignore_index=True)
+    meta: dict[str, Any] = {"replications": final, "digest": loaded.digest}
+    if rule is not None:
+        meta["until"] = {
+            "rule": rule.describe(),
+            "met": stop is not None,
+            "max_replications": n,
+        }
     return Results(
         scenario=sc.name,
         seed=seed,
         duration=sc.duration,
         tables=tables,
-        summaries=summaries,
-        meta={"replications": n, "digest": loaded.digest},
+        summaries=[o.summary for o in per_run],  # type: ignore[misc]
+        meta=meta,
     )

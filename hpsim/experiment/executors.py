@@ -1,0 +1,370 @@
+"""Where runs execute: in this process, in a local process pool, or on Dask.
+
+The unit of work is one run: one scenario (as plain data) with one seed.
+Workers get a :class:`RunSpec` -- the scenario mapping, its folder, the seed's
+entropy and spawn key -- never live objects, so any executor can ship it and
+the same spec gives the same tables wherever it runs. :func:`execute` catches
+everything a run raises and returns it as data: one failing run never stops
+the others.
+
+- :class:`InProcess` runs specs one after another here (the default of the
+  Python API and of ``-j 1``).
+- :class:`Pool` is a ``concurrent.futures`` process pool started with the
+  *forkserver* method where there is one (no threads forked mid-flight).
+- :class:`Dask` submits to a ``dask.distributed`` cluster: a LocalCluster it
+  starts, or a running scheduler at an address.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+EXECUTORS = ("inprocess", "pool", "dask")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run, as data a worker can unpickle anywhere."""
+
+    key: tuple[str, int]  # (point id, replication)
+    data: dict[str, Any]  # the scenario mapping (factors applied)
+    file: str  # the scenario file, for messages
+    base_dir: str  # manifests and traces are relative to it
+    entropy: int  # SeedSequence(entropy, spawn_key=spawn_key)
+    spawn_key: tuple[int, ...] = ()
+    align: bool = True
+    out_dir: str | None = None  # write the run's folder here (and return no tables)
+    fmt: str = "parquet"
+
+    def seed_sequence(self) -> np.random.SeedSequence:
+        return np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key)
+
+
+@dataclass
+class RunOutcome:
+    """What a run gave: its summary and tables, or the error it raised."""
+
+    key: tuple[str, int]
+    summary: dict[str, Any] | None = None
+    tables: dict[str, pd.DataFrame] | None = None
+    error: dict[str, str] | None = None
+    seconds: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# -- one run ------------------------------------------------------------------------------------
+
+# Loaded scenarios by spec, per process: a worker running 30 replications of a point
+# reads its manifests once. Scenarios are immutable once loaded.
+_LOADED: dict[str, Any] = {}
+_LOADED_MAX = 64
+
+
+def _cache_key(data: dict[str, Any], file: str, base_dir: str) -> str:
+    return json.dumps([data, file, base_dir], sort_keys=True, default=str)
+
+
+def remember(loaded: Any) -> None:
+    """Seed this process's cache with an already-loaded scenario (in-process runs)."""
+    key = _cache_key(loaded.data, loaded.file, str(loaded.base_dir))
+    _LOADED[key] = (loaded, None, False)
+
+
+def _loaded(spec: RunSpec) -> tuple[Any, Any]:
+    from hpsim.experiment.align import align_bases
+    from hpsim.scenario.load import load_data
+
+    key = _cache_key(spec.data, spec.file, spec.base_dir)
+    hit = _LOADED.get(key)
+    if hit is None:
+        loaded = load_data(spec.data, file=spec.file, base_dir=spec.base_dir)
+        hit = (loaded, None, False)
+    loaded, twin, twin_done = hit
+    if spec.align and not twin_done:
+        twin, twin_done = align_bases(loaded), True
+    if len(_LOADED) >= _LOADED_MAX:
+        _LOADED.clear()
+    _LOADED[key] = (loaded, twin, twin_done)
+    return loaded, (twin if spec.align else None)
+
+
+def _write_error(out_dir: Path, record: dict[str, Any]) -> None:
+    """``error.json`` in the run's folder, written to a temporary folder and renamed."""
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (tmp / "error.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    tmp.rename(out_dir)
+
+
+def execute(spec: RunSpec) -> RunOutcome:
+    """Run one spec; never raises (an error comes back in the outcome)."""
+    from hpsim.experiment.run import simulate
+    from hpsim.observe.output import write_results
+    from hpsim.observe.results import Results
+
+    t0 = time.perf_counter()
+    try:
+        loaded, twin = _loaded(spec)
+        tables, summary = simulate(loaded, spec.seed_sequence(), twin)
+        if spec.out_dir is not None:
+            res = Results(
+                scenario=loaded.name,
+                seed=spec.entropy,
+                duration=loaded.scenario.duration,
+                tables=tables,
+                summaries=[summary],
+                meta={"replications": 1, "digest": loaded.digest},
+            )
+            write_results(res, Path(spec.out_dir), spec.fmt, scenario_file=spec.file)
+            tables = None
+        return RunOutcome(spec.key, summary, tables, seconds=time.perf_counter() - t0)
+    except Exception as exc:
+        record = {
+            "point": spec.key[0],
+            "replication": spec.key[1],
+            "type": type(exc).__name__,
+            "message": str(exc),
+            "traceback": traceback.format_exc(),
+        }
+        if spec.out_dir is not None:
+            try:
+                _write_error(Path(spec.out_dir), record)
+            except OSError as write_exc:
+                record["message"] += f" (and error.json could not be written: {write_exc})"
+        return RunOutcome(spec.key, error=record, seconds=time.perf_counter() - t0)
+
+
+def _lost(spec: RunSpec, exc: BaseException) -> RunOutcome:
+    """A run whose worker died (the pool broke, Dask lost the worker)."""
+    record = {
+        "point": spec.key[0],
+        "replication": spec.key[1],
+        "type": type(exc).__name__,
+        "message": f"the worker running it was lost: {exc}",
+        "traceback": "".join(traceback.format_exception(exc)),
+    }
+    return RunOutcome(spec.key, error=record)
+
+
+# -- executors ----------------------------------------------------------------------------------
+
+
+class Executor:
+    """Runs specs and yields their outcomes as they finish (in any order)."""
+
+    name = "executor"
+    jobs = 1
+    #: Workers see this machine's files: they can write run folders themselves.
+    shares_files = True
+
+    def map(self, fn: Callable[[RunSpec], RunOutcome], specs: Iterable[RunSpec]) -> Iterator:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop workers this executor started."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> str:
+        return self.name
+
+
+class InProcess(Executor):
+    """One run after another, in this process."""
+
+    name = "inprocess"
+
+    def map(self, fn: Callable[[RunSpec], RunOutcome], specs: Iterable[RunSpec]) -> Iterator:
+        for spec in specs:
+            yield fn(spec)
+
+
+def _worker_init() -> None:
+    """Pool workers die with their parent (Linux): a SIGKILLed sweep leaves no orphans."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+class Pool(Executor):
+    """A local process pool of ``jobs`` workers (default: the machine's CPUs)."""
+
+    name = "pool"
+
+    def __init__(self, jobs: int | None = None) -> None:
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            import multiprocessing as mp
+
+            methods = mp.get_all_start_methods()
+            if "forkserver" in methods:
+                ctx = mp.get_context("forkserver")
+                # The server imports hpsim once; every worker forks from it ready to run.
+                ctx.set_forkserver_preload(["hpsim.experiment.run"])
+            else:
+                ctx = mp.get_context("spawn")
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.jobs, mp_context=ctx, initializer=_worker_init
+            )
+        return self._pool
+
+    def map(self, fn: Callable[[RunSpec], RunOutcome], specs: Iterable[RunSpec]) -> Iterator:
+        pool = self._start()
+        pending: dict[Future, RunSpec] = {pool.submit(fn, s): s for s in specs}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    spec = pending.pop(fut)
+                    exc = fut.exception()
+                    yield _lost(spec, exc) if exc is not None else fut.result()
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def describe(self) -> str:
+        return f"pool of {self.jobs} processes"
+
+
+class Dask(Executor):
+    """A dask.distributed cluster: a LocalCluster started here, or one at ``scheduler``.
+
+    With a remote scheduler the workers may not see this machine's files, so
+    they send tables back and this process writes the run folders.
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        jobs: int | None = None,
+        scheduler: str | None = None,
+        *,
+        processes: bool = True,
+    ) -> None:
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.scheduler = scheduler
+        self.processes = processes
+        self.shares_files = scheduler is None
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def _start(self) -> Any:
+        if self._client is None:
+            import logging
+
+            from dask.distributed import Client, LocalCluster
+
+            if self.scheduler is None:
+                self._cluster = LocalCluster(
+                    n_workers=self.jobs,
+                    threads_per_worker=1,
+                    processes=self.processes,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+                self._client = Client(self._cluster)
+            else:
+                self._client = Client(self.scheduler, timeout="10s")
+                self.jobs = max(1, sum(self._client.nthreads().values()))
+        return self._client
+
+    def map(self, fn: Callable[[RunSpec], RunOutcome], specs: Iterable[RunSpec]) -> Iterator:
+        from dask.distributed import as_completed
+
+        client = self._start()
+        specs = list(specs)
+        if not specs:
+            return
+        futures = client.map(fn, specs, pure=False)
+        by_key = {f.key: s for f, s in zip(futures, specs, strict=True)}
+        try:
+            for fut in as_completed(futures):
+                spec = by_key[fut.key]
+                try:
+                    yield fut.result()
+                except Exception as exc:
+                    yield _lost(spec, exc)
+                fut.release()
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def describe(self) -> str:
+        if self.scheduler:
+            return f"Dask scheduler {self.scheduler}"
+        return f"Dask LocalCluster of {self.jobs} workers"
+
+
+def make_executor(
+    kind: str | Executor | None = None,
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+) -> Executor:
+    """An executor by name: ``inprocess`` (default), ``pool`` or ``dask``.
+
+    A ``scheduler`` address means Dask; ``pool`` with one job runs in process.
+    """
+    from hpsim.errors import HpsimError
+
+    if isinstance(kind, Executor):
+        return kind
+    if scheduler is not None and kind in (None, "dask"):
+        return Dask(jobs, scheduler)
+    if scheduler is not None:
+        raise HpsimError(f"--scheduler needs the dask executor, not {kind!r}", field="--executor")
+    if kind in (None, "inprocess"):
+        return InProcess()
+    if kind == "pool":
+        return InProcess() if jobs == 1 else Pool(jobs)
+    if kind == "dask":
+        return Dask(jobs)
+    raise HpsimError(
+        f"unknown executor {kind!r} (choose from {', '.join(EXECUTORS)})", field="executor"
+    )

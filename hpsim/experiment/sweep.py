@@ -1,0 +1,552 @@
+"""Sweeps: a factorial grid of scenario variants, each replicated, in one set of tables.
+
+``sweep(sc, {"node.memory": ["16Gi", "32Gi"], "workloads.app.replicas": [4, 8]},
+replications=30)`` runs 4 points x 30 replications. Factors are dotted paths
+into the scenario (:mod:`hpsim.experiment.paths`); every point goes through
+the ordinary loader before any run starts, so a bad value fails at once with
+the factor named. Replication i of every point runs on the same streams
+(``SeedSequence(seed).spawn`` child i): points differ by their factors, not by
+their dice (common random numbers).
+
+With an output folder each run writes its own folder, atomically::
+
+    DIR/sweep.json                      the factors, grid, seed: what this folder holds
+    DIR/points/p000/point.json          the point's factor values
+    DIR/points/p000/rep-0/              pods.parquet ... summary.json, run.json
+    DIR/points/p000/rep-1/error.json    a run that raised: its error and traceback
+    DIR/pods.parquet ...                every run's table, with point, factor and
+                                        replication columns (written at the end)
+    DIR/summary.parquet                 one row per point: metric mean and half-width
+    DIR/runs.parquet, DIR/failed.parquet one row per run / per failed run
+
+Started again with the same sweep, it skips runs whose folder is whole and
+reruns the failed ones; a different sweep into the same folder is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hpsim.errors import HpsimError
+from hpsim.experiment.executors import (
+    Executor,
+    InProcess,
+    RunOutcome,
+    RunSpec,
+    _write_error,
+    execute,
+    make_executor,
+    remember,
+)
+from hpsim.experiment.paths import Resolver, Token
+from hpsim.experiment.progress import Progress, wanted
+from hpsim.experiment.run import spawn_key
+from hpsim.observe.output import TABLES, write_results
+from hpsim.observe.results import Results
+from hpsim.observe.stats import interval
+from hpsim.scenario.load import LoadedScenario, load, load_data
+from hpsim.scenario.yamlsrc import Source, iter_documents, join_path, read_text
+
+SWEEP_FILE = "sweep.json"
+_IDENTITY = ("scenario_sha256", "factors", "replications", "seed", "align", "format")
+
+
+# -- the grid -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Point:
+    """One cell of the grid: an id, its factor values and its scenario data."""
+
+    id: str
+    values: dict[str, Any]
+    data: dict[str, Any]
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _scenario_lines(loaded: LoadedScenario) -> Source | None:
+    """The scenario file's line map (for messages), when it is a file."""
+    try:
+        path = Path(loaded.file)
+        if not path.is_file():
+            return None
+        return next(iter(iter_documents(read_text(path), loaded.file)), None)
+    except (HpsimError, OSError):
+        return None
+
+
+def _check(
+    loaded: LoadedScenario,
+    data: dict[str, Any],
+    values: dict[str, Any],
+    where: dict[str, list[Token]],
+    lines: Source | None,
+) -> LoadedScenario:
+    """Load a point's scenario; an error names the factors and values that made it."""
+    try:
+        return load_data(data, file=loaded.file, base_dir=loaded.base_dir)
+    except HpsimError as exc:
+        shown = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in values.items())
+        culprit = next(iter(where.values()))
+        for w in where.values():
+            # The factor whose place holds the error's field (or inside which it is).
+            at = join_path(tuple(w))
+            if exc.field and (exc.field.startswith(at) or at.startswith(exc.field)):
+                culprit = w
+                break
+        # The point's data has no line map: the line is where the factor sits in the file.
+        line = lines.line(tuple(culprit)) if lines is not None else None
+        raise HpsimError(
+            f"{exc.detail} (with --set {shown})",
+            file=loaded.file,
+            line=line,
+            field=exc.field,
+        ) from None
+
+
+def grid(
+    loaded: LoadedScenario, factors: Mapping[str, Sequence[Any]]
+) -> tuple[list[Point], list[LoadedScenario]]:
+    """Every point of the factorial grid, each checked by the loader (first factor slowest)."""
+    if not factors:
+        raise HpsimError("a sweep needs at least one factor (--set PATH=V1,V2)", field="--set")
+    resolver = Resolver(loaded.data, file=loaded.file, base_dir=loaded.base_dir)
+    lines = _scenario_lines(loaded)
+    names = list(factors)
+    for name in names:
+        vals = list(factors[name])
+        if not vals:
+            raise HpsimError(f"no values for {name}", field="--set")
+        if len({json.dumps(v, sort_keys=True, default=str) for v in vals}) != len(vals):
+            raise HpsimError(f"a value of {name} is given twice", field=f"--set {name}")
+    # One factor at a time first: a bad value is reported with its factor alone.
+    for name in names:
+        for value in factors[name]:
+            data = copy_data(loaded.data)
+            where = {name: resolver.apply(data, name, value)}
+            _check(loaded, data, {name: value}, where, lines)
+    combos = list(itertools.product(*(list(factors[n]) for n in names)))
+    width = max(3, len(str(len(combos) - 1)))
+    points: list[Point] = []
+    checked: list[LoadedScenario] = []
+    for k, combo in enumerate(combos):
+        values = dict(zip(names, combo, strict=True))
+        data = copy_data(loaded.data)
+        where = {n: resolver.apply(data, n, v) for n, v in values.items()}
+        checked.append(_check(loaded, data, values, where, lines))
+        points.append(Point(f"p{k:0{width}d}", values, data))
+    return points, checked
+
+
+def copy_data(data: dict[str, Any]) -> dict[str, Any]:
+    import copy
+
+    return copy.deepcopy(data)
+
+
+# -- the folder ---------------------------------------------------------------------------------
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _atomic_table(df: pd.DataFrame, path: Path, fmt: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if fmt == "parquet":
+        df.to_parquet(tmp, index=False, engine="pyarrow")
+    else:
+        df.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def sweep_identity(
+    loaded: LoadedScenario,
+    factors: Mapping[str, Sequence[Any]],
+    *,
+    replications: int,
+    seed: int,
+    align: bool,
+    fmt: str,
+) -> dict[str, Any]:
+    """What makes two sweeps the same: scenario content, factors, replications, seed."""
+    return {
+        "scenario_sha256": loaded.digest,
+        "factors": _json_value({k: list(v) for k, v in factors.items()}),
+        "replications": replications,
+        "seed": seed,
+        "align": align,
+        "format": fmt,
+    }
+
+
+def default_output(identity: dict[str, Any], name: str) -> Path:
+    """``results/<scenario>/sweep-<hash>``: the same sweep always lands in the same folder."""
+    text = json.dumps(identity, sort_keys=True)
+    return Path("results") / name / f"sweep-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+def _claim(out: Path, manifest: dict[str, Any]) -> None:
+    """Start or resume the sweep in ``out``; refuse a folder that holds something else."""
+    info = out / SWEEP_FILE
+    if info.exists():
+        try:
+            old = json.loads(info.read_text())
+        except (OSError, ValueError) as exc:
+            raise HpsimError(f"unreadable sweep record: {exc}", file=str(info)) from None
+        diff = [k for k in _IDENTITY if old.get(k) != manifest[k]]
+        if diff:
+            what = []
+            for k in diff:
+                what.append(
+                    "the scenario or its manifests changed"
+                    if k == "scenario_sha256"
+                    else f"{k} {json.dumps(old.get(k))} there, {json.dumps(manifest[k])} now"
+                )
+            raise HpsimError(
+                f"this folder holds a different sweep ({'; '.join(what)}); "
+                "choose another -o DIR or delete it",
+                file=str(info),
+            )
+        return
+    if out.exists() and any(out.iterdir()):
+        raise HpsimError(
+            f"results folder {out} exists, is not empty and holds no {SWEEP_FILE}; "
+            "choose another -o DIR"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write(info, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def _run_dir(out: Path, key: tuple[str, int]) -> Path:
+    return out / "points" / key[0] / f"rep-{key[1]}"
+
+
+def _finished(run_dir: Path) -> bool:
+    return (run_dir / "summary.json").is_file()
+
+
+def _clean_stale(out: Path) -> None:
+    """Temporary folders a killed sweep left: never renamed, so never counted as done."""
+    points = out / "points"
+    if points.is_dir():
+        for tmp in points.glob("*/.*.tmp-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+    for tmp in out.glob(".*.tmp-*"):
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def _read_run(run_dir: Path, fmt: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    tables = {}
+    for name in TABLES:
+        path = run_dir / f"{name}.{fmt}"
+        tables[name] = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
+    return tables, json.loads((run_dir / "summary.json").read_text())
+
+
+# -- results ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResults:
+    """What ``hpsim.sweep`` returns: every run's tables with point, factor and replication
+    columns; ``runs`` (one row per run, its headline numbers), ``failed`` and
+    ``summary()`` (one row per point: each metric's mean and 95% half-width)."""
+
+    scenario: str
+    seed: int
+    replications: int
+    factors: dict[str, list[Any]]
+    points: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    runs: pd.DataFrame
+    failed: pd.DataFrame
+    summary_table: pd.DataFrame
+    output: Path | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pods(self) -> pd.DataFrame:
+        return self.tables["pods"]
+
+    @property
+    def events(self) -> pd.DataFrame:
+        return self.tables["events"]
+
+    @property
+    def series(self) -> pd.DataFrame:
+        return self.tables["series"]
+
+    @property
+    def images(self) -> pd.DataFrame:
+        return self.tables["images"]
+
+    @property
+    def transitions(self) -> pd.DataFrame:
+        return self.tables["transitions"]
+
+    def summary(self) -> pd.DataFrame:
+        """One row per point: factors, runs, failed, ``<metric>_mean``, ``<metric>_half_width``."""
+        return self.summary_table
+
+
+def _flat(summary: dict[str, Any]) -> dict[str, float]:
+    """The numeric headline numbers, maps flattened: ``restarts_by_workload.app``."""
+    out: dict[str, float] = {}
+    for k, v in summary.items():
+        if isinstance(v, dict):
+            for kk, vv in v.items():
+                if isinstance(vv, int | float) and not isinstance(vv, bool):
+                    out[f"{k}.{kk}"] = float(vv)
+        elif v is None:
+            out[k] = float("nan")
+        elif isinstance(v, int | float) and not isinstance(v, bool):
+            out[k] = float(v)
+    return out
+
+
+def _factor_column(values: list[Any]) -> list[Any]:
+    """Factor values as a column: plain scalars as they are, anything else as JSON text."""
+    scalar = all(isinstance(v, str | int | float | bool) for v in values)
+    kinds = {type(v) for v in values}
+    if scalar and (len(kinds) == 1 or kinds <= {int, float}):
+        return values
+    return [v if isinstance(v, str) else json.dumps(v, sort_keys=True) for v in values]
+
+
+def _combine(
+    points: list[Point],
+    factors: list[str],
+    replications: int,
+    results: dict[tuple[str, int], tuple[dict[str, pd.DataFrame], dict[str, Any]]],
+    errors: dict[tuple[str, int], dict[str, Any]],
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    fcols = {f: _factor_column([p.values[f] for p in points]) for f in factors}
+    fvalue = {p.id: {f: fcols[f][i] for f in factors} for i, p in enumerate(points)}
+    point_rows = [{"point": p.id, **fvalue[p.id]} for p in points]
+    tables: dict[str, pd.DataFrame] = {}
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    run_rows, fail_rows, summary_rows = [], [], []
+    for p in points:
+        sums = []
+        for i in range(replications):
+            key = (p.id, i)
+            head = {"point": p.id, **fvalue[p.id], "replication": i}
+            if key in results:
+                t, s = results[key]
+                sums.append(s)
+                for name in TABLES:
+                    df = t[name].copy()
+                    for col, val in reversed(list(head.items())):
+                        df.insert(0, col, [val] * len(df))
+                    parts[name].append(df)
+                run_rows.append({**head, **_flat(s)})
+            elif key in errors:
+                e = errors[key]
+                fail_rows.append({**head, "error_type": e["type"], "message": e["message"]})
+        row: dict[str, Any] = {"point": p.id, **fvalue[p.id], "runs": len(sums)}
+        row["failed"] = replications - len(sums)
+        flats = [_flat(s) for s in sums]
+        metrics = list(dict.fromkeys(k for f in flats for k in f))
+        for m in metrics:
+            iv = interval([f.get(m) for f in flats])
+            row[f"{m}_mean"] = iv["mean"]
+            row[f"{m}_half_width"] = iv["half_width"]
+        summary_rows.append(row)
+    for name in TABLES:
+        if parts[name]:
+            nonempty = [d for d in parts[name] if len(d)] or parts[name][:1]
+            tables[name] = pd.concat(nonempty, ignore_index=True)
+        else:
+            tables[name] = pd.DataFrame(columns=["point", *factors, "replication"])
+    head_cols = ["point", *factors, "replication"]
+    runs = pd.DataFrame(run_rows) if run_rows else pd.DataFrame(columns=head_cols)
+    failed = (
+        pd.DataFrame(fail_rows)
+        if fail_rows
+        else pd.DataFrame(columns=[*head_cols, "error_type", "message"])
+    )
+    return tables, runs, failed, pd.DataFrame(summary_rows), pd.DataFrame(point_rows)
+
+
+# -- the sweep ----------------------------------------------------------------------------------
+
+
+def plan(
+    scenario: LoadedScenario | str | Path,
+    factors: Mapping[str, Sequence[Any]],
+    *,
+    replications: int = 1,
+    seed: int | None = None,
+    align: bool = True,
+    fmt: str = "parquet",
+) -> tuple[LoadedScenario, list[Point], list[LoadedScenario], dict[str, Any]]:
+    """Load and check a sweep without running it: the scenario, points and identity."""
+    loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario)
+    if replications < 1:
+        raise HpsimError("replications must be at least 1", field="--replications")
+    seed = loaded.scenario.seed if seed is None else seed
+    points, checked = grid(loaded, factors)
+    identity = sweep_identity(
+        loaded, factors, replications=replications, seed=seed, align=align, fmt=fmt
+    )
+    return loaded, points, checked, identity
+
+
+def sweep(
+    scenario: LoadedScenario | str | Path,
+    factors: Mapping[str, Sequence[Any]],
+    *,
+    replications: int = 1,
+    seed: int | None = None,
+    align: bool = True,
+    executor: str | Executor | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    output: str | Path | None = None,
+    fmt: str = "parquet",
+    progress: bool | None = None,
+) -> SweepResults:
+    """Run every point of the factorial grid ``factors`` ``replications`` times.
+
+    ``factors`` maps dotted scenario paths to the values to try. ``executor``
+    is ``"inprocess"`` (default), ``"pool"`` or ``"dask"`` (see
+    :func:`hpsim.experiment.executors.make_executor`). With ``output`` each run
+    writes its folder there and a sweep started again resumes; without it
+    everything stays in memory. A run that raises is recorded in ``failed``
+    and the sweep goes on.
+    """
+    loaded, points, checked, identity = plan(
+        scenario, factors, replications=replications, seed=seed, align=align, fmt=fmt
+    )
+    seed = identity["seed"]
+    names = list(factors)
+    out = Path(output) if output is not None else None
+    results: dict[tuple[str, int], tuple[dict[str, pd.DataFrame], dict[str, Any]]] = {}
+    errors: dict[tuple[str, int], dict[str, Any]] = {}
+    done: set[tuple[str, int]] = set()
+    if out is not None:
+        manifest = {
+            "hpsim_sweep": 1,
+            "scenario": loaded.name,
+            "scenario_file": loaded.file,
+            **identity,
+            "points": [{"id": p.id, "values": _json_value(p.values)} for p in points],
+        }
+        _claim(out, manifest)
+        _clean_stale(out)
+        for p in points:
+            pdir = out / "points" / p.id
+            pdir.mkdir(parents=True, exist_ok=True)
+            if not (pdir / "point.json").exists():
+                text = json.dumps({"id": p.id, "values": _json_value(p.values)}, indent=2)
+                _atomic_write(pdir / "point.json", text + "\n")
+            for i in range(replications):
+                rdir = _run_dir(out, (p.id, i))
+                if _finished(rdir):
+                    done.add((p.id, i))
+                elif rdir.exists():
+                    shutil.rmtree(rdir)  # a failed run: try it again
+    ex = make_executor(executor, jobs=jobs, scheduler=scheduler)
+    if isinstance(ex, InProcess):
+        for c in checked:
+            remember(c)
+    worker_writes = out is not None and ex.shares_files
+    specs = [
+        RunSpec(
+            key=(p.id, i),
+            data=p.data,
+            file=loaded.file,
+            base_dir=str(loaded.base_dir),
+            entropy=seed,
+            spawn_key=spawn_key(i, replications),
+            align=align,
+            out_dir=str(_run_dir(out, (p.id, i))) if worker_writes else None,  # type: ignore[arg-type]
+            fmt=fmt,
+        )
+        for p in points
+        for i in range(replications)
+        if (p.id, i) not in done
+    ]
+    total = len(points) * replications
+    with ex, Progress(total, show=wanted(progress), done=len(done), desc=loaded.name) as bar:
+        for outcome in ex.map(execute, specs):
+            _keep(outcome, out, loaded, seed, fmt, results, errors)
+            bar.update(outcome.ok)
+    if out is not None:
+        results.clear()
+        for p in points:
+            for i in range(replications):
+                rdir = _run_dir(out, (p.id, i))
+                if _finished(rdir):
+                    results[(p.id, i)] = _read_run(rdir, fmt)
+                elif (rdir / "error.json").is_file():
+                    errors[(p.id, i)] = json.loads((rdir / "error.json").read_text())
+    tables, runs, failed, summary, point_df = _combine(points, names, replications, results, errors)
+    if out is not None:
+        for name, df in {**tables, "runs": runs, "failed": failed, "summary": summary}.items():
+            _atomic_table(df, out / f"{name}.{fmt}", fmt)
+    return SweepResults(
+        scenario=loaded.name,
+        seed=seed,
+        replications=replications,
+        factors={k: list(v) for k, v in factors.items()},
+        points=point_df,
+        tables=tables,
+        runs=runs,
+        failed=failed,
+        summary_table=summary,
+        output=out,
+        meta={"digest": loaded.digest, "executor": ex.describe(), "resumed": len(done)},
+    )
+
+
+def _keep(
+    outcome: RunOutcome,
+    out: Path | None,
+    loaded: LoadedScenario,
+    seed: int,
+    fmt: str,
+    results: dict[tuple[str, int], tuple[dict[str, pd.DataFrame], dict[str, Any]]],
+    errors: dict[tuple[str, int], dict[str, Any]],
+) -> None:
+    """An outcome into memory, or (workers that cannot see our files) into its folder."""
+    key = outcome.key
+    if not outcome.ok:
+        errors[key] = outcome.error  # type: ignore[assignment]
+        if out is not None and not (_run_dir(out, key) / "error.json").exists():
+            _write_error(_run_dir(out, key), outcome.error)  # type: ignore[arg-type]
+        return
+    if outcome.tables is None:
+        return  # the worker wrote the folder
+    assert outcome.summary is not None
+    if out is not None:
+        res = Results(
+            scenario=loaded.name,
+            seed=seed,
+            duration=loaded.scenario.duration,
+            tables=outcome.tables,
+            summaries=[outcome.summary],
+            meta={"replications": 1, "digest": loaded.digest},
+        )
+        write_results(res, _run_dir(out, key), fmt, scenario_file=loaded.file)
+    else:
+        results[key] = (outcome.tables, outcome.summary)
