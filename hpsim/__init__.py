@@ -10,7 +10,8 @@ Notebook use::
 
 from hpsim.errors import HpsimError
 from hpsim.experiment.run import run
+from hpsim.experiment.sweep import sweep
 from hpsim.scenario.load import LoadedScenario, load
 
 __version__ = "0.1.0"
-__all__ = ["HpsimError", "LoadedScenario", "__version__", "load", "run"]
+__all__ = ["HpsimError", "LoadedScenario", "__version__", "load", "run", "sweep"]

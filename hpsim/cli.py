@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from hpsim import __version__
 from hpsim.errors import HpsimError
+from hpsim.experiment.commands import add_run_options, add_sweep_parser
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -105,7 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
     r.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     r.add_argument("--quiet", "-q", action="store_true", help="print no summary")
+    add_run_options(r)
     r.set_defaults(func=_cmd_run)
+    add_sweep_parser(sub)
 
     c = sub.add_parser("catalog", help="list the built-in images with sizes and sources")
     c.add_argument("--output", "-o", choices=("text", "json"), default="text")

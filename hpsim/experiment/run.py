@@ -145,6 +145,8 @@ def run(
         raise ValueError("replications must be at least 1")
     if align:
         align_bases(loaded)  # a bad twin fails here, not in every worker
+    if n == 1 and rule is None and isinstance(executor, str) and scheduler is None:
+        executor = "inprocess"  # one run: no workers to start
     ex = make_executor(executor, jobs=jobs, scheduler=scheduler)
     _remember(loaded)
     outcomes: dict[int, RunOutcome] = {}

@@ -80,8 +80,11 @@ def metric_key(name: str) -> str:
     for c in candidates:
         if c in METRICS:
             return c
-    near = difflib.get_close_matches(candidates[-1], METRICS, n=1, cutoff=0.6)
-    hint = f' (did you mean "{near[0]}"?)' if near else ""
+    near = next(
+        (m for c in reversed(candidates) for m in difflib.get_close_matches(c, METRICS, 1, 0.6)),
+        None,
+    )
+    hint = f' (did you mean "{near}"?)' if near else ""
     raise HpsimError(
         f'unknown metric "{raw}"{hint}; metrics: {", ".join(METRICS)}', field="--until"
     )

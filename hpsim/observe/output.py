@@ -120,7 +120,9 @@ def run_command(args: argparse.Namespace) -> int:
     from hpsim.scenario.load import load
 
     loaded = load(args.scenario)
-    res = run(loaded, seed=args.seed)
+    from hpsim.experiment.commands import run_options, until_note
+
+    res = run(loaded, seed=args.seed, **run_options(args))
     if args.output:
         out = Path(args.output)
     else:
@@ -129,5 +131,7 @@ def run_command(args: argparse.Namespace) -> int:
     write_results(res, out, args.format, scenario_file=args.scenario)
     if not args.quiet:
         print(f"{loaded.name}: seed {res.seed}, {res.duration:,.0f} s simulated -> {out}")
+        if note := until_note(res.meta):
+            print(note)
         print_summary(res.summary())
     return 0

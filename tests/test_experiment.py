@@ -1,0 +1,178 @@
+"""Replications, sequential stopping and executors: same seeds, same tables, wherever they run."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas.testing as pdt
+import pytest
+from simhelp import pod, scenario
+
+import hpsim
+from hpsim.errors import HpsimError
+from hpsim.experiment.executors import Dask, Pool
+from hpsim.experiment.stopping import METRICS, metric_key, parse_until
+from hpsim.observe.stats import interval
+from hpsim.scenario.load import load_data
+
+
+def _batch(duration: str = "1h") -> hpsim.LoadedScenario:
+    """Poisson arrivals of short pods: the pod count and latencies vary by seed."""
+    data = scenario(
+        [
+            {
+                "manifest": pod("b", restart="Never"),
+                "arrivals": {"poisson": "20/h"},
+                "lifetime": {"exponential": {"mean": "5m"}},
+                "profile": {"cpu": "100m", "memory": {"normal": {"mean": "200Mi", "sd": "50Mi"}}},
+            }
+        ],
+        [{"name": "test/app:1", "layers": [{"size": "20Mi"}]}],
+        duration=duration,
+    )
+    return load_data(data)
+
+
+def _assert_same(a, b) -> None:
+    assert a.tables.keys() == b.tables.keys()
+    for name in a.tables:
+        pdt.assert_frame_equal(a.tables[name], b.tables[name])
+    assert a.summary() == b.summary()
+
+
+def test_spawned_child_i_does_not_depend_on_how_many_were_spawned():
+    for i in range(4):
+        a = np.random.SeedSequence(11).spawn(4)[i].generate_state(4)
+        b = np.random.SeedSequence(11).spawn(50)[i].generate_state(4)
+        c = np.random.SeedSequence(11, spawn_key=(i,)).generate_state(4)
+        assert (a == b).all() and (a == c).all()
+
+
+def test_replication_i_is_the_same_run_in_a_batch_of_3_or_5():
+    sc = _batch()
+    three = hpsim.run(sc, seed=4, replications=3)
+    five = hpsim.run(sc, seed=4, replications=5)
+    pdt.assert_frame_equal(three.pods, five.pods[five.pods["replication"] < 3])
+    assert five.summaries[:3] == three.summaries
+    assert len(set(five.pods.groupby("replication").size())) > 1  # replications differ
+    assert three.summary()["pods_created"]["n"] == 3
+
+
+def test_one_replication_uses_the_seed_itself():
+    sc = _batch()
+    one = hpsim.run(sc, seed=4)
+    assert "replication" not in one.pods.columns
+    from hpsim.experiment.run import simulate
+
+    tables, summary = simulate(sc, np.random.SeedSequence(4))
+    pdt.assert_frame_equal(one.pods, tables["pods"])
+    assert one.summary() == summary
+
+
+def test_same_seeds_same_tables_in_process_pool_and_dask_local_cluster():
+    sc = _batch()
+    ref = hpsim.run(sc, seed=9, replications=4)
+    _assert_same(ref, hpsim.run(sc, seed=9, replications=4, executor=Pool(2)))
+    _assert_same(ref, hpsim.run(sc, seed=9, replications=4, executor=Dask(2, processes=False)))
+
+
+def test_metric_names_friendly_and_exact():
+    assert metric_key("p95_start_s") == "start_latency_s_p95"
+    assert metric_key("p50_start_s") == "start_latency_s_p50"
+    assert metric_key("start_latency_s_p95") == "start_latency_s_p95"
+    assert metric_key("peak_memory_committed_bytes") == "memory_committed_bytes_peak"
+    assert metric_key("restarts_total") == "restarts_total"
+    with pytest.raises(HpsimError, match=r'unknown metric "p95_strt_s".*did you mean'):
+        metric_key("p95_strt_s")
+
+
+def test_every_stopping_metric_is_in_a_run_summary():
+    summary = hpsim.run(_batch("10m"), seed=1).summary()
+    assert set(METRICS) <= set(summary)
+
+
+@pytest.mark.parametrize(
+    ("text", "metric", "target", "relative"),
+    [
+        ("p95_start_s:±5%", "start_latency_s_p95", 0.05, True),
+        ("p95_start_s:+-5%", "start_latency_s_p95", 0.05, True),
+        ("start_latency_s_p95:±2", "start_latency_s_p95", 2.0, False),
+        ("pods_created: 0.5", "pods_created", 0.5, False),
+    ],
+)
+def test_parse_until(text, metric, target, relative):
+    u = parse_until(text)
+    assert (u.metric, u.relative) == (metric, relative)
+    assert u.target == pytest.approx(target)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("p95_start_s", "expected METRIC:±TARGET"),
+        ("p95_start_s:±x%", "not a number"),
+        ("p95_start_s:±0%", "must be above 0"),
+        ("nope:±5%", 'unknown metric "nope"'),
+    ],
+)
+def test_parse_until_errors(text, message):
+    with pytest.raises(HpsimError, match=message) as exc:
+        parse_until(text)
+    assert exc.value.field == "--until"
+
+
+def test_until_stops_at_the_first_n_meeting_the_target_and_equals_an_ordinary_run():
+    sc = _batch()
+    # Predict N from an ordinary run of 20: the smallest n >= 3 whose first n
+    # replications give a half-width within 15% of the mean pod count.
+    full = hpsim.run(sc, seed=2, replications=20)
+    counts = [s["pods_created"] for s in full.summaries]
+    expected = next(
+        n
+        for n in range(3, 21)
+        if interval(counts[:n])["half_width"] <= 0.15 * interval(counts[:n])["mean"]
+    )
+    assert 3 < expected < 20  # the case is not trivial
+    res = hpsim.run(sc, seed=2, until="pods_created:±15%", max_replications=20)
+    assert res.meta["replications"] == expected
+    assert res.meta["until"]["met"] is True
+    _assert_same(res, hpsim.run(sc, seed=2, replications=expected))
+    # Batches of two workers run ahead; the surplus is dropped, the answer is the same.
+    pooled = hpsim.run(sc, seed=2, until="pods_created:±15%", max_replications=20, executor=Pool(2))
+    _assert_same(res, pooled)
+
+
+def test_until_a_constant_metric_stops_at_the_minimum_and_a_tiny_target_at_the_maximum():
+    sc = _batch()
+    res = hpsim.run(sc, seed=2, until="images_pulled:±0.5", max_replications=10)
+    assert res.meta["replications"] == 3
+    res = hpsim.run(sc, seed=2, replications=4, until="images_pulled:±0.5", max_replications=10)
+    assert res.meta["replications"] == 4  # -r is the minimum
+    res = hpsim.run(sc, seed=2, until="pods_created:±0.001%", max_replications=5)
+    assert res.meta["replications"] == 5
+    assert res.meta["until"]["met"] is False
+
+
+def test_cli_run_replications_and_until(tmp_path, capsys):
+    from hpsim.cli import main
+
+    f = tmp_path / "s.yaml"
+    import yaml
+
+    f.write_text(yaml.safe_dump(_batch().data))
+    assert (
+        main(["run", str(f), "-o", str(tmp_path / "a"), "-r", "3", "-j", "2", "--seed", "5"]) == 0
+    )
+    import pandas as pd
+
+    pods = pd.read_parquet(tmp_path / "a" / "pods.parquet")
+    assert sorted(pods["replication"].unique()) == [0, 1, 2]
+    capsys.readouterr()
+    assert main(["run", str(f), "-o", str(tmp_path / "b"), "--until", "pods_created:±50%"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"--until: pods_created half-width <= 50% met after \d+ replications", out)
+    assert main(["run", str(f), "-o", str(tmp_path / "c"), "--until", "p95_strt:±5%"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hpsim: error: --until: unknown metric")
+    assert len(err.strip().splitlines()) == 1
