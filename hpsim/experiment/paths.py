@@ -143,9 +143,9 @@ class Resolver:
                 near = difflib.get_close_matches(tokens[1], [str(n) for n in names], n=1)
                 hint = f' (did you mean "{near[0]}"?)' if near else ""
                 raise self._error(path, f'no image named "{tokens[1]}"{hint}')
-            where: list[Token] = ["images", names.index(tokens[1]), *tokens[2:]]
+            where: list[Token] = ["images", names.index(tokens[1]), *_typed(tokens[2:])]
             return where, where
-        where = [int(t) if t.isdigit() else t for t in tokens]
+        where = _typed(tokens)
         return where, where
 
     def _locate_workload(
@@ -157,7 +157,7 @@ class Resolver:
             raise self._error(path, "say which field of the workload to set (e.g. .replicas)")
         keys = workload_keys()
         if rest[0] in keys:
-            where: list[Token] = ["workloads", index, *rest]
+            where: list[Token] = ["workloads", index, *_typed(rest)]
             return where, where
         if rest[0] in MANIFEST_SHORTCUTS:
             rest = ["spec", *rest]
@@ -182,7 +182,7 @@ class Resolver:
         inner: list[Token] = ["items", obj_at[0]] if wrapped else []
         if len(obj_at) == 2:
             inner += ["items", obj_at[1]]
-        where = ["workloads", index, "manifest", *inner, *rest]
+        where = ["workloads", index, "manifest", *inner, *_typed(rest)]
         return where, where
 
     def apply(self, data: dict[str, Any], path: str, value: Any) -> list[Token]:
@@ -216,6 +216,11 @@ class Resolver:
         for path, value in values.items():
             self.apply(data, path, value)
         return data
+
+
+def _typed(tokens: list[str]) -> list[Token]:
+    """List indices as ints: ``layers.0`` is the first layer."""
+    return [int(t) if t.isdigit() else t for t in tokens]
 
 
 def _shown(where: list[Token]) -> str:
