@@ -332,51 +332,124 @@ def _factor_column(values: list[Any]) -> list[Any]:
     return [v if isinstance(v, str) else json.dumps(v, sort_keys=True) for v in values]
 
 
-def _combine(
+def _concat_frames(
     points: list[Point],
     factors: list[str],
-    replications: int,
-    results: dict[tuple[str, int], tuple[dict[str, pd.DataFrame], dict[str, Any]]],
-    errors: dict[tuple[str, int], dict[str, Any]],
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    fcols = {f: _factor_column([p.values[f] for p in points]) for f in factors}
-    fvalue = {p.id: {f: fcols[f][i] for f in factors} for i, p in enumerate(points)}
-    point_rows = [{"point": p.id, **fvalue[p.id]} for p in points]
+    fvalue: dict[str, dict[str, Any]],
+    frames: dict[tuple[str, int], dict[str, pd.DataFrame]],
+) -> dict[str, pd.DataFrame]:
+    """Every run's tables in memory, one per name, led by point, factor and replication."""
+    import numpy as np
+
+    keys = [k for p in points for k in sorted(x for x in frames if x[0] == p.id)]
     tables: dict[str, pd.DataFrame] = {}
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    for name in TABLES:
+        parts = [frames[k][name] for k in keys]
+        nonempty = [d for d in parts if len(d)] or parts[:1]
+        if not nonempty:
+            tables[name] = pd.DataFrame(columns=["point", *factors, "replication"])
+            continue
+        df = pd.concat(nonempty, ignore_index=True)
+        sizes = [len(frames[k][name]) for k in keys]
+        head = {
+            "point": np.repeat([k[0] for k in keys], sizes),
+            **{f: np.repeat(np.array([fvalue[k[0]][f] for k in keys]), sizes) for f in factors},
+            "replication": np.repeat([k[1] for k in keys], sizes).astype("int64"),
+        }
+        lead = pd.DataFrame({c: list(v) if len(v) else [] for c, v in head.items()})
+        if len(df) == 0:
+            lead = lead.iloc[:0]
+        tables[name] = pd.concat([lead, df.reset_index(drop=True)], axis=1)
+    return tables
+
+
+def _concat_files(
+    points: list[Point],
+    factors: list[str],
+    fvalue: dict[str, dict[str, Any]],
+    keys: list[tuple[str, int]],
+    out: Path,
+    read_back: dict[tuple[str, int], dict[str, Any]],
+) -> dict[str, Any]:
+    """Every run's Parquet tables read and joined as Arrow (no pandas round trip per run).
+
+    ``read_back`` holds the runs already read (as they finished).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    import pyarrow as pa
+
+    # Arrow reads without the GIL: threads use the cores the workers have left.
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        missing = [k for k in keys if k not in read_back]
+        read_back.update(
+            zip(missing, pool.map(lambda k: _read_arrow(out, k), missing), strict=True)
+        )
+    tables: dict[str, Any] = {}
+    for name in TABLES:
+        parts = [read_back[key][name] for key in keys]
+        if not parts:
+            tables[name] = pa.table({c: pa.array([], pa.string()) for c in ["point", *factors]})
+            continue
+        t = pa.concat_tables(parts, promote_options="permissive")
+        sizes = [p.num_rows for p in parts]
+        lead = {
+            "point": [k[0] for k in keys],
+            **{f: [fvalue[k[0]][f] for k in keys] for f in factors},
+            "replication": [k[1] for k in keys],
+        }
+        for j, (col, per_run) in enumerate(lead.items()):
+            values = pa.array(per_run)
+            # Run r's value repeated over its rows: take() by run index.
+            index = pa.array(np.repeat(np.arange(len(keys)), sizes))
+            t = t.add_column(j, col, values.take(index))
+        tables[name] = t
+    return tables
+
+
+def _read_arrow(out: Path, key: tuple[str, int]) -> dict[str, Any]:
+    """A run folder's Parquet tables as Arrow, without pandas' metadata."""
+    import pyarrow.parquet as pq
+
+    folder = _run_dir(out, key)
+    # ParquetFile.read: a few times faster than read_table's dataset layer on small files.
+    return {
+        n: pq.ParquetFile(folder / f"{n}.parquet").read().replace_schema_metadata(None)
+        for n in TABLES
+    }
+
+
+def _derived(
+    points: list[Point],
+    factors: list[str],
+    fvalue: dict[str, dict[str, Any]],
+    replications: int,
+    summaries: dict[tuple[str, int], dict[str, Any]],
+    errors: dict[tuple[str, int], dict[str, Any]],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(runs, failed, summary, points): one row per run, failed run, point, point."""
+    point_rows = [{"point": p.id, **fvalue[p.id]} for p in points]
     run_rows, fail_rows, summary_rows = [], [], []
     for p in points:
-        sums = []
+        flats = []
         for i in range(replications):
             key = (p.id, i)
             head = {"point": p.id, **fvalue[p.id], "replication": i}
-            if key in results:
-                t, s = results[key]
-                sums.append(s)
-                for name in TABLES:
-                    df = t[name].copy()
-                    for col, val in reversed(list(head.items())):
-                        df.insert(0, col, [val] * len(df))
-                    parts[name].append(df)
-                run_rows.append({**head, **_flat(s)})
+            if key in summaries:
+                flats.append(_flat(summaries[key]))
+                run_rows.append({**head, **flats[-1]})
             elif key in errors:
                 e = errors[key]
                 fail_rows.append({**head, "error_type": e["type"], "message": e["message"]})
-        row: dict[str, Any] = {"point": p.id, **fvalue[p.id], "runs": len(sums)}
-        row["failed"] = replications - len(sums)
-        flats = [_flat(s) for s in sums]
+        row: dict[str, Any] = {"point": p.id, **fvalue[p.id], "runs": len(flats)}
+        row["failed"] = replications - len(flats)
         metrics = list(dict.fromkeys(k for f in flats for k in f))
         for m in metrics:
             iv = interval([f.get(m) for f in flats])
             row[f"{m}_mean"] = iv["mean"]
             row[f"{m}_half_width"] = iv["half_width"]
         summary_rows.append(row)
-    for name in TABLES:
-        if parts[name]:
-            nonempty = [d for d in parts[name] if len(d)] or parts[name][:1]
-            tables[name] = pd.concat(nonempty, ignore_index=True)
-        else:
-            tables[name] = pd.DataFrame(columns=["point", *factors, "replication"])
     head_cols = ["point", *factors, "replication"]
     runs = pd.DataFrame(run_rows) if run_rows else pd.DataFrame(columns=head_cols)
     failed = (
@@ -384,7 +457,7 @@ def _combine(
         if fail_rows
         else pd.DataFrame(columns=[*head_cols, "error_type", "message"])
     )
-    return tables, runs, failed, pd.DataFrame(summary_rows), pd.DataFrame(point_rows)
+    return runs, failed, pd.DataFrame(summary_rows), pd.DataFrame(point_rows)
 
 
 # -- the sweep ----------------------------------------------------------------------------------
@@ -487,22 +560,48 @@ def sweep(
         if (p.id, i) not in done
     ]
     total = len(points) * replications
+    read_back: dict[tuple[str, int], dict[str, Any]] = {}
     with ex, Progress(total, show=wanted(progress), done=len(done), desc=loaded.name) as bar:
         for outcome in ex.map(execute, specs):
             _keep(outcome, out, loaded, seed, fmt, results, errors)
             bar.update(outcome.ok)
+            if out is not None and fmt == "parquet" and outcome.ok:
+                # Read while the workers run: the end has less left to do alone.
+                read_back[outcome.key] = _read_arrow(out, outcome.key)
+    fcols = {f: _factor_column([p.values[f] for p in points]) for f in names}
+    fvalue = {p.id: {f: fcols[f][k] for f in names} for k, p in enumerate(points)}
+    summaries = {k: v[1] for k, v in results.items()}
     if out is not None:
-        results.clear()
         for p in points:
             for i in range(replications):
                 rdir = _run_dir(out, (p.id, i))
                 if _finished(rdir):
-                    results[(p.id, i)] = _read_run(rdir, fmt)
+                    summaries[(p.id, i)] = json.loads((rdir / "summary.json").read_text())
                 elif (rdir / "error.json").is_file():
                     errors[(p.id, i)] = json.loads((rdir / "error.json").read_text())
-    tables, runs, failed, summary, point_df = _combine(points, names, replications, results, errors)
+    keys = [(p.id, i) for p in points for i in range(replications) if (p.id, i) in summaries]
+    runs, failed, summary, point_df = _derived(
+        points, names, fvalue, replications, summaries, errors
+    )
+    if out is not None and fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        arrow = _concat_files(points, names, fvalue, keys, out, read_back)
+        tables = {}
+        for name, t in arrow.items():
+            tmp = out / f".{name}.parquet.tmp-{os.getpid()}"
+            pq.write_table(t, tmp)
+            os.replace(tmp, out / f"{name}.parquet")
+            tables[name] = t.to_pandas()
+    else:
+        if out is not None:
+            results = {k: _read_run(_run_dir(out, k), fmt) for k in keys}
+        tables = _concat_frames(points, names, fvalue, {k: results[k][0] for k in keys})
+        if out is not None:
+            for name, df in tables.items():
+                _atomic_table(df, out / f"{name}.{fmt}", fmt)
     if out is not None:
-        for name, df in {**tables, "runs": runs, "failed": failed, "summary": summary}.items():
+        for name, df in {"runs": runs, "failed": failed, "summary": summary}.items():
             _atomic_table(df, out / f"{name}.{fmt}", fmt)
     return SweepResults(
         scenario=loaded.name,
