@@ -104,8 +104,9 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def print_summary(summary: dict[str, Any], file: Any = sys.stdout) -> None:
+def print_summary(summary: dict[str, Any], file: Any = None) -> None:
     """A short two-column table of the headline numbers (mean ± 95% half-width over runs)."""
+    file = sys.stdout if file is None else file
     rows = [(k, v) for k, v in summary.items() if not isinstance(v, dict) or _is_interval(v)]
     if not rows:
         return
