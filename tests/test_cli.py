@@ -142,6 +142,7 @@ def test_run_writes_identical_files_for_the_same_seed(tmp_path):
         )
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == [
+        "containers.csv",
         "events.csv",
         "gc.csv",
         "images.csv",

@@ -104,6 +104,48 @@ def test_crash_loop_resets_after_ten_minutes_of_running():
     assert gaps.tolist() == pytest.approx([0.0] * len(gaps))
 
 
+def test_containers_table_has_one_row_per_instance_and_the_running_fraction():
+    # The 600 s leak with immediate restarts over 2 h: the pod is created at 0, its
+    # first instance starts at 3 s (2 s sandbox + 1 s container), each instance runs
+    # 600 s and the next starts 1 s (container start) after it exits.
+    res = run(_leaky("10Mi/min", duration="2h"))
+    c = res.tables["containers"]
+    assert c["instance"].tolist() == list(range(len(c)))
+    ended = c[c["reason"] == "Error"]
+    assert ended["started_s"].tolist() == pytest.approx([3 + 601 * i for i in range(len(ended))])
+    assert (ended["ended_s"] - ended["started_s"]).tolist() == pytest.approx([600] * len(ended))
+    assert ended["memory_cap"].all() and (ended["exit_code"] == 1).all()
+    last = c.iloc[-1]
+    assert last["reason"] == "Running" and np.isnan(last["ended_s"])
+    assert len(ended) == 11  # 3 + 601 * 11 = 6614 s < 7200 s: the 12th is still running
+    # Running: 11 x 600 s + (7200 - 6614) s of the pod's 7200 s life.
+    up = 11 * 600 + (7200 - 6614)
+    frac = res.summary()["running_fraction_by_workload"]["leak"]
+    assert frac == pytest.approx(up / 7200)
+    assert _one(res, "leak")["alloc_failures"] == 11
+
+
+def test_a_start_past_the_cap_is_a_counted_refusal():
+    # 300 MiB at start under a 200 MiB limit: every instance fails its first allocation.
+    data = scenario(
+        [
+            {
+                "manifest": pod("big", limits={"memory": "200Mi"}),
+                "profile": {"memory": "300Mi"},
+            }
+        ],
+        [{"name": "test/app:1", "layers": [{"size": 0}]}],
+        duration="100s",
+    )
+    res = run(data)
+    c = res.tables["containers"]
+    # Starts at 3 s, then restarts after 0, 10, 20 s of back-off (+1 s start each).
+    assert c["started_s"].tolist() == pytest.approx([3, 4, 15, 36, 77])
+    assert (c["ended_s"] == c["started_s"]).all() and c["memory_cap"].all()
+    assert _one(res, "big")["alloc_failures"] == 5
+    assert res.summary()["running_fraction_by_workload"]["big"] == 0.0
+
+
 def test_degrade_stays_at_cap_and_counts_failed_allocations():
     res = run(_leaky("10Mi/min", on_cap="degrade", duration="1h"))
     p = _one(res, "leak")

@@ -177,8 +177,7 @@ def print_sweep(res: Any, file: Any = sys.stdout) -> None:
     rows = [[*cols, *shown]]
     for _, r in table.iterrows():
         rows.append(
-            [str(r[c]) for c in cols]
-            + [_cell(r[f"{m}_mean"], r[f"{m}_half_width"]) for m in shown]
+            [str(r[c]) for c in cols] + [_cell(r[f"{m}_mean"], r[f"{m}_half_width"]) for m in shown]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:

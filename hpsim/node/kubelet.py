@@ -279,6 +279,9 @@ class Kubelet:
         if started is not None and not started.triggered:
             started.succeed()
         code = yield from self._live(pod, c)
+        self.rec.container(
+            pod.name, c.spec.name, c.init, c.restarts, c.started_at, self.env.now, code, c.capped
+        )
         c.running = False
         c.exit_code = code
         c.last_finished_at = self.env.now
@@ -300,6 +303,8 @@ class Kubelet:
         )
         work_done = node.cpu.add(key, float(p.cpu), cap_m, p.work)
         limit = c.settings.job_memory_limit_bytes
+        # Known before the commit is placed: a start past the cap is a refusal to count.
+        node.owner_of[key] = (pod, c)
         failed = node.ledger.add(
             key,
             c.base_commit,
@@ -307,7 +312,6 @@ class Kubelet:
             float(limit) if limit else None,
             degrade=pod.plan.spec.on_memory_cap == "degrade",
         )
-        node.owner_of[key] = (pod, c)
         self._start_writers(pod, c)
         waits: list[simpy.Event] = [c.stop, failed]
         if work_done is not None:
@@ -324,6 +328,7 @@ class Kubelet:
         c.work_done_cpu_s += node.cpu.remove(key) if key in node.cpu else 0.0
         node.ledger.remove(key)
         node.owner_of.pop(key, None)
+        c.capped = failed.triggered
         if failed.triggered:
             hit: CapHit = failed.value
             self._event(

@@ -53,6 +53,7 @@ class ContainerState:
     running: bool = False
     finished: bool = False  # exited and will not restart
     exit_code: int | None = None
+    capped: bool = False  # the last instance exited on a job-object allocation refusal
     started_at: float | None = None
     last_finished_at: float | None = None
     work_done_cpu_s: float = 0.0

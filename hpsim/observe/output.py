@@ -24,7 +24,7 @@ import pandas as pd
 from hpsim.errors import HpsimError
 from hpsim.observe.results import Results
 
-TABLES = ("pods", "events", "series", "images", "transitions", "gc")
+TABLES = ("pods", "events", "series", "images", "transitions", "gc", "containers")
 _PACKAGES = ("hpsim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "pyyaml")
 
 

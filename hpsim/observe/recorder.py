@@ -46,6 +46,7 @@ class Recorder:
     series_rows: list[tuple[Any, ...]] = field(default_factory=list)
     images: dict[str, dict[str, Any]] = field(default_factory=dict)
     gc: list[tuple[Any, ...]] = field(default_factory=list)  # image deletions by kubelet
+    containers: list[tuple[Any, ...]] = field(default_factory=list)  # ended container instances
     _level: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SERIES_COLUMNS, 0.0))
     state_counts: dict[str, int] = field(default_factory=dict)  # pods in each state now
 
@@ -54,6 +55,22 @@ class Recorder:
     ) -> None:
         """What ``kubectl get events`` would show."""
         self.events.append((time, kind, name, type_, reason, message))
+
+    def container(
+        self,
+        pod: str,
+        container: str,
+        init: bool,
+        instance: int,
+        started: float,
+        ended: float,
+        exit_code: int | None,
+        memory_cap: bool,
+    ) -> None:
+        """A container instance ended: exited with ``exit_code``, or killed (None)."""
+        self.containers.append(
+            (pod, container, init, instance, started, ended, exit_code, memory_cap)
+        )
 
     def transition(self, time: float, pod: str, old: str, new: str) -> None:
         self.transitions.append((time, pod, old, new))

@@ -14,6 +14,10 @@ Tables (units in column names):
 - ``transitions``: every pod state change (time_s, pod, from, to).
 - ``gc``: every image kubelet deleted: what it believed it freed (the compressed
   size) and what the volume got back (blobs and snapshots no other image shares).
+- ``containers``: one row per container instance (each restart is a new one):
+  started_s, ended_s (empty while it still runs at the end), exit_code (empty
+  when it was killed), kubelet's reason (Completed, Error, Killed, Running) and
+  memory_cap (it exited because its job object refused an allocation).
 """
 
 from __future__ import annotations
@@ -91,6 +95,45 @@ def _pods(node: WindowsNode) -> pd.DataFrame:
     return df
 
 
+CONTAINER_COLUMNS = (
+    "pod",
+    "workload",
+    "container",
+    "init",
+    "instance",
+    "started_s",
+    "ended_s",
+    "exit_code",
+    "reason",
+    "memory_cap",
+)
+
+
+def _containers(node: WindowsNode) -> pd.DataFrame:
+    workload = {p.name: p.workload for p in node.pods}
+    rows = [
+        (pod, workload[pod], name, init, instance, started, ended, code, _reason(code), capped)
+        for pod, name, init, instance, started, ended, code, capped in node.rec.containers
+    ]
+    # Instances still running when the run ends.
+    for p in node.pods:
+        for c in p.containers:
+            if c.running:
+                running = (p.name, p.workload, c.spec.name, c.init, c.restarts, c.started_at)
+                rows.append((*running, None, None, "Running", False))
+    df = pd.DataFrame(rows, columns=list(CONTAINER_COLUMNS))
+    df["ended_s"] = df["ended_s"].astype("float64")
+    df["exit_code"] = df["exit_code"].astype("Int64")
+    return df.sort_values(["started_s", "pod", "container"], kind="stable", ignore_index=True)
+
+
+def _reason(code: int | None) -> str:
+    """kubelet's terminated reason: Completed for exit 0, Error otherwise; Killed when stopped."""
+    if code is None:
+        return "Killed"
+    return "Completed" if code == 0 else "Error"
+
+
 def tables_from_node(node: WindowsNode) -> dict[str, pd.DataFrame]:
     """The run's tables, built once the simulation has ended."""
     rec = node.rec
@@ -131,6 +174,7 @@ def tables_from_node(node: WindowsNode) -> dict[str, pd.DataFrame]:
         "images": images,
         "transitions": transitions,
         "gc": gc,
+        "containers": _containers(node),
     }
 
 
@@ -212,6 +256,31 @@ def _disk(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
     }
 
 
+def running_fraction(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, float]:
+    """Per workload: the fraction of its pods' lives its app containers spent running.
+
+    A pod's life runs from its creation to its end (finished, deleted or the end
+    of the run); pending, pulls, back-off and restarts all count as not running.
+    """
+    pods = tables["pods"]
+    pods = pods[pods["phase"] != "Refused"]
+    if pods.empty:
+        return {}
+    end = pods["finished_s"].fillna(pods["deleted_s"]).fillna(duration).clip(upper=duration)
+    life = (end - pods["created_s"]).clip(lower=0.0)
+    c = tables["containers"]
+    app = c[~c["init"].astype(bool)]
+    up = (app["ended_s"].fillna(duration).clip(upper=duration) - app["started_s"]).clip(lower=0.0)
+    up_by_wl = up.groupby(app["workload"]).sum()
+    # Each app container of a pod is exposed for the pod's whole life.
+    n_app = app.groupby("pod")["container"].nunique()
+    exposure = (life * pods["pod"].map(n_app).fillna(1.0)).groupby(pods["workload"]).sum()
+    return {
+        str(wl): float(up_by_wl.get(wl, 0.0) / total) if total > 0 else 0.0
+        for wl, total in exposure.sort_index().items()
+    }
+
+
 def _q(values: pd.Series, q: float) -> float | None:
     values = values.dropna()
     return float(values.quantile(q)) if len(values) else None
@@ -246,6 +315,7 @@ def summarize(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any
         "alloc_failures_by_workload": {
             str(k): int(v) for k, v in by_wl["alloc_failures"].sum().items()
         },
+        "running_fraction_by_workload": running_fraction(tables, duration),
         "images_pulled": len(tables["images"]),
         "image_content_bytes_end": _last(series, "disk_content_store_bytes"),
         "image_snapshot_bytes_end": _last(series, "disk_snapshots_bytes"),
