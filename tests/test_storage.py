@@ -14,6 +14,7 @@ from hpsim.node.storage import ACCOUNTED, OWNERS, Volume
 from hpsim.scenario import catalog
 
 GIB = 2**30
+MIB = 2**20
 FAST = {"network": "1000TB/s", "unpackRate": "1000TB/s"}
 
 
@@ -110,6 +111,11 @@ def test_mixed_bases_cost_exactly_the_unshared_base_layers():
     # The run reports the same saving from its own aligned twin (same seed).
     assert mixed.summary()["aligned_bases_saving_bytes"] == extra
     assert aligned.summary()["aligned_bases_saving_bytes"] == 0
+    # By OS version: the 1809 base with the agent's layer, 20348 with the app's, and the
+    # sandbox image (no Windows base in the tests) under "none".
+    by_version = mixed.summary()["image_bytes_by_os_version"]
+    assert sorted(by_version) == ["10.0.17763.3887", "10.0.20348.5622", "none"]
+    assert by_version["10.0.17763.3887"] == extra + 10 * MIB * (1 + 2.5)
 
 
 def test_volume_full_fails_pulls_with_the_real_reason():

@@ -225,7 +225,8 @@ def _disk(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
     evicted = events[events["reason"] == "Evicted"]["time_s"]
     by_version: dict[str, float] = {}
     for row in images.itertuples(index=False):
-        key = str(row.os_version or "none")
+        # No OS version: the HostProcess base image and images built on no Windows base.
+        key = row.os_version if isinstance(row.os_version, str) and row.os_version else "none"
         by_version[key] = (
             by_version.get(key, 0.0) + float(row.size_bytes) + float(row.unpacked_bytes)
         )
