@@ -24,15 +24,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from hpsim.node.imagegc import IMAGE_GC_PERIOD_S
 from hpsim.node.node import WindowsNode
+from hpsim.node.scheduler import allocatable, default_eviction_hard, threshold_bytes
 from hpsim.observe.recorder import SERIES_COLUMNS
 from hpsim.observe.stats import combine
+from hpsim.scenario.schema import NodeSpec, version_tuple
+
+if TYPE_CHECKING:
+    from hpsim.observe.plots import Plots
 
 POD_COLUMNS = (
     "pod",
@@ -328,6 +333,34 @@ def summarize(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any
     }
 
 
+def node_facts(spec: NodeSpec) -> dict[str, Any]:
+    """The node's sizes and thresholds, as the figures and the report draw them."""
+    alloc = allocatable(spec)
+    k = spec.kubelet
+    hard = k.eviction_hard
+    if hard is None:
+        hard = default_eviction_hard(spec.kubernetes)
+    nodefs = hard.get("nodefs.available")
+    return {
+        "os_build": spec.os_build,
+        "kubernetes": spec.kubernetes,
+        "containerd": spec.containerd.version,
+        "cpu_millicores": spec.cpu * 1000,
+        "allocatable_cpu_millicores": alloc.cpu_m,
+        "memory_bytes": spec.memory,
+        "pagefile_bytes": spec.pagefile,
+        "commit_limit_bytes": spec.memory + spec.pagefile,
+        "allocatable_memory_bytes": alloc.memory,
+        "max_pods": alloc.pods,
+        "disk_bytes": spec.disk,
+        "image_gc_high_percent": k.image_gc_high_threshold_percent,
+        "image_gc_low_percent": k.image_gc_low_threshold_percent,
+        "eviction_nodefs_bytes": threshold_bytes(nodefs, spec.disk) if nodefs else None,
+        # The Windows kubelet enforces hard eviction from 1.31 (ref §4.5).
+        "eviction_enforced": version_tuple(spec.kubernetes) >= (1, 31, 0),
+    }
+
+
 @dataclass
 class Results:
     """What ``hpsim.run`` returns: tables and a summary, per replication."""
@@ -358,6 +391,13 @@ class Results:
     @property
     def transitions(self) -> pd.DataFrame:
         return self.tables["transitions"]
+
+    @property
+    def plot(self) -> Plots:
+        """The run's figures: ``res.plot.disk()``, ``res.plot.timeline()``, ... (see plots.py)."""
+        from hpsim.observe.plots import Plots
+
+        return Plots(self)
 
     def summary(self) -> dict[str, Any]:
         """Headline numbers; over replications each number is mean, 95% half-width and n."""
