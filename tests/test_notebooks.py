@@ -18,6 +18,15 @@ nbclient = pytest.importorskip("nbclient")
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
+def test_the_four_notebooks_are_there() -> None:
+    assert [p.stem for p in NOTEBOOKS] == [
+        "01-quickstart",
+        "02-mixed-base-images",
+        "03-memory-capping",
+        "04-capacity-planning",
+    ]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_committed_without_outputs(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
