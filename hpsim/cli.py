@@ -50,6 +50,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from hpsim.observe.report import write_report
+
+    paths = write_report(args.results)
+    print("\n".join(str(p) for p in paths[:2]))
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from hpsim.observe.compare import compare_command
+
+    return compare_command(args)
+
+
 def _cmd_catalog(args: argparse.Namespace) -> int:
     from hpsim.scenario import catalog
 
@@ -106,9 +120,31 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
     r.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     r.add_argument("--quiet", "-q", action="store_true", help="print no summary")
+    r.add_argument(
+        "--report",
+        action="store_true",
+        help="also write report.html and report.md (the capacity-planning report)",
+    )
     add_run_options(r)
     r.set_defaults(func=_cmd_run)
     add_sweep_parser(sub)
+
+    rep = sub.add_parser("report", help="write report.html and report.md for a results folder")
+    rep.add_argument("results", metavar="RESULTS_DIR", help="a folder written by hpsim run")
+    rep.set_defaults(func=_cmd_report)
+
+    cmp = sub.add_parser(
+        "compare",
+        help="two scenarios (run on common random numbers) or two results folders, side by side",
+    )
+    cmp.add_argument("a", metavar="A", help="a scenario file or a results folder")
+    cmp.add_argument("b", metavar="B", help="a scenario file or a results folder")
+    cmp.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    cmp.add_argument("--seed", type=int, default=None, help="seed for scenarios (default: A's)")
+    cmp.add_argument(
+        "-r", "--replications", type=int, default=None, help="replications for scenarios"
+    )
+    cmp.set_defaults(func=_cmd_compare)
 
     c = sub.add_parser("catalog", help="list the built-in images with sizes and sources")
     c.add_argument("--output", "-o", choices=("text", "json"), default="text")

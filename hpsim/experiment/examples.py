@@ -41,7 +41,9 @@ def _write_report(folder: Path) -> None:
         from hpsim.observe.report import write_report
     except ImportError:  # the report module is optional for the summaries
         return
-    write_report(folder)
+    # Kept in git: no timestamp (a regeneration that changes nothing changes no file)
+    # and no figure files (report.html next to a fresh run has them).
+    write_report(folder, figures=False, stamp=False)
 
 
 def regenerate(scenario: Path, results: Path = RESULTS) -> Path:

@@ -120,7 +120,7 @@ def execute(spec: RunSpec) -> RunOutcome:
     """Run one spec; never raises (an error comes back in the outcome)."""
     from hpsim.experiment.run import simulate
     from hpsim.observe.output import write_results
-    from hpsim.observe.results import Results
+    from hpsim.observe.results import Results, scenario_meta
 
     t0 = time.perf_counter()
     try:
@@ -133,7 +133,7 @@ def execute(spec: RunSpec) -> RunOutcome:
                 duration=loaded.scenario.duration,
                 tables=tables,
                 summaries=[summary],
-                meta={"replications": 1, "digest": loaded.digest},
+                meta={"replications": 1, **scenario_meta(loaded)},
             )
             write_results(res, Path(spec.out_dir), spec.fmt, scenario_file=spec.file)
             tables = None

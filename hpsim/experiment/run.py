@@ -27,7 +27,7 @@ from hpsim.experiment.executors import remember as _remember
 from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.stopping import MAX_REPLICATIONS, MIN_REPLICATIONS, Until, parse_until
 from hpsim.node.node import WindowsNode
-from hpsim.observe.results import Results, node_facts, summarize, tables_from_node
+from hpsim.observe.results import Results, scenario_meta, summarize, tables_from_node
 from hpsim.scenario.load import LoadedScenario, load
 
 
@@ -182,12 +182,7 @@ def run(
             df.insert(0, "replication", i)
             parts.append(df)
         tables[name] = pd.concat(parts, ignore_index=True)
-    meta: dict[str, Any] = {
-        "replications": final,
-        "digest": loaded.digest,
-        "description": sc.description,
-        "node": node_facts(sc.node),
-    }
+    meta: dict[str, Any] = {"replications": final, **scenario_meta(loaded)}
     if rule is not None:
         meta["until"] = {
             "rule": rule.describe(),

@@ -52,7 +52,7 @@ from hpsim.experiment.paths import Resolver, Token
 from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.run import spawn_key
 from hpsim.observe.output import TABLES, write_results
-from hpsim.observe.results import Results
+from hpsim.observe.results import Results, scenario_meta
 from hpsim.observe.stats import interval
 from hpsim.scenario.load import LoadedScenario, load, load_data
 from hpsim.scenario.yamlsrc import Source, iter_documents, join_path, read_text
@@ -644,7 +644,7 @@ def _keep(
             duration=loaded.scenario.duration,
             tables=outcome.tables,
             summaries=[outcome.summary],
-            meta={"replications": 1, "digest": loaded.digest},
+            meta={"replications": 1, **scenario_meta(loaded)},
         )
         write_results(res, _run_dir(out, key), fmt, scenario_file=loaded.file)
     else:

@@ -50,9 +50,18 @@ def summary_json(summary: dict[str, Any]) -> str:
 
 
 def write_results(
-    res: Results, out_dir: Path, fmt: str = "parquet", scenario_file: str | None = None
+    res: Results,
+    out_dir: Path,
+    fmt: str = "parquet",
+    scenario_file: str | None = None,
+    *,
+    report: bool = False,
 ) -> Path:
-    """Write tables, summary.json and run.json into ``out_dir`` (atomically)."""
+    """Write tables, summary.json and run.json into ``out_dir`` (atomically).
+
+    With ``report`` the capacity-planning report (report.html, report.md,
+    figures/) is written too, before the folder takes its name.
+    """
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise HpsimError(f"results folder {out_dir} exists and is not empty")
@@ -76,9 +85,17 @@ def write_results(
             "seed": res.seed,
             "replications": res.meta.get("replications", 1),
             "format": fmt,
+            "duration_s": res.duration,
+            "description": res.meta.get("description", ""),
+            "node": res.meta.get("node", {}),
+            "workloads": res.meta.get("workloads", []),
             "versions": _versions(),
         }
         (tmp / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n")
+        if report:
+            from hpsim.observe.report import write_report
+
+            write_report(tmp)
         if out_dir.exists():
             out_dir.rmdir()
         tmp.rename(out_dir)
@@ -86,6 +103,43 @@ def write_results(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def read_results(folder: str | Path) -> Results:
+    """A results folder written by ``hpsim run`` (or one run of a sweep), read back."""
+    folder = Path(folder)
+    run_file = folder / "run.json"
+    if not run_file.is_file():
+        raise HpsimError(f"{folder}: not a results folder (no run.json)")
+    try:
+        info = json.loads(run_file.read_text())
+        summary = json.loads((folder / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise HpsimError(f"{folder}: unreadable results: {exc}") from None
+    fmt = info.get("format", "parquet")
+    tables: dict[str, pd.DataFrame] = {}
+    for name in TABLES:
+        path = folder / f"{name}.{'parquet' if fmt == 'parquet' else 'csv'}"
+        if not path.exists():
+            tables[name] = pd.DataFrame()
+        elif fmt == "parquet":
+            tables[name] = pd.read_parquet(path)
+        else:
+            tables[name] = pd.read_csv(path)
+    meta = {
+        k: info[k]
+        for k in ("replications", "description", "node", "workloads", "scenario_file")
+        if k in info
+    }
+    meta["digest"] = info.get("scenario_sha256")
+    return Results(
+        scenario=info["scenario"],
+        seed=info.get("seed", 0),
+        duration=float(info.get("duration_s", 0.0)),
+        tables=tables,
+        meta=meta,
+        combined=summary,
+    )
 
 
 def _is_interval(value: Any) -> bool:
@@ -129,9 +183,11 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
         out = Path("results") / loaded.name / stamp
-    write_results(res, out, args.format, scenario_file=args.scenario)
+    write_results(res, out, args.format, scenario_file=args.scenario, report=args.report)
     if not args.quiet:
         print(f"{loaded.name}: seed {res.seed}, {res.duration:,.0f} s simulated -> {out}")
+        if args.report:
+            print(f"report: {out / 'report.html'} and {out / 'report.md'}")
         if note := until_note(res.meta):
             print(note)
         print_summary(res.summary())

@@ -38,6 +38,7 @@ from hpsim.scenario.schema import NodeSpec, version_tuple
 
 if TYPE_CHECKING:
     from hpsim.observe.plots import Plots
+    from hpsim.scenario.load import LoadedScenario
 
 POD_COLUMNS = (
     "pod",
@@ -361,6 +362,32 @@ def node_facts(spec: NodeSpec) -> dict[str, Any]:
     }
 
 
+def scenario_meta(loaded: LoadedScenario) -> dict[str, Any]:
+    """What a report needs of the scenario besides the tables: description, node, workloads."""
+    workloads = []
+    for plan in loaded.workloads:
+        spec = plan.spec
+        host_writes = float(spec.profile.host_writes) + sum(
+            float(p.host_writes) - float(spec.profile.host_writes) for p in spec.containers.values()
+        )
+        workloads.append(
+            {
+                "name": plan.name,
+                "kind": plan.template.kind,
+                "namespace": plan.template.namespace,
+                "host_process": bool(plan.template.host_process),
+                "host_writes_bytes_per_s": max(0.0, host_writes),
+                "on_memory_cap": spec.on_memory_cap,
+            }
+        )
+    return {
+        "digest": loaded.digest,
+        "description": loaded.scenario.description,
+        "node": node_facts(loaded.scenario.node),
+        "workloads": workloads,
+    }
+
+
 @dataclass
 class Results:
     """What ``hpsim.run`` returns: tables and a summary, per replication."""
@@ -371,6 +398,9 @@ class Results:
     tables: dict[str, pd.DataFrame]
     summaries: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    # The summary as read back from a results folder (summary.json), when the
+    # per-replication summaries are not at hand.
+    combined: dict[str, Any] | None = None
 
     @property
     def pods(self) -> pd.DataFrame:
@@ -401,6 +431,8 @@ class Results:
 
     def summary(self) -> dict[str, Any]:
         """Headline numbers; over replications each number is mean, 95% half-width and n."""
+        if self.combined is not None:
+            return dict(self.combined)
         if len(self.summaries) == 1:
             return dict(self.summaries[0])
         return combine(self.summaries)

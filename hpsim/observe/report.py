@@ -1,0 +1,461 @@
+"""The capacity-planning report: ``report.html`` (self-contained) and ``report.md``.
+
+Written from a results folder, so ``hpsim report DIR`` and ``hpsim run --report``
+give the same report. Contents, in order: the scenario and node; admission
+verdicts (refused workloads in kubectl's words); headline answers with 95%
+intervals over replications; warnings in plain words; the figures.
+
+The HTML embeds its figures as base64 PNG and its style inline: no script, no
+network, it opens offline and can be mailed around. Every string that comes
+from the scenario (names, descriptions, messages) is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hpsim.observe.output import read_results
+from hpsim.observe.plots import Plots, figure_png
+from hpsim.observe.results import Results
+
+GIB = 2**30
+MIB = 2**20
+DAY = 86400.0
+
+
+# -- numbers in words --------------------------------------------------------------------------
+
+
+def _mean(value: Any) -> float | None:
+    if isinstance(value, dict):
+        value = value.get("mean")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def _half(value: Any) -> float | None:
+    return value.get("half_width") if isinstance(value, dict) else None
+
+
+def duration_words(seconds: float | None) -> str:
+    """120 -> '2.0 min'; 2_249_870 -> '26.0 days'."""
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 2 * DAY:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / DAY:.1f} days"
+
+
+def bytes_words(n: float | None) -> str:
+    if n is None:
+        return "-"
+    if abs(n) >= GIB:
+        return f"{n / GIB:.1f} GiB"
+    if abs(n) >= MIB:
+        return f"{n / MIB:.0f} MiB"
+    return f"{n:,.0f} B"
+
+
+def _number(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+
+
+def _with_interval(value: Any, words: Any = None) -> str:
+    """'219.8 s' or '219.8 s ± 3.1 s' (95% half-width) in the metric's own words."""
+    fmt = words or _number
+    mean = _mean(value)
+    if mean is None:
+        return "-"
+    text = fmt(mean)
+    half = _half(value)
+    if half:
+        text += f" ± {fmt(half)}"
+    return text
+
+
+# -- the report's content ----------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    question: str
+    answer: str
+
+
+def node_lines(res: Results) -> list[tuple[str, str]]:
+    node = res.meta.get("node", {})
+    if not node:
+        return []
+    return [
+        ("Windows build", str(node.get("os_build", "-"))),
+        ("Kubernetes / containerd", f"{node.get('kubernetes')} / {node.get('containerd')}"),
+        (
+            "CPU",
+            f"{node['cpu_millicores'] / 1000:g} CPUs, "
+            f"{node['allocatable_cpu_millicores'] / 1000:g} allocatable",
+        ),
+        (
+            "Memory",
+            f"{bytes_words(node['memory_bytes'])} RAM + {bytes_words(node['pagefile_bytes'])} "
+            f"pagefile, {bytes_words(node['allocatable_memory_bytes'])} allocatable",
+        ),
+        ("Disk (C:)", bytes_words(node["disk_bytes"])),
+        ("Max pods", str(node.get("max_pods"))),
+    ]
+
+
+def refusals(res: Results) -> list[tuple[str, str, str]]:
+    """(workload, reason, message) for every workload whose pods admission refused."""
+    pods = res.pods
+    if pods.empty or "phase" not in pods:
+        return []
+    refused = pods[pods["phase"] == "Refused"].drop_duplicates("workload")
+    return [(str(r.workload), str(r.reason), str(r.message)) for r in refused.itertuples()]
+
+
+def headline(res: Results) -> list[Row]:
+    s = res.summary()
+    rows = [
+        Row("Most pods bound to the node at once", _with_interval(s.get("pods_per_node_max"))),
+        Row(
+            "Fresh node: time until every initial pod runs",
+            _with_interval(s.get("fresh_node_all_running_s"), duration_words),
+        ),
+        Row(
+            "Start latency (created to ready), p50 / p95",
+            f"{_with_interval(s.get('start_latency_s_p50'), duration_words)} / "
+            f"{_with_interval(s.get('start_latency_s_p95'), duration_words)}",
+        ),
+        Row(
+            "Pending (created to bound), mean / p95",
+            f"{_with_interval(s.get('pending_s_mean'), duration_words)} / "
+            f"{_with_interval(s.get('pending_s_p95'), duration_words)}",
+        ),
+        Row("Pods still Pending at the end", _with_interval(s.get("pods_pending_at_end"))),
+    ]
+    for wl, v in sorted((s.get("alloc_failures_by_workload") or {}).items()):
+        restarts = (s.get("restarts_by_workload") or {}).get(wl)
+        running = (s.get("running_fraction_by_workload") or {}).get(wl)
+        if (_mean(v) or 0) > 0 or (_mean(restarts) or 0) > 0:
+            rows.append(
+                Row(
+                    f"{wl}: memory-cap failures / restarts / time running",
+                    f"{_with_interval(v)} / {_with_interval(restarts)} / "
+                    f"{_with_interval(running, lambda x: f'{100 * x:.1f}%')}",
+                )
+            )
+    rows += [
+        Row(
+            "Disk: peak on the volume / peak kubelet accounts",
+            f"{_with_interval(s.get('disk_actual_bytes_peak'), bytes_words)} / "
+            f"{_with_interval(s.get('disk_accounted_bytes_peak'), bytes_words)}",
+        ),
+        Row(
+            "Disk the kubelet does not see, at the end",
+            _with_interval(s.get("disk_gap_bytes_end"), bytes_words),
+        ),
+    ]
+    for version, v in sorted((s.get("image_bytes_by_os_version") or {}).items()):
+        what = (
+            "Image bytes with no Windows base (HostProcess base image, sandbox image)"
+            if version == "none"
+            else f"Image bytes on Windows build {version}"
+        )
+        rows.append(Row(what, _with_interval(v, bytes_words)))
+    rows += [
+        Row(
+            "What aligning every image on the host's LTSC base would save",
+            _with_interval(s.get("aligned_bases_saving_bytes"), bytes_words),
+        ),
+        Row(
+            "Image GC: images deleted / bytes kubelet believed it freed / bytes really freed",
+            f"{_with_interval(s.get('image_gc_deleted'))} / "
+            f"{_with_interval(s.get('image_gc_believed_freed_bytes'), bytes_words)} / "
+            f"{_with_interval(s.get('image_gc_actual_freed_bytes'), bytes_words)}",
+        ),
+        Row(
+            "Time to a full disk / to the first eviction",
+            f"{_with_interval(s.get('disk_full_s'), duration_words)} / "
+            f"{_with_interval(s.get('first_eviction_s'), duration_words)}",
+        ),
+        Row("Evictions", _with_interval(s.get("evictions"))),
+    ]
+    return rows
+
+
+def warnings(res: Results) -> list[str]:
+    """The findings a reader must not miss, in plain words."""
+    s = res.summary()
+    out: list[str] = []
+    refused = refusals(res)
+    for wl, reason, message in refused:
+        out.append(f"Workload {wl} never runs: {reason}: {message}")
+    first_eviction = _mean(s.get("first_eviction_s"))
+    disk_full = _mean(s.get("disk_full_s"))
+    for w in res.meta.get("workloads", []):
+        rate = w.get("host_writes_bytes_per_s") or 0.0
+        if not (w.get("host_process") and rate > 0) or w["name"] in {r[0] for r in refused}:
+            continue
+        text = (
+            f"HostProcess workload {w['name']} writes {bytes_words(rate * DAY)}/day to host "
+            "paths that kubelet does not count"
+        )
+        if first_eviction is not None:
+            text += f": the node reaches eviction after {duration_words(first_eviction)}"
+        elif disk_full is not None:
+            text += f": the disk is full after {duration_words(disk_full)}"
+        else:
+            left = _days_left(res, rate)
+            if left is not None:
+                text += f": at that rate the disk is full in about {left:.0f} more days"
+        out.append(text + ".")
+    if first_eviction is not None:
+        out.append(
+            f"kubelet first evicts pods after {duration_words(first_eviction)} "
+            f"({_with_interval(s.get('evictions'))} evictions in the run); it evicts the pods "
+            "whose use it sees, not the host-path writers whose use it does not."
+        )
+    for wl, v in sorted((s.get("alloc_failures_by_workload") or {}).items()):
+        failures = _mean(v) or 0.0
+        if failures <= 0:
+            continue
+        restarts = _mean((s.get("restarts_by_workload") or {}).get(wl)) or 0.0
+        running = _mean((s.get("running_fraction_by_workload") or {}).get(wl))
+        text = (
+            f"Workload {wl}: its job object refused {failures:.0f} allocations per run "
+            f"(Windows has no OOM killer) and it restarted {restarts:.0f} times"
+        )
+        if running is not None and running < 0.995:
+            text += f"; it ran {100 * running:.1f}% of the time"
+        out.append(text + ".")
+    pending = _mean(s.get("pods_pending_at_end")) or 0.0
+    if pending >= 0.5:
+        out.append(f"{pending:.0f} pods are still Pending at the end{_pending_why(res)}.")
+    saving = _mean(s.get("aligned_bases_saving_bytes")) or 0.0
+    versions = [v for v in (s.get("image_bytes_by_os_version") or {}) if v != "none"]
+    if saving > 0:
+        out.append(
+            f"Images sit on {len(versions)} Windows base versions; aligned on the host's LTSC "
+            f"base they would take {bytes_words(saving)} less disk."
+        )
+    gc_failures = _mean(s.get("image_gc_failures")) or 0.0
+    if gc_failures > 0:
+        out.append(
+            f"kubelet's image GC could not free enough space {gc_failures:.0f} times "
+            "(FreeDiskSpaceFailed)."
+        )
+    return out
+
+
+def _pending_why(res: Results) -> str:
+    """The scheduler's most common message for the pods left Pending."""
+    pods = res.pods
+    if pods.empty or "message" not in pods:
+        return ""
+    messages = pods.loc[pods["phase"] == "Pending", "message"].dropna()
+    messages = messages[messages != ""]
+    if messages.empty:
+        return ""
+    return f' ("{messages.value_counts().index[0]}")'
+
+
+def _days_left(res: Results, rate: float) -> float | None:
+    """Days until the volume is full at the end state's free space and this write rate."""
+    node = res.meta.get("node", {})
+    series = res.series
+    if series.empty or not node.get("disk_bytes") or rate <= 0:
+        return None
+    if "replication" in series.columns:
+        series = series[series["replication"] == series["replication"].min()]
+    free = node["disk_bytes"] - float(series["disk_actual_bytes"].iloc[-1])
+    return max(0.0, free) / rate / DAY
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+FIGURE_TITLES = {
+    "timeline": "Pod timeline",
+    "memory": "Node memory",
+    "cpu": "Node CPU",
+    "disk": "Disk: actual versus accounted",
+    "images": "Image bytes by base version",
+    "start_latency": "Start latency",
+    "restarts": "Restarts and memory-cap failures",
+}
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.3em .6em;
+text-align:left;vertical-align:top}th{background:#f5f5f5}
+.warn li{margin:.3em 0}.warn{background:#fff6e5;border-left:4px solid #f0a020;padding:.5em 1.5em}
+figure{margin:1.2em 0}figure img{max-width:100%;border:1px solid #eee}
+.muted{color:#666;font-size:.9em}code{background:#f5f5f5;padding:0 .2em}
+"""
+
+
+def _esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def render_html(res: Results, figures: dict[str, bytes], info: dict[str, Any]) -> str:
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>hpsim report: {_esc(res.scenario)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{_esc(res.scenario)}</h1>",
+    ]
+    description = res.meta.get("description") or ""
+    if description:
+        parts.append(f"<p>{_esc(description)}</p>")
+    parts.append(f'<p class="muted">{_esc(_run_line(res, info))}</p>')
+    parts.append("<h2>Node</h2><table>")
+    parts += [f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in node_lines(res)]
+    parts.append("</table>")
+    parts.append("<h2>Admission</h2>")
+    refused = refusals(res)
+    if refused:
+        parts.append("<table><tr><th>workload</th><th>reason</th><th>message</th></tr>")
+        parts += [
+            f"<tr><td>{_esc(w)}</td><td>{_esc(r)}</td><td>{_esc(m)}</td></tr>"
+            for w, r, m in refused
+        ]
+        parts.append("</table>")
+    else:
+        parts.append(f"<p>{_esc(_admitted_line(res))}</p>")
+    parts.append("<h2>Answers</h2>")
+    if _reps(res) > 1:
+        parts.append(
+            f'<p class="muted">Mean ± half-width of the 95% t-interval over {_reps(res)} '
+            "replications.</p>"
+        )
+    parts.append("<table><tr><th>question</th><th>answer</th></tr>")
+    parts += [
+        f"<tr><td>{_esc(r.question)}</td><td>{_esc(r.answer)}</td></tr>" for r in headline(res)
+    ]
+    parts.append("</table>")
+    found = warnings(res)
+    parts.append("<h2>Warnings</h2>")
+    if found:
+        parts.append('<ul class="warn">')
+        parts += [f"<li>{_esc(w)}</li>" for w in found]
+        parts.append("</ul>")
+    else:
+        parts.append("<p>None.</p>")
+    parts.append("<h2>Figures</h2>")
+    for name, png in figures.items():
+        data = base64.b64encode(png).decode("ascii")
+        title = FIGURE_TITLES.get(name, name)
+        parts.append(
+            f'<figure id="fig-{_esc(name)}"><img alt="{_esc(title)}" '
+            f'src="data:image/png;base64,{data}"><figcaption>{_esc(title)}</figcaption></figure>'
+        )
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _md_cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, Any]) -> str:
+    lines = [f"# {_md_cell(res.scenario)}", ""]
+    description = res.meta.get("description") or ""
+    if description:
+        lines += [description.strip(), ""]
+    lines += [f"_{_run_line(res, info)}_", "", "## Node", "", "| | |", "|---|---|"]
+    lines += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in node_lines(res)]
+    lines += ["", "## Admission", ""]
+    refused = refusals(res)
+    if refused:
+        lines += ["| workload | reason | message |", "|---|---|---|"]
+        lines += [f"| {_md_cell(w)} | {_md_cell(r)} | {_md_cell(m)} |" for w, r, m in refused]
+    else:
+        lines.append(_admitted_line(res))
+    lines += ["", "## Answers", ""]
+    if _reps(res) > 1:
+        lines += [f"Mean ± half-width of the 95% t-interval over {_reps(res)} replications.", ""]
+    lines += ["| question | answer |", "|---|---|"]
+    lines += [f"| {_md_cell(r.question)} | {_md_cell(r.answer)} |" for r in headline(res)]
+    lines += ["", "## Warnings", ""]
+    found = warnings(res)
+    lines += [f"- {w}" for w in found] if found else ["None."]
+    lines += ["", "## Figures", ""]
+    if figure_files:
+        for name, rel in figure_files.items():
+            lines += [f"![{FIGURE_TITLES.get(name, name)}]({rel})", ""]
+    else:
+        lines += ["The figures are in `report.html` next to this file.", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _reps(res: Results) -> int:
+    return int(res.meta.get("replications", 1))
+
+
+def _run_line(res: Results, info: dict[str, Any]) -> str:
+    version = (info.get("versions") or {}).get("hpsim", "")
+    reps = _reps(res)
+    return (
+        f"{duration_words(res.duration)} simulated, seed {res.seed}, "
+        f"{reps} replication{'s' if reps != 1 else ''}; hpsim {version}"
+        + (f"; written {info['written']}" if info.get("written") else "")
+    )
+
+
+def _admitted_line(res: Results) -> str:
+    names = [w["name"] for w in res.meta.get("workloads", [])]
+    if not names and not res.pods.empty:
+        names = sorted(set(res.pods["workload"]))
+    return f"All {len(names)} workloads admitted: {', '.join(names)}."
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_report(folder: str | Path, *, figures: bool = True, stamp: bool = True) -> list[Path]:
+    """Write ``report.html`` and ``report.md`` (and ``figures/*.png``) into a results folder.
+
+    ``figures=False`` leaves the figures out of the Markdown (the HTML always
+    embeds them); ``stamp=False`` leaves out the time of writing, for reports
+    kept in git.
+    """
+    import json
+
+    folder = Path(folder)
+    res = read_results(folder)
+    info = json.loads((folder / "run.json").read_text())
+    if stamp:
+        info["written"] = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    pngs = {name: figure_png(fig) for name, fig in Plots(res).all().items()}
+    written = []
+    figure_files: dict[str, str] = {}
+    if figures:
+        (folder / "figures").mkdir(exist_ok=True)
+        for name, png in pngs.items():
+            path = folder / "figures" / f"{name}.png"
+            _atomic_write(path, png)
+            figure_files[name] = f"figures/{name}.png"
+            written.append(path)
+    html_path = folder / "report.html"
+    _atomic_write(html_path, render_html(res, pngs, info).encode("utf-8"))
+    md_path = folder / "report.md"
+    _atomic_write(md_path, render_markdown(res, figure_files, info).encode("utf-8"))
+    return [html_path, md_path, *written]
