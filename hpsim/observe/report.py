@@ -399,7 +399,11 @@ def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, 
         for name, rel in figure_files.items():
             lines += [f"![{FIGURE_TITLES.get(name, name)}]({rel})", ""]
     else:
-        lines += ["The figures are in `report.html` next to this file.", ""]
+        lines += [
+            "The figures are embedded in `report.html`, which `hpsim run SCENARIO --report` "
+            "and `hpsim report RESULTS_DIR` write beside this file.",
+            "",
+        ]
     return "\n".join(lines).rstrip() + "\n"
 
 
