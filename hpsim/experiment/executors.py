@@ -18,6 +18,7 @@ the others.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sys
@@ -264,6 +265,14 @@ class Pool(Executor):
         return f"pool of {self.jobs} processes"
 
 
+CHUNKS_PER_WORKER = 4
+
+
+def _run_chunk(fn: Callable[[RunSpec], RunOutcome], specs: list[RunSpec]) -> list[RunOutcome]:
+    """Several runs as one Dask task (each still its own outcome)."""
+    return [fn(spec) for spec in specs]
+
+
 class Dask(Executor):
     """A dask.distributed cluster: a LocalCluster started here, or one at ``scheduler``.
 
@@ -314,15 +323,21 @@ class Dask(Executor):
         specs = list(specs)
         if not specs:
             return
-        futures = client.map(fn, specs, pure=False)
-        by_key = {f.key: s for f, s in zip(futures, specs, strict=True)}
+        # Runs of a fraction of a second are short for Dask's per-task overhead (the
+        # scheduler shares this process's cores): send them in chunks, about
+        # CHUNKS_PER_WORKER per worker, so that the workers stay busy to the end.
+        size = max(1, math.ceil(len(specs) / (self.jobs * CHUNKS_PER_WORKER)))
+        chunks = [specs[i : i + size] for i in range(0, len(specs), size)]
+        futures = client.map(_run_chunk, [fn] * len(chunks), chunks, pure=False)
+        by_key = {f.key: c for f, c in zip(futures, chunks, strict=True)}
         try:
             for fut in as_completed(futures):
-                spec = by_key[fut.key]
+                chunk = by_key[fut.key]
                 try:
-                    yield fut.result()
+                    yield from fut.result()
                 except Exception as exc:
-                    yield _lost(spec, exc)
+                    for spec in chunk:
+                        yield _lost(spec, exc)
                 fut.release()
         finally:
             client.cancel([f for f in futures if not f.done()])
