@@ -52,7 +52,7 @@ from hpsim.experiment.paths import Resolver, Token
 from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.run import spawn_key
 from hpsim.observe.output import TABLES, write_results
-from hpsim.observe.results import Results, scenario_meta
+from hpsim.observe.results import Results, TableViews, scenario_meta
 from hpsim.observe.stats import interval
 from hpsim.scenario.load import LoadedScenario, load, load_data
 from hpsim.scenario.yamlsrc import Source, iter_documents, join_path, read_text
@@ -266,7 +266,7 @@ def _read_run(run_dir: Path, fmt: str) -> tuple[dict[str, pd.DataFrame], dict[st
 
 
 @dataclass
-class SweepResults:
+class SweepResults(TableViews):
     """What ``hpsim.sweep`` returns: every run's tables with point, factor and replication
     columns; ``runs`` (one row per run, its headline numbers), ``failed`` and
     ``summary()`` (one row per point: each metric's mean and 95% half-width)."""
@@ -282,26 +282,6 @@ class SweepResults:
     summary_table: pd.DataFrame
     output: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def pods(self) -> pd.DataFrame:
-        return self.tables["pods"]
-
-    @property
-    def events(self) -> pd.DataFrame:
-        return self.tables["events"]
-
-    @property
-    def series(self) -> pd.DataFrame:
-        return self.tables["series"]
-
-    @property
-    def images(self) -> pd.DataFrame:
-        return self.tables["images"]
-
-    @property
-    def transitions(self) -> pd.DataFrame:
-        return self.tables["transitions"]
 
     def summary(self) -> pd.DataFrame:
         """One row per point: factors, runs, failed, ``<metric>_mean``, ``<metric>_half_width``."""

@@ -388,19 +388,10 @@ def scenario_meta(loaded: LoadedScenario) -> dict[str, Any]:
     }
 
 
-@dataclass
-class Results:
-    """What ``hpsim.run`` returns: tables and a summary, per replication."""
+class TableViews:
+    """Each table as an attribute: ``res.pods``, ``res.events``, ... (``tables`` by name)."""
 
-    scenario: str
-    seed: int
-    duration: float
     tables: dict[str, pd.DataFrame]
-    summaries: list[dict[str, Any]] = field(default_factory=list)
-    meta: dict[str, Any] = field(default_factory=dict)
-    # The summary as read back from a results folder (summary.json), when the
-    # per-replication summaries are not at hand.
-    combined: dict[str, Any] | None = None
 
     @property
     def pods(self) -> pd.DataFrame:
@@ -421,6 +412,25 @@ class Results:
     @property
     def transitions(self) -> pd.DataFrame:
         return self.tables["transitions"]
+
+    @property
+    def containers(self) -> pd.DataFrame:
+        return self.tables["containers"]
+
+
+@dataclass
+class Results(TableViews):
+    """What ``hpsim.run`` returns: tables and a summary, per replication."""
+
+    scenario: str
+    seed: int
+    duration: float
+    tables: dict[str, pd.DataFrame]
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    # The summary as read back from a results folder (summary.json), when the
+    # per-replication summaries are not at hand.
+    combined: dict[str, Any] | None = None
 
     @property
     def plot(self) -> Plots:
