@@ -146,6 +146,24 @@ def test_a_start_past_the_cap_is_a_counted_refusal():
     assert res.summary()["running_fraction_by_workload"]["big"] == 0.0
 
 
+def test_a_start_past_the_cap_with_a_leak_is_refused_once_per_instance():
+    # The leak would meet the cap again "at once"; the exiting process allocates no more.
+    data = scenario(
+        [
+            {
+                "manifest": pod("big", limits={"memory": "200Mi"}),
+                "profile": {"memory": "300Mi", "memoryGrowth": "10Mi/min"},
+            }
+        ],
+        [{"name": "test/app:1", "layers": [{"size": 0}]}],
+        duration="100s",
+    )
+    res = run(data)
+    assert len(res.tables["containers"]) == 5
+    assert _one(res, "big")["alloc_failures"] == 5
+    assert _one(res, "big")["restarts"] == 4
+
+
 def test_degrade_stays_at_cap_and_counts_failed_allocations():
     res = run(_leaky("10Mi/min", on_cap="degrade", duration="1h"))
     p = _one(res, "leak")

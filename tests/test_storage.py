@@ -116,6 +116,8 @@ def test_mixed_bases_cost_exactly_the_unshared_base_layers():
     by_version = mixed.summary()["image_bytes_by_os_version"]
     assert sorted(by_version) == ["10.0.17763.3887", "10.0.20348.5622", "none"]
     assert by_version["10.0.17763.3887"] == extra + 10 * MIB * (1 + 2.5)
+    # Shared layers count once: with nothing deleted, the versions add up to the images' peak.
+    assert sum(by_version.values()) == mixed.summary()["image_bytes_peak"]
 
 
 def test_volume_full_fails_pulls_with_the_real_reason():

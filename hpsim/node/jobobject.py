@@ -203,8 +203,15 @@ class CommitLedger:
             c.growth = 0.0
             c.at_cap = True
             self._enter(c, 1)
-        elif c.failed is not None and not c.failed.triggered:
-            c.failed.succeed(hit)
+        else:
+            # The process exits on the refusal: it allocates no more while it goes, so no
+            # second refusal can be scheduled for it (a start past the cap with a leak).
+            self._enter(c, -1)
+            c.rebase(now)
+            c.growth = 0.0
+            self._enter(c, 1)
+            if c.failed is not None and not c.failed.triggered:
+                c.failed.succeed(hit)
 
     def _next_hit(self) -> tuple[float, Hashable | None, str]:
         now = self.env.now
@@ -245,8 +252,4 @@ class CommitLedger:
             c.base = c.limit - c.spike  # exact: no drift past the cap
         self._enter(c, 1)
         self._refuse(key, by, 0.0)
-        if not c.degrade:
-            self._enter(c, -1)
-            c.growth = 0.0  # the crashing process allocates no more
-            self._enter(c, 1)
         self._reschedule()

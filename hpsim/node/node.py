@@ -95,6 +95,7 @@ class WindowsNode:
         root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self.streams = Streams(root)
         self.images = resolve_images(self.scenario)
+        self._layers_seen: set[str] = set()  # layer digests pulled so far in the run
         self.alloc = allocatable(self.spec)
         self.labels = self.spec.all_labels
         self.taints = [(t.key, t.value, t.effect) for t in self.spec.taints]
@@ -468,6 +469,7 @@ class WindowsNode:
 
     def image_pulled(self, ref: str) -> None:
         img = self.images[ref]
+        first_pull = ref not in self.rec.images
         self.rec.image(
             ref,
             os_version=img.os_version,
@@ -477,6 +479,12 @@ class WindowsNode:
             pulled_s=self.env.now,
             pinned=ref in self.kubelet.pinned,
         )
+        if first_pull:
+            # Bytes this image was the first to bring (layers are shared by digest), so
+            # that image bytes by base version count a shared base layer once.
+            new = [lay for lay in img.layers if lay.digest not in self._layers_seen]
+            self._layers_seen.update(lay.digest for lay in new)
+            self.rec.image(ref, new_bytes=sum(lay.size + lay.unpacked for lay in new))
         self.rec.event(self.env.now, "Node", self.spec.name, "ImagePulled", f"pulled {ref}")
 
     def image_used(self, ref: str) -> None:

@@ -10,7 +10,8 @@ Tables (units in column names):
   memory, which grows linearly at ``memory_commit_slope_bytes_per_s`` until
   the next row).
 - ``images``: per image pulled: OS version, compressed and unpacked bytes,
-  pulled and last used times.
+  pulled and last used times, and ``new_bytes``: the compressed + unpacked bytes
+  of the layers it was the first image in the run to bring.
 - ``transitions``: every pod state change (time_s, pod, from, to).
 - ``gc``: every image kubelet deleted: what it believed it freed (the compressed
   size) and what the volume got back (blobs and snapshots no other image shares).
@@ -159,6 +160,7 @@ def tables_from_node(node: WindowsNode) -> dict[str, pd.DataFrame]:
                 "pulled_s",
                 "pinned",
                 "last_used_s",
+                "new_bytes",
             ]
         )
     transitions = pd.DataFrame(rec.transitions, columns=["time_s", "pod", "from", "to"])
@@ -233,9 +235,8 @@ def _disk(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
     for row in images.itertuples(index=False):
         # No OS version: the HostProcess base image and images built on no Windows base.
         key = row.os_version if isinstance(row.os_version, str) and row.os_version else "none"
-        by_version[key] = (
-            by_version.get(key, 0.0) + float(row.size_bytes) + float(row.unpacked_bytes)
-        )
+        # A layer shared by digest counts once, for the first image that brought it.
+        by_version[key] = by_version.get(key, 0.0) + float(row.new_bytes)
     return {
         "disk_actual_bytes_peak": float(actual.max()),
         "disk_accounted_bytes_peak": float(accounted.max()),
