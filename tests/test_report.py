@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from simhelp import node, pod, scenario
@@ -212,3 +213,24 @@ def test_compare_two_result_folders_text(tmp_path, one_run, capsys):
     ]
     assert "intervals: one replication each: no intervals" in text
     assert read_results(a).summary() == one_run.summary() | {}
+
+
+def test_warning_when_kubelet_believes_gc_freed_more_than_the_volume_got_back():
+    from hpsim.observe.report import warnings
+    from hpsim.observe.results import Results
+
+    def res(believed: float, really: float) -> Results:
+        summary = {
+            "image_gc_believed_freed_bytes": believed,
+            "image_gc_actual_freed_bytes": really,
+        }
+        empty = {name: pd.DataFrame() for name in ("pods", "series")}
+        return Results("s", 0, 1.0, empty, combined=summary)
+
+    assert warnings(res(406 * 2**30, 39.2 * 2**30)) == [
+        "kubelet's image GC believed it freed 406.0 GiB, but the volume got back 39.2 GiB: "
+        "kubelet counts each image's compressed size, while deleting an image frees only the "
+        "layers no other image shares."
+    ]
+    # Unshared layers: the volume gets back compressed + unpacked, more than kubelet believes.
+    assert warnings(res(7 * 2**30, 9 * 2**30)) == []

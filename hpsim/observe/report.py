@@ -250,6 +250,14 @@ def warnings(res: Results) -> list[str]:
             f"Images sit on {len(versions)} Windows base versions; aligned on the host's LTSC "
             f"base they would take {bytes_words(saving)} less disk."
         )
+    believed = _mean(s.get("image_gc_believed_freed_bytes")) or 0.0
+    really = _mean(s.get("image_gc_actual_freed_bytes")) or 0.0
+    if believed > 1.5 * really:
+        out.append(
+            f"kubelet's image GC believed it freed {bytes_words(believed)}, but the volume got "
+            f"back {bytes_words(really)}: kubelet counts each image's compressed size, while "
+            "deleting an image frees only the layers no other image shares."
+        )
     gc_failures = _mean(s.get("image_gc_failures")) or 0.0
     if gc_failures > 0:
         out.append(
