@@ -26,6 +26,7 @@ __all__ = [
     "QuantityError",
     "format_bytes",
     "format_duration",
+    "go_duration",
     "parse_cpu_millicores",
     "parse_data_rate",
     "parse_duration",
@@ -311,3 +312,22 @@ def format_duration(seconds: float) -> str:
     if seconds >= 60:
         return f"{int(seconds // 60)}m {int(seconds % 60)}s"
     return f"{seconds:.1f}s"
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Go's ``time.Duration.String`` prints it, truncated to milliseconds
+    (kubelet's event text): ``313ms``, ``1.594s``, ``3m27.215s``, ``1h0m2s``."""
+    ms = int(seconds * 1000 + 1e-6)  # Truncate(time.Millisecond), not round
+    if ms == 0:
+        return "0s"
+    if ms < 1000:
+        return f"{ms}ms"
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, frac = divmod(rest, 1000)
+    text = f"{s}.{frac:03d}".rstrip("0").rstrip(".") + "s"
+    if h:
+        return f"{h}h{m}m{text}"
+    if m:
+        return f"{m}m{text}"
+    return text

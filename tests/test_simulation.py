@@ -42,6 +42,16 @@ def test_serialized_pulls_are_cumulative():
     data = scenario(pods, images, node=node(unpackRate="100MiB/s"))
     res = run(data)
     assert [_one(res, f"p{i}")["ready_s"] for i in range(3)] == pytest.approx([5, 7, 9])
+    # kubelet's event: each pull took 2 s; the later ones waited for the serial puller.
+    pulled = res.events[
+        (res.events["reason"] == "Pulled") & res.events["message"].str.contains("img")
+    ]
+    size = 100 * MIB
+    assert pulled["message"].tolist() == [
+        f'Successfully pulled image "test/img{i}:1" in 2s ({w} including waiting). '
+        f"Image size: {size} bytes."
+        for i, w in ((0, "2s"), (1, "4s"), (2, "6s"))
+    ]
 
 
 def test_parallel_pulls_share_bandwidth():

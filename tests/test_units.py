@@ -442,3 +442,21 @@ def test_format_bytes(n: int, text: str) -> None:
 )
 def test_format_duration(seconds: float, text: str) -> None:
     assert units.format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (0.0004, "0s"),
+        (0.313, "313ms"),
+        (1.594, "1.594s"),
+        (3.0, "3s"),
+        (59.9999, "59.999s"),  # truncated, as Truncate(time.Millisecond) does
+        (60, "1m0s"),
+        (207.215283, "3m27.215s"),
+        (3602, "1h0m2s"),
+    ],
+)
+def test_go_duration_prints_as_go_does(seconds, text):
+    assert units.go_duration(seconds) == text

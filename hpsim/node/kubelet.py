@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from hpsim import units
 from hpsim.node.backoff import Backoff
 from hpsim.node.cpu import job_rate_to_millicores
 from hpsim.node.images import process_isolation_compatible
@@ -66,6 +67,7 @@ class Kubelet:
         self.crash_backoff = Backoff(BACKOFF_INITIAL_S, BACKOFF_MAX_S)
         self.pull_backoff = Backoff(BACKOFF_INITIAL_S, BACKOFF_MAX_S)
         self._pulls: dict[str, simpy.Event] = {}  # in-flight pull per image ref
+        self._pulled_in: dict[str, float] = {}  # ref -> seconds its last pull took
         self.pinned = {node.spec.containerd.sandbox_image}
 
     # -- helpers --------------------------------------------------------------------------------
@@ -84,7 +86,8 @@ class Kubelet:
     # -- images --------------------------------------------------------------------------------
 
     def _pull(self, ref: str) -> Proc:
-        """One pull through the node's puller; returns an error text or None."""
+        """One pull through the node's puller; returns an error text, or None with the
+        pull's own duration (after any wait for the serial puller) in ``_pulled_in``."""
         image = self.node.images.get(ref)
         if image is None:
             return (
@@ -94,6 +97,7 @@ class Kubelet:
         with self.pull_slots.request() as slot:
             yield slot
             if self.node.containerd.has_image(ref):
+                self._pulled_in[ref] = 0.0  # pulled while this request queued
                 return None
             # Checked up front: the first layer that does not fit fails the pull.
             if not self.node.volume.has_room(self.node.containerd.missing_bytes(image)):
@@ -102,8 +106,10 @@ class Kubelet:
                     f'"{ref}": failed to extract layer: There is not enough space on '
                     "the disk."
                 )
+            started = self.env.now
             self.rec.level(self.env.now, pulls_active=self.rec.current("pulls_active") + 1)
             yield self.node.containerd.pull(image)
+            self._pulled_in[ref] = self.env.now - started
             self.rec.level(self.env.now, pulls_active=self.rec.current("pulls_active") - 1)
             self.node.image_pulled(ref)
         return None
@@ -146,8 +152,16 @@ class Kubelet:
             error = inflight.value
             if error is None:
                 pod.pull_s += self.env.now - t0
+                # k/k pkg/kubelet/images/image_manager.go: the pull itself, then the time
+                # since "Pulling" (the serial puller's queue included), as Go prints them.
+                pulled_in = units.go_duration(self._pulled_in.get(ref, 0.0))
+                waited = units.go_duration(self.env.now - t0)
+                size = self.node.images[ref].size
                 self._event(
-                    pod, "Pulled", f'Successfully pulled image "{ref}" in {self.env.now - t0:.3f}s'
+                    pod,
+                    "Pulled",
+                    f'Successfully pulled image "{ref}" in {pulled_in} '
+                    f"({waited} including waiting). Image size: {size} bytes.",
                 )
                 self.node.image_used(ref)
                 return True
