@@ -176,3 +176,82 @@ def test_cli_run_replications_and_until(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("hpsim: error: --until: unknown metric")
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def running_dask_scheduler(tmp_path):
+    """A Dask scheduler and one worker started apart from this process, as on a cluster."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    file = tmp_path / "scheduler.json"
+    common = ["--no-dashboard"]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--scheduler-file",
+                str(file),
+                *common,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "distributed.cli.dask_worker",
+                    "--scheduler-file",
+                    str(file),
+                    "--nthreads",
+                    "1",
+                    "--nworkers",
+                    "1",
+                    *common,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        yield json.loads(file.read_text())["address"]
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+
+
+def test_same_tables_on_a_running_dask_scheduler(running_dask_scheduler, tmp_path):
+    sc = _batch()
+    ref = hpsim.run(sc, seed=9, replications=3)
+    remote = hpsim.run(
+        sc, seed=9, replications=3, executor="dask", scheduler=running_dask_scheduler
+    )
+    _assert_same(ref, remote)
+    # A sweep through it: the workers send their tables back and this process writes
+    # every run's folder (a remote worker need not see this machine's files).
+    factors = {"workloads.b.profile.cpu": ["100m", "200m"]}
+    local = hpsim.sweep(sc, factors, replications=2, seed=3)
+    out = tmp_path / "sweep"
+    swept = hpsim.sweep(
+        sc, factors, replications=2, seed=3, scheduler=running_dask_scheduler, output=out
+    )
+    assert sorted(p.relative_to(out).as_posix() for p in out.glob("points/*/rep-*/run.json")) == [
+        f"points/p00{i}/rep-{r}/run.json" for i in range(2) for r in range(2)
+    ]
+    pdt.assert_frame_equal(local.pods, swept.pods)
