@@ -266,6 +266,12 @@ class Pool(Executor):
 
 
 CHUNKS_PER_WORKER = 4
+DASK_WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
 
 
 def _run_chunk(fn: Callable[[RunSpec], RunOutcome], specs: list[RunSpec]) -> list[RunOutcome]:
@@ -300,9 +306,15 @@ class Dask(Executor):
         if self._client is None:
             import logging
 
+            import dask
             from dask.distributed import Client, LocalCluster
 
             if self.scheduler is None:
+                # A worker's event loop wakes every 20 ms (tick), samples the task thread
+                # every 10 ms (profile) and reads memory every 100 ms: each wake-up takes
+                # the GIL from a pure-Python run. Runs last seconds, not milliseconds, so
+                # the workers here wake rarely. They inherit this process's config.
+                dask.config.set(DASK_WORKER_CONFIG)
                 self._cluster = LocalCluster(
                     n_workers=self.jobs,
                     threads_per_worker=1,
