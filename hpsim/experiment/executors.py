@@ -313,16 +313,16 @@ class Dask(Executor):
                 # A worker's event loop wakes every 20 ms (tick), samples the task thread
                 # every 10 ms (profile) and reads memory every 100 ms: each wake-up takes
                 # the GIL from a pure-Python run. Runs last seconds, not milliseconds, so
-                # the workers here wake rarely. They inherit this process's config.
-                dask.config.set(DASK_WORKER_CONFIG)
-                self._cluster = LocalCluster(
-                    n_workers=self.jobs,
-                    threads_per_worker=1,
-                    processes=self.processes,
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
-                self._client = Client(self._cluster)
+                # the workers here wake rarely. They take the config they start with.
+                with dask.config.set(DASK_WORKER_CONFIG):
+                    self._cluster = LocalCluster(
+                        n_workers=self.jobs,
+                        threads_per_worker=1,
+                        processes=self.processes,
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,
+                    )
+                    self._client = Client(self._cluster)
             else:
                 self._client = Client(self.scheduler, timeout="10s")
                 self.jobs = max(1, sum(self._client.nthreads().values()))
