@@ -1,97 +1,32 @@
-"""Figures, the report and compare: what a reader of hpsim's answers sees."""
+"""The capacity-planning report (hpsim/observe/report.py): report.html and report.md."""
 
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
+import re
 
 import pandas as pd
 import pytest
-from matplotlib.figure import Figure
-from simhelp import node, pod, scenario
+from reporthelp import FIGURES, small
+from simhelp import node
 
 import hpsim
 from hpsim.cli import main
-from hpsim.observe.compare import differences
 from hpsim.observe.output import read_results, write_results
 from hpsim.scenario.load import load_data
 
-ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("timeline", "memory", "cpu", "disk", "images", "start_latency", "restarts")
-
-
-def _small(name: str = "small", description: str = "", **over) -> dict:
-    """A HostProcess agent writing to host paths and a leaking app that crashes at its cap."""
-    wls = [
-        {
-            "manifest": pod("agent", "contoso/agent:1", host_process=True),
-            "profile": {"memory": "50Mi", "hostWrites": "1Gi/h"},
-        },
-        {
-            "manifest": pod("app", "contoso/app:1", limits={"memory": "200Mi"}),
-            "profile": {"memory": "100Mi", "memoryGrowth": "10Mi/min"},
-        },
-    ]
-    images = [
-        {"name": "contoso/agent:1", "layers": [{"size": "10Mi"}]},
-        {"name": "contoso/app:1", "layers": [{"size": "20Mi"}]},
-    ]
-    data = scenario(wls, images, duration="1h", node=node(disk="64Gi"), **over)
-    data["name"], data["description"] = name, description
-    return data
+# The helper under its old name (kept for readers of older tests).
+_small = small
 
 
 @pytest.fixture(scope="module")
 def one_run():
-    return hpsim.run(load_data(_small()))
+    return hpsim.run(load_data(small()))
 
 
 @pytest.fixture(scope="module")
 def three_runs():
-    return hpsim.run(load_data(_small()), replications=3)
-
-
-@pytest.mark.parametrize("name", FIGURES)
-def test_every_figure_is_a_figure_with_a_title(one_run, three_runs, name):
-    for res in (one_run, three_runs):
-        fig = getattr(res.plot, name)()
-        assert isinstance(fig, Figure)
-        ax = fig.axes[0]
-        assert ax.get_title().startswith("small: ")
-    # Over replications the node-level figures say what the band is.
-    if name in ("memory", "cpu", "disk", "start_latency"):
-        assert (
-            "95% band over 3 replications" in getattr(three_runs.plot, name)().axes[0].get_title()
-        )
-
-
-def test_disk_figure_stacks_every_owner_and_draws_the_thresholds(one_run):
-    ax = one_run.plot.disk().axes[0]
-    labels = set(ax.get_legend_handles_labels()[1])
-    assert {"HostProcess host-path writes", "containerd content store", "Windows (OS)"} <= labels
-    assert {"image GC high (85%)", "image GC low (80%)", "what kubelet accounts"} <= labels
-    high = next(line for line in ax.get_lines() if line.get_label() == "image GC high (85%)")
-    assert high.get_ydata()[0] == pytest.approx(64 * 2**30 * 0.85)
-
-
-def test_timeline_has_a_row_per_pod_and_shows_back_off(one_run):
-    ax = one_run.plot.timeline().axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["agent", "app"]
-    colours = {tuple(c.get_facecolor()[0]) for c in ax.collections}
-    from matplotlib.colors import to_rgba
-
-    assert to_rgba("#e6550d") in colours  # the app's crash loop: back-off between instances
-    assert to_rgba("#31a354") in colours  # running
-
-
-def test_restarts_figure_counts_per_workload(one_run):
-    ax = one_run.plot.restarts().axes[0]
-    bars = {t.get_text() for t in ax.get_yticklabels()}
-    assert bars == {"agent", "app"}
-    restarts = one_run.pods.set_index("pod")["restarts"]
-    widths = [p.get_width() for p in ax.patches[:2]]
-    assert widths == [restarts["agent"], restarts["app"]]
+    return hpsim.run(load_data(small()), replications=3)
 
 
 def test_report_files_hold_the_summary_numbers(tmp_path, one_run):
@@ -163,58 +98,6 @@ def test_report_of_a_missing_folder_is_one_line_exit_2(tmp_path, capsys):
     assert err == f"hpsim: error: {tmp_path / 'nope'}: not a results folder (no run.json)\n"
 
 
-# -- compare -----------------------------------------------------------------------------------
-
-
-def test_compare_a_scenario_with_itself_gives_zero_differences(three_runs):
-    diffs = differences(three_runs, three_runs)
-    assert diffs and all(d.diff in (0, None) for d in diffs)
-    assert all(d.paired for d in diffs)
-
-
-def test_compare_on_common_random_numbers_is_paired_and_exact(tmp_path, capsys):
-    # B's app has a limit twice as high: it never meets its cap within the hour.
-    a = tmp_path / "a.yaml"
-    b = tmp_path / "b.yaml"
-    import yaml
-
-    a.write_text(yaml.safe_dump({**_small(name="a"), "replications": 3}))
-    data_b = _small(name="b")
-    data_b["workloads"][1]["manifest"] = pod("app", "contoso/app:1", limits={"memory": "2Gi"})
-    b.write_text(yaml.safe_dump({**data_b, "replications": 3}))
-    assert main(["compare", str(a), str(b), "-o", "json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    by = {m["metric"]: m for m in out["metrics"]}
-    restarts = by["restarts_total"]
-    # 100 MiB + 10 MiB/min meets 200 MiB after 600 s: A restarts, B never does.
-    assert restarts["b"] == 0 and restarts["a"] > 0 and restarts["diff"] == -restarts["a"]
-    assert restarts["paired"] is True
-    # Same seeds, same streams: the agent's numbers do not move at all.
-    assert by["disk_host_writes_bytes_end"]["diff"] == 0
-    assert by["disk_host_writes_bytes_end"]["half_width"] == 0
-
-
-def test_compare_two_result_folders_text(tmp_path, one_run, capsys):
-    a = write_results(one_run, tmp_path / "a")
-    shutil.copytree(a, tmp_path / "b")
-    assert main(["compare", str(a), str(tmp_path / "b")]) == 0
-    text = capsys.readouterr().out
-    assert text.splitlines()[0].split() == [
-        "metric",
-        "A:",
-        "small",
-        "B:",
-        "small",
-        "B",
-        "-",
-        "A",
-        "±",
-        "95%",
-    ]
-    assert "intervals: one replication each: no intervals" in text
-    assert read_results(a).summary() == one_run.summary() | {}
-
-
 def test_warning_when_kubelet_believes_gc_freed_more_than_the_volume_got_back():
     from hpsim.observe.report import warnings
     from hpsim.observe.results import Results
@@ -234,3 +117,84 @@ def test_warning_when_kubelet_believes_gc_freed_more_than_the_volume_got_back():
     ]
     # Unshared layers: the volume gets back compressed + unpacked, more than kubelet believes.
     assert warnings(res(7 * 2**30, 9 * 2**30)) == []
+
+
+def _filler(kubernetes: str) -> dict:
+    """The agent writes 20 GiB/h onto a 40 GiB disk that Windows fills to 20 GiB."""
+    data = small(node=node(disk="40Gi", osDiskUsage="20Gi", kubernetes=kubernetes))
+    data["workloads"][0]["profile"]["hostWrites"] = "20Gi/h"
+    return data
+
+
+def test_report_warns_when_host_path_writes_reach_eviction(tmp_path):
+    res = hpsim.run(load_data(_filler("1.31")))
+    out = write_results(res, tmp_path / "run", report=True)
+    md = (out / "report.md").read_text()
+    s = json.loads((out / "summary.json").read_text())
+    minutes = s["first_eviction_s"] / 60
+    assert (
+        "- HostProcess workload agent writes 480.0 GiB/day to host paths that kubelet does not "
+        f"count: the node reaches eviction after {minutes:.1f} min." in md
+    )
+    evicted = sorted(set(res.pods.loc[res.pods["reason"] == "Evicted", "workload"]))
+    assert f"- kubelet first evicts pods after {minutes:.1f} min ({s['evictions']} evictions" in md
+    assert f"in the run: {', '.join(evicted)})" in md
+    assert f"| Time to a full disk / to the first eviction | - / {minutes:.1f} min |" in md
+
+
+def test_report_warns_of_a_full_disk_where_kubelet_does_not_evict(tmp_path):
+    # Before 1.31 the Windows kubelet does not enforce hard eviction: the disk fills.
+    res = hpsim.run(load_data(_filler("1.29")))
+    md = (write_results(res, tmp_path / "run", report=True) / "report.md").read_text()
+    minutes = res.summary()["disk_full_s"] / 60
+    assert f"does not count: the disk is full after {minutes:.1f} min." in md
+    assert "kubelet first evicts" not in md
+
+
+def test_report_over_replications_gives_intervals_from_summary_json(tmp_path, three_runs):
+    from hpsim.observe.report import bytes_words, duration_words
+
+    out = write_results(three_runs, tmp_path / "run", report=True)
+    md = (out / "report.md").read_text()
+    html = (out / "report.html").read_text()
+    s = json.loads((out / "summary.json").read_text())
+    assert "Mean ± half-width of the 95% t-interval over 3 replications." in md
+    assert "3 replications; hpsim" in md
+
+    def pm(v, words):
+        text = words(v["mean"])
+        return text + (f" ± {words(v['half_width'])}" if v["half_width"] else "")
+
+    peak = s["disk_actual_bytes_peak"]
+    accounted = s["disk_accounted_bytes_peak"]
+    row = (
+        "| Disk: peak on the volume / peak kubelet accounts | "
+        f"{pm(peak, bytes_words)} / {pm(accounted, bytes_words)} |"
+    )
+    assert row in md
+    p50, p95 = s["start_latency_s_p50"], s["start_latency_s_p95"]
+    row = (
+        "| Start latency (created to ready), p50 / p95 | "
+        f"{pm(p50, duration_words)} / {pm(p95, duration_words)} |"
+    )
+    assert row in md
+    # The HTML says the same, escaped.
+    assert f"<td>{pm(peak, bytes_words)} / {pm(accounted, bytes_words)}</td>" in html
+    # Node facts come from run.json.
+    assert "| CPU | 4 CPUs, " in md and "| Disk (C:) | 64.0 GiB |" in md
+
+
+def test_report_from_a_csv_folder(tmp_path, one_run):
+    out = write_results(one_run, tmp_path / "run", "csv")
+    assert main(["report", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    assert html.count('src="data:image/png;base64,') == len(FIGURES)
+    assert read_results(out).summary() == json.loads((out / "summary.json").read_text())
+
+
+def test_report_html_has_no_script_and_no_external_reference(tmp_path, one_run):
+    out = write_results(one_run, tmp_path / "run", report=True)
+    html = (out / "report.html").read_text()
+    assert "<script" not in html.lower()
+    refs = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert refs and all(r.startswith("data:image/png;base64,") for r in refs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from test_report import FIGURES, _small
+from reporthelp import FIGURES, small
 
 import hpsim
 from hpsim.observe.output import write_results
@@ -51,7 +51,7 @@ def browser(tmp_path_factory):
 
 
 def test_report_loads_without_console_errors_and_shows_every_figure(tmp_path, browser):
-    data = _small(name="browser", description="<script>console.error('x')</script> & more")
+    data = small(name="browser", description="<script>console.error('x')</script> & more")
     out = write_results(hpsim.run(load_data(data)), tmp_path / "run", report=True)
     browser.get((out / "report.html").as_uri())
     assert browser.title == "hpsim report: browser"

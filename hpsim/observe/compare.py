@@ -26,12 +26,16 @@ from hpsim.observe.stats import interval
 
 @dataclass
 class Difference:
+    """A headline metric of A and B and B - A, each with a 95% half-width (None: none)."""
+
     metric: str
     a: float | None
     b: float | None
     diff: float | None
     half_width: float | None  # 95%, of the difference
     paired: bool
+    a_half_width: float | None = None
+    b_half_width: float | None = None
 
 
 def _scalar_metrics(summary: dict[str, Any]) -> list[str]:
@@ -61,39 +65,55 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
+def pairable(a: Results, b: Results) -> bool:
+    """Replication i of A and of B drew the same random numbers: same seed, same count, > 1.
+
+    ``hpsim.run`` derives replication i's streams from the seed alone, so two
+    runs (or two results folders that keep ``summaries.json``) with the same
+    seed and replication count are on common random numbers.
+    """
+    n = len(a.summaries)
+    return n > 1 and n == len(b.summaries) and a.seed == b.seed
+
+
 def differences(a: Results, b: Results) -> list[Difference]:
-    """B - A for every metric both have; paired when both carry per-replication summaries."""
+    """B - A for every metric either has; paired over replications when :func:`pairable`.
+
+    Paired, the interval is the t-interval of the per-replication differences
+    (a metric missing in some replication falls back to unpaired); unpaired, it
+    is sqrt(hA² + hB²) from the two summaries' half-widths.
+    """
     sa, sb = a.summary(), b.summary()
-    paired = (
-        a.combined is None
-        and b.combined is None
-        and len(a.summaries) == len(b.summaries)
-        and len(a.summaries) > 1
-    )
+    paired = pairable(a, b)
     out = []
-    for metric in _scalar_metrics(sa):
+    for metric in _scalar_metrics(sa) + [m for m in _scalar_metrics(sb) if m not in sa]:
         va, vb = _num(_lookup(sa, metric)), _num(_lookup(sb, metric))
         if va is None and vb is None:
             continue
+        ha, hb = _half(_lookup(sa, metric)), _half(_lookup(sb, metric))
         diff = vb - va if va is not None and vb is not None else None
         half = None
+        is_paired = False
         if diff is not None and paired:
             pairs = [
                 (_num(_lookup(x, metric)), _num(_lookup(y, metric)))
                 for x, y in zip(a.summaries, b.summaries, strict=True)
             ]
-            deltas = [y - x for x, y in pairs if x is not None and y is not None]
-            half = interval(deltas)["half_width"]  # type: ignore[assignment]
-        elif diff is not None:
-            ha, hb = _half(_lookup(sa, metric)), _half(_lookup(sb, metric))
-            if ha is not None and hb is not None:
-                half = math.hypot(ha, hb)
-        out.append(Difference(metric, va, vb, diff, half, paired))
+            if all(x is not None and y is not None for x, y in pairs):
+                d = interval([y - x for x, y in pairs])  # type: ignore[operator]
+                diff, half, is_paired = d["mean"], d["half_width"], True
+        if diff is not None and not is_paired and ha is not None and hb is not None:
+            half = math.hypot(ha, hb)
+        out.append(Difference(metric, va, vb, diff, half, is_paired, ha, hb))
     return out
 
 
 def _half(value: Any) -> float | None:
     return value.get("half_width") if isinstance(value, dict) else None
+
+
+def _is_scenario(path: str | Path) -> bool:
+    return Path(path).is_file()
 
 
 def _results(path: str, seed: int | None, replications: int | None) -> Results:
@@ -111,14 +131,25 @@ def _results(path: str, seed: int | None, replications: int | None) -> Results:
 def compare(
     a: str | Path, b: str | Path, *, seed: int | None = None, replications: int | None = None
 ) -> tuple[Results, Results, list[Difference]]:
-    """Load or run A and B (scenarios on A's seed unless given) and their differences."""
+    """Load or run A and B and their differences.
+
+    Scenarios run on one seed and replication count: those given, else A's (a
+    scenario's own, or those a results folder A was run with), so B's
+    replication i shares A's random numbers.
+    """
     from hpsim.scenario.load import load
 
-    if seed is None and not Path(a).is_dir() and Path(a).exists():
-        seed = load(a).scenario.seed
-    if replications is None and not Path(a).is_dir() and Path(a).exists():
-        replications = load(a).scenario.replications
-    ra = _results(str(a), seed, replications)
+    ra = None
+    if _is_scenario(a):
+        sc = load(a).scenario
+        seed = sc.seed if seed is None else seed
+        replications = sc.replications if replications is None else replications
+    else:
+        ra = _results(str(a), seed, replications)
+        seed = ra.seed if seed is None else seed
+        replications = int(ra.meta.get("replications", 1)) if replications is None else replications
+    if ra is None:
+        ra = _results(str(a), seed, replications)
     rb = _results(str(b), seed, replications)
     return ra, rb, differences(ra, rb)
 
@@ -131,13 +162,18 @@ def _fmt(v: float | None) -> str:
     return f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.3g}"
 
 
+def _pm(v: float | None, h: float | None) -> str:
+    return _fmt(v) + (f" ± {_fmt(h)}" if v is not None and h is not None else "")
+
+
 def format_table(a: Results, b: Results, diffs: list[Difference]) -> str:
+    """The metrics side by side: A, B (± 95% half-widths over replications), B - A ± 95%."""
     head = ("metric", f"A: {a.scenario}", f"B: {b.scenario}", "B - A", "± 95%")
     rows = [
         (
             d.metric,
-            _fmt(d.a),
-            _fmt(d.b),
+            _pm(d.a, d.a_half_width),
+            _pm(d.b, d.b_half_width),
             _fmt(d.diff),
             _fmt(d.half_width) if d.half_width is not None else "",
         )
@@ -150,26 +186,32 @@ def format_table(a: Results, b: Results, diffs: list[Difference]) -> str:
         ).rstrip()
         for r in [head, *rows]
     ]
-    paired = any(d.paired for d in diffs)
-    reps = int(a.meta.get("replications", 1))
-    note = (
-        f"paired over {reps} replications on common random numbers"
-        if paired
-        else "unpaired (results folders): sqrt(hA² + hB²)"
-        if any(d.half_width for d in diffs)
-        else "one replication each: no intervals"
-    )
+    reps = len(a.summaries)
+    if any(d.paired for d in diffs):
+        note = (
+            f"paired t-interval over {reps} replications on common random numbers "
+            f"(seed {a.seed}); metrics marked - have no interval"
+        )
+    elif any(d.half_width for d in diffs):
+        note = "unpaired: sqrt(hA² + hB²) from the two summaries"
+    else:
+        note = "one replication each: no intervals"
     return "\n".join([*lines, "", f"intervals: {note}"])
 
 
+def _n(res: Results) -> int:
+    return int(res.meta.get("replications", 1))
+
+
 def compare_command(args: argparse.Namespace) -> int:
+    """``hpsim compare A B``: print the table, or JSON with ``--output json``."""
     a, b, diffs = compare(args.a, args.b, seed=args.seed, replications=args.replications)
     if args.output == "json":
         print(
             json.dumps(
                 {
-                    "a": {"scenario": a.scenario, "seed": a.seed},
-                    "b": {"scenario": b.scenario, "seed": b.seed},
+                    "a": {"scenario": a.scenario, "seed": a.seed, "replications": _n(a)},
+                    "b": {"scenario": b.scenario, "seed": b.seed, "replications": _n(b)},
                     "metrics": [asdict(d) for d in diffs],
                 },
                 indent=2,

@@ -2,7 +2,8 @@
 
 Everything is written into a temporary sibling folder and renamed into place
 at the end, so a killed run never leaves a folder that looks whole. Tables are
-Parquet (pyarrow) or CSV; ``summary.json`` holds the headline numbers and
+Parquet (pyarrow) or CSV; ``summary.json`` holds the headline numbers (over
+replications, ``summaries.json`` each replication's), and
 ``run.json`` the scenario's hash, the seed and the versions that made it.
 """
 
@@ -78,6 +79,11 @@ def write_results(
             else:
                 df.to_csv(tmp / f"{name}.csv", index=False)
         (tmp / "summary.json").write_text(summary_json(res.summary()))
+        if len(res.summaries) > 1:
+            # One summary per replication, in order: what a paired compare of two folders needs.
+            (tmp / "summaries.json").write_text(
+                json.dumps(res.summaries, indent=1, sort_keys=True, default=_json_default) + "\n"
+            )
         run_info = {
             "scenario": res.scenario,
             "scenario_file": scenario_file,
@@ -114,6 +120,8 @@ def read_results(folder: str | Path) -> Results:
     try:
         info = json.loads(run_file.read_text())
         summary = json.loads((folder / "summary.json").read_text())
+        per_rep = folder / "summaries.json"
+        summaries = json.loads(per_rep.read_text()) if per_rep.is_file() else []
     except (OSError, json.JSONDecodeError) as exc:
         raise HpsimError(f"{folder}: unreadable results: {exc}") from None
     fmt = info.get("format", "parquet")
@@ -137,6 +145,7 @@ def read_results(folder: str | Path) -> Results:
         seed=info.get("seed", 0),
         duration=float(info.get("duration_s", 0.0)),
         tables=tables,
+        summaries=summaries,
         meta=meta,
         combined=summary,
     )

@@ -78,7 +78,8 @@ def _register_ipython_png() -> None:
 def figure_png(fig: Figure, dpi: int = 100) -> bytes:
     """The figure as PNG bytes."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    # Constrained layout already fits the labels and outside legends: no "tight" second pass.
+    fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
 
 
@@ -134,6 +135,37 @@ def _at(series: pd.DataFrame, col: str, slope: str | None, grid: np.ndarray) -> 
     return values
 
 
+def _owner_levels(series: pd.DataFrame, grid: np.ndarray) -> dict[str, np.ndarray]:
+    """Each disk owner's bytes at the grid times, growing between rows as the volume does.
+
+    The series records each owner's bytes at a row and only the volume's total
+    slopes, actual and accounted. Their difference is exactly the slope of the
+    host-path writes (the only writer kubelet does not count); the accounted
+    slope is shared among scratch, logs and emptyDir in proportion to what each
+    gained by the next row (or to their size when none gained). The stack then
+    meets the volume's line at every time.
+    """
+    out = {o: _at(series, f"disk_{o}_bytes", None, grid) for o in OWNER_COLOURS}
+    if series.empty:
+        return out
+    t = series["time_s"].to_numpy()
+    idx = np.clip(np.searchsorted(t, grid, side="right") - 1, 0, len(t) - 1)
+    dt = np.where(grid >= t[0], np.maximum(grid - t[idx], 0.0), 0.0)
+    actual = series["disk_actual_slope_bytes_per_s"].to_numpy(dtype=float)
+    accounted = series["disk_accounted_slope_bytes_per_s"].to_numpy(dtype=float)
+    out["host_writes"] = out["host_writes"] + np.maximum(actual - accounted, 0.0)[idx] * dt
+    writers = ("scratch", "logs", "empty_dir")
+    values = np.vstack([series[f"disk_{o}_bytes"].to_numpy(dtype=float) for o in writers])
+    weights = np.maximum(np.diff(values, axis=1, append=values[:, -1:]), 0.0)
+    none = weights.sum(axis=0) <= 0
+    weights[:, none] = values[:, none]
+    weights[0, weights.sum(axis=0) <= 0] = 1.0
+    share = weights / weights.sum(axis=0)
+    for k, owner in enumerate(writers):
+        out[owner] = out[owner] + (accounted * share[k])[idx] * dt
+    return out
+
+
 def _band(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and 95% t-band over the rows of ``samples`` (replications x grid)."""
     mean = samples.mean(axis=0)
@@ -164,8 +196,9 @@ class Plots:
     def _grid(self) -> np.ndarray:
         return np.linspace(0.0, self.res.duration, GRID_POINTS)
 
-    def _title(self, what: str, band: str = "band") -> str:
-        reps = f"\nmean and 95% {band} over {self._n} replications" if self._n > 1 else ""
+    def _title(self, what: str, band: str | None = "band") -> str:
+        shown = f"mean and 95% {band}" if band else "mean"
+        reps = f"\n{shown} over {self._n} replications" if self._n > 1 else ""
         return f"{self.res.scenario}: {what}{reps}"
 
     def _levels(
@@ -246,11 +279,11 @@ class Plots:
         _hours_axis(ax, end)
         from matplotlib.patches import Patch
 
-        ax.legend(
+        fig.legend(
             handles=[Patch(color=c, label=s) for s, c in STATE_COLOURS.items()],
-            loc="upper right",
+            loc="outside lower center",
             fontsize=8,
-            ncols=3,
+            ncols=len(STATE_COLOURS),
         )
         more = f" (first {max_pods} of {len(pods)} pods)" if len(pods) > max_pods else ""
         rep = f", replication {replication}" if self._n > 1 else ""
@@ -258,9 +291,40 @@ class Plots:
         return fig
 
     def memory(self) -> Figure:
-        """Committed memory against requests, allocatable, RAM and the commit limit."""
+        """Committed memory and working set against requests, allocatable, RAM and the commit limit.
+
+        The model tracks commit, not pages touched: the working set drawn is
+        the committed bytes RAM can hold (every committed page taken as
+        touched), and commit past RAM is what the pagefile must back.
+        """
         fig = Figure(figsize=(10, 4.5), layout="constrained")
         ax = fig.add_subplot()
+        node = self._node
+        ram = float(node.get("memory_bytes") or 0.0)
+        reps = _replications(self.res.series)
+        grid = self._grid()
+        if len(reps) == 1:
+            grid = np.union1d(grid, reps[0]["time_s"].to_numpy())
+        committed = np.vstack(
+            [
+                _at(s, "memory_committed_bytes", "memory_commit_slope_bytes_per_s", grid)
+                for s in reps
+            ]
+        ).mean(axis=0)
+        resident = np.minimum(committed, ram) if ram > 0 else committed
+        ax.fill_between(
+            grid, 0, resident, color="C0", alpha=0.18, lw=0, label="working set (resident in RAM)"
+        )
+        if ram > 0 and (committed > ram).any():
+            ax.fill_between(
+                grid,
+                ram,
+                np.maximum(committed, ram),
+                color="C3",
+                alpha=0.25,
+                lw=0,
+                label="committed past RAM (backed by the pagefile)",
+            )
         self._levels(
             ax,
             [
@@ -268,7 +332,6 @@ class Plots:
                 ("requests_memory_bytes", None, "requested by bound pods", "C1"),
             ],
         )
-        node = self._node
         self._hline(ax, node.get("allocatable_memory_bytes"), "allocatable", "C2")
         self._hline(ax, node.get("memory_bytes"), "RAM", "0.3", ":")
         self._hline(ax, node.get("commit_limit_bytes"), "commit limit (RAM + pagefile)", "C3")
@@ -310,13 +373,8 @@ class Plots:
         reps = _replications(self.res.series)
         grid = np.union1d(self._grid(), reps[0]["time_s"].to_numpy()) if len(reps) == 1 else None
         grid = self._grid() if grid is None else grid
-        stacks = []
-        for owner in OWNER_COLOURS:
-            col = f"disk_{owner}_bytes"
-            # Owners change linearly between rows; the total's slope spreads over them, so
-            # each owner is drawn as a step and the accounted/actual lines carry the slopes.
-            samples = np.vstack([_at(s, col, None, grid) for s in reps])
-            stacks.append(samples.mean(axis=0))
+        levels = [_owner_levels(s, grid) for s in reps]
+        stacks = [np.vstack([lv[o] for lv in levels]).mean(axis=0) for o in OWNER_COLOURS]
         ax.stackplot(
             grid,
             np.vstack(stacks),
@@ -358,7 +416,14 @@ class Plots:
         return fig
 
     def images(self) -> Figure:
-        """Image bytes on disk by Windows base version: compressed blobs and unpacked snapshots."""
+        """Image bytes by Windows base version: on disk (a shared layer once) and as listed.
+
+        The bar is what the images of each version brought to the volume,
+        compressed blobs plus unpacked snapshots, a layer shared by digest
+        counted once (the summary's ``image_bytes_by_os_version``); the outline
+        is the sum of the images' own sizes, which counts a shared layer in
+        every image that has it.
+        """
         images = self.res.images.copy()
         fig = Figure(figsize=(9, 4), layout="constrained")
         ax = fig.add_subplot()
@@ -369,36 +434,41 @@ class Plots:
         images["version"] = images["os_version"].where(
             images["os_version"].map(lambda v: isinstance(v, str) and bool(v)), "none"
         )
-        per_rep = images.groupby(
-            (["replication"] if "replication" in images.columns else []) + ["version"]
-        )[["size_bytes", "unpacked_bytes"]].sum()
-        table = per_rep.groupby("version").mean() if "replication" in images.columns else per_rep
+        images["listed_bytes"] = images["size_bytes"] + images["unpacked_bytes"]
+        if "new_bytes" not in images.columns:  # folders written before new_bytes
+            images["new_bytes"] = images["listed_bytes"]
+        keys = (["replication"] if "replication" in images.columns else []) + ["version"]
+        per_rep = images.groupby(keys)[["new_bytes", "listed_bytes"]].sum()
+        if "replication" in images.columns:
+            # A version absent from a replication counts 0 there.
+            per_rep = per_rep.unstack("version", fill_value=0.0).stack("version", future_stack=True)
+            table = per_rep.groupby("version").mean()
+        else:
+            table = per_rep
         table = table.sort_index()
         y = np.arange(len(table))
-        ax.barh(y, table["size_bytes"], color="#6baed6", label="compressed (content store)")
+        ax.barh(y, table["new_bytes"], color="#2171b5", label="on disk (a shared layer once)")
         ax.barh(
             y,
-            table["unpacked_bytes"],
-            left=table["size_bytes"],
-            color="#2171b5",
-            label="unpacked (snapshots)",
+            table["listed_bytes"],
+            fill=False,
+            edgecolor="0.3",
+            linestyle="--",
+            label="sum of image sizes (shared layers in each image)",
         )
         ax.set_yticks(y, labels=list(table.index))
-        ax.xaxis.set_major_locator(
-            MultipleLocator(
-                _nice_step(float((table["size_bytes"] + table["unpacked_bytes"]).max()) / GIB, 6)
-                * GIB
-            )
-        )
+        ax.invert_yaxis()
+        top = float(table[["new_bytes", "listed_bytes"]].to_numpy().max())
+        ax.xaxis.set_major_locator(MultipleLocator(_nice_step(top / GIB, 6) * GIB))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x / GIB:g}"))
-        ax.set_xlabel("GiB pulled")
+        ax.set_xlabel("GiB: compressed blobs + unpacked snapshots")
         ax.set_ylabel("Windows build")
-        ax.legend(loc="lower right", fontsize=8)
+        fig.legend(loc="outside lower center", fontsize=8, ncols=2)
         saving = self.res.summary().get("aligned_bases_saving_bytes")
         if isinstance(saving, dict):
             saving = saving.get("mean")
-        extra = f"; aligned on one base: {saving / GIB:.1f} GiB less" if saving else ""
-        ax.set_title(f"{self.res.scenario}: image bytes by base version{extra}")
+        extra = f"\naligned on the host's base: {saving / GIB:.1f} GiB less" if saving else ""
+        ax.set_title(self._title(f"image bytes by base version{extra}", None))
         return fig
 
     def start_latency(self) -> Figure:

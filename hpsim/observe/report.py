@@ -204,10 +204,12 @@ def warnings(res: Results) -> list[str]:
         out.append(f"Workload {wl} never runs: {reason}: {message}")
     first_eviction = _mean(s.get("first_eviction_s"))
     disk_full = _mean(s.get("disk_full_s"))
+    writers: list[str] = []
     for w in res.meta.get("workloads", []):
         rate = w.get("host_writes_bytes_per_s") or 0.0
         if not (w.get("host_process") and rate > 0) or w["name"] in {r[0] for r in refused}:
             continue
+        writers.append(w["name"])
         text = (
             f"HostProcess workload {w['name']} writes {bytes_words(rate * DAY)}/day to host "
             "paths that kubelet does not count"
@@ -222,11 +224,8 @@ def warnings(res: Results) -> list[str]:
                 text += f": at that rate the disk is full in about {left:.0f} more days"
         out.append(text + ".")
     if first_eviction is not None:
-        out.append(
-            f"kubelet first evicts pods after {duration_words(first_eviction)} "
-            f"({_with_interval(s.get('evictions'))} evictions in the run); it evicts the pods "
-            "whose use it sees, not the host-path writers whose use it does not."
-        )
+        out.append(_eviction_words(res, first_eviction, s.get("evictions"), writers))
+    on_cap = {w["name"]: w.get("on_memory_cap") for w in res.meta.get("workloads", [])}
     for wl, v in sorted((s.get("alloc_failures_by_workload") or {}).items()):
         failures = _mean(v) or 0.0
         if failures <= 0:
@@ -234,9 +233,15 @@ def warnings(res: Results) -> list[str]:
         restarts = _mean((s.get("restarts_by_workload") or {}).get(wl)) or 0.0
         running = _mean((s.get("running_fraction_by_workload") or {}).get(wl))
         text = (
-            f"Workload {wl}: its job object refused {failures:.0f} allocations per run "
-            f"(Windows has no OOM killer) and it restarted {restarts:.0f} times"
+            f"Workload {wl}: its job object refused {_count(failures, 'allocation')} per run "
+            "(Windows has no OOM killer) and "
         )
+        if restarts >= 0.5:
+            text += f"it restarted {_count(restarts, 'time')}"
+        elif on_cap.get(wl) == "degrade":
+            text += "it carried on degraded (its allocations failing, no restart)"
+        else:
+            text += "it did not restart"
         if running is not None and running < 0.995:
             text += f"; it ran {100 * running:.1f}% of the time"
         out.append(text + ".")
@@ -261,10 +266,43 @@ def warnings(res: Results) -> list[str]:
     gc_failures = _mean(s.get("image_gc_failures")) or 0.0
     if gc_failures > 0:
         out.append(
-            f"kubelet's image GC could not free enough space {gc_failures:.0f} times "
+            f"kubelet's image GC could not free enough space {_count(gc_failures, 'time')} "
             "(FreeDiskSpaceFailed)."
         )
     return out
+
+
+def _eviction_words(res: Results, first: float, evictions: Any, writers: list[str]) -> str:
+    """When kubelet first evicted, which workloads it evicted, and whether the writers went on."""
+    pods = res.pods
+    evicted: list[str] = []
+    if not pods.empty and "reason" in pods:
+        evicted = sorted(set(pods.loc[pods["reason"] == "Evicted", "workload"].astype(str)))
+    text = (
+        f"kubelet first evicts pods after {duration_words(first)} "
+        f"({_with_interval(evictions)} evictions in the run"
+        + (f": {', '.join(evicted)}" if evicted else "")
+        + ")"
+    )
+    spared = [w for w in writers if w not in evicted]
+    hit = [w for w in writers if w in evicted]
+    if spared:
+        text += (
+            f"; it does not evict {', '.join(spared)}, whose host-path writes it cannot see: "
+            "they go on filling the disk"
+        )
+    if hit:
+        text += (
+            f"; evicting {', '.join(hit)} frees none of the host-path writes, "
+            "which stay on the volume"
+        )
+    return text + "."
+
+
+def _count(n: float, noun: str) -> str:
+    """'1 allocation', '147 allocations', '0.4 allocations' (a mean over replications)."""
+    text = f"{n:,.0f}" if n >= 10 or float(n).is_integer() else f"{n:,.1f}"
+    return f"{text} {noun}" + ("" if text == "1" else "s")
 
 
 def _pending_why(res: Results) -> str:

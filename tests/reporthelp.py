@@ -1,0 +1,35 @@
+"""A small scenario for the figure, report and compare tests: a host-path writer and a leaky app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simhelp import node, pod, scenario
+
+FIGURES = ("timeline", "memory", "cpu", "disk", "images", "start_latency", "restarts")
+
+
+def small(name: str = "small", description: str = "", **over: Any) -> dict[str, Any]:
+    """A HostProcess agent writing 1 GiB/h to host paths and an app leaking to its 200Mi cap.
+
+    The app commits 100 MiB and leaks 10 MiB/min: its job object refuses an
+    allocation after 600 s, it exits and restarts (CrashLoopBackOff) within the hour.
+    """
+    wls = [
+        {
+            "manifest": pod("agent", "contoso/agent:1", host_process=True),
+            "profile": {"memory": "50Mi", "hostWrites": "1Gi/h"},
+        },
+        {
+            "manifest": pod("app", "contoso/app:1", limits={"memory": "200Mi"}),
+            "profile": {"memory": "100Mi", "memoryGrowth": "10Mi/min"},
+        },
+    ]
+    images = [
+        {"name": "contoso/agent:1", "layers": [{"size": "10Mi"}]},
+        {"name": "contoso/app:1", "layers": [{"size": "20Mi"}]},
+    ]
+    top = {"node": node(disk="64Gi"), **over}
+    data = scenario(wls, images, duration="1h", **top)
+    data["name"], data["description"] = name, description
+    return data
