@@ -75,6 +75,28 @@ def test_scenario_strings_are_escaped_in_html(tmp_path):
     html = (out / "report.html").read_text()
     assert "<script" not in html and "<b>bold" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    md = (out / "report.md").read_text()
+    assert '\\<script\\>alert("x")\\</script\\> \\& \\<b\\>bold\\</b\\>' in md
+
+
+def test_a_scenario_name_with_markup_is_text(tmp_path, one_run):
+    # The loader refuses such a name (it names the results folder), but a results folder's
+    # run.json is only a file: the report escapes whatever it holds.
+    import dataclasses
+
+    name = "<script>alert(1)</script> & co"
+    res = dataclasses.replace(
+        one_run, scenario=name, meta={**one_run.meta, "description": "a & b <i>c</i>"}
+    )
+    out = write_results(res, tmp_path / "run", report=True)
+    html = (out / "report.html").read_text()
+    assert "<script" not in html and "<i>" not in html
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"
+    assert f"<title>hpsim report: {escaped}</title>" in html
+    assert f"<h1>{escaped}</h1>" in html
+    assert "<p>a &amp; b &lt;i&gt;c&lt;/i&gt;</p>" in html
+    md = (out / "report.md").read_text()
+    assert md.startswith("# \\<script\\>alert(1)\\</script\\> \\& co\n")
 
 
 def test_report_lists_refused_workloads_in_kubectls_words(tmp_path):

@@ -17,6 +17,7 @@ import datetime as dt
 import html
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -414,15 +415,21 @@ def render_html(res: Results, figures: dict[str, bytes], info: dict[str, Any]) -
     return "\n".join(parts)
 
 
+def _md_text(text: Any) -> str:
+    """Text that Markdown shows as written: ``<``, ``>`` and ``&`` backslash-escaped (CommonMark),
+    so a scenario's ``<script>`` is never raw HTML in a rendered report.md."""
+    return re.sub(r"([<>&])", r"\\\1", str(text))
+
+
 def _md_cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return _md_text(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, Any]) -> str:
     lines = [f"# {_md_cell(res.scenario)}", ""]
     description = res.meta.get("description") or ""
     if description:
-        lines += [description.strip(), ""]
+        lines += [_md_text(description.strip()), ""]
     lines += [f"_{_run_line(res, info)}_", "", "## Node", "", "| | |", "|---|---|"]
     lines += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in node_lines(res)]
     lines += ["", "## Admission", ""]
@@ -431,7 +438,7 @@ def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, 
         lines += ["| workload | reason | message |", "|---|---|---|"]
         lines += [f"| {_md_cell(w)} | {_md_cell(r)} | {_md_cell(m)} |" for w, r, m in refused]
     else:
-        lines.append(_admitted_line(res))
+        lines.append(_md_text(_admitted_line(res)))
     lines += ["", "## Answers", ""]
     if _reps(res) > 1:
         lines += [f"Mean ± half-width of the 95% t-interval over {_reps(res)} replications.", ""]
@@ -439,7 +446,7 @@ def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, 
     lines += [f"| {_md_cell(r.question)} | {_md_cell(r.answer)} |" for r in headline(res)]
     lines += ["", "## Warnings", ""]
     found = warnings(res)
-    lines += [f"- {w}" for w in found] if found else ["None."]
+    lines += [f"- {_md_text(w)}" for w in found] if found else ["None."]
     lines += ["", "## Figures", ""]
     if figure_files:
         for name, rel in figure_files.items():
