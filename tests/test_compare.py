@@ -126,10 +126,19 @@ def test_compare_two_result_folders_text(tmp_path, capsys):
     assert read_results(a).summary() == one.summary() | {}
 
 
-def test_text_table_shows_each_side_with_its_interval(three_runs):
+def test_text_table_reads_in_units_with_each_sides_interval(three_runs):
     text = format_table(three_runs, three_runs, differences(three_runs, three_runs))
-    row = next(line for line in text.splitlines() if line.startswith("pods_created "))
-    assert row.split() == ["pods_created", "2", "±", "0", "2", "±", "0", "0", "0"]
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()[1:] if line}
+    # An exact number has no ±; B - A and its interval are 0 against itself.
+    assert rows["pods_created"] == ["2", "2", "0", "0"]
+    assert rows["duration_s"] == ["60.0", "min", "60.0", "min", "0.0", "s", "0.0", "s"]
+    # Bytes in GiB: 1 GiB/h of host writes over (most of) the hour.
+    gib = three_runs.summary()["disk_host_writes_bytes_end"]["mean"] / GIB
+    assert 0.98 < gib <= 1.0
+    assert rows["disk_host_writes_bytes_end"][:2] == [f"{gib:.1f}", "GiB"]
+    a = three_runs.summary()["start_latency_s_p95"]
+    if a["half_width"] and a["half_width"] >= 0.05:
+        assert "±" in rows["start_latency_s_p95"]
 
 
 def test_compare_of_a_missing_path_is_one_line_exit_2(tmp_path, capsys):

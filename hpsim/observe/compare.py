@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,8 @@ def differences(a: Results, b: Results) -> list[Difference]:
     sa, sb = a.summary(), b.summary()
     paired = pairable(a, b)
     out = []
-    for metric in _scalar_metrics(sa) + [m for m in _scalar_metrics(sb) if m not in sa]:
+    names = _scalar_metrics(sa)
+    for metric in names + [m for m in _scalar_metrics(sb) if m not in set(names)]:
         va, vb = _num(_lookup(sa, metric)), _num(_lookup(sb, metric))
         if va is None and vb is None:
             continue
@@ -162,23 +164,48 @@ def _fmt(v: float | None) -> str:
     return f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.3g}"
 
 
-def _pm(v: float | None, h: float | None) -> str:
-    return _fmt(v) + (f" ± {_fmt(h)}" if v is not None and h is not None else "")
+def _percent(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _words(metric: str) -> Callable[[float | None], str]:
+    """How a person reads the metric: bytes in GiB/MiB, times in s/min/h/days, fractions in %."""
+    from hpsim.observe.report import bytes_words, duration_words
+
+    name = metric.partition(".")[0]
+    if "_bytes" in name:
+        return bytes_words
+    if name.endswith("_s") or "_s_" in name:
+        return duration_words
+    if "fraction" in name:
+        return _percent
+    return _fmt
+
+
+def _pm(words: Callable[[float | None], str], v: float | None, h: float | None) -> str:
+    """'3.2 GiB ± 0.1 GiB'; no '±' where the interval rounds to nothing."""
+    text = words(v)
+    if v is None or h is None:
+        return text
+    half = words(h)
+    return text if half == words(0.0) else f"{text} ± {half}"
 
 
 def format_table(a: Results, b: Results, diffs: list[Difference]) -> str:
-    """The metrics side by side: A, B (± 95% half-widths over replications), B - A ± 95%."""
+    """The metrics side by side in readable units: A, B (± 95% half-widths), B - A ± 95%."""
     head = ("metric", f"A: {a.scenario}", f"B: {b.scenario}", "B - A", "± 95%")
-    rows = [
-        (
-            d.metric,
-            _pm(d.a, d.a_half_width),
-            _pm(d.b, d.b_half_width),
-            _fmt(d.diff),
-            _fmt(d.half_width) if d.half_width is not None else "",
+    rows = []
+    for d in diffs:
+        words = _words(d.metric)
+        rows.append(
+            (
+                d.metric,
+                _pm(words, d.a, d.a_half_width),
+                _pm(words, d.b, d.b_half_width),
+                words(d.diff),
+                words(d.half_width) if d.half_width is not None else "",
+            )
         )
-        for d in diffs
-    ]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = [
         "  ".join(

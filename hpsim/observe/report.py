@@ -47,22 +47,24 @@ def _half(value: Any) -> float | None:
 
 
 def duration_words(seconds: float | None) -> str:
-    """120 -> '2.0 min'; 2_249_870 -> '26.0 days'."""
+    """120 -> '2.0 min'; 2_249_870 -> '26.0 days'; -7200 -> '-2.0 h'."""
     if seconds is None:
         return "-"
-    if seconds < 120:
+    size = abs(seconds)
+    if size < 120:
         return f"{seconds:.1f} s"
-    if seconds < 2 * 3600:
+    if size < 2 * 3600:
         return f"{seconds / 60:.1f} min"
-    if seconds < 2 * DAY:
+    if size < 2 * DAY:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / DAY:.1f} days"
 
 
 def bytes_words(n: float | None) -> str:
+    """2**30 -> '1.0 GiB'; 1_000 MiB and up in GiB (never '1024 MiB'); 5 * 2**20 -> '5 MiB'."""
     if n is None:
         return "-"
-    if abs(n) >= GIB:
+    if abs(n) >= 1000 * MIB:
         return f"{n / GIB:.1f} GiB"
     if abs(n) >= MIB:
         return f"{n / MIB:.0f} MiB"
