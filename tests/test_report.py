@@ -29,8 +29,25 @@ def three_runs():
     return hpsim.run(load_data(small()), replications=3)
 
 
-def test_report_files_hold_the_summary_numbers(tmp_path, one_run):
-    out = write_results(one_run, tmp_path / "run", report=True)
+@pytest.fixture(scope="module")
+def reported(one_run, tmp_path_factory):
+    """One run's folder with its report, real figures and all."""
+    return write_results(one_run, tmp_path_factory.mktemp("reported") / "run", report=True)
+
+
+@pytest.fixture
+def fast_figures(monkeypatch):
+    """Figures built but not rendered (a 1-pixel PNG each): for tests that read the text."""
+    import base64
+
+    pixel = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+    )
+    monkeypatch.setattr("hpsim.observe.report.figure_png", lambda fig, dpi=100: pixel)
+
+
+def test_report_files_hold_the_summary_numbers(reported):
+    out = reported
     html = (out / "report.html").read_text()
     md = (out / "report.md").read_text()
     assert html.startswith("<!DOCTYPE html>") and "http" not in html.replace("http-equiv", ""), (
@@ -54,8 +71,8 @@ def test_report_files_hold_the_summary_numbers(tmp_path, one_run):
     assert f"Workload app: its job object refused {failures} allocations per run" in md
 
 
-def test_report_from_a_folder_equals_run_report(tmp_path, one_run):
-    a = write_results(one_run, tmp_path / "a", report=True)
+def test_report_from_a_folder_equals_run_report(tmp_path, one_run, reported, fast_figures):
+    a = reported
     b = write_results(one_run, tmp_path / "b")
     assert main(["report", str(b)]) == 0
 
@@ -65,7 +82,7 @@ def test_report_from_a_folder_equals_run_report(tmp_path, one_run):
     assert strip((a / "report.md").read_text()) == strip((b / "report.md").read_text())
 
 
-def test_scenario_strings_are_escaped_in_html(tmp_path):
+def test_scenario_strings_are_escaped_in_html(tmp_path, fast_figures):
     data = _small(
         name="x-script",
         description='<script>alert("x")</script> & <b>bold</b>',
@@ -79,7 +96,7 @@ def test_scenario_strings_are_escaped_in_html(tmp_path):
     assert '\\<script\\>alert("x")\\</script\\> \\& \\<b\\>bold\\</b\\>' in md
 
 
-def test_a_scenario_name_with_markup_is_text(tmp_path, one_run):
+def test_a_scenario_name_with_markup_is_text(tmp_path, one_run, fast_figures):
     # The loader refuses such a name (it names the results folder), but a results folder's
     # run.json is only a file: the report escapes whatever it holds.
     import dataclasses
@@ -99,7 +116,7 @@ def test_a_scenario_name_with_markup_is_text(tmp_path, one_run):
     assert md.startswith("# \\<script\\>alert(1)\\</script\\> \\& co\n")
 
 
-def test_report_lists_refused_workloads_in_kubectls_words(tmp_path):
+def test_report_lists_refused_workloads_in_kubectls_words(tmp_path, fast_figures):
     data = _small(namespaces={"default": "baseline"})
     out = write_results(hpsim.run(load_data(data)), tmp_path / "run", report=True)
     md = (out / "report.md").read_text()
@@ -148,7 +165,7 @@ def _filler(kubernetes: str) -> dict:
     return data
 
 
-def test_report_warns_when_host_path_writes_reach_eviction(tmp_path):
+def test_report_warns_when_host_path_writes_reach_eviction(tmp_path, fast_figures):
     res = hpsim.run(load_data(_filler("1.31")))
     out = write_results(res, tmp_path / "run", report=True)
     md = (out / "report.md").read_text()
@@ -164,7 +181,7 @@ def test_report_warns_when_host_path_writes_reach_eviction(tmp_path):
     assert f"| Time to a full disk / to the first eviction | - / {minutes:.1f} min |" in md
 
 
-def test_report_warns_of_a_full_disk_where_kubelet_does_not_evict(tmp_path):
+def test_report_warns_of_a_full_disk_where_kubelet_does_not_evict(tmp_path, fast_figures):
     # Before 1.31 the Windows kubelet does not enforce hard eviction: the disk fills.
     res = hpsim.run(load_data(_filler("1.29")))
     md = (write_results(res, tmp_path / "run", report=True) / "report.md").read_text()
@@ -173,7 +190,9 @@ def test_report_warns_of_a_full_disk_where_kubelet_does_not_evict(tmp_path):
     assert "kubelet first evicts" not in md
 
 
-def test_report_over_replications_gives_intervals_from_summary_json(tmp_path, three_runs):
+def test_report_over_replications_gives_intervals_from_summary_json(
+    tmp_path, three_runs, fast_figures
+):
     from hpsim.observe.report import bytes_words, duration_words
 
     out = write_results(three_runs, tmp_path / "run", report=True)
@@ -206,7 +225,7 @@ def test_report_over_replications_gives_intervals_from_summary_json(tmp_path, th
     assert "| CPU | 4 CPUs, " in md and "| Disk (C:) | 64.0 GiB |" in md
 
 
-def test_report_from_a_csv_folder(tmp_path, one_run):
+def test_report_from_a_csv_folder(tmp_path, one_run, fast_figures):
     out = write_results(one_run, tmp_path / "run", "csv")
     assert main(["report", str(out)]) == 0
     html = (out / "report.html").read_text()
@@ -214,8 +233,8 @@ def test_report_from_a_csv_folder(tmp_path, one_run):
     assert read_results(out).summary() == json.loads((out / "summary.json").read_text())
 
 
-def test_report_html_has_no_script_and_no_external_reference(tmp_path, one_run):
-    out = write_results(one_run, tmp_path / "run", report=True)
+def test_report_html_has_no_script_and_no_external_reference(reported):
+    out = reported
     html = (out / "report.html").read_text()
     assert "<script" not in html.lower()
     refs = re.findall(r'(?:src|href)="([^"]*)"', html)
