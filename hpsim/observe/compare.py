@@ -216,8 +216,7 @@ def format_table(a: Results, b: Results, diffs: list[Difference]) -> str:
     reps = len(a.summaries)
     if any(d.paired for d in diffs):
         note = (
-            f"paired t-interval over {reps} replications on common random numbers "
-            f"(seed {a.seed}); metrics marked - have no interval"
+            f"paired t-interval over {reps} replications on common random numbers (seed {a.seed})"
         )
     elif any(d.half_width for d in diffs):
         note = "unpaired: sqrt(hA² + hB²) from the two summaries"
