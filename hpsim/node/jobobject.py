@@ -73,6 +73,9 @@ class CommitLedger:
         self._on_change = on_change
         self._on_failure = on_failure
         self._items: dict[Hashable, _Commit] = {}
+        # The containers whose commit grows (few: leaks), in the order of ``_items``: only
+        # they can meet a cap, so only they are looked at when the next hit is computed.
+        self._growers: dict[Hashable, _Commit] = {}
         self._generation = 0
         # The node's commit is system + _a + _g * now: kept as sums so that a change
         # costs O(1), not a pass over every container.
@@ -102,7 +105,7 @@ class CommitLedger:
 
     def slope(self) -> float:
         """Bytes per second the node's commit grows by right now (summed exactly, no residue)."""
-        return sum(c.growth for c in self._items.values())
+        return sum(c.growth for c in self._growers.values())
 
     def failures(self, key: Hashable) -> tuple[int, float]:
         c = self._items[key]
@@ -139,6 +142,8 @@ class CommitLedger:
             failed=self.env.event(),
         )
         self._items[key] = c
+        if c.growth > 0:
+            self._growers[key] = c
         self._enter(c, 1)
         # A start past a cap fails that allocation: the process holds what it got.
         now = self.env.now
@@ -182,6 +187,7 @@ class CommitLedger:
         c = self._items.pop(key, None)
         if c is not None:
             self._enter(c, -1)
+            self._growers.pop(key, None)
         self._reschedule()
 
     # -- the next cap ----------------------------------------------------------------------------
@@ -203,6 +209,7 @@ class CommitLedger:
             c.growth = 0.0
             c.at_cap = True
             self._enter(c, 1)
+            self._growers.pop(key, None)
         else:
             # The process exits on the refusal: it allocates no more while it goes, so no
             # second refusal can be scheduled for it (a start past the cap with a leak).
@@ -210,14 +217,15 @@ class CommitLedger:
             c.rebase(now)
             c.growth = 0.0
             self._enter(c, 1)
+            self._growers.pop(key, None)
             if c.failed is not None and not c.failed.triggered:
                 c.failed.succeed(hit)
 
     def _next_hit(self) -> tuple[float, Hashable | None, str]:
         now = self.env.now
         best: tuple[float, Hashable | None, str] = (math.inf, None, "")
-        for key, c in self._items.items():
-            if c.growth > 0 and c.limit is not None and not c.at_cap:
+        for key, c in self._growers.items():
+            if c.limit is not None and not c.at_cap:
                 dt = max(0.0, (c.limit - c.value(now)) / c.growth)
                 if dt < best[0]:
                     best = (dt, key, "job")
@@ -226,7 +234,7 @@ class CommitLedger:
             dt = max(0.0, (self.commit_limit - self.committed()) / slope)
             if dt < best[0]:
                 # The node refuses whichever process allocates: the fastest grower.
-                grower = max(self._items, key=lambda k: self._items[k].growth)
+                grower = max(self._growers, key=lambda k: self._growers[k].growth)
                 best = (dt, grower, "node")
         if self._items and best[1] is not None and self._items[best[1]].growth <= 0:
             return (math.inf, None, "")

@@ -52,6 +52,8 @@ OS_MISMATCH = (
 )
 
 Proc = Generator[simpy.Event, Any, Any]
+# What a running container writes to: its scratch VHDX, logs, emptyDirs and host paths.
+_WRITERS = ("scratch", "logs", "empty_dir", "host_writes")
 
 
 class Kubelet:
@@ -337,8 +339,7 @@ class Kubelet:
         yield self.env.any_of(waits)
         if spikes is not None and spikes.is_alive:
             spikes.interrupt()
-        for what in ("scratch", "logs", "empty_dir", "host_writes"):
-            node.volume.stop((pod.uid, c.spec.name, what))
+        node.volume.stop_many([(pod.uid, c.spec.name, what) for what in _WRITERS])
         c.work_done_cpu_s += node.cpu.remove(key) if key in node.cpu else 0.0
         node.ledger.remove(key)
         node.owner_of.pop(key, None)
@@ -365,23 +366,17 @@ class Kubelet:
         vol, p = self.node.volume, c.profile
         k = self.node.spec.kubelet
         key = (pod.uid, c.spec.name)
-        vol.write(
-            (*key, "scratch"),
-            "scratch",
-            pod.uid,
-            p.rootfs_writes,
-            float(self.node.spec.containerd.scratch_size),
-        )
+        scratch = float(self.node.spec.containerd.scratch_size)
         # Rotation keeps at most containerLogMaxFiles files of containerLogMaxSize.
-        vol.write(
-            (*key, "logs"),
-            "logs",
-            pod.uid,
-            p.log_rate,
-            float(k.container_log_max_size * k.container_log_max_files),
+        logs = float(k.container_log_max_size * k.container_log_max_files)
+        vol.write_many(
+            (
+                ((*key, "scratch"), "scratch", pod.uid, p.rootfs_writes, scratch),
+                ((*key, "logs"), "logs", pod.uid, p.log_rate, logs),
+                ((*key, "empty_dir"), "empty_dir", pod.uid, p.empty_dir_writes, math.inf),
+                ((*key, "host_writes"), "host_writes", pod.uid, p.host_writes, math.inf),
+            )
         )
-        vol.write((*key, "empty_dir"), "empty_dir", pod.uid, p.empty_dir_writes)
-        vol.write((*key, "host_writes"), "host_writes", pod.uid, p.host_writes)
 
     # -- deletion ------------------------------------------------------------------------------
 

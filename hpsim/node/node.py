@@ -37,6 +37,8 @@ from hpsim.scenario.load import LoadedScenario, WorkloadPlan
 from hpsim.scenario.schema import MemoryDist
 from hpsim.scenario.verdicts import TemplateVerdict, scenario_verdicts
 
+# A pod's own storage, deleted with it (its host-path writes stay).
+_POD_STORAGE = ("scratch", "logs", "empty_dir")
 # One random stream per purpose (DESIGN.md: common random numbers).
 STREAMS = ("arrivals", "lifetimes", "demand", "spikes")
 
@@ -447,10 +449,11 @@ class WindowsNode:
 
     def free_pod_storage(self, pod: Pod) -> None:
         """The pod is gone: its writable layers, logs and emptyDirs go; host writes stay."""
-        for c in pod.containers:
-            for what in ("scratch", "logs", "empty_dir"):
-                self.volume.free((pod.uid, c.spec.name, what))
-            self.volume.retire((pod.uid, c.spec.name, "host_writes"))
+        uid = pod.uid
+        self.volume.release(
+            [(uid, c.spec.name, what) for c in pod.containers for what in _POD_STORAGE],
+            [(uid, c.spec.name, "host_writes") for c in pod.containers],
+        )
 
     def evict(self, pod: Pod, message: str) -> None:
         """Hard eviction: kill now (no grace), phase Failed, reason Evicted."""

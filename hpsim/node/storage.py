@@ -23,7 +23,7 @@ a writer meets its cap or the volume fills, and waits for exactly that.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
 import simpy
@@ -87,14 +87,10 @@ class Volume:
         """Bytes held now, by owner; they add up to ``actual()``."""
         now = self.env.now
         content, snapshots = self._images()
-        out = dict.fromkeys(OWNERS, 0.0)
-        out["os"] = self.os_bytes
-        out["content_store"] = float(content)
-        out["snapshots"] = float(snapshots)
+        retired, base, rate = self._retired, self._base, self._rate
+        out = {"os": self.os_bytes, "content_store": float(content), "snapshots": float(snapshots)}
         for owner in WRITER_OWNERS:
-            out[owner] = max(
-                0.0, self._retired[owner] + self._base[owner] + self._rate[owner] * now
-            )
+            out[owner] = max(0.0, retired[owner] + base[owner] + rate[owner] * now)
         return out
 
     def _enter(self, w: _Writer, sign: float) -> None:
@@ -118,7 +114,14 @@ class Volume:
             self._enter(w, 1)
 
     def actual(self) -> float:
-        return sum(self.by_owner().values())
+        """Bytes on the volume now: ``sum(by_owner().values())``, added in the same order."""
+        now = self.env.now
+        content, snapshots = self._images()
+        retired, base, rate = self._retired, self._base, self._rate
+        total = self.os_bytes + float(content) + float(snapshots)
+        for owner in WRITER_OWNERS:
+            total += max(0.0, retired[owner] + base[owner] + rate[owner] * now)
+        return total
 
     def accounted(self) -> float:
         owners = self.by_owner()
@@ -152,48 +155,83 @@ class Volume:
         self, key: Hashable, owner: str, pod: int, rate: float, cap: float = math.inf
     ) -> None:
         """Start (or change) a writer: ``rate`` bytes/s into ``owner`` up to ``cap`` bytes."""
+        self.write_many(((key, owner, pod, rate, cap),))
+
+    def write_many(self, writes: Iterable[tuple[Hashable, str, int, float, float]]) -> None:
+        """Several writers start (or change) at once: ``(key, owner, pod, rate, cap)`` each.
+
+        A new writer with no rate holds nothing and is not tracked.
+        """
         now = self.env.now
-        w = self._writers.get(key)
-        if w is None:
-            w = _Writer(owner=owner, pod=pod, rate=0.0, cap=cap, bytes=0.0, since=now)
-            self._writers[key] = w
-        else:
-            self._enter(w, -1)
-        w.settle(now)
-        w.want = rate
-        w.cap = cap
-        w.rate = 0.0 if self.full or w.bytes >= cap else rate
-        self._enter(w, 1)
-        self._changed()
+        changed = False
+        for key, owner, pod, rate, cap in writes:
+            w = self._writers.get(key)
+            if w is None:
+                if rate <= 0:
+                    continue
+                w = _Writer(owner=owner, pod=pod, rate=0.0, cap=cap, bytes=0.0, since=now)
+                self._writers[key] = w
+            else:
+                self._enter(w, -1)
+            w.settle(now)
+            w.want = rate
+            w.cap = cap
+            w.rate = 0.0 if self.full or w.bytes >= cap else rate
+            self._enter(w, 1)
+            changed = True
+        if changed:
+            self._changed()
 
     def stop(self, key: Hashable) -> None:
         """The writer stops writing; its bytes stay."""
-        w = self._writers.get(key)
-        if w is not None:
-            self._enter(w, -1)
-            w.settle(self.env.now)
-            w.rate = w.want = 0.0
-            self._enter(w, 1)
+        self.stop_many((key,))
+
+    def stop_many(self, keys: Iterable[Hashable]) -> None:
+        """Several writers stop at once; their bytes stay."""
+        now = self.env.now
+        stopped = False
+        for key in keys:
+            w = self._writers.get(key)
+            if w is not None:
+                self._enter(w, -1)
+                w.settle(now)
+                w.rate = w.want = 0.0
+                self._enter(w, 1)
+                stopped = True
+        if stopped:
             self._changed()
 
     def free(self, key: Hashable) -> float:
         """The writer's bytes are deleted (pod gone); returns them."""
-        w = self._writers.pop(key, None)
-        if w is None:
-            return 0.0
-        self._enter(w, -1)
-        freed = w.value(self.env.now)
-        self._set_full(self.available() <= 1e-3)
-        self._changed()
-        return freed
+        return self.release((key,), ())
 
     def retire(self, key: Hashable) -> None:
         """The writer is gone for good but its bytes stay on the volume (host-path writes)."""
-        w = self._writers.pop(key, None)
-        if w is not None:
-            self._enter(w, -1)
-            self._retired[w.owner] += w.value(self.env.now)
+        self.release((), (key,))
+
+    def release(self, free: Iterable[Hashable], retire: Iterable[Hashable]) -> float:
+        """Writers gone at once: the bytes of ``free`` are deleted (returned), those of
+        ``retire`` stay on the volume (host-path writes)."""
+        now = self.env.now
+        freed = 0.0
+        changed = False
+        for key in free:
+            w = self._writers.pop(key, None)
+            if w is not None:
+                self._enter(w, -1)
+                freed += w.value(now)
+                changed = True
+        if changed:
+            self._set_full(self.available() <= 1e-3)
+        for key in retire:
+            w = self._writers.pop(key, None)
+            if w is not None:
+                self._enter(w, -1)
+                self._retired[w.owner] += w.value(now)
+                changed = True
+        if changed:
             self._changed()
+        return freed
 
     def images_changed(self) -> None:
         self._set_full(self.available() <= 1e-3)

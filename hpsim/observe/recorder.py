@@ -81,18 +81,21 @@ class Recorder:
 
     def level(self, time: float, **values: float) -> None:
         """Node state changed: append (or coalesce) a series row."""
+        level = self._level
         changed = False
         for k, v in values.items():
-            if self._level[k] != v:
-                self._level[k] = v
+            if level[k] != v:
+                level[k] = v
                 changed = True
         if not changed:
             return
-        row = (time, *(self._level[c] for c in SERIES_COLUMNS))
-        if self.series_rows and self.series_rows[-1][0] == time:
-            self.series_rows[-1] = row
+        # ``_level`` holds SERIES_COLUMNS in order (dict.fromkeys keeps it).
+        row = (time, *level.values())
+        rows = self.series_rows
+        if rows and rows[-1][0] == time:
+            rows[-1] = row
         else:
-            self.series_rows.append(row)
+            rows.append(row)
 
     def current(self, name: str) -> float:
         return self._level[name]
