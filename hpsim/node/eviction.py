@@ -78,7 +78,11 @@ class EvictionManager:
     def synchronize(self) -> None:
         node = self.node
         now = self.env.now
-        cleared = [r for r, t in self._last_met.items() if now - t >= PRESSURE_TRANSITION_S]
+        cleared = (
+            [r for r, t in self._last_met.items() if now - t >= PRESSURE_TRANSITION_S]
+            if self._last_met
+            else ()
+        )
         for r in cleared:
             del self._last_met[r]
             node.rec.event(

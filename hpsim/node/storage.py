@@ -67,6 +67,9 @@ class Volume:
         self.capacity = float(capacity)
         self.os_bytes = float(os_bytes)
         self._images = images  # () -> (content store bytes, snapshot bytes)
+        # Read when containerd says they changed (images_changed), not on every query.
+        self._image_bytes = tuple(float(b) for b in images())
+        self._actual: float | None = None  # actual() while nothing changes (no writer growing)
         self._on_change = on_change
         self._on_full = on_full
         self._writers: dict[Hashable, _Writer] = {}
@@ -86,14 +89,15 @@ class Volume:
     def by_owner(self) -> dict[str, float]:
         """Bytes held now, by owner; they add up to ``actual()``."""
         now = self.env.now
-        content, snapshots = self._images()
+        content, snapshots = self._image_bytes
         retired, base, rate = self._retired, self._base, self._rate
-        out = {"os": self.os_bytes, "content_store": float(content), "snapshots": float(snapshots)}
+        out = {"os": self.os_bytes, "content_store": content, "snapshots": snapshots}
         for owner in WRITER_OWNERS:
             out[owner] = max(0.0, retired[owner] + base[owner] + rate[owner] * now)
         return out
 
     def _enter(self, w: _Writer, sign: float) -> None:
+        self._actual = None
         self._base[w.owner] += sign * (w.bytes - w.rate * w.since)
         self._rate[w.owner] += sign * w.rate
         if sign > 0 and w.rate > 0:
@@ -107,6 +111,7 @@ class Volume:
 
     def _resum(self) -> None:
         """Rebuild the sums from the writers (after changing many at once)."""
+        self._actual = None
         self._base = dict.fromkeys(WRITER_OWNERS, 0.0)
         self._rate = dict.fromkeys(WRITER_OWNERS, 0.0)
         self._active = {}
@@ -115,12 +120,16 @@ class Volume:
 
     def actual(self) -> float:
         """Bytes on the volume now: ``sum(by_owner().values())``, added in the same order."""
+        if self._actual is not None:
+            return self._actual  # nothing changed and no writer is growing
         now = self.env.now
-        content, snapshots = self._images()
+        content, snapshots = self._image_bytes
         retired, base, rate = self._retired, self._base, self._rate
-        total = self.os_bytes + float(content) + float(snapshots)
+        total = self.os_bytes + content + snapshots
         for owner in WRITER_OWNERS:
             total += max(0.0, retired[owner] + base[owner] + rate[owner] * now)
+        if not self._active:
+            self._actual = total
         return total
 
     def accounted(self) -> float:
@@ -234,6 +243,9 @@ class Volume:
         return freed
 
     def images_changed(self) -> None:
+        """containerd's bytes changed (a layer stored or unpacked, an image deleted)."""
+        self._image_bytes = tuple(float(b) for b in self._images())
+        self._actual = None
         self._set_full(self.available() <= 1e-3)
         self._changed()
 
