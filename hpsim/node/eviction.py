@@ -68,12 +68,15 @@ class EvictionManager:
 
     def start(self) -> None:
         if self.enforced:
-            self.env.process(self._loop())
+            self._arm()
 
-    def _loop(self):
-        while True:
-            yield self.env.timeout(EVICTION_MONITORING_PERIOD_S)
-            self.synchronize()
+    def _arm(self) -> None:
+        # A timer, not a process: the check runs every 10 s for the whole run.
+        self.env.timeout(EVICTION_MONITORING_PERIOD_S).callbacks.append(self._tick)
+
+    def _tick(self, _timer: object) -> None:
+        self.synchronize()
+        self._arm()
 
     def synchronize(self) -> None:
         node = self.node

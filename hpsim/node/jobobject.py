@@ -221,7 +221,8 @@ class CommitLedger:
             if c.failed is not None and not c.failed.triggered:
                 c.failed.succeed(hit)
 
-    def _next_hit(self) -> tuple[float, Hashable | None, str]:
+    def _next_hit(self, committed: float, slope: float) -> tuple[float, Hashable | None, str]:
+        """(seconds until, whose, "job" or "node") of the next refusal; (inf, None, "") if none."""
         now = self.env.now
         best: tuple[float, Hashable | None, str] = (math.inf, None, "")
         for key, c in self._growers.items():
@@ -229,9 +230,8 @@ class CommitLedger:
                 dt = max(0.0, (c.limit - c.value(now)) / c.growth)
                 if dt < best[0]:
                     best = (dt, key, "job")
-        slope = self.slope()
         if slope > 0:
-            dt = max(0.0, (self.commit_limit - self.committed()) / slope)
+            dt = max(0.0, (self.commit_limit - committed) / slope)
             if dt < best[0]:
                 # The node refuses whichever process allocates: the fastest grower.
                 grower = max(self._growers, key=lambda k: self._growers[k].growth)
@@ -242,9 +242,13 @@ class CommitLedger:
 
     def _reschedule(self) -> None:
         self._generation += 1
+        committed = self.committed()
+        slope = self.slope()
         if self._on_change:
-            self._on_change(self.committed(), self.slope())
-        dt, key, by = self._next_hit()
+            self._on_change(committed, slope)
+        if not self._growers:
+            return  # nothing grows: no cap can be met
+        dt, key, by = self._next_hit(committed, slope)
         if key is None:
             return
         gen = self._generation

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,8 +34,10 @@ from hpsim.node.scheduler import (
 )
 from hpsim.node.storage import OWNERS, Volume
 from hpsim.observe.recorder import Recorder
+from hpsim.scenario.admission import ContainerSettings
 from hpsim.scenario.load import LoadedScenario, WorkloadPlan
-from hpsim.scenario.schema import MemoryDist
+from hpsim.scenario.manifests import Container
+from hpsim.scenario.schema import MemoryDist, Profile
 from hpsim.scenario.verdicts import TemplateVerdict, scenario_verdicts
 
 # A pod's own storage, deleted with it (its host-path writes stay).
@@ -77,6 +80,19 @@ def _priority(spec: Any) -> int:
     if spec.priority is not None:
         return spec.priority
     return _PRIORITY_CLASSES.get(spec.priority_class_name or "", 0)
+
+
+@dataclass(frozen=True)
+class _Blueprint:
+    """What every pod of one workload shares (its template's verdict, requests, priority)."""
+
+    containers: tuple[tuple[bool, Container, ContainerSettings, Profile], ...]  # (init, ...)
+    cpu_request: int
+    memory_request: int
+    ephemeral_request: int
+    priority: int
+    host_process: bool
+    refusal: tuple[str, str] | None
 
 
 class WindowsNode:
@@ -142,6 +158,7 @@ class WindowsNode:
             w.name: v for w, v in zip(loaded.workloads, scenario_verdicts(loaded), strict=True)
         }
         self._uid = 0
+        self._blueprints: dict[str, _Blueprint] = {}
         self._live: dict[int, Pod] = {}
         # Imported here: controllers need the node's API, the node builds them.
         from hpsim.node.controllers import build_controllers
@@ -175,6 +192,37 @@ class WindowsNode:
         assert dist.lognormal is not None
         return float(dist.lognormal.median * math.exp(dist.lognormal.sigma * rng.standard_normal()))
 
+    def _blueprint(self, plan: WorkloadPlan) -> _Blueprint:
+        """What every pod of a workload shares, worked out once per workload."""
+        bp = self._blueprints.get(plan.name)
+        if bp is None:
+            verdict = self.verdicts[plan.name]
+            settings = {s.name: s for s in verdict.containers}
+            spec = plan.template.spec
+            containers = tuple(
+                (init, c, settings[c.name], plan.spec.containers.get(c.name, plan.spec.profile))
+                for init, cs in ((True, spec.init_containers), (False, spec.containers))
+                for c in cs
+            )
+
+            # Effective pod requests: max(init) vs sum(app), as the scheduler computes them.
+            def req(name: str) -> int:
+                app = sum(c.resources.request(name) for c in spec.containers)
+                init = max((c.resources.request(name) for c in spec.init_containers), default=0)
+                return max(app, init)
+
+            bp = _Blueprint(
+                containers=containers,
+                cpu_request=req("cpu"),
+                memory_request=req("memory"),
+                ephemeral_request=req("ephemeral-storage"),
+                priority=_priority(spec),
+                host_process=verdict.host_process,
+                refusal=verdict.refusal(),
+            )
+            self._blueprints[plan.name] = bp
+        return bp
+
     def new_pod(
         self,
         plan: WorkloadPlan,
@@ -185,41 +233,30 @@ class WindowsNode:
     ) -> Pod:
         """Create a pod object from a workload's template (as the API server would)."""
         self._uid += 1
-        verdict = self.verdicts[plan.name]
-        settings = {s.name: s for s in verdict.containers}
+        bp = self._blueprint(plan)
         rng = self.streams.get("demand", plan.index)
-        containers = []
-        spec = plan.template.spec
-        for init, cs in ((True, spec.init_containers), (False, spec.containers)):
-            for c in cs:
-                profile = plan.spec.containers.get(c.name, plan.spec.profile)
-                containers.append(
-                    ContainerState(
-                        spec=c,
-                        settings=settings[c.name],
-                        profile=profile,
-                        init=init,
-                        image=(images or {}).get(c.name, c.image or ""),
-                        base_commit=self._sample_commit(profile.memory, rng),
-                    )
-                )
-
-        # Effective pod requests: max(init) vs sum(app), as the scheduler computes them.
-        def req(name: str) -> int:
-            app = sum(c.resources.request(name) for c in spec.containers)
-            init = max((c.resources.request(name) for c in spec.init_containers), default=0)
-            return max(app, init)
-
+        images = images or {}
+        containers = [
+            ContainerState(
+                spec=c,
+                settings=settings,
+                profile=profile,
+                init=init,
+                image=images.get(c.name, c.image or ""),
+                base_commit=self._sample_commit(profile.memory, rng),
+            )
+            for init, c, settings, profile in bp.containers
+        ]
         pod = Pod(
             uid=self._uid,
             name=name,
             plan=plan,
             created=self.env.now,
-            cpu_request=req("cpu"),
-            memory_request=req("memory"),
-            ephemeral_request=req("ephemeral-storage"),
-            priority=_priority(spec),
-            host_process=verdict.host_process,
+            cpu_request=bp.cpu_request,
+            memory_request=bp.memory_request,
+            ephemeral_request=bp.ephemeral_request,
+            priority=bp.priority,
+            host_process=bp.host_process,
             containers=containers,
             owner=owner,
             revision=revision,
@@ -227,7 +264,7 @@ class WindowsNode:
         pod.delete_event = self.env.event()
         self.pods.append(pod)
         self._live[pod.uid] = pod
-        refusal = verdict.refusal()
+        refusal = bp.refusal
         if refusal is not None:
             pod.reason, pod.message = refusal
             pod.set_state("Refused", self.env.now, self.rec)
@@ -236,7 +273,7 @@ class WindowsNode:
             )
             return pod
         pod.set_state("Pending", self.env.now, self.rec)
-        if spec.node_name is not None:
+        if plan.template.spec.node_name is not None:
             self._kubelet_admit(pod)
         else:
             self.pending.append(pod)
