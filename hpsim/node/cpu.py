@@ -25,6 +25,9 @@ from dataclasses import dataclass
 import simpy
 
 DONE_EPS = 1e-9  # CPU-seconds: less than this left counts as finished (float drift)
+# Bounds adding up to at most this fraction of the capacity all fit, float rounding and all:
+# water-filling would hand every job its bound.
+UNCONTENDED = 1 - 1e-9
 
 
 def job_rate_to_millicores(rate: int, node_cpus: int) -> float:
@@ -73,6 +76,7 @@ class ProcessorSharing:
         self.capacity = float(capacity_millicores)
         self._on_change = on_change
         self._jobs: dict[Hashable, _Job] = {}
+        self._work: dict[Hashable, _Job] = {}  # the work-bound ones, in the same order
         self._since = env.now  # time up to which ``consumed`` is booked
         self._generation = 0
         self._total = 0.0
@@ -119,7 +123,10 @@ class ProcessorSharing:
         bound = demand_m if cap_m is None else min(demand_m, cap_m)
         self._advance()
         done = self.env.event() if work_cpu_s is not None else None
-        self._jobs[key] = _Job(bound=max(0.0, bound), left=work_cpu_s, done=done)
+        job = _Job(bound=max(0.0, float(bound)), left=work_cpu_s, done=done)
+        self._jobs[key] = job
+        if work_cpu_s is not None:
+            self._work[key] = job
         self._reallocate()
         return done
 
@@ -129,6 +136,7 @@ class ProcessorSharing:
             raise KeyError(key)
         self._advance()
         job = self._jobs.pop(key)
+        self._work.pop(key, None)
         self._reallocate()
         return job.consumed
 
@@ -143,27 +151,33 @@ class ProcessorSharing:
         self._since = self.env.now
 
     def _reallocate(self) -> None:
-        # Finished jobs leave first, in insertion order, so that their events are
-        # triggered before on_change reports the sharing that follows.
-        for key in [k for k, j in self._jobs.items() if j.left is not None and j.left <= DONE_EPS]:
-            job = self._jobs.pop(key)
-            assert job.done is not None
-            job.done.succeed(self.env.now)
-        jobs = list(self._jobs.values())
-        for job, share in zip(
-            jobs, water_fill(self.capacity, [j.bound for j in jobs]), strict=True
-        ):
-            job.rate = share
+        now = self.env.now
+        work = self._work
+        if work:
+            # Finished jobs leave first, in insertion order, so that their events are
+            # triggered before on_change reports the sharing that follows.
+            for key in [k for k, j in work.items() if j.left <= DONE_EPS]:
+                job = self._jobs.pop(key)
+                del work[key]
+                assert job.done is not None
+                job.done.succeed(now)
+        jobs = self._jobs.values()
+        bounds = [j.bound for j in jobs]
+        if sum(bounds) <= self.capacity * UNCONTENDED:
+            # Every bound fits: water-filling gives each job its bound.
+            for job in jobs:
+                job.rate = job.bound
+        else:
+            for job, share in zip(jobs, water_fill(self.capacity, bounds), strict=True):
+                job.rate = share
         self._total = sum(j.rate for j in jobs)
         self._generation += 1
         generation = self._generation
         if self._on_change is not None:
             self._on_change(self._total)
-        pending = [
-            (j.left / (j.rate / 1000), k)
-            for k, j in self._jobs.items()
-            if j.left is not None and j.rate > 0
-        ]
+        if not work:
+            return
+        pending = [(j.left / (j.rate / 1000), k) for k, j in work.items() if j.rate > 0]
         if not pending:
             return
         next_dt = min(dt for dt, _k in pending)
