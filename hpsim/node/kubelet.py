@@ -37,6 +37,7 @@ from hpsim.node.cpu import job_rate_to_millicores
 from hpsim.node.images import process_isolation_compatible
 from hpsim.node.jobobject import CapHit
 from hpsim.node.pod import ContainerState, Pod
+from hpsim.node.waits import all_done, first_of
 
 if TYPE_CHECKING:
     from hpsim.node.node import WindowsNode
@@ -82,7 +83,7 @@ class Kubelet:
         assert pod.delete_event is not None
         if pod.delete_event.triggered:
             return False
-        yield self.env.any_of([event, pod.delete_event])
+        yield first_of(self.env, (event, pod.delete_event))
         return event.triggered and not pod.delete_event.triggered
 
     # -- images --------------------------------------------------------------------------------
@@ -211,7 +212,7 @@ class Kubelet:
                 return
         if all(c.running for c in pod.containers if not c.init):
             pod.mark_ready(self.env.now)
-        yield self.env.all_of(supervisors)
+        yield all_done(self.env, supervisors)
         if pod.delete_event.triggered:
             return
         failed = any(c.exit_code not in (0, None) for c in pod.containers if not c.init)
@@ -336,7 +337,7 @@ class Kubelet:
         if run_for is not None:
             waits.append(run_for)
         spikes = self.env.process(node.spikes(pod, c, key)) if p.spikes else None
-        yield self.env.any_of(waits)
+        yield first_of(self.env, waits)
         if spikes is not None and spikes.is_alive:
             spikes.interrupt()
         node.volume.stop_many([(pod.uid, c.spec.name, what) for what in _WRITERS])

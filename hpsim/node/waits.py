@@ -1,0 +1,64 @@
+"""Waiting on several events: simpy's AnyOf and AllOf without their bookkeeping.
+
+A pod worker waits on "this event, unless the pod is deleted first" several
+times per container start; simpy's Condition builds a ConditionValue and
+unhooks its callbacks each time, which costs more than the event itself. These
+fire at the same instants and in the same order (the result is scheduled when
+the deciding event is processed, as Condition does) but carry no value beyond
+the event that decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import simpy
+
+
+def first_of(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Event:
+    """An event that succeeds with the first of ``events`` to be processed (fails if it failed)."""
+    done = env.event()
+
+    def fire(event: simpy.Event) -> None:
+        if done.triggered:
+            return
+        if event.ok:
+            done.succeed(event)
+        else:
+            event.defused = True
+            done.fail(event.value)
+
+    for event in events:
+        if event.callbacks is None:  # already processed
+            fire(event)
+        else:
+            event.callbacks.append(fire)
+    return done
+
+
+def all_done(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Event:
+    """An event that succeeds once every one of ``events`` is processed (fails with the first
+    that fails)."""
+    done = env.event()
+    left = len(events)
+
+    def fire(event: simpy.Event) -> None:
+        nonlocal left
+        if done.triggered:
+            return
+        if not event.ok:
+            event.defused = True
+            done.fail(event.value)
+            return
+        left -= 1
+        if left == 0:
+            done.succeed()
+
+    if not events:
+        done.succeed()
+    for event in events:
+        if event.callbacks is None:
+            fire(event)
+        else:
+            event.callbacks.append(fire)
+    return done
