@@ -169,6 +169,13 @@ class WindowsNode:
 
     def run(self) -> None:
         """Replay the scenario to its end."""
+        self.start()
+        self.env.run(until=self.scenario.duration)
+        self.finish()
+
+    def start(self) -> None:
+        """Start the node's loops and the workload controllers (``run`` without the running:
+        a caller may then advance ``env`` in slices, as the benchmark does)."""
         self.imagegc.start()
         self.eviction.start()
         self._disk_level(self.volume)
@@ -177,8 +184,9 @@ class WindowsNode:
         from hpsim.node.controllers import schedule_events
 
         schedule_events(self)
-        self.env.run(until=self.scenario.duration)
-        # A closing row: every level as it stands at the end (linear growths included).
+
+    def finish(self) -> None:
+        """A closing row: every level as it stands at the end (linear growths included)."""
         self._disk_level(self.volume)
         self.ledger.touch()
 
