@@ -23,6 +23,7 @@ from pathlib import Path
 
 import simpy
 
+from hpsim.node.gcpause import paused_gc
 from hpsim.node.node import WindowsNode
 from hpsim.scenario.load import load
 
@@ -84,7 +85,8 @@ def main() -> None:
         until = min(end, until + SLICE_S)
         before = env.processed
         t0 = time.perf_counter()
-        env.run(until=until)
+        with paused_gc():  # as WindowsNode.run runs it
+            env.run(until=until)
         elapsed += time.perf_counter() - t0
         bare.run(env.processed - before)
     t0 = time.perf_counter()

@@ -20,6 +20,7 @@ import simpy
 from hpsim.node.containerd import Containerd
 from hpsim.node.cpu import ProcessorSharing
 from hpsim.node.eviction import EvictionManager
+from hpsim.node.gcpause import paused_gc
 from hpsim.node.imagegc import ImageGC
 from hpsim.node.images import resolve_images
 from hpsim.node.jobobject import CapHit, CommitLedger
@@ -169,9 +170,10 @@ class WindowsNode:
 
     def run(self) -> None:
         """Replay the scenario to its end."""
-        self.start()
-        self.env.run(until=self.scenario.duration)
-        self.finish()
+        with paused_gc():
+            self.start()
+            self.env.run(until=self.scenario.duration)
+            self.finish()
 
     def start(self) -> None:
         """Start the node's loops and the workload controllers (``run`` without the running:
