@@ -13,6 +13,7 @@ import pytest
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from simpy.events import NORMAL
 
 from hpsim.node.containerd import Containerd, Image, Layer, PullResult
 
@@ -94,9 +95,10 @@ class CountingEnv(simpy.Environment):
         super().__init__()
         self.timeouts: list[tuple[float, float]] = []
 
-    def timeout(self, delay: float = 0, value: Any = None) -> simpy.Timeout:
-        self.timeouts.append((self.now, delay))
-        return super().timeout(delay, value)
+    def schedule(self, event: simpy.Event, priority: Any = NORMAL, delay: float = 0) -> None:
+        if isinstance(event, simpy.Timeout):
+            self.timeouts.append((self.now, delay))
+        super().schedule(event, priority, delay)
 
 
 def test_network_schedules_one_wakeup_per_change_of_the_download_set() -> None:

@@ -42,6 +42,7 @@ from functools import cached_property
 from typing import Any
 
 import simpy
+from simpy.events import Event, Process, Timeout
 
 DONE_EPS = 1e-6  # bytes: a download with no more than this left has finished
 
@@ -120,7 +121,7 @@ class _Network:
         key = self._next_key
         self._next_key += 1
         self._left[key] = float(size)
-        self._done[key] = done = self._env.event()
+        self._done[key] = done = Event(self._env)
         self._reschedule()
         return done
 
@@ -147,7 +148,7 @@ class _Network:
         if self._left:
             share = self._rate / len(self._left)
             generation = self._generation
-            wake = self._env.timeout(min(self._left.values()) / share)
+            wake = Timeout(self._env, min(self._left.values()) / share)
             wake.callbacks.append(lambda _event: self._wake(generation))
 
     def _wake(self, generation: int) -> None:
@@ -220,7 +221,7 @@ class Containerd:
 
     def pull(self, image: Image) -> simpy.Process:
         """Pull ``image``. The process's value is a PullResult."""
-        return self._env.process(self._pull(image))
+        return Process(self._env, self._pull(image))
 
     def _pull(self, image: Image) -> Generator[simpy.Event, Any, PullResult]:
         started = self._env.now
@@ -232,9 +233,9 @@ class Containerd:
         todo = list(zip(image.layers[first:], chains[first:], strict=True))
         work = _Work()
         slots = simpy.Resource(self._env, capacity=self._max_downloads)
-        fetched = [self._env.event() for _ in todo]
+        fetched = [Event(self._env) for _ in todo]
         for (layer, _chain), done in zip(todo, fetched, strict=True):
-            self._env.process(self._fetch(image.ref, layer, slots, done, work))
+            Process(self._env, self._fetch(image.ref, layer, slots, done, work))
         for (layer, chain), done in zip(todo, fetched, strict=True):
             yield done
             yield from self._apply(image.ref, layer, chain, work)
@@ -293,8 +294,8 @@ class Containerd:
         if inflight is not None:
             yield inflight
             return
-        self._applying[chain] = mine = self._env.event()
-        yield self._env.timeout(layer.size / self._unpack_Bps)
+        self._applying[chain] = mine = Event(self._env)
+        yield Timeout(self._env, layer.size / self._unpack_Bps)
         del self._applying[chain]
         self._snapshots[chain] = layer.unpacked
         work.unpacked += layer.unpacked

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import simpy
+from simpy.events import Process, Timeout
 
 from hpsim.node.backoff import Backoff
 from hpsim.node.pod import ContainerState, Pod
@@ -72,10 +73,10 @@ class Controller:
         self.images: dict[str, str] = {}
 
     def start(self) -> None:
-        self.env.process(self._begin())
+        Process(self.env, self._begin())
 
     def _begin(self) -> Proc:
-        yield self.env.timeout(self.plan.spec.start)
+        yield Timeout(self.env, self.plan.spec.start)
         self.begin()
 
     def begin(self) -> None:  # pragma: no cover - each controller overrides
@@ -93,11 +94,11 @@ class Controller:
             rng = self.node.streams.get("lifetimes", self.plan.index)
             delete_at = self.env.now + sample_lifetime(lt, rng)
         if delete_at is not None and not pod.ended:
-            self.env.process(self._delete_at(pod, delete_at))
+            Process(self.env, self._delete_at(pod, delete_at))
         return pod
 
     def _delete_at(self, pod: Pod, when: float) -> Proc:
-        yield self.env.timeout(max(0.0, when - self.env.now))
+        yield Timeout(self.env, max(0.0, when - self.env.now))
         self.node.delete_pod(pod, "LifetimeEnded")
 
     def live(self) -> list[Pod]:
@@ -115,11 +116,11 @@ class Controller:
         t0 = self.env.now
         if arr.at is not None:
             for t in sorted(arr.at):
-                yield self.env.timeout(max(0.0, t0 + t - self.env.now))
+                yield Timeout(self.env, max(0.0, t0 + t - self.env.now))
                 self.arrive(None)
         elif arr.trace is not None:
             for row in self.plan.trace:
-                yield self.env.timeout(max(0.0, t0 + row.create_s - self.env.now))
+                yield Timeout(self.env, max(0.0, t0 + row.create_s - self.env.now))
                 self.arrive(t0 + row.delete_s if row.delete_s is not None else None)
         else:
             p = arr.poisson
@@ -127,10 +128,10 @@ class Controller:
                 (p, 0.0, None, None) if isinstance(p, float) else (p.rate, p.start, p.stop, p.limit)
             )
             rng = self.node.streams.get("arrivals", self.plan.index)
-            yield self.env.timeout(start)
+            yield Timeout(self.env, start)
             n = 0
             while rate > 0 and (limit is None or n < limit):
-                yield self.env.timeout(float(rng.exponential(1.0 / rate)))
+                yield Timeout(self.env, float(rng.exponential(1.0 / rate)))
                 if stop is not None and self.env.now - t0 > stop:
                     return
                 self.arrive(None)
@@ -159,7 +160,7 @@ class PodArrivals(Controller):
         if self.plan.spec.arrivals is None:
             self.create(self.name)
         else:
-            self.env.process(self.arrivals())
+            Process(self.env, self.arrivals())
 
     def arrive(self, delete_at: float | None) -> None:
         self.create(delete_at=delete_at)
@@ -212,12 +213,12 @@ class ReplicaController(Controller):
             now = self.env.now
             self.failed_backoff.next(self.name, now, now)
             delay = self.failed_backoff.get(self.name)
-            self.env.process(self._reconcile_after(delay))
+            Process(self.env, self._reconcile_after(delay))
             return
         self.reconcile()
 
     def _reconcile_after(self, delay: float) -> Proc:
-        yield self.env.timeout(delay)
+        yield Timeout(self.env, delay)
         self.reconcile()
 
     def scale(self, replicas: int) -> None:
@@ -228,7 +229,7 @@ class ReplicaController(Controller):
         target = container or self.plan.template.spec.containers[0].name
         self.images = {**self.images, target: image}
         self.revision += 1
-        self.env.process(self._roll())
+        Process(self.env, self._roll())
 
     def _roll(self) -> Proc:
         self._rolling = True
@@ -280,7 +281,7 @@ class JobController(Controller):
         if self.plan.spec.arrivals is None:
             self._new_run()
         else:
-            self.env.process(self.arrivals())
+            Process(self.env, self.arrivals())
 
     def arrive(self, delete_at: float | None) -> None:
         self._new_run()
@@ -355,11 +356,11 @@ class JobController(Controller):
             delay = 0.0
             if pod.state == "Failed":
                 delay = min(JOB_BACKOFF_MAX_S, JOB_BACKOFF_INITIAL_S * 2 ** (run.failures - 1))
-            self.env.process(self._respawn(run, delay))
+            Process(self.env, self._respawn(run, delay))
 
     def _respawn(self, run: JobRun, delay: float) -> Proc:
         run.active += 1  # reserved while waiting
-        yield self.env.timeout(delay)
+        yield Timeout(self.env, delay)
         run.active -= 1
         if not run.done:
             self._spawn(run)
@@ -382,11 +383,11 @@ def build_controllers(node: WindowsNode) -> dict[str, Controller]:
 def schedule_events(node: WindowsNode) -> None:
     """Timed scenario events: rollout, scale, cordon, drain."""
     for ev in node.scenario.events:
-        node.env.process(_event(node, ev))
+        Process(node.env, _event(node, ev))
 
 
 def _event(node: WindowsNode, ev: Any) -> Proc:
-    yield node.env.timeout(ev.at)
+    yield Timeout(node.env, ev.at)
     rec = node.rec
     if ev.rollout is not None:
         rec.event(

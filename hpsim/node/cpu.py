@@ -23,6 +23,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import simpy
+from simpy.events import Event, Timeout
 
 DONE_EPS = 1e-9  # CPU-seconds: less than this left counts as finished (float drift)
 # Bounds adding up to at most this fraction of the capacity all fit, float rounding and all:
@@ -122,7 +123,7 @@ class ProcessorSharing:
             demand_m = cap_m if cap_m is not None else self.capacity
         bound = demand_m if cap_m is None else min(demand_m, cap_m)
         self._advance()
-        done = self.env.event() if work_cpu_s is not None else None
+        done = Event(self.env) if work_cpu_s is not None else None
         job = _Job(bound=max(0.0, float(bound)), left=work_cpu_s, done=done)
         self._jobs[key] = job
         if work_cpu_s is not None:
@@ -185,7 +186,7 @@ class ProcessorSharing:
         # residue is left; otherwise a residue could schedule timeouts so small
         # that they never move the clock.
         due = [k for dt, k in pending if dt == next_dt]
-        timeout = self.env.timeout(max(0.0, next_dt))
+        timeout = Timeout(self.env, max(0.0, next_dt))
         timeout.callbacks.append(lambda _e: self._complete(generation, due))
 
     def _complete(self, generation: int, due: list[Hashable]) -> None:

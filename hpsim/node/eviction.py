@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simpy.events import Timeout
+
 from hpsim.node.scheduler import default_eviction_hard, threshold_bytes
 from hpsim.scenario.schema import version_tuple
 
@@ -72,7 +74,7 @@ class EvictionManager:
 
     def _arm(self) -> None:
         # A timer, not a process: the check runs every 10 s for the whole run.
-        self.env.timeout(EVICTION_MONITORING_PERIOD_S).callbacks.append(self._tick)
+        Timeout(self.env, EVICTION_MONITORING_PERIOD_S).callbacks.append(self._tick)
 
     def _tick(self, _timer: object) -> None:
         self.synchronize()

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from simpy.events import Process, Timeout
+
 if TYPE_CHECKING:
     from hpsim.node.node import WindowsNode
 
@@ -48,11 +50,11 @@ class ImageGC:
         self.images: dict[str, ImageRecord] = {}
 
     def start(self) -> None:
-        self.env.process(self._loop())
+        Process(self.env, self._loop())
 
     def _loop(self):
         while True:
-            yield self.env.timeout(IMAGE_GC_PERIOD_S)
+            yield Timeout(self.env, IMAGE_GC_PERIOD_S)
             self.garbage_collect()
 
     def _in_use(self) -> set[str]:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import simpy
+from simpy.events import Event, Timeout
 
 EPS_BYTES = 1e-3
 
@@ -139,7 +140,7 @@ class CommitLedger:
             limit=limit,
             degrade=degrade,
             since=self.env.now,
-            failed=self.env.event(),
+            failed=Event(self.env),
         )
         self._items[key] = c
         if c.growth > 0:
@@ -252,7 +253,7 @@ class CommitLedger:
         if key is None:
             return
         gen = self._generation
-        self.env.timeout(dt).callbacks.append(lambda _e: self._fire(gen, key, by))
+        Timeout(self.env, dt).callbacks.append(lambda _e: self._fire(gen, key, by))
 
     def _fire(self, gen: int, key: Hashable, by: str) -> None:
         if gen != self._generation or key not in self._items:

@@ -30,6 +30,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
+from simpy.events import Event, Process, Timeout
 
 from hpsim import units
 from hpsim.node.backoff import Backoff
@@ -127,7 +128,7 @@ class Kubelet:
                 f'Container image "{ref}" is not present with pull policy of Never',
                 "Warning",
             )
-            yield from self._wait(pod, self.env.event())  # stuck until deleted
+            yield from self._wait(pod, Event(self.env))  # stuck until deleted
             return False
         if present and policy != "Always":
             self._event(pod, "Pulled", f'Container image "{ref}" already present on machine')
@@ -138,7 +139,7 @@ class Kubelet:
             wait = self.pull_backoff.in_backoff_since_update(key, self.env.now)
             if wait > 0:
                 self._event(pod, "BackOff", f'Back-off pulling image "{ref}"', "Normal")
-                if not (yield from self._wait(pod, self.env.timeout(wait))):
+                if not (yield from self._wait(pod, Timeout(self.env, wait))):
                     return False
             if pod.pull_started is None:
                 pod.pull_started = self.env.now
@@ -147,7 +148,7 @@ class Kubelet:
             # Concurrent requests for one image share the pull in flight (one CRI pull per ref).
             inflight = self._pulls.get(ref)
             if inflight is None:
-                inflight = self.env.process(self._pull(ref))
+                inflight = Process(self.env, self._pull(ref))
                 self._pulls[ref] = inflight
                 inflight.callbacks.append(lambda _e, r=ref: self._pulls.pop(r, None))
             if not (yield from self._wait(pod, inflight)):
@@ -175,7 +176,7 @@ class Kubelet:
     # -- pod worker ----------------------------------------------------------------------------
 
     def start_pod(self, pod: Pod) -> None:
-        pod.worker = self.env.process(self._sync_pod(pod))
+        pod.worker = Process(self.env, self._sync_pod(pod))
 
     def _sync_pod(self, pod: Pod) -> Proc:
         node = self.node
@@ -185,7 +186,7 @@ class Kubelet:
             return
         costs = node.spec.startup
         cost = costs.host_process_sandbox if pod.host_process else costs.sandbox
-        if not (yield from self._wait(pod, self.env.timeout(cost))):
+        if not (yield from self._wait(pod, Timeout(self.env, cost))):
             return
         for c in pod.containers:
             if not c.init:
@@ -206,8 +207,8 @@ class Kubelet:
         for c in pod.containers:
             if c.init:
                 continue
-            started = self.env.event()
-            supervisors.append(self.env.process(self._supervise(pod, c, started)))
+            started = Event(self.env)
+            supervisors.append(Process(self.env, self._supervise(pod, c, started)))
             if not (yield from self._wait(pod, started)):
                 return
         if all(c.running for c in pod.containers if not c.init):
@@ -236,7 +237,7 @@ class Kubelet:
                 f"Back-off restarting failed container {c.spec.name} in pod {pod.name}",
                 "Warning",
             )
-            if not (yield from self._wait(pod, self.env.timeout(wait))):
+            if not (yield from self._wait(pod, Timeout(self.env, wait))):
                 return False
         self.crash_backoff.next(key, finished, self.env.now)
         c.restarts += 1
@@ -269,7 +270,7 @@ class Kubelet:
             return None
         costs = node.spec.startup
         cost = costs.host_process_container if c.settings.host_process else costs.container
-        if not (yield from self._wait(pod, self.env.timeout(cost))):
+        if not (yield from self._wait(pod, Timeout(self.env, cost))):
             return None
         image = node.images.get(c.image)
         if (
@@ -289,7 +290,7 @@ class Kubelet:
         self._event(pod, "Started", f"Started container {c.spec.name}")
         c.running = True
         c.started_at = self.env.now
-        c.stop = self.env.event()
+        c.stop = Event(self.env)
         if not c.init and pod.started is None:
             pod.started = self.env.now
             pod.set_state("Running", self.env.now, self.rec)
@@ -333,10 +334,10 @@ class Kubelet:
         waits: list[simpy.Event] = [c.stop, failed]
         if work_done is not None:
             waits.append(work_done)
-        run_for = self.env.timeout(p.run_for) if p.run_for is not None else None
+        run_for = Timeout(self.env, p.run_for) if p.run_for is not None else None
         if run_for is not None:
             waits.append(run_for)
-        spikes = self.env.process(node.spikes(pod, c, key)) if p.spikes else None
+        spikes = Process(self.env, node.spikes(pod, c, key)) if p.spikes else None
         yield first_of(self.env, waits)
         if spikes is not None and spikes.is_alive:
             spikes.interrupt()
@@ -395,9 +396,9 @@ class Kubelet:
         for c in running:
             self._event(pod, "Killing", f"Stopping container {c.spec.name}")
         if running:
-            yield self.env.timeout(max(self.stop_time(pod, c) for c in running))
+            yield Timeout(self.env, max(self.stop_time(pod, c) for c in running))
         for c in running:
             if c.stop is not None and not c.stop.triggered:
                 c.stop.succeed()
         # Let the instances unwind (they release CPU and commit) at this instant.
-        yield self.env.timeout(0)
+        yield Timeout(self.env, 0)

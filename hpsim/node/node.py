@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import Event, Process, Timeout
 
 from hpsim.node.containerd import Containerd
 from hpsim.node.cpu import ProcessorSharing
@@ -271,7 +272,7 @@ class WindowsNode:
             owner=owner,
             revision=revision,
         )
-        pod.delete_event = self.env.event()
+        pod.delete_event = Event(self.env)
         self.pods.append(pod)
         self._live[pod.uid] = pod
         refusal = bp.refusal
@@ -390,7 +391,7 @@ class WindowsNode:
                 pod.set_state("Deleted", self.env.now, self.rec)
             return None
         pod.delete_requested = self.env.now
-        return self.env.process(self._delete(pod, reason))
+        return Process(self.env, self._delete(pod, reason))
 
     def _delete(self, pod: Pod, reason: str) -> Generator[simpy.Event, Any, None]:
         assert pod.delete_event is not None
@@ -443,11 +444,11 @@ class WindowsNode:
         rng = self.streams.get("spikes", pod.plan.index)
         try:
             while sp.rate > 0:
-                yield self.env.timeout(float(rng.exponential(1.0 / sp.rate)))
+                yield Timeout(self.env, float(rng.exponential(1.0 / sp.rate)))
                 if key not in self.ledger:
                     return
                 if self.ledger.spike(key, float(sp.size)):
-                    yield self.env.timeout(sp.duration)
+                    yield Timeout(self.env, sp.duration)
                     self.ledger.unspike(key, float(sp.size))
         except simpy.Interrupt:
             return

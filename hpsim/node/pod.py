@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import simpy
+from simpy.events import Event
 
 from hpsim.scenario.admission import ContainerSettings
 from hpsim.scenario.manifests import Container, PodTemplate
@@ -95,7 +96,7 @@ class Pod:
 
     def ready_or_ended(self, env: simpy.Environment) -> simpy.Event:
         """An event that fires once the pod is ready or has ended."""
-        ev = env.event()
+        ev = Event(env)
         if self.ready is not None or self.ended:
             ev.succeed()
         else:

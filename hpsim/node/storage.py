@@ -27,6 +27,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
 import simpy
+from simpy.events import Timeout
 
 OWNERS = ("os", "content_store", "snapshots", "scratch", "logs", "empty_dir", "host_writes")
 ACCOUNTED = ("snapshots", "scratch", "logs", "empty_dir")
@@ -281,7 +282,7 @@ class Volume:
                 if left > 0:
                     dt = min(dt, left / w.rate)
         gen = self._generation
-        self.env.timeout(dt).callbacks.append(lambda _e: self._wake(gen))
+        Timeout(self.env, dt).callbacks.append(lambda _e: self._wake(gen))
 
     def _wake(self, generation: int) -> None:
         if generation != self._generation:

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import simpy
+from simpy.events import Event
 
 
 def first_of(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Event:
     """An event that succeeds with the first of ``events`` to be processed (fails if it failed)."""
-    done = env.event()
+    done = Event(env)
 
     def fire(event: simpy.Event) -> None:
         if done.triggered:
@@ -39,7 +40,7 @@ def first_of(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Eve
 def all_done(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Event:
     """An event that succeeds once every one of ``events`` is processed (fails with the first
     that fails)."""
-    done = env.event()
+    done = Event(env)
     left = len(events)
 
     def fire(event: simpy.Event) -> None:
