@@ -61,7 +61,7 @@ class ImageGC:
         """Images referenced by the containers of pods that still exist."""
         used: set[str] = set()
         for pod in self.node.live_pods():
-            used.update(c.image for c in pod.containers)
+            used.update(pod.images)
         used.update(self.node.kubelet.pinned)
         return used
 

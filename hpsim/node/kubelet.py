@@ -73,6 +73,8 @@ class Kubelet:
         self._pulls: dict[str, simpy.Event] = {}  # in-flight pull per image ref
         self._pulled_in: dict[str, float] = {}  # ref -> seconds its last pull took
         self.pinned = {node.spec.containerd.sandbox_image}
+        self._build = node.spec.build
+        self._isolation_ok: dict[str, bool] = {}  # image ref -> runs process-isolated here
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -86,6 +88,15 @@ class Kubelet:
             return False
         yield first_of(self.env, (event, pod.delete_event))
         return event.triggered and not pod.delete_event.triggered
+
+    def _runs_process_isolated(self, ref: str) -> bool:
+        """Whether a process-isolated container of ``ref`` runs on this host's build."""
+        ok = self._isolation_ok.get(ref)
+        if ok is None:
+            image = self.node.images.get(ref)
+            ok = image is None or process_isolation_compatible(self._build, image.os_version)
+            self._isolation_ok[ref] = ok
+        return ok
 
     # -- images --------------------------------------------------------------------------------
 
@@ -266,18 +277,13 @@ class Kubelet:
     def _run_once(self, pod: Pod, c: ContainerState, started: simpy.Event | None = None) -> Proc:
         """Create, start and run one instance; its exit code, or None if the pod went away."""
         node = self.node
-        if not (yield from self.ensure_image(pod, c.image, c.spec.pull_policy)):
+        if not (yield from self.ensure_image(pod, c.image, c.pull_policy)):
             return None
         costs = node.spec.startup
         cost = costs.host_process_container if c.settings.host_process else costs.container
         if not (yield from self._wait(pod, Timeout(self.env, cost))):
             return None
-        image = node.images.get(c.image)
-        if (
-            not c.settings.host_process
-            and image is not None
-            and not process_isolation_compatible(node.spec.build, image.os_version)
-        ):
+        if not c.settings.host_process and not self._runs_process_isolated(c.image):
             self._event(
                 pod, "Failed", OS_MISMATCH.format(id=f"{pod.name}-{c.spec.name}"), "Warning"
             )

@@ -88,7 +88,8 @@ def _priority(spec: Any) -> int:
 class _Blueprint:
     """What every pod of one workload shares (its template's verdict, requests, priority)."""
 
-    containers: tuple[tuple[bool, Container, ContainerSettings, Profile], ...]  # (init, ...)
+    # (init, spec, settings, profile, imagePullPolicy) per container, init containers first
+    containers: tuple[tuple[bool, Container, ContainerSettings, Profile, str], ...]
     cpu_request: int
     memory_request: int
     ephemeral_request: int
@@ -211,7 +212,13 @@ class WindowsNode:
             settings = {s.name: s for s in verdict.containers}
             spec = plan.template.spec
             containers = tuple(
-                (init, c, settings[c.name], plan.spec.containers.get(c.name, plan.spec.profile))
+                (
+                    init,
+                    c,
+                    settings[c.name],
+                    plan.spec.containers.get(c.name, plan.spec.profile),
+                    c.pull_policy,
+                )
                 for init, cs in ((True, spec.init_containers), (False, spec.containers))
                 for c in cs
             )
@@ -254,9 +261,10 @@ class WindowsNode:
                 profile=profile,
                 init=init,
                 image=images.get(c.name, c.image or ""),
+                pull_policy=policy,
                 base_commit=self._sample_commit(profile.memory, rng),
             )
-            for init, c, settings, profile in bp.containers
+            for init, c, settings, profile, policy in bp.containers
         ]
         pod = Pod(
             uid=self._uid,
@@ -270,6 +278,7 @@ class WindowsNode:
             host_process=bp.host_process,
             containers=containers,
             owner=owner,
+            images=frozenset(c.image for c in containers),
             revision=revision,
         )
         pod.delete_event = Event(self.env)
@@ -336,6 +345,9 @@ class WindowsNode:
 
     def schedule(self) -> None:
         """Try every pending pod in queue order (priority, then creation)."""
+        if not self.pending:
+            self._level()
+            return
         queue = sorted(self.pending, key=lambda p: (-p.priority, p.created, p.uid))
         for pod in queue:
             why = self._fit_failure(pod)

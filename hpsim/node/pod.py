@@ -47,6 +47,7 @@ class ContainerState:
     profile: Profile
     init: bool
     image: str
+    pull_policy: str  # imagePullPolicy, with the API server's default
     base_commit: float  # sampled once per pod: restarts start from the same commit
     restarts: int = 0
     alloc_failures: int = 0
@@ -76,6 +77,7 @@ class Pod:
     host_process: bool
     containers: list[ContainerState]
     owner: str  # the controller's name ("" for a bare pod)
+    images: frozenset[str] = frozenset()  # the containers' images
     revision: int = 0
     state: str = ""
     reason: str = ""
