@@ -343,10 +343,10 @@ class Kubelet:
         run_for = Timeout(self.env, p.run_for) if p.run_for is not None else None
         if run_for is not None:
             waits.append(run_for)
-        spikes = Process(self.env, node.spikes(pod, c, key)) if p.spikes else None
+        spikes = node.spikes(pod, c, key)
         yield first_of(self.env, waits)
-        if spikes is not None and spikes.is_alive:
-            spikes.interrupt()
+        if spikes is not None:
+            spikes.stop()
         node.volume.stop_many([(pod.uid, c.spec.name, what) for what in _WRITERS])
         c.work_done_cpu_s += node.cpu.remove(key) if key in node.cpu else 0.0
         node.ledger.remove(key)

@@ -98,6 +98,51 @@ class _Blueprint:
     refusal: tuple[str, str] | None
 
 
+class SpikeTrain:
+    """Poisson spikes of extra commit on one container instance, as chained timers.
+
+    Gaps are exponential at ``rate``; a spike the job object (or the node) refuses
+    is counted by the ledger and the train goes on. ``stop`` ends it when the
+    instance ends; a timer already set then finds it stopped and does nothing.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        ledger: CommitLedger,
+        key: Any,
+        rate: float,
+        size: float,
+        duration: float,
+        rng: np.random.Generator,
+    ) -> None:
+        self.env, self.ledger, self.key = env, ledger, key
+        self.scale, self.size, self.duration, self.rng = 1.0 / rate, size, duration, rng
+        self.live = True
+        self._next()
+
+    def stop(self) -> None:
+        self.live = False
+
+    def _next(self) -> None:
+        gap = float(self.rng.exponential(self.scale))
+        Timeout(self.env, gap).callbacks.append(self._spike)
+
+    def _spike(self, _timer: simpy.Event) -> None:
+        if not self.live or self.key not in self.ledger:
+            self.live = False
+            return
+        if self.ledger.spike(self.key, self.size):
+            Timeout(self.env, self.duration).callbacks.append(self._unspike)
+        else:
+            self._next()
+
+    def _unspike(self, _timer: simpy.Event) -> None:
+        if self.live:
+            self.ledger.unspike(self.key, self.size)
+            self._next()
+
+
 class WindowsNode:
     """The simulated machine and its kubelet."""
 
@@ -449,21 +494,13 @@ class WindowsNode:
         _pod, c = owner
         c.alloc_failures += 1
 
-    def spikes(self, pod: Pod, c: ContainerState, key: Any) -> Generator[simpy.Event, Any, None]:
-        """Poisson spikes of extra commit while the instance runs."""
+    def spikes(self, pod: Pod, c: ContainerState, key: Any) -> SpikeTrain | None:
+        """Poisson spikes of extra commit while the instance runs; None if it has none."""
         sp = c.profile.spikes
-        assert sp is not None
+        if sp is None or sp.rate <= 0:
+            return None
         rng = self.streams.get("spikes", pod.plan.index)
-        try:
-            while sp.rate > 0:
-                yield Timeout(self.env, float(rng.exponential(1.0 / sp.rate)))
-                if key not in self.ledger:
-                    return
-                if self.ledger.spike(key, float(sp.size)):
-                    yield Timeout(self.env, sp.duration)
-                    self.ledger.unspike(key, float(sp.size))
-        except simpy.Interrupt:
-            return
+        return SpikeTrain(self.env, self.ledger, key, sp.rate, float(sp.size), sp.duration, rng)
 
     def _containerd_fact(self, kind: str, fields: dict[str, Any]) -> None:
         self.volume.images_changed()
