@@ -24,6 +24,9 @@ import simpy
 from simpy.events import Event, Timeout
 
 EPS_BYTES = 1e-3
+# A next refusal recomputed within this of the wake-up already set is that wake-up (float
+# rounding of the same instant computed at another time), not a new one.
+HIT_SLACK_S = 1e-6
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,10 @@ class CommitLedger:
         # The containers whose commit grows (few: leaks), in the order of ``_items``: only
         # they can meet a cap, so only they are looked at when the next hit is computed.
         self._growers: dict[Hashable, _Commit] = {}
+        self._slope = 0.0  # sum of the growers' growth, summed afresh when they change
+        # The wake-up set for the next refusal: (time, whose, "job" or "node"). A change
+        # that leaves the next refusal where it was keeps it instead of setting another.
+        self._pending: tuple[float, Hashable, str] | None = None
         self._generation = 0
         # The node's commit is system + _a + _g * now: kept as sums so that a change
         # costs O(1), not a pass over every container.
@@ -106,7 +113,10 @@ class CommitLedger:
 
     def slope(self) -> float:
         """Bytes per second the node's commit grows by right now (summed exactly, no residue)."""
-        return sum(c.growth for c in self._growers.values())
+        return self._slope
+
+    def _growers_changed(self) -> None:
+        self._slope = sum(c.growth for c in self._growers.values())
 
     def failures(self, key: Hashable) -> tuple[int, float]:
         c = self._items[key]
@@ -145,6 +155,7 @@ class CommitLedger:
         self._items[key] = c
         if c.growth > 0:
             self._growers[key] = c
+            self._growers_changed()
         self._enter(c, 1)
         # A start past a cap fails that allocation: the process holds what it got.
         now = self.env.now
@@ -188,7 +199,8 @@ class CommitLedger:
         c = self._items.pop(key, None)
         if c is not None:
             self._enter(c, -1)
-            self._growers.pop(key, None)
+            if self._growers.pop(key, None) is not None:
+                self._growers_changed()
         self._reschedule()
 
     # -- the next cap ----------------------------------------------------------------------------
@@ -210,7 +222,8 @@ class CommitLedger:
             c.growth = 0.0
             c.at_cap = True
             self._enter(c, 1)
-            self._growers.pop(key, None)
+            if self._growers.pop(key, None) is not None:
+                self._growers_changed()
         else:
             # The process exits on the refusal: it allocates no more while it goes, so no
             # second refusal can be scheduled for it (a start past the cap with a leak).
@@ -218,7 +231,8 @@ class CommitLedger:
             c.rebase(now)
             c.growth = 0.0
             self._enter(c, 1)
-            self._growers.pop(key, None)
+            if self._growers.pop(key, None) is not None:
+                self._growers_changed()
             if c.failed is not None and not c.failed.triggered:
                 c.failed.succeed(hit)
 
@@ -242,22 +256,41 @@ class CommitLedger:
         return best
 
     def _reschedule(self) -> None:
-        self._generation += 1
         committed = self.committed()
-        slope = self.slope()
+        slope = self._slope
         if self._on_change:
             self._on_change(committed, slope)
         if not self._growers:
-            return  # nothing grows: no cap can be met
+            self._cancel()  # nothing grows: no cap can be met
+            return
         dt, key, by = self._next_hit(committed, slope)
         if key is None:
+            self._cancel()
             return
+        at = self.env.now + dt
+        pending = self._pending
+        if (
+            pending is not None
+            and pending[1] == key
+            and pending[2] == by
+            and abs(pending[0] - at) <= HIT_SLACK_S
+        ):
+            return  # the wake-up already set is still the next refusal
+        self._generation += 1
         gen = self._generation
+        self._pending = (at, key, by)
         Timeout(self.env, dt).callbacks.append(lambda _e: self._fire(gen, key, by))
+
+    def _cancel(self) -> None:
+        """No refusal ahead: the wake-up set, if any, goes stale."""
+        if self._pending is not None:
+            self._generation += 1
+            self._pending = None
 
     def _fire(self, gen: int, key: Hashable, by: str) -> None:
         if gen != self._generation or key not in self._items:
             return
+        self._pending = None
         c = self._items[key]
         self._enter(c, -1)
         c.rebase(self.env.now)
