@@ -20,6 +20,7 @@ from simpy.events import Event, Process, Timeout
 
 from hpsim.node.containerd import Containerd
 from hpsim.node.cpu import ProcessorSharing
+from hpsim.node.draws import Draws
 from hpsim.node.eviction import EvictionManager
 from hpsim.node.gcpause import paused_gc
 from hpsim.node.imagegc import ImageGC
@@ -49,7 +50,7 @@ STREAMS = ("arrivals", "lifetimes", "demand", "spikes")
 
 
 class Streams:
-    """numpy Generators keyed by (purpose, workload index), below one SeedSequence.
+    """Random streams keyed by (purpose, workload index), below one SeedSequence.
 
     Keying by workload index (not creation order) keeps a workload's numbers
     the same when another workload is added: common random numbers.
@@ -57,17 +58,18 @@ class Streams:
 
     def __init__(self, root: np.random.SeedSequence) -> None:
         self.root = root
-        self._cache: dict[tuple[str, int], np.random.Generator] = {}
+        self._cache: dict[tuple[str, int], Draws] = {}
 
-    def get(self, purpose: str, index: int) -> np.random.Generator:
+    def get(self, purpose: str, index: int) -> Draws:
         key = (purpose, index)
-        if key not in self._cache:
+        draws = self._cache.get(key)
+        if draws is None:
             ss = np.random.SeedSequence(
                 self.root.entropy,
                 spawn_key=(*self.root.spawn_key, STREAMS.index(purpose), index),
             )
-            self._cache[key] = np.random.default_rng(ss)
-        return self._cache[key]
+            draws = self._cache[key] = Draws(np.random.default_rng(ss))
+        return draws
 
 
 # The built-in PriorityClasses (k/k pkg/apis/scheduling/types.go): the Priority admission
@@ -114,7 +116,7 @@ class SpikeTrain:
         rate: float,
         size: float,
         duration: float,
-        rng: np.random.Generator,
+        rng: Draws,
     ) -> None:
         self.env, self.ledger, self.key = env, ledger, key
         self.scale, self.size, self.duration, self.rng = 1.0 / rate, size, duration, rng
@@ -125,7 +127,7 @@ class SpikeTrain:
         self.live = False
 
     def _next(self) -> None:
-        gap = float(self.rng.exponential(self.scale))
+        gap = self.rng.exponential(self.scale)
         Timeout(self.env, gap).callbacks.append(self._spike)
 
     def _spike(self, _timer: simpy.Event) -> None:
@@ -241,13 +243,13 @@ class WindowsNode:
 
     # -- pods --------------------------------------------------------------------------------------
 
-    def _sample_commit(self, dist: MemoryDist, rng: np.random.Generator) -> float:
+    def _sample_commit(self, dist: MemoryDist, rng: Draws) -> float:
         if dist.constant is not None:
             return float(dist.constant)
         if dist.normal is not None:
-            return max(0.0, float(rng.normal(dist.normal.mean, dist.normal.sd)))
+            return max(0.0, rng.normal(dist.normal.mean, dist.normal.sd))
         assert dist.lognormal is not None
-        return float(dist.lognormal.median * math.exp(dist.lognormal.sigma * rng.standard_normal()))
+        return dist.lognormal.median * math.exp(dist.lognormal.sigma * rng.standard_normal())
 
     def _blueprint(self, plan: WorkloadPlan) -> _Blueprint:
         """What every pod of a workload shares, worked out once per workload."""

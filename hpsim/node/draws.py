@@ -1,0 +1,69 @@
+"""Random draws for the model, taken from a numpy Generator in blocks.
+
+A scalar call into numpy (``rng.exponential(scale)``) costs about a
+microsecond of call overhead; the month benchmark makes about 100,000 of them.
+Drawing a block at a time and handing the numbers out one by one gives exactly
+the numbers the scalar calls would give, in the same order: numpy fills an
+array by calling the same per-number routine, and its scaled forms are plain
+arithmetic on the standard ones (numpy/random/src/distributions/distributions.c:
+``random_exponential = scale * random_standard_exponential``, ``random_normal =
+loc + scale * random_standard_normal``, ``random_uniform = off + range *
+next_double``); ``tests/test_draws.py`` checks it.
+
+That holds only while a stream serves one kind of standard draw: drawing a
+block of exponentials ahead, then asking for a uniform, would give another
+number than the scalar calls. Each model stream is keyed by purpose and
+workload and serves one kind, and asking one stream for two kinds is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+BLOCK = 256
+
+
+class Draws:
+    """One random stream: the numbers ``rng``'s scalar calls would give, drawn in blocks."""
+
+    def __init__(self, rng: np.random.Generator, block: int = BLOCK) -> None:
+        self.rng = rng
+        self.block = block
+        self._kind = ""
+        self._buffer: list[float] = []
+        self._next = 0
+
+    def _take(self, kind: str, fill: Callable[[int], np.ndarray]) -> float:
+        if kind != self._kind:
+            if self._kind:
+                raise RuntimeError(
+                    f"one random stream asked for {self._kind} and {kind} draws: "
+                    "block draws would change its numbers"
+                )
+            self._kind = kind
+        if self._next == len(self._buffer):
+            self._buffer = fill(self.block).tolist()
+            self._next = 0
+        value = self._buffer[self._next]
+        self._next += 1
+        return value
+
+    def standard_exponential(self) -> float:
+        return self._take("exponential", self.rng.standard_exponential)
+
+    def exponential(self, scale: float) -> float:
+        """``rng.exponential(scale)``."""
+        return scale * self._take("exponential", self.rng.standard_exponential)
+
+    def standard_normal(self) -> float:
+        return self._take("normal", self.rng.standard_normal)
+
+    def normal(self, loc: float, scale: float) -> float:
+        """``rng.normal(loc, scale)``."""
+        return loc + scale * self._take("normal", self.rng.standard_normal)
+
+    def uniform(self, low: float, high: float) -> float:
+        """``rng.uniform(low, high)``."""
+        return low + (high - low) * self._take("uniform", self.rng.random)
