@@ -94,12 +94,10 @@ class Controller:
             rng = self.node.streams.get("lifetimes", self.plan.index)
             delete_at = self.env.now + sample_lifetime(lt, rng)
         if delete_at is not None and not pod.ended:
-            Process(self.env, self._delete_at(pod, delete_at))
+            # A timer, not a process: one per pod with a lifetime.
+            timer = Timeout(self.env, max(0.0, delete_at - self.env.now))
+            timer.callbacks.append(lambda _t: self.node.delete_pod(pod, "LifetimeEnded"))
         return pod
-
-    def _delete_at(self, pod: Pod, when: float) -> Proc:
-        yield Timeout(self.env, max(0.0, when - self.env.now))
-        self.node.delete_pod(pod, "LifetimeEnded")
 
     def live(self) -> list[Pod]:
         for uid in [u for u, p in self.pods.items() if p.ended]:
