@@ -336,7 +336,9 @@ class Kubelet:
             float(limit) if limit else None,
             degrade=pod.plan.spec.on_memory_cap == "degrade",
         )
-        self._start_writers(pod, c)
+        writes = p.writes
+        if writes:
+            self._start_writers(pod, c)
         waits: list[simpy.Event] = [c.stop, failed]
         if work_done is not None:
             waits.append(work_done)
@@ -347,7 +349,8 @@ class Kubelet:
         yield first_of(self.env, waits)
         if spikes is not None:
             spikes.stop()
-        node.volume.stop_many([(pod.uid, c.spec.name, what) for what in _WRITERS])
+        if writes:
+            node.volume.stop_many([(pod.uid, c.spec.name, what) for what in _WRITERS])
         c.work_done_cpu_s += node.cpu.remove(key) if key in node.cpu else 0.0
         node.ledger.remove(key)
         node.owner_of.pop(key, None)

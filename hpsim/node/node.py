@@ -548,6 +548,8 @@ class WindowsNode:
 
     def free_pod_storage(self, pod: Pod) -> None:
         """The pod is gone: its writable layers, logs and emptyDirs go; host writes stay."""
+        if not any(c.profile.writes for c in pod.containers):
+            return  # it never wrote: nothing of it is on the volume
         uid = pod.uid
         self.volume.release(
             [(uid, c.spec.name, what) for c in pod.containers for what in _POD_STORAGE],

@@ -326,6 +326,13 @@ class Profile(Model):
     log_rate: BytesPerSecond = 0.0  # stdout/stderr to C:\var\log\pods
     empty_dir_writes: BytesPerSecond = 0.0
 
+    @property
+    def writes(self) -> bool:
+        """Whether a container with this profile writes to the volume at all."""
+        return bool(
+            self.host_writes or self.rootfs_writes or self.log_rate or self.empty_dir_writes
+        )
+
 
 class Fixed(Model):
     fixed: Seconds
