@@ -43,7 +43,8 @@ class Recorder:
 
     events: list[tuple[Any, ...]] = field(default_factory=list)
     transitions: list[tuple[Any, ...]] = field(default_factory=list)
-    series_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    _rows: list[tuple[Any, ...]] = field(default_factory=list)  # series rows, but the last
+    _row_time: float | None = None  # the instant whose row is written once time moves on
     images: dict[str, dict[str, Any]] = field(default_factory=dict)
     gc: list[tuple[Any, ...]] = field(default_factory=list)  # image deletions by kubelet
     containers: list[tuple[Any, ...]] = field(default_factory=list)  # ended container instances
@@ -80,22 +81,33 @@ class Recorder:
         counts[new] = counts.get(new, 0) + 1
 
     def level(self, time: float, **values: float) -> None:
-        """Node state changed: append (or coalesce) a series row."""
+        """Node state changed: one series row per instant with a change, as it stands last.
+
+        The row of an instant is written when a change comes at a later one (or the
+        rows are read): parts report at one instant one after another, and a row
+        built for each would be overwritten at once.
+        """
         level = self._level
-        changed = False
+        if time != self._row_time:
+            for k, v in values.items():
+                if level[k] != v:
+                    break
+            else:
+                return  # nothing changed
+            if self._row_time is not None:
+                # ``_level`` holds SERIES_COLUMNS in order (dict.fromkeys keeps it).
+                self._rows.append((self._row_time, *level.values()))
+            self._row_time = time
         for k, v in values.items():
             if level[k] != v:
-                level[k] = v
-                changed = True
-        if not changed:
-            return
-        # ``_level`` holds SERIES_COLUMNS in order (dict.fromkeys keeps it).
-        row = (time, *level.values())
-        rows = self.series_rows
-        if rows and rows[-1][0] == time:
-            rows[-1] = row
-        else:
-            rows.append(row)
+                level[k] = v  # an equal value (0 for 0.0) keeps the column's type
+
+    @property
+    def series_rows(self) -> list[tuple[Any, ...]]:
+        """The series rows: one per instant at which a level changed."""
+        if self._row_time is None:
+            return list(self._rows)
+        return [*self._rows, (self._row_time, *self._level.values())]
 
     def current(self, name: str) -> float:
         return self._level[name]
