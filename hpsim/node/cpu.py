@@ -61,7 +61,19 @@ class _Job:
     left: float | None  # CPU-seconds of work still to do; None when not work-bound
     done: simpy.Event | None
     rate: float = 0.0  # millicores allocated since the last change
-    consumed: float = 0.0  # CPU-seconds
+    consumed: float = 0.0  # CPU-seconds, booked up to ``since``
+    since: float = 0.0
+
+
+def _book(job: _Job, now: float) -> None:
+    """Book what ``job`` consumed at its rate since it was last booked."""
+    dt = now - job.since
+    if dt > 0:
+        used = job.rate / 1000 * dt
+        job.consumed += used
+        if job.left is not None:
+            job.left -= used
+    job.since = now
 
 
 class ProcessorSharing:
@@ -78,7 +90,6 @@ class ProcessorSharing:
         self._on_change = on_change
         self._jobs: dict[Hashable, _Job] = {}
         self._work: dict[Hashable, _Job] = {}  # the work-bound ones, in the same order
-        self._since = env.now  # time up to which ``consumed`` is booked
         self._generation = 0
         self._total = 0.0
 
@@ -99,8 +110,9 @@ class ProcessorSharing:
 
     def consumed(self, key: Hashable) -> float:
         """CPU-seconds ``key`` has consumed up to now."""
-        self._advance()
-        return self._jobs[key].consumed
+        job = self._jobs[key]
+        _book(job, self.env.now)
+        return job.consumed
 
     def add(
         self,
@@ -124,7 +136,7 @@ class ProcessorSharing:
         bound = demand_m if cap_m is None else min(demand_m, cap_m)
         self._advance()
         done = Event(self.env) if work_cpu_s is not None else None
-        job = _Job(bound=max(0.0, float(bound)), left=work_cpu_s, done=done)
+        job = _Job(bound=max(0.0, float(bound)), left=work_cpu_s, done=done, since=self.env.now)
         self._jobs[key] = job
         if work_cpu_s is not None:
             self._work[key] = job
@@ -138,18 +150,16 @@ class ProcessorSharing:
         self._advance()
         job = self._jobs.pop(key)
         self._work.pop(key, None)
+        _book(job, self.env.now)
         self._reallocate()
         return job.consumed
 
     def _advance(self) -> None:
-        dt = self.env.now - self._since
-        if dt > 0:
-            for job in self._jobs.values():
-                used = job.rate / 1000 * dt
-                job.consumed += used
-                if job.left is not None:
-                    job.left -= used
-        self._since = self.env.now
+        """Book the work-bound jobs up to now: their completions are computed from it.
+        The others are booked when their rate changes or they leave."""
+        now = self.env.now
+        for job in self._work.values():
+            _book(job, now)
 
     def _reallocate(self) -> None:
         now = self.env.now
@@ -167,10 +177,14 @@ class ProcessorSharing:
         if sum(bounds) <= self.capacity * UNCONTENDED:
             # Every bound fits: water-filling gives each job its bound.
             for job in jobs:
-                job.rate = job.bound
+                if job.rate != job.bound:
+                    _book(job, now)
+                    job.rate = job.bound
         else:
             for job, share in zip(jobs, water_fill(self.capacity, bounds), strict=True):
-                job.rate = share
+                if job.rate != share:
+                    _book(job, now)
+                    job.rate = share
         self._total = sum(j.rate for j in jobs)
         self._generation += 1
         generation = self._generation
