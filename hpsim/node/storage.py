@@ -71,6 +71,7 @@ class Volume:
         # Read when containerd says they changed (images_changed), not on every query.
         self._image_bytes = tuple(float(b) for b in images())
         self._actual: float | None = None  # actual() while nothing changes (no writer growing)
+        self.version = 0  # counts changes: what was read stays true while it stands
         self._on_change = on_change
         self._on_full = on_full
         self._writers: dict[Hashable, _Writer] = {}
@@ -99,6 +100,7 @@ class Volume:
 
     def _enter(self, w: _Writer, sign: float) -> None:
         self._actual = None
+        self.version += 1
         self._base[w.owner] += sign * (w.bytes - w.rate * w.since)
         self._rate[w.owner] += sign * w.rate
         if sign > 0 and w.rate > 0:
@@ -113,6 +115,7 @@ class Volume:
     def _resum(self) -> None:
         """Rebuild the sums from the writers (after changing many at once)."""
         self._actual = None
+        self.version += 1
         self._base = dict.fromkeys(WRITER_OWNERS, 0.0)
         self._rate = dict.fromkeys(WRITER_OWNERS, 0.0)
         self._active = {}
@@ -247,6 +250,7 @@ class Volume:
         """containerd's bytes changed (a layer stored or unpacked, an image deleted)."""
         self._image_bytes = tuple(float(b) for b in self._images())
         self._actual = None
+        self.version += 1
         self._set_full(self.available() <= 1e-3)
         self._changed()
 
