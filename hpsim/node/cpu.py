@@ -55,7 +55,7 @@ def water_fill(capacity: float, bounds: Sequence[float]) -> list[float]:
     return [min(b, level) for b in clean]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Job:
     bound: float  # millicores: min(demand, cap)
     left: float | None  # CPU-seconds of work still to do; None when not work-bound

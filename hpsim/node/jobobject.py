@@ -39,7 +39,7 @@ class CapHit:
     committed: float  # the container's commit when it was refused
 
 
-@dataclass
+@dataclass(slots=True)
 class _Commit:
     base: float
     growth: float

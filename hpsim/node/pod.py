@@ -38,7 +38,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 ENDED = frozenset({"Succeeded", "Failed", "Deleted", "Refused"})
 
 
-@dataclass
+@dataclass(slots=True)
 class ContainerState:
     """One container of a pod, across its restarts."""
 
@@ -62,7 +62,7 @@ class ContainerState:
     stop: simpy.Event | None = None  # triggered to kill the running instance
 
 
-@dataclass
+@dataclass(slots=True)
 class Pod:
     """One pod: created by a controller, bound to the node, run by the kubelet."""
 

@@ -125,7 +125,7 @@ def untolerated_taint(spec: PodSpec, taints: list[tuple[str, str, str]]) -> str 
     return None
 
 
-@dataclass
+@dataclass(slots=True)
 class Usage:
     """Requests of the pods bound to the node and not yet terminal."""
 

@@ -34,7 +34,7 @@ ACCOUNTED = ("snapshots", "scratch", "logs", "empty_dir")
 WRITER_OWNERS = ("scratch", "logs", "empty_dir", "host_writes")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Writer:
     owner: str
     pod: int  # pod uid: whose ephemeral storage this is
