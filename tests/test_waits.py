@@ -70,3 +70,17 @@ def test_a_failing_event_fails_the_wait() -> None:
     bad.fail(ValueError("refused"))
     env.run()
     assert caught == ["refused"]
+
+
+def test_a_decided_wait_unhooks_from_the_events_still_pending() -> None:
+    # A pod's delete event outlives every wait of every restart: it must not gather them.
+    env = simpy.Environment()
+    delete = env.event()
+
+    def worker():
+        for _ in range(100):
+            yield first_of(env, (env.timeout(1.0), delete))
+
+    env.process(worker())
+    env.run()
+    assert delete.callbacks == []

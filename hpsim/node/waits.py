@@ -28,6 +28,11 @@ def first_of(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Eve
         else:
             event.defused = True
             done.fail(event.value)
+        # Unhook from the events still pending, as Condition does: a pod's delete event
+        # would otherwise gather one callback per wait of every restart.
+        for other in events:
+            if other.callbacks and fire in other.callbacks:
+                other.callbacks.remove(fire)
 
     for event in events:
         if event.callbacks is None:  # already processed
