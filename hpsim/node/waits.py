@@ -10,6 +10,7 @@ the event that decided.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import simpy
@@ -31,8 +32,12 @@ def first_of(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Eve
         # Unhook from the events still pending, as Condition does: a pod's delete event
         # would otherwise gather one callback per wait of every restart.
         for other in events:
-            if other.callbacks and fire in other.callbacks:
-                other.callbacks.remove(fire)
+            pending = other.callbacks
+            if pending and pending[-1] is fire:
+                pending.pop()  # the usual case: nothing was hooked on after it
+            elif pending:
+                with contextlib.suppress(ValueError):
+                    pending.remove(fire)
 
     for event in events:
         if event.callbacks is None:  # already processed
