@@ -32,7 +32,7 @@ import simpy
 from simpy.events import Process, Timeout
 
 from hpsim.node.backoff import Backoff
-from hpsim.node.pod import ContainerState, Pod
+from hpsim.node.pod import ENDED, ContainerState, Pod
 from hpsim.scenario.load import WorkloadPlan
 from hpsim.scenario.schema import Lifetime
 
@@ -100,9 +100,17 @@ class Controller:
         return pod
 
     def live(self) -> list[Pod]:
-        for uid in [u for u, p in self.pods.items() if p.ended]:
+        """The workload's pods that have not ended and are not being deleted."""
+        live = []
+        ended = []
+        for uid, p in self.pods.items():
+            if p.state in ENDED:
+                ended.append(uid)
+            elif p.delete_requested is None:
+                live.append(p)
+        for uid in ended:
             del self.pods[uid]
-        return [p for p in self.pods.values() if not p.ended and p.delete_requested is None]
+        return live
 
     def arrive(self, delete_at: float | None) -> None:  # pragma: no cover - overridden
         raise NotImplementedError

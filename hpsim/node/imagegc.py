@@ -67,13 +67,17 @@ class ImageGC:
 
     def detect(self, now: float) -> set[str]:
         in_use = self._in_use()
-        present = set(self.node.containerd.images())
+        present = self.node.containerd.images()
+        images = self.images
         for ref in present:
-            rec = self.images.setdefault(ref, ImageRecord(first_detected=now, last_used=0.0))
+            rec = images.get(ref)
+            if rec is None:
+                rec = images[ref] = ImageRecord(first_detected=now, last_used=0.0)
             if ref in in_use:
                 rec.last_used = now
-        for ref in set(self.images) - present:
-            del self.images[ref]
+        if len(images) != len(present):
+            for ref in set(images).difference(present):
+                del images[ref]
         return in_use
 
     def _candidates(self, now: float, in_use: set[str]) -> list[str]:

@@ -27,7 +27,7 @@ from hpsim.node.imagegc import ImageGC
 from hpsim.node.images import resolve_images
 from hpsim.node.jobobject import CapHit, CommitLedger
 from hpsim.node.kubelet import Kubelet
-from hpsim.node.pod import ContainerState, Pod
+from hpsim.node.pod import ENDED, ContainerState, Pod
 from hpsim.node.scheduler import (
     Usage,
     allocatable,
@@ -539,9 +539,10 @@ class WindowsNode:
 
     def live_pods(self) -> list[Pod]:
         """Pods that have not ended (pruned as they end: cheap however long the run)."""
-        for uid in [u for u, p in self._live.items() if p.ended]:
-            del self._live[uid]
-        return list(self._live.values())
+        live = self._live
+        for uid in [u for u, p in live.items() if p.state in ENDED]:
+            del live[uid]
+        return list(live.values())
 
     def keys_of(self, pod: Pod) -> list[Any]:
         return [k for k, (p, _c) in self.owner_of.items() if p is pod]
