@@ -50,7 +50,9 @@ def test_already_processed_events_decide_at_once() -> None:
     env = simpy.Environment()
     done = env.timeout(0)
     env.run()
-    assert first_of(env, (done, env.event())).triggered
+    pending = env.event()
+    assert first_of(env, (done, pending)).triggered
+    assert pending.callbacks == []  # decided already: nothing hooked on the pending one
     assert all_done(env, (done,)).triggered
     assert all_done(env, ()).triggered
 

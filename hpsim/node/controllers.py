@@ -32,7 +32,7 @@ import simpy
 from simpy.events import Process, Timeout
 
 from hpsim.node.backoff import Backoff
-from hpsim.node.pod import ENDED, ContainerState, Pod
+from hpsim.node.pod import ContainerState, Pod
 from hpsim.scenario.load import WorkloadPlan
 from hpsim.scenario.schema import Lifetime
 
@@ -104,7 +104,7 @@ class Controller:
         live = []
         ended = []
         for uid, p in self.pods.items():
-            if p.state in ENDED:
+            if p.ended:
                 ended.append(uid)
             elif p.delete_requested is None:
                 live.append(p)

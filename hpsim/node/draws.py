@@ -50,9 +50,6 @@ class Draws:
         self._next += 1
         return value
 
-    def standard_exponential(self) -> float:
-        return self._take("exponential", self.rng.standard_exponential)
-
     def exponential(self, scale: float) -> float:
         """``rng.exponential(scale)``."""
         return scale * self._take("exponential", self.rng.standard_exponential)

@@ -120,6 +120,10 @@ class CommitLedger:
     def _growers_changed(self) -> None:
         self._slope = sum(c.growth for c in self._growers.values())
 
+    def _stop_growing(self, key: Hashable) -> None:
+        if self._growers.pop(key, None) is not None:
+            self._growers_changed()
+
     def failures(self, key: Hashable) -> tuple[int, float]:
         c = self._items[key]
         return c.failures, c.refused_bytes
@@ -201,8 +205,7 @@ class CommitLedger:
         c = self._items.pop(key, None)
         if c is not None:
             self._enter(c, -1)
-            if self._growers.pop(key, None) is not None:
-                self._growers_changed()
+            self._stop_growing(key)
         self._reschedule()
 
     # -- the next cap ----------------------------------------------------------------------------
@@ -224,8 +227,7 @@ class CommitLedger:
             c.growth = 0.0
             c.at_cap = True
             self._enter(c, 1)
-            if self._growers.pop(key, None) is not None:
-                self._growers_changed()
+            self._stop_growing(key)
         else:
             # The process exits on the refusal: it allocates no more while it goes, so no
             # second refusal can be scheduled for it (a start past the cap with a leak).
@@ -233,8 +235,7 @@ class CommitLedger:
             c.rebase(now)
             c.growth = 0.0
             self._enter(c, 1)
-            if self._growers.pop(key, None) is not None:
-                self._growers_changed()
+            self._stop_growing(key)
             if c.failed is not None and not c.failed.triggered:
                 c.failed.succeed(hit)
 
@@ -253,8 +254,6 @@ class CommitLedger:
                 # The node refuses whichever process allocates: the fastest grower.
                 grower = max(self._growers, key=lambda k: self._growers[k].growth)
                 best = (dt, grower, "node")
-        if self._items and best[1] is not None and self._items[best[1]].growth <= 0:
-            return (math.inf, None, "")
         return best
 
     def _reschedule(self) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import Event, Process, Timeout
+from simpy.events import Event, Process
 
 from hpsim.node.containerd import Containerd
 from hpsim.node.cpu import ProcessorSharing
@@ -27,7 +27,7 @@ from hpsim.node.imagegc import ImageGC
 from hpsim.node.images import resolve_images
 from hpsim.node.jobobject import CapHit, CommitLedger
 from hpsim.node.kubelet import Kubelet
-from hpsim.node.pod import ENDED, ContainerState, Pod
+from hpsim.node.pod import ContainerState, Pod
 from hpsim.node.scheduler import (
     Usage,
     allocatable,
@@ -35,6 +35,7 @@ from hpsim.node.scheduler import (
     matches_node,
     untolerated_taint,
 )
+from hpsim.node.spikes import SpikeTrain
 from hpsim.node.storage import OWNERS, Volume
 from hpsim.observe.recorder import Recorder
 from hpsim.scenario.admission import ContainerSettings
@@ -98,51 +99,6 @@ class _Blueprint:
     priority: int
     host_process: bool
     refusal: tuple[str, str] | None
-
-
-class SpikeTrain:
-    """Poisson spikes of extra commit on one container instance, as chained timers.
-
-    Gaps are exponential at ``rate``; a spike the job object (or the node) refuses
-    is counted by the ledger and the train goes on. ``stop`` ends it when the
-    instance ends; a timer already set then finds it stopped and does nothing.
-    """
-
-    def __init__(
-        self,
-        env: simpy.Environment,
-        ledger: CommitLedger,
-        key: Any,
-        rate: float,
-        size: float,
-        duration: float,
-        rng: Draws,
-    ) -> None:
-        self.env, self.ledger, self.key = env, ledger, key
-        self.scale, self.size, self.duration, self.rng = 1.0 / rate, size, duration, rng
-        self.live = True
-        self._next()
-
-    def stop(self) -> None:
-        self.live = False
-
-    def _next(self) -> None:
-        gap = self.rng.exponential(self.scale)
-        Timeout(self.env, gap).callbacks.append(self._spike)
-
-    def _spike(self, _timer: simpy.Event) -> None:
-        if not self.live or self.key not in self.ledger:
-            self.live = False
-            return
-        if self.ledger.spike(self.key, self.size):
-            Timeout(self.env, self.duration).callbacks.append(self._unspike)
-        else:
-            self._next()
-
-    def _unspike(self, _timer: simpy.Event) -> None:
-        if self.live:
-            self.ledger.unspike(self.key, self.size)
-            self._next()
 
 
 class WindowsNode:
@@ -325,7 +281,6 @@ class WindowsNode:
             host_process=bp.host_process,
             containers=containers,
             owner=owner,
-            images=frozenset(c.image for c in containers),
             revision=revision,
         )
         pod.delete_event = Event(self.env)
@@ -540,7 +495,7 @@ class WindowsNode:
     def live_pods(self) -> list[Pod]:
         """Pods that have not ended (pruned as they end: cheap however long the run)."""
         live = self._live
-        for uid in [u for u, p in live.items() if p.state in ENDED]:
+        for uid in [u for u, p in live.items() if p.ended]:
             del live[uid]
         return list(live.values())
 

@@ -77,7 +77,6 @@ class Pod:
     host_process: bool
     containers: list[ContainerState]
     owner: str  # the controller's name ("" for a bare pod)
-    images: frozenset[str] = frozenset()  # the containers' images
     revision: int = 0
     state: str = ""
     reason: str = ""
@@ -95,6 +94,10 @@ class Pod:
     delete_event: simpy.Event | None = None
     worker: simpy.Process | None = field(default=None, repr=False)
     _ready_waiters: list[simpy.Event] = field(default_factory=list, repr=False)
+    images: frozenset[str] = field(init=False, repr=False)  # the containers' images
+
+    def __post_init__(self) -> None:
+        self.images = frozenset(c.image for c in self.containers)
 
     def ready_or_ended(self, env: simpy.Environment) -> simpy.Event:
         """An event that fires once the pod is ready or has ended."""

@@ -32,18 +32,15 @@ def first_of(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Eve
         # Unhook from the events still pending, as Condition does: a pod's delete event
         # would otherwise gather one callback per wait of every restart.
         for other in events:
-            pending = other.callbacks
-            if pending and pending[-1] is fire:
-                pending.pop()  # the usual case: nothing was hooked on after it
-            elif pending:
-                with contextlib.suppress(ValueError):
-                    pending.remove(fire)
+            if other.callbacks:
+                with contextlib.suppress(ValueError):  # not hooked: decided before it
+                    other.callbacks.remove(fire)
 
     for event in events:
-        if event.callbacks is None:  # already processed
+        if event.callbacks is None:  # already processed: decides at once
             fire(event)
-        else:
-            event.callbacks.append(fire)
+            break
+        event.callbacks.append(fire)
     return done
 
 
