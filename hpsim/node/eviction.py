@@ -18,7 +18,6 @@ thresholds give no grace period.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from simpy.events import Timeout
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
     from hpsim.node.pod import Pod
 
 EVICTION_MONITORING_PERIOD_S = 10.0  # kubelet evictionMonitoringPeriod
-# The skipped checks stop this long before a threshold could be met at today's rates.
-QUIET_MARGIN_S = 1.0
 # evictionPressureTransitionPeriod default 5m (defaults.go, ref §4.1): a pressure condition
 # stays until its threshold has not been met for this long.
 PRESSURE_TRANSITION_S = 300.0
@@ -66,10 +63,6 @@ class EvictionManager:
             else None
         )
         self._last_met: dict[str, float] = {}  # resource -> last time its threshold was met
-        # Before this time, and while the volume and the ledger stay as they were at the
-        # last full check (their versions), no threshold can be met: ticks skip the check.
-        self._quiet_until = -math.inf
-        self._seen = (-1, -1)
 
     def condition_taints(self) -> list[tuple[str, str, str]]:
         """Taints of the pressure conditions the node has now."""
@@ -84,33 +77,19 @@ class EvictionManager:
         Timeout(self.env, EVICTION_MONITORING_PERIOD_S).callbacks.append(self._tick)
 
     def _tick(self, _timer: object) -> None:
+        # Both signals are O(1) to read. With no pressure condition standing and neither
+        # threshold met, a check would do nothing: it is the same as skipping it.
         node = self.node
         if (
             self._last_met
-            or self.env.now >= self._quiet_until
-            or node.volume.version != self._seen[0]
-            or node.ledger.version != self._seen[1]
+            or (self.nodefs_min is not None and node.volume.available() < self.nodefs_min)
+            or (
+                self.memory_min is not None
+                and node.ledger.commit_limit - node.ledger.committed() < self.memory_min
+            )
         ):
             self.synchronize()
-        # Otherwise nothing changed since the last full check and neither signal can
-        # have reached its threshold yet: the check would find what it found then.
         self._arm()
-
-    def _quiet_for(self) -> float:
-        """Seconds until a signal could reach its threshold at today's rates (inf: never),
-        less QUIET_MARGIN_S so that rounding cannot skip the check that would fire."""
-        node = self.node
-        until = math.inf
-        if self.nodefs_min is not None:
-            rate = node.volume.slopes()[0]
-            if rate > 0:
-                until = (node.volume.available() - self.nodefs_min) / rate
-        if self.memory_min is not None:
-            slope = node.ledger.slope()
-            if slope > 0:
-                left = node.ledger.commit_limit - node.ledger.committed() - self.memory_min
-                until = min(until, left / slope)
-        return until - QUIET_MARGIN_S
 
     def synchronize(self) -> None:
         node = self.node
@@ -131,7 +110,6 @@ class EvictionManager:
             )
         if cleared:
             node.schedule()
-        self._quiet_until = -math.inf  # until a check finds neither signal near its threshold
         if self.nodefs_min is not None and node.volume.available() < self.nodefs_min:
             self._pressure("ephemeral-storage")
             node.imagegc.delete_unused()
@@ -144,8 +122,6 @@ class EvictionManager:
                 self._pressure("memory")
                 self._evict_one("memory", now)
                 return
-        self._seen = (node.volume.version, node.ledger.version)
-        self._quiet_until = now + self._quiet_for()
 
     def _pressure(self, resource: str) -> None:
         if resource not in self._last_met:

@@ -80,7 +80,6 @@ class CommitLedger:
         # The containers whose commit grows (few: leaks), in the order of ``_items``: only
         # they can meet a cap, so only they are looked at when the next hit is computed.
         self._growers: dict[Hashable, _Commit] = {}
-        self.version = 0  # counts changes: what was read stays true while it stands
         self._slope = 0.0  # sum of the growers' growth, summed afresh when they change
         # The wake-up set for the next refusal: (time, whose, "job" or "node"). A change
         # that leaves the next refusal where it was keeps it instead of setting another.
@@ -98,7 +97,6 @@ class CommitLedger:
         self._enter(c, 1)
 
     def _enter(self, c: _Commit, sign: float) -> None:
-        self.version += 1
         self._a += sign * (c.base - c.growth * c.since + c.spike)
         self._g += sign * c.growth
 
