@@ -90,6 +90,12 @@ class ProcessorSharing:
         self._on_change = on_change
         self._jobs: dict[Hashable, _Job] = {}
         self._work: dict[Hashable, _Job] = {}  # the work-bound ones, in the same order
+        # Each job's bound, in the order of ``_jobs``: summed in C on every change.
+        self._bounds: dict[Hashable, float] = {}
+        # Whether every job runs at its bound (the last change found no contention), and
+        # the jobs added since: while it holds, only those need their rate set.
+        self._at_bounds = True
+        self._fresh: list[_Job] = []
         self._generation = 0
         self._total = 0.0
 
@@ -138,6 +144,8 @@ class ProcessorSharing:
         done = Event(self.env) if work_cpu_s is not None else None
         job = _Job(bound=max(0.0, float(bound)), left=work_cpu_s, done=done, since=self.env.now)
         self._jobs[key] = job
+        self._bounds[key] = job.bound
+        self._fresh.append(job)
         if work_cpu_s is not None:
             self._work[key] = job
         self._reallocate()
@@ -149,6 +157,7 @@ class ProcessorSharing:
             raise KeyError(key)
         self._advance()
         job = self._jobs.pop(key)
+        del self._bounds[key]
         self._work.pop(key, None)
         _book(job, self.env.now)
         self._reallocate()
@@ -169,23 +178,31 @@ class ProcessorSharing:
             # triggered before on_change reports the sharing that follows.
             for key in [k for k, j in work.items() if j.left <= DONE_EPS]:
                 job = self._jobs.pop(key)
+                del self._bounds[key]
                 del work[key]
                 assert job.done is not None
                 job.done.succeed(now)
         jobs = self._jobs.values()
-        bounds = [j.bound for j in jobs]
-        if sum(bounds) <= self.capacity * UNCONTENDED:
-            # Every bound fits: water-filling gives each job its bound.
-            for job in jobs:
+        bounded = sum(self._bounds.values())
+        if bounded <= self.capacity * UNCONTENDED:
+            # Every bound fits: water-filling gives each job its bound. If every job had
+            # its bound already, only the ones just added need theirs.
+            for job in self._fresh if self._at_bounds else jobs:
                 if job.rate != job.bound:
                     _book(job, now)
                     job.rate = job.bound
+            self._at_bounds = True
+            self._total = bounded  # the same rates, summed in the same order
         else:
-            for job, share in zip(jobs, water_fill(self.capacity, bounds), strict=True):
+            for job, share in zip(
+                jobs, water_fill(self.capacity, list(self._bounds.values())), strict=True
+            ):
                 if job.rate != share:
                     _book(job, now)
                     job.rate = share
-        self._total = sum(j.rate for j in jobs)
+            self._at_bounds = False
+            self._total = sum(j.rate for j in jobs)
+        self._fresh.clear()
         self._generation += 1
         generation = self._generation
         if self._on_change is not None:

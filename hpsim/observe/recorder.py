@@ -89,11 +89,8 @@ class Recorder:
         """
         level = self._level
         if time != self._row_time:
-            for k, v in values.items():
-                if level[k] != v:
-                    break
-            else:
-                return  # nothing changed
+            if values.items() <= level.items():
+                return  # nothing changed (a C-level comparison of the pairs)
             if self._row_time is not None:
                 # ``_level`` holds SERIES_COLUMNS in order (dict.fromkeys keeps it).
                 self._rows.append((self._row_time, *level.values()))
