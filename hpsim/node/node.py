@@ -297,10 +297,10 @@ class WindowsNode:
         pod.set_state("Pending", self.env.now, self.rec)
         if plan.template.spec.node_name is not None:
             self._kubelet_admit(pod)
+            self._level()
         else:
             self.pending.append(pod)
-            self.schedule()
-        self._level()
+            self.schedule()  # it reports the levels that follow
         return pod
 
     def _level(self) -> None:
