@@ -81,6 +81,7 @@ class CommitLedger:
         # they can meet a cap, so only they are looked at when the next hit is computed.
         self._growers: dict[Hashable, _Commit] = {}
         self._slope = 0.0  # sum of the growers' growth, summed afresh when they change
+        self._fastest: Hashable | None = None  # the grower with the largest growth
         # The wake-up set for the next refusal: (time, whose, "job" or "node"). A change
         # that leaves the next refusal where it was keeps it instead of setting another.
         self._pending: tuple[float, Hashable, str] | None = None
@@ -116,7 +117,11 @@ class CommitLedger:
         return self._slope
 
     def _growers_changed(self) -> None:
-        self._slope = sum(c.growth for c in self._growers.values())
+        growers = self._growers
+        self._slope = sum(c.growth for c in growers.values())
+        # The node refuses whichever process allocates: the fastest grower (the first of
+        # equals, in the order of ``_items``).
+        self._fastest = max(growers, key=lambda k: growers[k].growth) if growers else None
 
     def _stop_growing(self, key: Hashable) -> None:
         if self._growers.pop(key, None) is not None:
@@ -249,9 +254,7 @@ class CommitLedger:
         if slope > 0:
             dt = max(0.0, (self.commit_limit - committed) / slope)
             if dt < best[0]:
-                # The node refuses whichever process allocates: the fastest grower.
-                grower = max(self._growers, key=lambda k: self._growers[k].growth)
-                best = (dt, grower, "node")
+                best = (dt, self._fastest, "node")
         return best
 
     def _reschedule(self) -> None:
