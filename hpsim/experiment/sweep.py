@@ -336,7 +336,9 @@ def _concat_frames(
             **{f: np.repeat(np.array([fvalue[k[0]][f] for k in keys]), sizes) for f in factors},
             "replication": np.repeat([k[1] for k in keys], sizes).astype("int64"),
         }
-        lead = pd.DataFrame({c: list(v) if len(v) else [] for c, v in head.items()})
+        # From the arrays themselves (a list of every row's value costs seconds in a big
+        # sweep): the same dtypes, str columns included.
+        lead = pd.DataFrame({c: v if len(v) else [] for c, v in head.items()})
         if len(df) == 0:
             lead = lead.iloc[:0]
         tables[name] = pd.concat([lead, df.reset_index(drop=True)], axis=1)
