@@ -272,6 +272,10 @@ def test_sharing_properties(capacity, jobs):
         assert total == pytest.approx(sum(alloc.values()))
         for k, a in alloc.items():
             assert 0 <= a <= bounds[k] * (1 + 1e-12)
+        # Max-min fair at every change, whatever came before (contention that ended
+        # included): the shares are water-filling's over the jobs running now.
+        fair = water_fill(capacity, [bounds[k] for k in alloc])
+        assert list(alloc.values()) == pytest.approx(fair, rel=1e-9, abs=1e-9)
         snapshots.append((env.now, alloc))
 
     ps = ProcessorSharing(env, capacity, on_change=on_change)
