@@ -276,6 +276,25 @@ def test_a_different_sweep_into_the_same_folder_is_refused(tmp_path, capsys):
     assert "holds no sweep.json" in capsys.readouterr().err
 
 
+def test_tables_the_runs_send_equal_the_files_read_back(tmp_path, monkeypatch):
+    import hpsim.experiment.sweep as sweep_mod
+
+    f = _write(tmp_path)
+    factors = {"node.memory": ["8Gi", "16Gi"]}
+    reads: list[tuple[str, int]] = []
+    real = sweep_mod._read_arrow
+    monkeypatch.setattr(
+        sweep_mod, "_read_arrow", lambda out, key: reads.append(key) or real(out, key)
+    )
+    sent = hpsim.sweep(f, factors, replications=2, output=tmp_path / "o")
+    assert reads == []  # each run sent the Arrow tables it wrote
+    again = hpsim.sweep(f, factors, replications=2, output=tmp_path / "o")
+    assert again.meta["resumed"] == 4
+    assert sorted(reads) == [("p000", 0), ("p000", 1), ("p001", 0), ("p001", 1)]
+    for name in TABLES:
+        pdt.assert_frame_equal(sent.tables[name], again.tables[name])
+
+
 def _finished(out: Path) -> list[Path]:
     return sorted(out.glob("points/*/rep-*/summary.json"))
 

@@ -62,6 +62,9 @@ class RunOutcome:
     summary: dict[str, Any] | None = None
     tables: dict[str, pd.DataFrame] | None = None
     error: dict[str, str] | None = None
+    # A run that wrote its folder as Parquet: the Arrow tables it wrote (schema metadata
+    # dropped), so that the sweep need not read the files back.
+    arrow: dict[str, Any] | None = None
     seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -120,7 +123,7 @@ def _write_error(out_dir: Path, record: dict[str, Any]) -> None:
 def execute(spec: RunSpec) -> RunOutcome:
     """Run one spec; never raises (an error comes back in the outcome)."""
     from hpsim.experiment.run import simulate
-    from hpsim.observe.output import write_results
+    from hpsim.observe.output import arrow_tables, write_results
     from hpsim.observe.results import Results, scenario_meta
 
     t0 = time.perf_counter()
@@ -136,8 +139,11 @@ def execute(spec: RunSpec) -> RunOutcome:
                 summaries=[summary],
                 meta={"replications": 1, **scenario_meta(loaded)},
             )
-            write_results(res, Path(spec.out_dir), spec.fmt, scenario_file=spec.file)
-            tables = None
+            arrow = arrow_tables(tables) if spec.fmt == "parquet" else None
+            write_results(res, Path(spec.out_dir), spec.fmt, scenario_file=spec.file, arrow=arrow)
+            if arrow is not None:
+                arrow = {n: t.replace_schema_metadata(None) for n, t in arrow.items()}
+            return RunOutcome(spec.key, summary, arrow=arrow, seconds=time.perf_counter() - t0)
         return RunOutcome(spec.key, summary, tables, seconds=time.perf_counter() - t0)
     except Exception as exc:
         record = {

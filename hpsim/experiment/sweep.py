@@ -548,8 +548,11 @@ def sweep(
             _keep(outcome, out, loaded, seed, fmt, results, errors)
             bar.update(outcome.ok)
             if out is not None and fmt == "parquet" and outcome.ok:
-                # Read while the workers run: the end has less left to do alone.
-                read_back[outcome.key] = _read_arrow(out, outcome.key)
+                # The tables the worker wrote, as it sent them, or read back now while
+                # the workers run (the end has less left to do alone).
+                read_back[outcome.key] = (
+                    outcome.arrow if outcome.arrow is not None else _read_arrow(out, outcome.key)
+                )
     fcols = {f: _factor_column([p.values[f] for p in points]) for f in names}
     fvalue = {p.id: {f: fcols[f][k] for f in names} for k, p in enumerate(points)}
     summaries = {k: v[1] for k, v in results.items()}

@@ -50,6 +50,13 @@ def summary_json(summary: dict[str, Any]) -> str:
     return json.dumps(summary, indent=2, sort_keys=True, default=_json_default) + "\n"
 
 
+def arrow_tables(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """The tables as the Arrow tables ``to_parquet`` writes (pandas' metadata included)."""
+    import pyarrow as pa
+
+    return {name: pa.Table.from_pandas(tables[name], preserve_index=False) for name in TABLES}
+
+
 def write_results(
     res: Results,
     out_dir: Path,
@@ -57,11 +64,14 @@ def write_results(
     scenario_file: str | None = None,
     *,
     report: bool = False,
+    arrow: dict[str, Any] | None = None,
 ) -> Path:
     """Write tables, summary.json and run.json into ``out_dir`` (atomically).
 
     With ``report`` the capacity-planning report (report.html, report.md,
-    figures/) is written too, before the folder takes its name.
+    figures/) is written too, before the folder takes its name. ``arrow``: the
+    tables already converted by :func:`arrow_tables`, written as they are (the
+    same bytes ``DataFrame.to_parquet`` writes).
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -74,7 +84,11 @@ def write_results(
     try:
         for name in TABLES:
             df: pd.DataFrame = res.tables[name]
-            if fmt == "parquet":
+            if fmt == "parquet" and arrow is not None:
+                import pyarrow.parquet as pq
+
+                pq.write_table(arrow[name], tmp / f"{name}.parquet")
+            elif fmt == "parquet":
                 df.to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow")
             else:
                 df.to_csv(tmp / f"{name}.csv", index=False)
