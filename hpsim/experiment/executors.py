@@ -123,7 +123,7 @@ def _write_error(out_dir: Path, record: dict[str, Any]) -> None:
 def execute(spec: RunSpec) -> RunOutcome:
     """Run one spec; never raises (an error comes back in the outcome)."""
     from hpsim.experiment.run import simulate
-    from hpsim.observe.output import arrow_tables, write_results
+    from hpsim.observe.output import arrow_tables, without_metadata, write_results
     from hpsim.observe.results import Results, scenario_meta
 
     t0 = time.perf_counter()
@@ -141,9 +141,8 @@ def execute(spec: RunSpec) -> RunOutcome:
             )
             arrow = arrow_tables(tables) if spec.fmt == "parquet" else None
             write_results(res, Path(spec.out_dir), spec.fmt, scenario_file=spec.file, arrow=arrow)
-            if arrow is not None:
-                arrow = {n: t.replace_schema_metadata(None) for n, t in arrow.items()}
-            return RunOutcome(spec.key, summary, arrow=arrow, seconds=time.perf_counter() - t0)
+            sent = without_metadata(arrow) if arrow is not None else None
+            return RunOutcome(spec.key, summary, arrow=sent, seconds=time.perf_counter() - t0)
         return RunOutcome(spec.key, summary, tables, seconds=time.perf_counter() - t0)
     except Exception as exc:
         record = {

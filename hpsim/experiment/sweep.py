@@ -51,7 +51,7 @@ from hpsim.experiment.executors import (
 from hpsim.experiment.paths import Resolver, Token
 from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.run import spawn_key
-from hpsim.observe.output import TABLES, write_results
+from hpsim.observe.output import TABLES, arrow_tables, without_metadata, write_results
 from hpsim.observe.results import Results, TableViews, scenario_meta
 from hpsim.observe.stats import interval
 from hpsim.scenario.load import LoadedScenario, load, load_data
@@ -612,7 +612,11 @@ def _keep(
     results: dict[tuple[str, int], tuple[dict[str, pd.DataFrame], dict[str, Any]]],
     errors: dict[tuple[str, int], dict[str, Any]],
 ) -> None:
-    """An outcome into memory, or (workers that cannot see our files) into its folder."""
+    """An outcome into memory, or (workers that cannot see our files) into its folder.
+
+    A folder written here as Parquet leaves the Arrow tables it holds in ``outcome.arrow``,
+    as a worker that writes its own folder sends them.
+    """
     key = outcome.key
     if not outcome.ok:
         errors[key] = outcome.error  # type: ignore[assignment]
@@ -631,6 +635,9 @@ def _keep(
             summaries=[outcome.summary],
             meta={"replications": 1, **scenario_meta(loaded)},
         )
-        write_results(res, _run_dir(out, key), fmt, scenario_file=loaded.file)
+        arrow = arrow_tables(outcome.tables) if fmt == "parquet" else None
+        write_results(res, _run_dir(out, key), fmt, scenario_file=loaded.file, arrow=arrow)
+        if arrow is not None:
+            outcome.arrow = without_metadata(arrow)
     else:
         results[key] = (outcome.tables, outcome.summary)

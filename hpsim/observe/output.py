@@ -57,6 +57,11 @@ def arrow_tables(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     return {name: pa.Table.from_pandas(tables[name], preserve_index=False) for name in TABLES}
 
 
+def without_metadata(arrow: dict[str, Any]) -> dict[str, Any]:
+    """Arrow tables without pandas' schema metadata, as a sweep combines them."""
+    return {name: t.replace_schema_metadata(None) for name, t in arrow.items()}
+
+
 def write_results(
     res: Results,
     out_dir: Path,
