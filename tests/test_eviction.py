@@ -1,8 +1,8 @@
 """kubelet's hard eviction, timed by hand: the check runs every 10 s (ref §4.5).
 
-Ticks that find nothing changed since the last full check skip it; these
-tests pin the first tick at which a threshold is met, so a skip that came too
-late would move it.
+A tick runs the full check only when a threshold is met (or a pressure
+condition stands); these tests pin the first tick at which a threshold is met,
+so a tick that missed it would move it.
 """
 
 from __future__ import annotations

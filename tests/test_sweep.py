@@ -17,6 +17,7 @@ import yaml
 from simhelp import PAUSE, node, pod
 
 import hpsim
+import hpsim.experiment.sweep as sweep_mod
 from hpsim.cli import main
 from hpsim.errors import HpsimError
 from hpsim.experiment.paths import Resolver, parse_set
@@ -277,8 +278,6 @@ def test_a_different_sweep_into_the_same_folder_is_refused(tmp_path, capsys):
 
 
 def test_tables_the_runs_send_equal_the_files_read_back(tmp_path, monkeypatch):
-    import hpsim.experiment.sweep as sweep_mod
-
     f = _write(tmp_path)
     factors = {"node.memory": ["8Gi", "16Gi"]}
     reads: list[tuple[str, int]] = []

@@ -120,29 +120,43 @@ def _write_error(out_dir: Path, record: dict[str, Any]) -> None:
     tmp.rename(out_dir)
 
 
+def write_run(
+    loaded: Any,
+    seed: int,
+    tables: dict[str, pd.DataFrame],
+    summary: dict[str, Any],
+    out_dir: Path,
+    fmt: str,
+) -> dict[str, Any] | None:
+    """One run's folder; returns the Arrow tables its Parquet files hold (pandas' schema
+    metadata dropped, as a sweep combines them), or None for CSV."""
+    from hpsim.observe.output import arrow_tables, without_metadata, write_results
+    from hpsim.observe.results import Results, scenario_meta
+
+    res = Results(
+        scenario=loaded.name,
+        seed=seed,
+        duration=loaded.scenario.duration,
+        tables=tables,
+        summaries=[summary],
+        meta={"replications": 1, **scenario_meta(loaded)},
+    )
+    arrow = arrow_tables(tables) if fmt == "parquet" else None
+    write_results(res, out_dir, fmt, scenario_file=loaded.file, arrow=arrow)
+    return without_metadata(arrow) if arrow is not None else None
+
+
 def execute(spec: RunSpec) -> RunOutcome:
     """Run one spec; never raises (an error comes back in the outcome)."""
     from hpsim.experiment.run import simulate
-    from hpsim.observe.output import arrow_tables, without_metadata, write_results
-    from hpsim.observe.results import Results, scenario_meta
 
     t0 = time.perf_counter()
     try:
         loaded, twin = _loaded(spec)
         tables, summary = simulate(loaded, spec.seed_sequence(), twin)
         if spec.out_dir is not None:
-            res = Results(
-                scenario=loaded.name,
-                seed=spec.entropy,
-                duration=loaded.scenario.duration,
-                tables=tables,
-                summaries=[summary],
-                meta={"replications": 1, **scenario_meta(loaded)},
-            )
-            arrow = arrow_tables(tables) if spec.fmt == "parquet" else None
-            write_results(res, Path(spec.out_dir), spec.fmt, scenario_file=spec.file, arrow=arrow)
-            sent = without_metadata(arrow) if arrow is not None else None
-            return RunOutcome(spec.key, summary, arrow=sent, seconds=time.perf_counter() - t0)
+            arrow = write_run(loaded, spec.entropy, tables, summary, Path(spec.out_dir), spec.fmt)
+            return RunOutcome(spec.key, summary, arrow=arrow, seconds=time.perf_counter() - t0)
         return RunOutcome(spec.key, summary, tables, seconds=time.perf_counter() - t0)
     except Exception as exc:
         record = {

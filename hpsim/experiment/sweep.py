@@ -47,12 +47,13 @@ from hpsim.experiment.executors import (
     execute,
     make_executor,
     remember,
+    write_run,
 )
 from hpsim.experiment.paths import Resolver, Token
 from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.run import spawn_key
-from hpsim.observe.output import TABLES, arrow_tables, without_metadata, write_results
-from hpsim.observe.results import Results, TableViews, scenario_meta
+from hpsim.observe.output import TABLES, without_metadata
+from hpsim.observe.results import TableViews
 from hpsim.observe.stats import interval
 from hpsim.scenario.load import LoadedScenario, load, load_data
 from hpsim.scenario.yamlsrc import Source, iter_documents, join_path, read_text
@@ -396,10 +397,7 @@ def _read_arrow(out: Path, key: tuple[str, int]) -> dict[str, Any]:
 
     folder = _run_dir(out, key)
     # ParquetFile.read: a few times faster than read_table's dataset layer on small files.
-    return {
-        n: pq.ParquetFile(folder / f"{n}.parquet").read().replace_schema_metadata(None)
-        for n in TABLES
-    }
+    return without_metadata({n: pq.ParquetFile(folder / f"{n}.parquet").read() for n in TABLES})
 
 
 def _derived(
@@ -627,17 +625,8 @@ def _keep(
         return  # the worker wrote the folder
     assert outcome.summary is not None
     if out is not None:
-        res = Results(
-            scenario=loaded.name,
-            seed=seed,
-            duration=loaded.scenario.duration,
-            tables=outcome.tables,
-            summaries=[outcome.summary],
-            meta={"replications": 1, **scenario_meta(loaded)},
+        outcome.arrow = write_run(
+            loaded, seed, outcome.tables, outcome.summary, _run_dir(out, key), fmt
         )
-        arrow = arrow_tables(outcome.tables) if fmt == "parquet" else None
-        write_results(res, _run_dir(out, key), fmt, scenario_file=loaded.file, arrow=arrow)
-        if arrow is not None:
-            outcome.arrow = without_metadata(arrow)
     else:
         results[key] = (outcome.tables, outcome.summary)

@@ -19,7 +19,7 @@ timeout; a generation counter makes the timeouts of earlier changes no-ops.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 import simpy
@@ -92,10 +92,9 @@ class ProcessorSharing:
         self._work: dict[Hashable, _Job] = {}  # the work-bound ones, in the same order
         # Each job's bound, in the order of ``_jobs``: summed in C on every change.
         self._bounds: dict[Hashable, float] = {}
-        # Whether every job runs at its bound (the last change found no contention), and
-        # the jobs added since: while it holds, only those need their rate set.
+        # Every job runs at its bound (the last change found no contention): while it
+        # holds, only a job just added needs its rate set.
         self._at_bounds = True
-        self._fresh: list[_Job] = []
         self._generation = 0
         self._total = 0.0
 
@@ -145,10 +144,9 @@ class ProcessorSharing:
         job = _Job(bound=max(0.0, float(bound)), left=work_cpu_s, done=done, since=self.env.now)
         self._jobs[key] = job
         self._bounds[key] = job.bound
-        self._fresh.append(job)
         if work_cpu_s is not None:
             self._work[key] = job
-        self._reallocate()
+        self._reallocate(added=job)
         return done
 
     def remove(self, key: Hashable) -> float:
@@ -170,7 +168,7 @@ class ProcessorSharing:
         for job in self._work.values():
             _book(job, now)
 
-    def _reallocate(self) -> None:
+    def _reallocate(self, added: _Job | None = None) -> None:
         now = self.env.now
         work = self._work
         if work:
@@ -186,8 +184,12 @@ class ProcessorSharing:
         bounded = sum(self._bounds.values())
         if bounded <= self.capacity * UNCONTENDED:
             # Every bound fits: water-filling gives each job its bound. If every job had
-            # its bound already, only the ones just added need theirs.
-            for job in self._fresh if self._at_bounds else jobs:
+            # its bound already, only the one just added needs its own.
+            if not self._at_bounds:
+                unset: Iterable[_Job] = jobs
+            else:
+                unset = () if added is None else (added,)
+            for job in unset:
                 if job.rate != job.bound:
                     _book(job, now)
                     job.rate = job.bound
@@ -202,7 +204,6 @@ class ProcessorSharing:
                     job.rate = share
             self._at_bounds = False
             self._total = sum(j.rate for j in jobs)
-        self._fresh.clear()
         self._generation += 1
         generation = self._generation
         if self._on_change is not None:

@@ -79,17 +79,21 @@ class EvictionManager:
     def _tick(self, _timer: object) -> None:
         # Both signals are O(1) to read. With no pressure condition standing and neither
         # threshold met, a check would do nothing: it is the same as skipping it.
-        node = self.node
-        if (
-            self._last_met
-            or (self.nodefs_min is not None and node.volume.available() < self.nodefs_min)
-            or (
-                self.memory_min is not None
-                and node.ledger.commit_limit - node.ledger.committed() < self.memory_min
-            )
-        ):
+        if self._last_met or self._disk_short() or self._memory_short():
             self.synchronize()
         self._arm()
+
+    def _disk_short(self) -> bool:
+        """nodefs.available is below its threshold."""
+        return self.nodefs_min is not None and self.node.volume.available() < self.nodefs_min
+
+    def _memory_short(self) -> bool:
+        """memory.available (commit left) is below its threshold."""
+        ledger = self.node.ledger
+        return (
+            self.memory_min is not None
+            and ledger.commit_limit - ledger.committed() < self.memory_min
+        )
 
     def synchronize(self) -> None:
         node = self.node
@@ -110,18 +114,14 @@ class EvictionManager:
             )
         if cleared:
             node.schedule()
-        if self.nodefs_min is not None and node.volume.available() < self.nodefs_min:
+        if self._disk_short():
             self._pressure("ephemeral-storage")
             node.imagegc.delete_unused()
-            if node.volume.available() < self.nodefs_min:
+            if self._disk_short():
                 self._evict_one("ephemeral-storage", now)
-            return
-        if self.memory_min is not None:
-            available = node.ledger.commit_limit - node.ledger.committed()
-            if available < self.memory_min:
-                self._pressure("memory")
-                self._evict_one("memory", now)
-                return
+        elif self._memory_short():
+            self._pressure("memory")
+            self._evict_one("memory", now)
 
     def _pressure(self, resource: str) -> None:
         if resource not in self._last_met:

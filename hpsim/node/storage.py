@@ -70,7 +70,7 @@ class Volume:
         self._images = images  # () -> (content store bytes, snapshot bytes)
         # Read when containerd says they changed (images_changed), not on every query.
         self._image_bytes = tuple(float(b) for b in images())
-        self.version = 0  # counts changes: what was read stays true while it stands
+        self._version = 0  # counts changes: keys the actual() cache
         # actual() as of a version, while no writer grows: (version, bytes)
         self._actual: tuple[int, float] = (-1, 0.0)
         self._on_change = on_change
@@ -100,7 +100,7 @@ class Volume:
         return out
 
     def _enter(self, w: _Writer, sign: float) -> None:
-        self.version += 1
+        self._version += 1
         self._base[w.owner] += sign * (w.bytes - w.rate * w.since)
         self._rate[w.owner] += sign * w.rate
         if sign > 0 and w.rate > 0:
@@ -114,7 +114,7 @@ class Volume:
 
     def _resum(self) -> None:
         """Rebuild the sums from the writers (after changing many at once)."""
-        self.version += 1
+        self._version += 1
         self._base = dict.fromkeys(WRITER_OWNERS, 0.0)
         self._rate = dict.fromkeys(WRITER_OWNERS, 0.0)
         self._active = {}
@@ -124,7 +124,7 @@ class Volume:
     def actual(self) -> float:
         """Bytes on the volume now: ``sum(by_owner().values())``, added in the same order."""
         version, total = self._actual
-        if version == self.version:
+        if version == self._version:
             return total  # nothing changed and no writer is growing
         now = self.env.now
         content, snapshots = self._image_bytes
@@ -133,7 +133,7 @@ class Volume:
         for owner in WRITER_OWNERS:
             total += max(0.0, retired[owner] + base[owner] + rate[owner] * now)
         if not self._active:
-            self._actual = (self.version, total)
+            self._actual = (self._version, total)
         return total
 
     def accounted(self) -> float:
@@ -249,7 +249,7 @@ class Volume:
     def images_changed(self) -> None:
         """containerd's bytes changed (a layer stored or unpacked, an image deleted)."""
         self._image_bytes = tuple(float(b) for b in self._images())
-        self.version += 1
+        self._version += 1
         self._set_full(self.available() <= 1e-3)
         self._changed()
 

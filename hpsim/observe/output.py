@@ -74,9 +74,9 @@ def write_results(
     """Write tables, summary.json and run.json into ``out_dir`` (atomically).
 
     With ``report`` the capacity-planning report (report.html, report.md,
-    figures/) is written too, before the folder takes its name. ``arrow``: the
-    tables already converted by :func:`arrow_tables`, written as they are (the
-    same bytes ``DataFrame.to_parquet`` writes).
+    figures/) is written too, before the folder takes its name. Parquet tables
+    go through :func:`arrow_tables` (the bytes ``DataFrame.to_parquet`` writes);
+    ``arrow`` passes them already converted.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -87,16 +87,14 @@ def write_results(
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
-        for name in TABLES:
-            df: pd.DataFrame = res.tables[name]
-            if fmt == "parquet" and arrow is not None:
-                import pyarrow.parquet as pq
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
 
-                pq.write_table(arrow[name], tmp / f"{name}.parquet")
-            elif fmt == "parquet":
-                df.to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow")
-            else:
-                df.to_csv(tmp / f"{name}.csv", index=False)
+            for name, table in (arrow or arrow_tables(res.tables)).items():
+                pq.write_table(table, tmp / f"{name}.parquet")
+        else:
+            for name in TABLES:
+                res.tables[name].to_csv(tmp / f"{name}.csv", index=False)
         (tmp / "summary.json").write_text(summary_json(res.summary()))
         if len(res.summaries) > 1:
             # One summary per replication, in order: what a paired compare of two folders needs.
