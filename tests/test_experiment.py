@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -181,7 +182,6 @@ def test_cli_run_replications_and_until(tmp_path, capsys):
 @pytest.fixture
 def running_dask_scheduler(tmp_path):
     """A Dask scheduler and one worker started apart from this process, as on a cluster."""
-    import json
     import subprocess
     import sys
     import time
@@ -255,3 +255,14 @@ def test_same_tables_on_a_running_dask_scheduler(running_dask_scheduler, tmp_pat
         f"points/p00{i}/rep-{r}/run.json" for i in range(2) for r in range(2)
     ]
     pdt.assert_frame_equal(local.pods, swept.pods)
+    # Each run.json describes its point's scenario, as a folder a local worker writes does.
+    here = tmp_path / "here"
+    hpsim.sweep(sc, factors, replications=2, seed=3, output=here)
+    for run_json in out.glob("points/*/rep-*/run.json"):
+        theirs = json.loads((here / run_json.relative_to(out)).read_text())
+        ours = json.loads(run_json.read_text())
+        assert ours["scenario_sha256"] == theirs["scenario_sha256"], run_json
+    digests = {
+        json.loads(f.read_text())["scenario_sha256"] for f in out.glob("points/*/rep-0/run.json")
+    }
+    assert len(digests) == 2  # the two points differ

@@ -541,9 +541,10 @@ def sweep(
     ]
     total = len(points) * replications
     read_back: dict[tuple[str, int], dict[str, Any]] = {}
+    scenario_of = {p.id: c for p, c in zip(points, checked, strict=True)}  # factors applied
     with ex, Progress(total, show=wanted(progress), done=len(done), desc=loaded.name) as bar:
         for outcome in ex.map(execute, specs):
-            _keep(outcome, out, loaded, seed, fmt, results, errors)
+            _keep(outcome, out, scenario_of[outcome.key[0]], seed, fmt, results, errors)
             bar.update(outcome.ok)
             if out is not None and fmt == "parquet" and outcome.ok:
                 # The tables the worker wrote, as it sent them, or read back now while
@@ -610,7 +611,8 @@ def _keep(
     results: dict[tuple[str, int], tuple[dict[str, pd.DataFrame], dict[str, Any]]],
     errors: dict[tuple[str, int], dict[str, Any]],
 ) -> None:
-    """An outcome into memory, or (workers that cannot see our files) into its folder.
+    """An outcome into memory, or (workers that cannot see our files) into its folder, which
+    describes ``loaded``: the scenario of the run's point.
 
     A folder written here as Parquet leaves the Arrow tables it holds in ``outcome.arrow``,
     as a worker that writes its own folder sends them.
