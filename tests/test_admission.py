@@ -888,7 +888,7 @@ def limited(cpu: str | None = None, memory: str | None = None, name: str = "c") 
 @pytest.mark.parametrize(
     ("cpu", "node_cpus", "rate"),
     [
-        ("500m", 4, 1250),  # 12.5 % of the machine (ref §1.4)
+        ("500m", 4, 1250),  # 12.5 % of the machine (k/k kuberuntime_container_windows.go)
         ("2", 8, 2500),
         ("1m", 64, 1),  # 10000 * 1 / 64 / 1000 = 0, clamped up
         ("200", 8, 10000),  # 250000, clamped down

@@ -1,4 +1,4 @@
-"""The image catalogue against the reference (windows-node-facts.md §6) and its data file."""
+"""The image catalogue against its sources (docker-library/repo-info) and its data file."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ PAUSES = (
     "mcr.microsoft.com/oss/kubernetes/pause:3.9",
 )
 
-# ref §6.2a: each "Apply image" base and the monthly builds seen on top of it.
+# repo-info image histories: each "Apply image" base and the monthly builds seen on top of it.
 TIMELINE = {
     "10.0.20348.643": ["10.0.20348.887"],
     "10.0.20348.1487": ["10.0.20348.1547"],
@@ -50,7 +50,7 @@ def _raw() -> dict:
     return yaml.safe_load(text)
 
 
-# -- sizes: ref §6.1 exactly ----------------------------------------------------------------------
+# -- sizes: repo-info exactly ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -81,10 +81,10 @@ def test_servercore_5499_is_the_4294_base_plus_its_update():
     assert image.base_build == "10.0.20348.4294"
     assert [lay.kind for lay in image.layers] == ["servercore-apply", "servercore-update"]
     assert [lay.build for lay in image.layers] == ["10.0.20348.4294", "10.0.20348.5499"]
-    assert "§6.1" in image.layers[0].source and "repo-info" in image.layers[0].source
+    assert "repos/golang/" in image.layers[0].source and "repo-info" in image.layers[0].source
 
 
-# -- layer sharing: ref §6.2, §6.2a ---------------------------------------------------------------
+# -- layer sharing: repo-info image histories -----------------------------------------------------
 
 
 def test_jan_and_jul_2024_share_the_1787_base_and_differ_only_in_the_update():

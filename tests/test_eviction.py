@@ -1,4 +1,4 @@
-"""kubelet's hard eviction, timed by hand: the check runs every 10 s (ref §4.5).
+"""kubelet's hard eviction, timed by hand: the check runs every 10 s (k/k pkg/kubelet/kubelet.go).
 
 A tick runs the full check only when a threshold is met (or a pressure
 condition stands); these tests pin the first tick at which a threshold is met,

@@ -7,6 +7,7 @@ written) and asserts the whole message.
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hpsim.cli import main
 from hpsim.errors import HpsimError
 from hpsim.scenario.load import load, load_text
+from hpsim.scenario.schema import Scenario
 
 HEAD = """\
 name: t
@@ -199,6 +202,66 @@ def test_union_errors_name_the_field_not_the_member() -> None:
     assert message(HEAD + "workloads:\n  - manifest: 5\n") == (
         "s.yaml:7: workloads[0].manifest: Input should be a valid string (got 5)"
     )
+
+
+# -- settings hpsim does not model yet -------------------------------------------------------
+
+NOT_MODELLED = [
+    (
+        HEAD + "  containerd: {version: 1.7.22, imagePullProgressTimeout: 10m}\n",
+        "s.yaml:6: node.containerd.imagePullProgressTimeout: imagePullProgressTimeout is not "
+        "modelled yet: hpsim's pulls never stall, so it could not change a result; remove it",
+    ),
+    (
+        HEAD + "  fileBinding: false\n",
+        "s.yaml:6: node.fileBinding: fileBinding is not modelled yet: hpsim runs HostProcess "
+        "containers the same way with or without bindflt, so it could not change a result; "
+        "remove it",
+    ),
+    (
+        HEAD + "  kubelet:\n    systemReserved:\n      cpu: 500m\n      pid: 1000\n",
+        "s.yaml:9: node.kubelet.systemReserved.pid: pid is not modelled yet: hpsim counts no "
+        "process IDs, so it could not change a result; remove it",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), NOT_MODELLED)
+def test_a_setting_not_modelled_yet_is_refused(text: str, expected: str) -> None:
+    assert message(text) == expected
+
+
+def test_a_setting_not_modelled_yet_is_refused_whatever_its_value() -> None:
+    # The default, or a value that would not even parse: refused for the same reason.
+    for text in (
+        HEAD + "  containerd: {imagePullProgressTimeout: 5m}\n",
+        HEAD + "  containerd: {imagePullProgressTimeout: soon}\n",
+    ):
+        assert message(text) == NOT_MODELLED[0][1]
+    assert message(HEAD + "  fileBinding: true\n") == NOT_MODELLED[1][1]
+    assert message(HEAD + "  kubelet:\n    kubeReserved: {pid: 100}\n") == (
+        "s.yaml:7: node.kubelet.kubeReserved.pid: pid is not modelled yet: hpsim counts no "
+        "process IDs, so it could not change a result; remove it"
+    )
+
+
+def test_a_setting_not_modelled_yet_is_not_in_the_json_schema() -> None:
+    text = json.dumps(Scenario.model_json_schema(by_alias=True))
+    assert '"imagePullProgressTimeout"' not in text
+    assert '"fileBinding"' not in text
+    assert '"pid"' not in text
+    assert '"ephemeral-storage"' in text  # the rest of systemReserved is still there
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+@pytest.mark.parametrize(("text", "expected"), NOT_MODELLED)
+def test_a_setting_not_modelled_yet_exits_2(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str], command: str, text: str, expected: str
+) -> None:
+    (in_tmp / "s.yaml").write_text(text)
+    assert main([command, "s.yaml"]) == 2
+    assert capsys.readouterr().err == f"hpsim: error: {expected}\n"
+    assert not (in_tmp / "results").exists()
 
 
 # -- manifests --------------------------------------------------------------------------------

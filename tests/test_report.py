@@ -190,6 +190,46 @@ def test_report_warns_of_a_full_disk_where_kubelet_does_not_evict(tmp_path, fast
     assert "kubelet first evicts" not in md
 
 
+def _writers(kind: str, replicas: int, containers: int) -> dict:
+    """A HostProcess agent, each container writing 1 GiB/day to host paths, for one day.
+
+    Images hold no bytes and Windows takes 20 GiB of the 64 GiB disk, so at the
+    end the volume holds 20 GiB plus what the agents wrote.
+    """
+    from simhelp import pod, scenario
+
+    manifest = pod("agent", "contoso/agent:1", host_process=True, kind=kind)
+    spec = manifest["spec"]["template"]["spec"]
+    spec["containers"] = [{"name": f"c{i}", "image": "contoso/agent:1"} for i in range(containers)]
+    if kind == "Deployment":
+        manifest["spec"]["replicas"] = replicas
+        manifest["spec"]["selector"] = {"matchLabels": {"app": "agent"}}
+    images = [{"name": "contoso/agent:1", "layers": [{"size": 0, "unpacked": 0}]}]
+    wl = {"manifest": manifest, "profile": {"memory": "50Mi", "hostWrites": "1Gi/d"}}
+    return scenario([wl], images, duration="1d", node=node(disk="64Gi", osDiskUsage="20Gi"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "replicas", "containers", "gib_per_day"),
+    [("Deployment", 3, 1, 3), ("DaemonSet", 1, 2, 2)],
+)
+def test_host_write_warning_counts_every_replica_and_container(
+    kind, replicas, containers, gib_per_day
+):
+    from hpsim.observe.report import warnings
+
+    res = hpsim.run(load_data(_writers(kind, replicas, containers)))
+    # The agents start within seconds: after a day the volume holds 20 GiB + N GiB, and
+    # the remaining 64 - 20 - N GiB fill at N GiB a day.
+    days = (64 - 20 - gib_per_day) / gib_per_day
+    assert res.summary()["disk_full_in_s_after_end"] / 86400 == pytest.approx(days, rel=1e-4)
+    assert warnings(res) == [
+        f"HostProcess workload agent writes {gib_per_day}.0 GiB/day to host paths that "
+        "kubelet does not count: at the end's rate of growth the disk is full "
+        f"{days:.1f} days after the run."
+    ]
+
+
 def test_report_over_replications_gives_intervals_from_summary_json(
     tmp_path, three_runs, fast_figures
 ):

@@ -164,11 +164,11 @@ def test_owners_sum_to_actual_none_negative_accounted_excludes_host_writes(actio
         for op, k, owner, rate, dt in actions:
             key = (k, owner)
             if op == "write":
-                vol.write(key, owner, pod=k, rate=rate, cap=1e8)
+                vol.write_many([(key, owner, k, rate, 1e8)])
             elif op == "stop":
                 vol.stop(key)
             elif op == "free" and owner != "host_writes":
-                host_freed.append(vol.free(key))
+                host_freed.extend(w.bytes for w in vol.release([key], []))
             else:
                 yield env.timeout(dt)
             check()

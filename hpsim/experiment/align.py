@@ -2,9 +2,9 @@
 
 The Kubernetes docs recommend HostProcess images "use the same base image
 version as your Windows Server container workloads to ensure you do not have
-any unused images taking up space on the node" (create-hostprocess-pod.md,
-ref §6.4). Running a scenario and its aligned twin with the same seed shows
-what the mix costs.
+any unused images taking up space on the node" (create-hostprocess-pod.md).
+Running a scenario and its aligned twin with the same seed shows what the mix
+costs.
 """
 
 from __future__ import annotations

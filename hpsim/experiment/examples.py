@@ -17,10 +17,10 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from hpsim import atomic
 from hpsim.experiment.run import run
 from hpsim.observe.output import write_results
 from hpsim.scenario.load import load
@@ -52,16 +52,15 @@ def regenerate(scenario: Path, results: Path = RESULTS) -> Path:
     res = run(loaded)
     dest = results / loaded.name
     dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=results) as tmp:
-        out = Path(tmp) / "run"
+    with atomic.scratch_dir(dest) as tmp:
+        out = tmp / "run"
         rel = os.path.relpath(scenario, ROOT) if scenario.is_relative_to(ROOT) else str(scenario)
         write_results(res, out, scenario_file=rel)
         _write_report(out)
         for name in KEPT:
             if (out / name).exists():
-                # os.replace is atomic on one volume: a reader never sees half a file.
-                shutil.copyfile(out / name, Path(tmp) / f"{name}.new")
-                os.replace(Path(tmp) / f"{name}.new", dest / name)
+                with atomic.replacing_file(dest / name) as new:
+                    shutil.copyfile(out / name, new)
     return dest
 
 

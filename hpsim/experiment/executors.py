@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import sys
 import time
 import traceback
@@ -32,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from hpsim import atomic
 
 EXECUTORS = ("inprocess", "pool", "dask")
 
@@ -111,13 +112,8 @@ def _loaded(spec: RunSpec) -> tuple[Any, Any]:
 
 def _write_error(out_dir: Path, record: dict[str, Any]) -> None:
     """``error.json`` in the run's folder, written to a temporary folder and renamed."""
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    (tmp / "error.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    tmp.rename(out_dir)
+    with atomic.replacing_dir(out_dir) as tmp:
+        (tmp / "error.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
 def write_run(

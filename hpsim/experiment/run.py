@@ -27,7 +27,8 @@ from hpsim.experiment.executors import remember as _remember
 from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.stopping import MAX_REPLICATIONS, MIN_REPLICATIONS, Until, parse_until
 from hpsim.node.node import WindowsNode
-from hpsim.observe.results import Results, scenario_meta, summarize, tables_from_node
+from hpsim.observe.recorder import Recorder
+from hpsim.observe.results import Results, scenario_meta, summarize, tables_from_records
 from hpsim.scenario.load import LoadedScenario, load
 
 
@@ -53,10 +54,14 @@ def spawn_key(replication: int, replications: int) -> tuple[int, ...]:
     return () if replications == 1 else (replication,)
 
 
-def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
-    """The root SeedSequence of each replication (one replication: the seed itself)."""
-    root = np.random.SeedSequence(seed)
-    return [root] if replications == 1 else root.spawn(replications)
+def _replay(
+    loaded: LoadedScenario, ss: np.random.SeedSequence
+) -> tuple[dict[str, pd.DataFrame], Recorder]:
+    """Build the model, let it emit into a fresh recorder, and make the tables of what it
+    recorded: the model hands over nothing else."""
+    rec = Recorder()
+    WindowsNode(loaded, ss, rec).run()
+    return tables_from_records(rec), rec
 
 
 def simulate(
@@ -67,17 +72,16 @@ def simulate(
     ``twin`` is the scenario with aligned bases: it runs on the same streams
     and the difference in image bytes is what aligning would save.
     """
-    node = WindowsNode(loaded, ss)
-    node.run()
-    tables = tables_from_node(node)
-    summary = summarize(tables, loaded.scenario.duration)
+    tables, rec = _replay(loaded, ss)
+    sc = loaded.scenario
+    summary = summarize(
+        tables, sc.duration, disk_bytes=float(sc.node.disk), image_gc_runs=rec.gc_runs
+    )
     summary["image_bytes_peak"] = image_bytes_peak(tables["series"])
     summary["aligned_bases_saving_bytes"] = 0.0
     if twin is not None:
         # Same seed, same streams: the difference is the base mix, not the dice.
-        other = WindowsNode(twin, ss)
-        other.run()
-        aligned = image_bytes_peak(tables_from_node(other)["series"])
+        aligned = image_bytes_peak(_replay(twin, ss)[0]["series"])
         summary["aligned_bases_saving_bytes"] = summary["image_bytes_peak"] - aligned
     return tables, summary
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import pandas as pd
 
+from hpsim import atomic
 from hpsim.errors import HpsimError
 from hpsim.experiment.executors import (
     Executor,
@@ -161,19 +162,12 @@ def copy_data(data: dict[str, Any]) -> dict[str, Any]:
 # -- the folder ---------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _atomic_table(df: pd.DataFrame, path: Path, fmt: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    if fmt == "parquet":
-        df.to_parquet(tmp, index=False, engine="pyarrow")
-    else:
-        df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic.replacing_file(path) as tmp:
+        if fmt == "parquet":
+            df.to_parquet(tmp, index=False, engine="pyarrow")
+        else:
+            df.to_csv(tmp, index=False)
 
 
 def sweep_identity(
@@ -231,7 +225,7 @@ def _claim(out: Path, manifest: dict[str, Any]) -> None:
             "choose another -o DIR"
         )
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(info, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    atomic.write_text(info, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 def _run_dir(out: Path, key: tuple[str, int]) -> Path:
@@ -246,9 +240,9 @@ def _clean_stale(out: Path) -> None:
     """Temporary folders a killed sweep left: never renamed, so never counted as done."""
     points = out / "points"
     if points.is_dir():
-        for tmp in points.glob("*/.*.tmp-*"):
+        for tmp in points.glob(f"*/{atomic.LEFTOVERS}"):
             shutil.rmtree(tmp, ignore_errors=True)
-    for tmp in out.glob(".*.tmp-*"):
+    for tmp in out.glob(atomic.LEFTOVERS):
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
@@ -511,7 +505,7 @@ def sweep(
             pdir.mkdir(parents=True, exist_ok=True)
             if not (pdir / "point.json").exists():
                 text = json.dumps({"id": p.id, "values": _json_value(p.values)}, indent=2)
-                _atomic_write(pdir / "point.json", text + "\n")
+                atomic.write_text(pdir / "point.json", text + "\n")
             for i in range(replications):
                 rdir = _run_dir(out, (p.id, i))
                 if _finished(rdir):
@@ -573,9 +567,8 @@ def sweep(
         arrow = _concat_files(points, names, fvalue, keys, out, read_back)
         tables = {}
         for name, t in arrow.items():
-            tmp = out / f".{name}.parquet.tmp-{os.getpid()}"
-            pq.write_table(t, tmp)
-            os.replace(tmp, out / f"{name}.parquet")
+            with atomic.replacing_file(out / f"{name}.parquet") as tmp:
+                pq.write_table(t, tmp)
             tables[name] = t.to_pandas()
     else:
         if out is not None:

@@ -3,7 +3,7 @@
 kubelet uses one Backoff for container restarts (CrashLoopBackOff: initial
 10 s, doubling, capped at ``MaxContainerBackOff`` 300 s) and one for image
 pulls (ImagePullBackOff: 10 s doubling to ``MaxImageBackOff`` 300 s); both in
-k/k pkg/kubelet/kubelet.go, ref §4.3. An entry not updated for more than
+k/k pkg/kubelet/kubelet.go. An entry not updated for more than
 twice the maximum (600 s) is expired and starts again from the initial delay
 (client-go util/flowcontrol/backoff.go ``hasExpired``). Jitter is 0 in
 kubelet's back-offs.

@@ -3,22 +3,23 @@
 What the real components do, and where that comes from:
 
 - Layers are blobs in the content store, keyed by digest and shared between images
-  (ref §5.1). A blob already in the store is not fetched again. A blob another pull
-  is fetching is waited for, not fetched twice: the unpacker locks ``blob://<digest>``
-  (containerd core/unpack/unpacker.go ``lockBlobDescriptor``), and the CRI plugin
-  shares that lock between all pulls.
+  (containerd plugins/content/local/store.go). A blob already in the store is not
+  fetched again. A blob another pull is fetching is waited for, not fetched twice:
+  the unpacker locks ``blob://<digest>`` (containerd core/unpack/unpacker.go
+  ``lockBlobDescriptor``), and the CRI plugin shares that lock between all pulls.
 - At most ``max_concurrent_downloads`` (default 3) layers of *one image* download at
-  once (internal/cri/config/config_windows.go ``DefaultImageConfig``, ref §4.4, §5.2).
+  once (internal/cri/config/config_windows.go ``DefaultImageConfig``).
   The unpacker takes a limiter slot per layer in manifest order. It keeps the slot
   while it waits for another pull's fetch of the same blob.
 - All downloads in flight on the node share the network rate equally
   (processor sharing across layers and across images).
 - The windows snapshotter applies each layer into a snapshot named by its chain ID:
   the layer and every layer below it (``identity.ChainID``). Images on the same base
-  therefore share the unpacked base (ref §5.1). Layer i is applied once it is
-  fetched and layer i-1 is applied. One image's layers are applied one at a time, at
-  ``unpack_Bps`` bytes of compressed input per second. Different images apply in
-  parallel. On Windows this step dominates pull time (ref §8.3). A chain that is
+  therefore share the unpacked base (plugins/snapshots/windows/windows.go
+  ``parentIDsToParentPaths``). Layer i is applied once it is fetched and layer i-1
+  is applied. One image's layers are applied one at a time, at ``unpack_Bps`` bytes
+  of compressed input per second. Different images apply in parallel. On Windows
+  this step dominates pull time (containerd/containerd#4989). A chain that is
   already committed is skipped. A chain another pull is applying is waited for
   (``lockSnChainID``).
 - Fetching starts at the first layer whose chain is not yet a snapshot. The layers
@@ -27,7 +28,7 @@ What the real components do, and where that comes from:
   chosen when the pull starts, not after waiting for chains that other pulls are
   applying.
 - Compressed blobs stay after unpack unless ``discard_unpacked_layers`` is set
-  (internal/cri/config/config.go, ref §5.1). A CRI pull runs under a lease, so blobs
+  (internal/cri/config/config.go). A CRI pull runs under a lease, so blobs
   that a pull still in flight uses are kept until that pull ends.
 - Removing an image frees the blobs and snapshots that no other image and no pull in
   flight references. This is the end state of containerd's GC after an image delete.
@@ -93,6 +94,7 @@ class PullResult:
     finished: float
     bytes_downloaded: int  # compressed bytes this pull fetched itself
     bytes_unpacked: int  # snapshot bytes this pull applied itself
+    unpack_s: float = 0.0  # seconds this pull spent applying layers itself
 
 
 @dataclass
@@ -101,6 +103,7 @@ class _Work:
 
     downloaded: int = 0
     unpacked: int = 0
+    unpack_s: float = 0.0
 
 
 class _Network:
@@ -250,6 +253,7 @@ class Containerd:
             finished=self._env.now,
             bytes_downloaded=work.downloaded,
             bytes_unpacked=work.unpacked,
+            unpack_s=work.unpack_s,
         )
         self._fact(
             "image_pulled",
@@ -295,10 +299,12 @@ class Containerd:
             yield inflight
             return
         self._applying[chain] = mine = Event(self._env)
-        yield Timeout(self._env, layer.size / self._unpack_Bps)
+        seconds = layer.size / self._unpack_Bps
+        yield Timeout(self._env, seconds)
         del self._applying[chain]
         self._snapshots[chain] = layer.unpacked
         work.unpacked += layer.unpacked
+        work.unpack_s += seconds
         self._fact(
             "layer_unpacked",
             {

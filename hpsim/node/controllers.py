@@ -26,18 +26,17 @@ from __future__ import annotations
 import math
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import simpy
 from simpy.events import Process, Timeout
 
+from hpsim.facts import Emitter
 from hpsim.node.backoff import Backoff
+from hpsim.node.draws import Streams
 from hpsim.node.pod import ContainerState, Pod
 from hpsim.scenario.load import WorkloadPlan
 from hpsim.scenario.schema import Lifetime
-
-if TYPE_CHECKING:
-    from hpsim.node.node import WindowsNode
 
 JOB_BACKOFF_INITIAL_S = 10.0
 JOB_BACKOFF_MAX_S = 360.0
@@ -59,15 +58,39 @@ def sample_lifetime(lt: Lifetime, rng: Any) -> float:
     return float(rng.uniform(lt.uniform.min, lt.uniform.max))
 
 
+class PodAPI(Protocol):
+    """What a controller asks of the API server: create a pod, delete one."""
+
+    def new_pod(
+        self,
+        plan: WorkloadPlan,
+        name: str,
+        owner: str,
+        revision: int = 0,
+        images: dict[str, str] | None = None,
+    ) -> Pod: ...
+
+    def delete_pod(self, pod: Pod, reason: str = "Deleted") -> simpy.Process | None: ...
+
+
 class Controller:
     """Base: creates pods from one workload plan and hears what happens to them."""
 
-    def __init__(self, node: WindowsNode, plan: WorkloadPlan) -> None:
-        self.node = node
-        self.env = node.env
+    def __init__(
+        self,
+        env: simpy.Environment,
+        emit: Emitter,
+        api: PodAPI,
+        streams: Streams,
+        plan: WorkloadPlan,
+    ) -> None:
+        self.env = env
+        self.emit = emit
+        self.api = api
+        self.streams = streams
         self.plan = plan
         self.name = plan.name
-        self.pods: dict[int, Pod] = {}  # live pods by uid; ended ones leave (node.pods keeps all)
+        self.pods: dict[int, Pod] = {}  # live pods by uid; ended ones leave
         self.seq = 0
         self.revision = 0
         self.images: dict[str, str] = {}
@@ -84,19 +107,19 @@ class Controller:
 
     def create(self, name: str | None = None, delete_at: float | None = None) -> Pod:
         self.seq += 1
-        pod = self.node.new_pod(
+        pod = self.api.new_pod(
             self.plan, name or f"{self.name}-{self.seq}", self.name, self.revision, self.images
         )
         if not pod.ended:
             self.pods[pod.uid] = pod
         lt = self.plan.spec.lifetime
         if delete_at is None and lt is not None and not pod.ended:
-            rng = self.node.streams.get("lifetimes", self.plan.index)
+            rng = self.streams.get("lifetimes", self.plan.index)
             delete_at = self.env.now + sample_lifetime(lt, rng)
         if delete_at is not None and not pod.ended:
             # A timer, not a process: one per pod with a lifetime.
             timer = Timeout(self.env, max(0.0, delete_at - self.env.now))
-            timer.callbacks.append(lambda _t: self.node.delete_pod(pod, "LifetimeEnded"))
+            timer.callbacks.append(lambda _t: self.api.delete_pod(pod, "LifetimeEnded"))
         return pod
 
     def live(self) -> list[Pod]:
@@ -133,7 +156,7 @@ class Controller:
             rate, start, stop, limit = (
                 (p, 0.0, None, None) if isinstance(p, float) else (p.rate, p.start, p.stop, p.limit)
             )
-            rng = self.node.streams.get("arrivals", self.plan.index)
+            rng = self.streams.get("arrivals", self.plan.index)
             yield Timeout(self.env, start)
             n = 0
             while rate > 0 and (limit is None or n < limit):
@@ -175,10 +198,10 @@ class PodArrivals(Controller):
 class ReplicaController(Controller):
     """Deployment, ReplicaSet, StatefulSet and DaemonSet: keep N pods."""
 
-    def __init__(self, node: WindowsNode, plan: WorkloadPlan) -> None:
-        super().__init__(node, plan)
-        kind = plan.template.kind
-        self.replicas = 1 if kind == "DaemonSet" else plan.template.replicas
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        kind = self.plan.template.kind
+        self.replicas = 1 if kind == "DaemonSet" else self.plan.template.replicas
         self._rolling = False
         self.failed_backoff = Backoff(DS_BACKOFF_INITIAL_S, DS_BACKOFF_MAX_S)
 
@@ -202,7 +225,7 @@ class ReplicaController(Controller):
                 return
         if len(live) > self.replicas:
             for pod in self._deletion_order(live)[: len(live) - self.replicas]:
-                self.node.delete_pod(pod, "ScaledDown")
+                self.api.delete_pod(pod, "ScaledDown")
 
     @staticmethod
     def _deletion_order(pods: list[Pod]) -> list[Pod]:
@@ -249,7 +272,7 @@ class ReplicaController(Controller):
             if daemon:
                 # maxUnavailable 1, maxSurge 0: the old pod goes before the new one comes.
                 for pod in batch:
-                    proc = self.node.delete_pod(pod, "RollingUpdate")
+                    proc = self.api.delete_pod(pod, "RollingUpdate")
                     if proc is not None:
                         yield proc
             new = [self.create(self._name()) for _ in batch]
@@ -257,7 +280,7 @@ class ReplicaController(Controller):
                 yield pod.ready_or_ended(self.env)
             if not daemon:
                 for pod in batch:
-                    self.node.delete_pod(pod, "RollingUpdate")
+                    self.api.delete_pod(pod, "RollingUpdate")
         self._rolling = False
         self.reconcile()
 
@@ -278,8 +301,8 @@ class JobRun:
 class JobController(Controller):
     """A Job: each arrival is a run with its own completions, parallelism and backoffLimit."""
 
-    def __init__(self, node: WindowsNode, plan: WorkloadPlan) -> None:
-        super().__init__(node, plan)
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self.runs: list[JobRun] = []
         self.run_of: dict[int, JobRun] = {}
 
@@ -323,7 +346,7 @@ class JobController(Controller):
     def _check_backoff_limit(self, run: JobRun) -> None:
         if run.failures > self.plan.template.backoff_limit and not run.done:
             run.done = True
-            self.node.rec.event(
+            self.emit.event(
                 self.env.now,
                 "Job",
                 self.name,
@@ -333,7 +356,7 @@ class JobController(Controller):
             )
             for p in self.live():
                 if self.run_of.get(p.uid) is run:
-                    self.node.delete_pod(p, "BackoffLimitExceeded")
+                    self.api.delete_pod(p, "BackoffLimitExceeded")
 
     def pod_finished(self, pod: Pod) -> None:
         run = self.run_of.get(pod.uid)
@@ -347,7 +370,7 @@ class JobController(Controller):
             # (job_controller.go); otherwise when `completions` pods succeeded.
             if run.active == 0 if queue else run.succeeded >= run.completions:
                 run.done = True
-                self.node.rec.event(self.env.now, "Job", self.name, "Completed", "Job completed")
+                self.emit.event(self.env.now, "Job", self.name, "Completed", "Job completed")
                 return
         else:
             run.failures += 1
@@ -372,52 +395,16 @@ class JobController(Controller):
             self._spawn(run)
 
 
-def build_controllers(node: WindowsNode) -> dict[str, Controller]:
+def build_controllers(
+    env: simpy.Environment,
+    emit: Emitter,
+    api: PodAPI,
+    streams: Streams,
+    workloads: list[WorkloadPlan],
+) -> dict[str, Controller]:
     """One controller per workload plan."""
-    out: dict[str, Controller] = {}
-    for plan in node.loaded.workloads:
-        kind = plan.template.kind
-        if kind == "Pod":
-            out[plan.name] = PodArrivals(node, plan)
-        elif kind == "Job":
-            out[plan.name] = JobController(node, plan)
-        else:
-            out[plan.name] = ReplicaController(node, plan)
-    return out
-
-
-def schedule_events(node: WindowsNode) -> None:
-    """Timed scenario events: rollout, scale, cordon, drain."""
-    for ev in node.scenario.events:
-        Process(node.env, _event(node, ev))
-
-
-def _event(node: WindowsNode, ev: Any) -> Proc:
-    yield Timeout(node.env, ev.at)
-    rec = node.rec
-    if ev.rollout is not None:
-        rec.event(
-            node.env.now, "Workload", ev.rollout.workload, "Rollout", f"image {ev.rollout.image}"
-        )
-        node.controllers[ev.rollout.workload].rollout(ev.rollout.image, ev.rollout.container)
-    elif ev.scale is not None:
-        rec.event(
-            node.env.now, "Workload", ev.scale.workload, "Scaled", f"replicas {ev.scale.replicas}"
-        )
-        node.controllers[ev.scale.workload].scale(ev.scale.replicas)
-    elif ev.cordon is not None:
-        node.unschedulable = bool(ev.cordon)
-        rec.event(
-            node.env.now,
-            "Node",
-            node.spec.name,
-            "NodeNotSchedulable" if ev.cordon else "NodeSchedulable",
-            "",
-        )
-        node.schedule()
-    elif ev.drain is not None:
-        node.unschedulable = True
-        rec.event(node.env.now, "Node", node.spec.name, "NodeNotSchedulable", "drain")
-        for pod in list(node.pods):
-            if pod.template.kind != "DaemonSet" and not pod.ended:
-                node.delete_pod(pod, "Drained")
+    kinds: dict[str, type[Controller]] = {"Pod": PodArrivals, "Job": JobController}
+    return {
+        plan.name: kinds.get(plan.template.kind, ReplicaController)(env, emit, api, streams, plan)
+        for plan in workloads
+    }

@@ -5,11 +5,10 @@ into ``cpuMaximum = 10000 * limit.MilliValue() / numCPU / 1000`` (integer
 division, clamped to [1, 10000]) in 1/100 of a percent of the whole host
 (k/k pkg/kubelet/kuberuntime/kuberuntime_container_windows.go), and hcsshim
 sets it as ``JOB_OBJECT_CPU_RATE_CONTROL_ENABLE | JOB_OBJECT_CPU_RATE_CONTROL_HARD_CAP``
-(hcsshim internal/jobobject/limits.go; ../shared/reference/windows-node-facts.md
-§1.4). A hard cap throttles; it is not a share. Kubelet sets no CPU weight, so
-below their caps containers share the machine equally: max-min fair
-(water-filling) allocation of the node's capacity, each container bounded by
-min(demand, cap).
+(hcsshim internal/jobobject/limits.go). A hard cap throttles; it is not a share.
+Kubelet sets no CPU weight, so below their caps containers share the machine
+equally: max-min fair (water-filling) allocation of the node's capacity, each
+container bounded by min(demand, cap).
 
 Rates change only when the set of running containers changes (add, remove, a
 work item finishing). Each change schedules the next completion as a single

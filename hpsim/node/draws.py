@@ -64,3 +64,30 @@ class Draws:
     def uniform(self, low: float, high: float) -> float:
         """``rng.uniform(low, high)``."""
         return low + (high - low) * self._take("uniform", self.rng.random)
+
+
+# One random stream per purpose (common random numbers: compared scenarios share them).
+STREAMS = ("arrivals", "lifetimes", "demand", "spikes")
+
+
+class Streams:
+    """Random streams keyed by (purpose, workload index), below one SeedSequence.
+
+    Keying by workload index (not creation order) keeps a workload's numbers
+    the same when another workload is added: common random numbers.
+    """
+
+    def __init__(self, root: np.random.SeedSequence) -> None:
+        self.root = root
+        self._cache: dict[tuple[str, int], Draws] = {}
+
+    def get(self, purpose: str, index: int) -> Draws:
+        key = (purpose, index)
+        draws = self._cache.get(key)
+        if draws is None:
+            ss = np.random.SeedSequence(
+                self.root.entropy,
+                spawn_key=(*self.root.spawn_key, STREAMS.index(purpose), index),
+            )
+            draws = self._cache[key] = Draws(np.random.default_rng(ss))
+        return draws

@@ -1,4 +1,4 @@
-"""kubelet's hard eviction on Windows (ref §4.5).
+"""kubelet's hard eviction on Windows (k/k pkg/kubelet/eviction).
 
 Before Kubernetes 1.31 the Windows kubelet enforced no eviction threshold
 (k/k #73417), though evictionHard was still subtracted from allocatable. From
@@ -18,20 +18,20 @@ thresholds give no grace period.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
+import simpy
 from simpy.events import Timeout
 
-from hpsim.node.scheduler import default_eviction_hard, threshold_bytes
-from hpsim.scenario.schema import version_tuple
-
-if TYPE_CHECKING:
-    from hpsim.node.node import WindowsNode
-    from hpsim.node.pod import Pod
+from hpsim.facts import Emitter
+from hpsim.node.jobobject import CommitLedger
+from hpsim.node.pod import Pod
+from hpsim.node.storage import Volume
+from hpsim.scenario.derived import EvictionThresholds
 
 EVICTION_MONITORING_PERIOD_S = 10.0  # kubelet evictionMonitoringPeriod
-# evictionPressureTransitionPeriod default 5m (defaults.go, ref §4.1): a pressure condition
-# stays until its threshold has not been met for this long.
+# evictionPressureTransitionPeriod default 5m (k/k pkg/kubelet/apis/config/v1beta1/defaults.go):
+# a pressure condition stays until its threshold has not been met for this long.
 PRESSURE_TRANSITION_S = 300.0
 # TaintNodesByCondition: the node lifecycle controller taints a node under pressure.
 CONDITION_TAINTS = {
@@ -44,24 +44,38 @@ CRITICAL_PRIORITY = 2_000_000_000  # scheduling.SystemCriticalPriority
 class EvictionManager:
     """Hard-threshold eviction, as the node's Kubernetes version does it on Windows."""
 
-    def __init__(self, node: WindowsNode) -> None:
-        self.node = node
-        self.env = node.env
-        spec = node.spec
-        self.enforced = version_tuple(spec.kubernetes) >= (1, 31, 0)
-        hard = spec.kubelet.eviction_hard
-        hard = hard if hard is not None else default_eviction_hard(spec.kubernetes)
-        commit_limit = float(spec.memory + spec.pagefile)
-        self.memory_min = (
-            threshold_bytes(hard["memory.available"], commit_limit)
-            if "memory.available" in hard
-            else None
-        )
-        self.nodefs_min = (
-            threshold_bytes(hard["nodefs.available"], float(spec.disk))
-            if "nodefs.available" in hard
-            else None
-        )
+    def __init__(
+        self,
+        env: simpy.Environment,
+        emit: Emitter,
+        node_name: str,
+        thresholds: EvictionThresholds,
+        *,
+        enforced: bool,
+        volume: Volume,
+        ledger: CommitLedger,
+        reclaim_images: Callable[[], object],
+        candidates: Callable[[], list[Pod]],
+        memory_usage: Callable[[Pod], float],
+        evict: Callable[[Pod, str], None],
+        conditions_cleared: Callable[[], None],
+    ) -> None:
+        """``reclaim_images`` deletes every unused image (``DeleteUnusedImages``);
+        ``candidates`` are the pods on the node; ``evict`` kills one;
+        ``conditions_cleared`` is told when a pressure condition (and its taint) goes."""
+        self.env = env
+        self.emit = emit
+        self.node_name = node_name
+        self.enforced = enforced
+        self.volume = volume
+        self.ledger = ledger
+        self._reclaim_images = reclaim_images
+        self._candidates = candidates
+        self._memory_usage = memory_usage
+        self._evict = evict
+        self._conditions_cleared = conditions_cleared
+        self.memory_min = thresholds.memory_available
+        self.nodefs_min = thresholds.nodefs_available
         self._last_met: dict[str, float] = {}  # resource -> last time its threshold was met
 
     def condition_taints(self) -> list[tuple[str, str, str]]:
@@ -85,18 +99,17 @@ class EvictionManager:
 
     def _disk_short(self) -> bool:
         """nodefs.available is below its threshold."""
-        return self.nodefs_min is not None and self.node.volume.available() < self.nodefs_min
+        return self.nodefs_min is not None and self.volume.available() < self.nodefs_min
 
     def _memory_short(self) -> bool:
         """memory.available (commit left) is below its threshold."""
-        ledger = self.node.ledger
+        ledger = self.ledger
         return (
             self.memory_min is not None
             and ledger.commit_limit - ledger.committed() < self.memory_min
         )
 
     def synchronize(self) -> None:
-        node = self.node
         now = self.env.now
         cleared = (
             [r for r, t in self._last_met.items() if now - t >= PRESSURE_TRANSITION_S]
@@ -105,18 +118,18 @@ class EvictionManager:
         )
         for r in cleared:
             del self._last_met[r]
-            node.rec.event(
+            self.emit.event(
                 now,
                 "Node",
-                node.spec.name,
+                self.node_name,
                 "NodeHasNoDiskPressure" if r != "memory" else "NodeHasSufficientMemory",
                 "",
             )
         if cleared:
-            node.schedule()
+            self._conditions_cleared()
         if self._disk_short():
             self._pressure("ephemeral-storage")
-            node.imagegc.delete_unused()
+            self._reclaim_images()
             if self._disk_short():
                 self._evict_one("ephemeral-storage", now)
         elif self._memory_short():
@@ -125,19 +138,19 @@ class EvictionManager:
 
     def _pressure(self, resource: str) -> None:
         if resource not in self._last_met:
-            self.node.rec.event(
+            self.emit.event(
                 self.env.now,
                 "Node",
-                self.node.spec.name,
+                self.node_name,
                 "NodeHasDiskPressure" if resource != "memory" else "NodeHasInsufficientMemory",
                 "",
                 "Warning",
             )
         self._last_met[resource] = self.env.now
-        self.node.rec.event(
+        self.emit.event(
             self.env.now,
             "Node",
-            self.node.spec.name,
+            self.node_name,
             "EvictionThresholdMet",
             f"Attempting to reclaim {resource}",
             "Warning",
@@ -145,18 +158,14 @@ class EvictionManager:
 
     def _usage(self, pod: Pod, resource: str) -> float:
         if resource == "memory":
-            return sum(
-                self.node.ledger.committed(k)
-                for k in self.node.keys_of(pod)
-                if k in self.node.ledger
-            )
-        return self.node.volume.pod_usage(pod.uid)
+            return self._memory_usage(pod)
+        return self.volume.pod_usage(pod.uid)
 
     def _evict_one(self, resource: str, now: float) -> None:
         # Pods already terminating are on their way out: not eviction candidates.
         candidates = [
             p
-            for p in self.node.live_pods()
+            for p in self._candidates()
             if p.bound and p.delete_requested is None and p.priority < CRITICAL_PRIORITY
         ]
         if not candidates:
@@ -174,4 +183,4 @@ class EvictionManager:
             f"{int(usage)} bytes, request is "
             f"{victim.memory_request if resource == 'memory' else victim.ephemeral_request}."
         )
-        self.node.evict(victim, message)
+        self._evict(victim, message)

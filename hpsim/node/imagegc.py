@@ -1,4 +1,4 @@
-"""kubelet's image garbage collection (k/k pkg/kubelet/images/image_gc_manager.go, ref §4.2).
+"""kubelet's image garbage collection (k/k pkg/kubelet/images/image_gc_manager.go).
 
 Every ``ImageGCPeriod`` (5 min) the kubelet detects images (first-detected
 time for new ones, last-used = now for those any pod uses), then:
@@ -19,15 +19,18 @@ kubelet believed it freed, and what the volume got back.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+import simpy
 from simpy.events import Process, Timeout
 
-if TYPE_CHECKING:
-    from hpsim.node.node import WindowsNode
+from hpsim.facts import Emitter, GCRecord
+from hpsim.node.containerd import Containerd
+from hpsim.node.storage import Volume
+from hpsim.scenario.schema import KubeletConfig
 
-IMAGE_GC_PERIOD_S = 300.0  # kubelet.go ImageGCPeriod
+IMAGE_GC_PERIOD_S = 300.0  # k/k pkg/kubelet/kubelet.go ImageGCPeriod
 
 
 @dataclass
@@ -39,20 +42,36 @@ class ImageRecord:
 class ImageGC:
     """The image manager's view of images and its garbage collection."""
 
-    def __init__(self, node: WindowsNode) -> None:
-        self.node = node
-        self.env = node.env
-        k = node.spec.kubelet
-        self.high = k.image_gc_high_threshold_percent
-        self.low = k.image_gc_low_threshold_percent
-        self.min_age = k.image_minimum_gc_age
-        self.max_age = k.image_maximum_gc_age
+    def __init__(
+        self,
+        env: simpy.Environment,
+        emit: Emitter,
+        node_name: str,
+        settings: KubeletConfig,
+        *,
+        containerd: Containerd,
+        volume: Volume,
+        in_use: Callable[[], Iterable[frozenset[str]]],
+        pinned: set[str],
+    ) -> None:
+        """``in_use`` gives the image sets of the pods that still exist."""
+        self.env = env
+        self.emit = emit
+        self.node_name = node_name
+        self.containerd = containerd
+        self.volume = volume
+        self._pods_images = in_use
+        self.pinned = pinned
+        self.high = settings.image_gc_high_threshold_percent
+        self.low = settings.image_gc_low_threshold_percent
+        self.min_age = settings.image_minimum_gc_age
+        self.max_age = settings.image_maximum_gc_age
         self.images: dict[str, ImageRecord] = {}
 
     def start(self) -> None:
         Process(self.env, self._loop())
 
-    def _loop(self):
+    def _loop(self) -> Generator[simpy.Event, None, None]:
         while True:
             yield Timeout(self.env, IMAGE_GC_PERIOD_S)
             self.garbage_collect()
@@ -60,14 +79,14 @@ class ImageGC:
     def _in_use(self) -> set[str]:
         """Images referenced by the containers of pods that still exist."""
         used: set[str] = set()
-        for pod in self.node.live_pods():
-            used.update(pod.images)
-        used.update(self.node.kubelet.pinned)
+        for images in self._pods_images():
+            used.update(images)
+        used.update(self.pinned)
         return used
 
     def detect(self, now: float) -> set[str]:
         in_use = self._in_use()
-        present = self.node.containerd.images()
+        present = self.containerd.images()
         images = self.images
         for ref in present:
             rec = images.get(ref)
@@ -81,18 +100,20 @@ class ImageGC:
         return in_use
 
     def _candidates(self, now: float, in_use: set[str]) -> list[str]:
-        pinned = self.node.kubelet.pinned
-        refs = [r for r in self.images if r not in in_use and r not in pinned]
+        refs = [r for r in self.images if r not in in_use and r not in self.pinned]
         return sorted(
             refs, key=lambda r: (self.images[r].last_used, self.images[r].first_detected, r)
         )
 
     def _delete(self, ref: str, reason: str) -> int:
-        believed = self.node.containerd.image_size(ref)
-        content, snapshots = self.node.containerd.remove_image(ref)
+        now = self.env.now
+        believed = self.containerd.image_size(ref)
+        # containerd tells the volume what it freed (the node wires its facts there).
+        content, snapshots = self.containerd.remove_image(ref)
         self.images.pop(ref, None)
-        self.node.rec.gc.append((self.env.now, ref, reason, believed, content, snapshots))
-        self.node.image_removed(ref)
+        self.emit.gc(GCRecord(now, ref, reason, believed, content, snapshots))
+        self.emit.image_removed(now, ref)
+        self.emit.event(now, "Node", self.node_name, "ImageGCDeleted", f"deleted {ref}")
         return believed
 
     def free_space(self, amount: float, now: float, in_use: set[str]) -> int:
@@ -108,13 +129,15 @@ class ImageGC:
         return freed
 
     def garbage_collect(self) -> None:
+        """One periodic pass (``GarbageCollect``)."""
         now = self.env.now
+        self.emit.gc_run(now)
         in_use = self.detect(now)
         if self.max_age > 0:
             for ref in self._candidates(now, in_use):
                 if now - self.images[ref].last_used > self.max_age:
                     self._delete(ref, "age")
-        vol = self.node.volume
+        vol = self.volume
         capacity = int(vol.capacity)
         available = int(vol.available())
         usage = 100 - available * 100 // capacity
@@ -123,10 +146,10 @@ class ImageGC:
         amount = capacity * (100 - self.low) // 100 - available
         freed = self.free_space(amount, now, in_use)
         if freed < amount:
-            self.node.rec.event(
+            self.emit.event(
                 now,
                 "Node",
-                self.node.spec.name,
+                self.node_name,
                 "FreeDiskSpaceFailed",
                 "Failed to garbage collect required amount of images. Attempted to free "
                 f"{amount} bytes, but only found {freed} bytes eligible to free.",

@@ -67,10 +67,11 @@ def build_of(os_version: str | None) -> int | None:
 
 
 def process_isolation_compatible(host_build: int, image_os_version: str | None) -> bool:
-    """Whether a process-isolated container of this image runs on this host (ref §5.4, §6.4).
+    """Whether a process-isolated container of this image runs on this host.
 
     ltsc2019 and older hosts need the exact build; WS2022+ hosts run images
-    from 20348 up to their own build (containerd/platforms compatLTSCReleases).
+    from 20348 up to their own build (containerd/platforms
+    platform_windows_compat.go ``compatLTSCReleases``).
     """
     image_build = build_of(image_os_version)
     if image_build is None:

@@ -2,10 +2,11 @@
 
 Windows caps a container's *committed* memory with its job object
 (``JobMemoryLimit``, set by hcsshim ``specToLimits`` from the Kubernetes
-memory limit floored to whole MiB; ref §1.4). An allocation that would pass
-the cap fails: there is no OOM killer (kubernetes/website
-windows-resource-management.md, ref §7). The node as a whole cannot commit
-more than its commit limit, RAM + pagefile; past it every allocation fails.
+memory limit floored to whole MiB; hcsshim internal/jobcontainers/oci.go,
+internal/jobobject/limits.go). An allocation that would pass the cap fails:
+there is no OOM killer (kubernetes/website windows-resource-management.md).
+The node as a whole cannot commit more than its commit limit, RAM + pagefile;
+past it every allocation fails.
 
 Each container's commit is piecewise linear: a base (sampled per pod), a
 linear growth (a leak) and temporary spikes. The ledger computes, from the

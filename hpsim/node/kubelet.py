@@ -1,6 +1,6 @@
 """The kubelet's pod workers: pull, create, start, restart and stop containers.
 
-What it mirrors (k/k pkg/kubelet, ref §4):
+What it mirrors (k/k pkg/kubelet):
 
 - ``SyncPod`` order: the sandbox (pause image, pinned, pulled once), then init
   containers one at a time, each run to completion, then app containers
@@ -16,32 +16,36 @@ What it mirrors (k/k pkg/kubelet, ref §4):
   the container has run for 10 minutes (2 x max without an update).
 - A HostProcess container is a job object with the memory commit cap and CPU
   rate from admission; it needs no host/image build match. A process-isolated
-  container needs the build compatibility of ref §5.4 or fails to start with
-  HCS's reason.
+  container needs the build compatibility of containerd/platforms
+  platform_windows_compat.go or fails to start with HCS's reason.
 - Deletion: containers get their stop signal; a HostProcess container has
-  hcsshim's 5 s (CTRL_SHUTDOWN_EVENT then TerminateJobObject, ref §1.5), a
-  process-isolated one the pod's terminationGracePeriodSeconds.
+  hcsshim's 5 s (CTRL_SHUTDOWN_EVENT then TerminateJobObject, hcsshim
+  internal/jobcontainers/jobcontainer.go ``Shutdown``), a process-isolated one
+  the pod's terminationGracePeriodSeconds.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Generator, Hashable
+from typing import Any, Protocol
 
 import simpy
 from simpy.events import Event, Process, Timeout
 
 from hpsim import units
+from hpsim.facts import ContainerRecord, Emitter, PullRecord
 from hpsim.node.backoff import Backoff
-from hpsim.node.cpu import job_rate_to_millicores
+from hpsim.node.containerd import Containerd, Image
+from hpsim.node.cpu import ProcessorSharing, job_rate_to_millicores
+from hpsim.node.draws import Streams
 from hpsim.node.images import process_isolation_compatible
-from hpsim.node.jobobject import CapHit
-from hpsim.node.pod import ContainerState, Pod
+from hpsim.node.jobobject import CapHit, CommitLedger
+from hpsim.node.pod import ContainerState, Pod, PodStates
+from hpsim.node.spikes import SpikeTrain
+from hpsim.node.storage import Volume
 from hpsim.node.waits import all_done, first_of
-
-if TYPE_CHECKING:
-    from hpsim.node.node import WindowsNode
+from hpsim.scenario.schema import NodeSpec
 
 HOSTPROCESS_SHUTDOWN_S = 5.0  # hcsshim jobcontainers Shutdown: context.WithTimeout(5 s)
 # k/k pkg/kubelet/kubelet.go: backOffPeriod 10 s, MaxContainerBackOff / MaxImageBackOff 300 s.
@@ -58,28 +62,64 @@ Proc = Generator[simpy.Event, Any, Any]
 _WRITERS = ("scratch", "logs", "empty_dir", "host_writes")
 
 
-class Kubelet:
-    """Runs bound pods on the node."""
+class PodHooks(Protocol):
+    """What the kubelet tells the pod's owner (the API side: controllers, the scheduler)."""
 
-    def __init__(self, node: WindowsNode) -> None:
-        self.node = node
-        self.env = node.env
-        self.rec = node.rec
-        k = node.spec.kubelet
+    def pod_terminal(self, pod: Pod) -> None: ...
+    def container_exited(self, pod: Pod, c: ContainerState, code: int) -> None: ...
+    def container_restarted(self, pod: Pod, c: ContainerState) -> None: ...
+    def may_restart(self, pod: Pod) -> bool: ...
+
+
+class Kubelet:
+    """Runs bound pods on the node, with the node's parts it is handed."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        emit: Emitter,
+        spec: NodeSpec,
+        *,
+        images: dict[str, Image],
+        containerd: Containerd,
+        volume: Volume,
+        ledger: CommitLedger,
+        cpu: ProcessorSharing,
+        streams: Streams,
+        states: PodStates,
+        hooks: PodHooks,
+    ) -> None:
+        self.env = env
+        self.emit = emit
+        self.spec = spec
+        self.images = images
+        self.containerd = containerd
+        self.volume = volume
+        self.ledger = ledger
+        self.cpu = cpu
+        self.streams = streams
+        self.states = states
+        self.hooks = hooks
+        k = spec.kubelet
         parallel = 1 if k.pulls_serialized else (k.max_parallel_image_pulls or 10**9)
         self.pull_slots = simpy.Resource(self.env, capacity=parallel)
         self.crash_backoff = Backoff(BACKOFF_INITIAL_S, BACKOFF_MAX_S)
         self.pull_backoff = Backoff(BACKOFF_INITIAL_S, BACKOFF_MAX_S)
         self._pulls: dict[str, simpy.Event] = {}  # in-flight pull per image ref
         self._pulled_in: dict[str, float] = {}  # ref -> seconds its last pull took
-        self.pinned = {node.spec.containerd.sandbox_image}
-        self._build = node.spec.build
+        self.pinned = {spec.containerd.sandbox_image}
+        self._build = spec.build
         self._isolation_ok: dict[str, bool] = {}  # image ref -> runs process-isolated here
+        self._pulls_active = 0
+        self._pulled: set[str] = set()  # images pulled at least once in the run
+        self._layers_seen: set[str] = set()  # layer digests pulled so far in the run
+        # Job objects' commit keys -> their container (a refusal counts against it).
+        self._owner_of: dict[Hashable, tuple[Pod, ContainerState]] = {}
 
     # -- helpers --------------------------------------------------------------------------------
 
     def _event(self, pod: Pod, reason: str, message: str, type_: str = "Normal") -> None:
-        self.rec.event(self.env.now, "Pod", pod.name, reason, message, type_)
+        self.emit.event(self.env.now, "Pod", pod.name, reason, message, type_)
 
     def _wait(self, pod: Pod, event: simpy.Event) -> Proc:
         """Wait for ``event`` unless the pod is deleted first; True if it fired."""
@@ -93,45 +133,112 @@ class Kubelet:
         """Whether a process-isolated container of ``ref`` runs on this host's build."""
         ok = self._isolation_ok.get(ref)
         if ok is None:
-            image = self.node.images.get(ref)
+            image = self.images.get(ref)
             ok = image is None or process_isolation_compatible(self._build, image.os_version)
             self._isolation_ok[ref] = ok
         return ok
 
+    def cap_hit(self, hit: CapHit) -> None:
+        """The commit ledger refused an allocation: it counts against the container."""
+        owner = self._owner_of.get(hit.key)
+        if owner is not None:
+            owner[1].alloc_failures += 1
+
+    def commit_keys(self, pod: Pod) -> list[Hashable]:
+        """The commit ledger's keys of the pod's running containers."""
+        return [k for k, (p, _c) in self._owner_of.items() if p is pod]
+
+    def _spikes(self, pod: Pod, c: ContainerState, key: Hashable) -> SpikeTrain | None:
+        """Poisson spikes of extra commit while the instance runs; None if it has none."""
+        sp = c.profile.spikes
+        if sp is None or sp.rate <= 0:
+            return None
+        rng = self.streams.get("spikes", pod.plan.index)
+        return SpikeTrain(self.env, self.ledger, key, sp.rate, float(sp.size), sp.duration, rng)
+
     # -- images --------------------------------------------------------------------------------
 
-    def _pull(self, ref: str) -> Proc:
+    def _pull(self, ref: str, pod: Pod) -> Proc:
         """One pull through the node's puller; returns an error text, or None with the
         pull's own duration (after any wait for the serial puller) in ``_pulled_in``."""
-        image = self.node.images.get(ref)
+        queued = self.env.now
+        image = self.images.get(ref)
         if image is None:
-            return (
+            error = (
                 f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
                 f'failed to resolve reference "{ref}": {ref}: not found'
             )
+            self.emit.pull(
+                PullRecord(pod.name, ref, queued, None, None, queued, 0, 0, 0.0, 0.0, error)
+            )
+            return error
         with self.pull_slots.request() as slot:
             yield slot
-            if self.node.containerd.has_image(ref):
+            if self.containerd.has_image(ref):
                 self._pulled_in[ref] = 0.0  # pulled while this request queued
                 return None
+            started = self.env.now
             # Checked up front: the first layer that does not fit fails the pull.
-            if not self.node.volume.has_room(self.node.containerd.missing_bytes(image)):
-                return (
+            if not self.volume.has_room(self.containerd.missing_bytes(image)):
+                error = (
                     f"rpc error: code = Unknown desc = failed to pull and unpack image "
                     f'"{ref}": failed to extract layer: There is not enough space on '
                     "the disk."
                 )
-            started = self.env.now
-            self.rec.level(self.env.now, pulls_active=self.rec.current("pulls_active") + 1)
-            yield self.node.containerd.pull(image)
-            self._pulled_in[ref] = self.env.now - started
-            self.rec.level(self.env.now, pulls_active=self.rec.current("pulls_active") - 1)
-            self.node.image_pulled(ref)
+                self.emit.pull(
+                    PullRecord(pod.name, ref, queued, started, None, started, 0, 0, 0.0, 0.0, error)
+                )
+                return error
+            self._pulls_active += 1
+            self.emit.level(started, pulls_active=float(self._pulls_active))
+            result = yield self.containerd.pull(image)
+            now = self.env.now
+            self._pulled_in[ref] = now - started
+            self._pulls_active -= 1
+            self.emit.level(now, pulls_active=float(self._pulls_active))
+            self.emit.pull(
+                PullRecord(
+                    pod.name,
+                    ref,
+                    queued,
+                    started,
+                    result.downloaded,
+                    now,
+                    result.bytes_downloaded,
+                    result.bytes_unpacked,
+                    result.downloaded - started,
+                    result.unpack_s,
+                    "",
+                )
+            )
+            self._image_pulled(image)
         return None
+
+    def _image_pulled(self, img: Image) -> None:
+        now, ref = self.env.now, img.ref
+        new_bytes = None
+        if ref not in self._pulled:
+            self._pulled.add(ref)
+            # Bytes this image was the first to bring (layers are shared by digest), so
+            # that image bytes by base version count a shared base layer once.
+            new = [lay for lay in img.layers if lay.digest not in self._layers_seen]
+            self._layers_seen.update(lay.digest for lay in new)
+            new_bytes = sum(lay.size + lay.unpacked for lay in new)
+        self.emit.image_pulled(
+            now,
+            ref,
+            img.os_version,
+            img.size,
+            sum(lay.unpacked for lay in img.layers),
+            len(img.layers),
+            ref in self.pinned,
+            new_bytes,
+        )
+        self.emit.event(now, "Node", self.spec.name, "ImagePulled", f"pulled {ref}")
 
     def ensure_image(self, pod: Pod, ref: str, policy: str) -> Proc:
         """``EnsureImageExists``: True when the image is present, False if the pod went away."""
-        present = self.node.containerd.has_image(ref)
+        present = self.containerd.has_image(ref)
         if policy == "Never" and not present:
             self._event(
                 pod,
@@ -143,7 +250,7 @@ class Kubelet:
             return False
         if present and policy != "Always":
             self._event(pod, "Pulled", f'Container image "{ref}" already present on machine')
-            self.node.image_used(ref)
+            self.emit.image_used(self.env.now, ref)
             return True
         key = (pod.uid, ref)
         while True:
@@ -159,7 +266,7 @@ class Kubelet:
             # Concurrent requests for one image share the pull in flight (one CRI pull per ref).
             inflight = self._pulls.get(ref)
             if inflight is None:
-                inflight = Process(self.env, self._pull(ref))
+                inflight = Process(self.env, self._pull(ref, pod))
                 self._pulls[ref] = inflight
                 inflight.callbacks.append(lambda _e, r=ref: self._pulls.pop(r, None))
             if not (yield from self._wait(pod, inflight)):
@@ -171,14 +278,14 @@ class Kubelet:
                 # since "Pulling" (the serial puller's queue included), as Go prints them.
                 pulled_in = units.go_duration(self._pulled_in.get(ref, 0.0))
                 waited = units.go_duration(self.env.now - t0)
-                size = self.node.images[ref].size
+                size = self.images[ref].size
                 self._event(
                     pod,
                     "Pulled",
                     f'Successfully pulled image "{ref}" in {pulled_in} '
                     f"({waited} including waiting). Image size: {size} bytes.",
                 )
-                self.node.image_used(ref)
+                self.emit.image_used(self.env.now, ref)
                 return True
             self._event(pod, "Failed", f'Failed to pull image "{ref}": {error}', "Warning")
             self._event(pod, "Failed", "Error: ErrImagePull", "Warning")
@@ -190,12 +297,11 @@ class Kubelet:
         pod.worker = Process(self.env, self._sync_pod(pod))
 
     def _sync_pod(self, pod: Pod) -> Proc:
-        node = self.node
-        pod.set_state("ContainerCreating", self.env.now, self.rec)
-        sandbox = node.spec.containerd.sandbox_image
+        pod.set_state("ContainerCreating", self.env.now, self.states)
+        sandbox = self.spec.containerd.sandbox_image
         if not (yield from self.ensure_image(pod, sandbox, "IfNotPresent")):
             return
-        costs = node.spec.startup
+        costs = self.spec.startup
         cost = costs.host_process_sandbox if pod.host_process else costs.sandbox
         if not (yield from self._wait(pod, Timeout(self.env, cost))):
             return
@@ -233,8 +339,8 @@ class Kubelet:
     def _finish(self, pod: Pod, phase: str, reason: str) -> None:
         pod.finished = self.env.now
         pod.reason = reason
-        pod.set_state(phase, self.env.now, self.rec)
-        self.node.pod_terminal(pod)
+        pod.set_state(phase, self.env.now, self.states)
+        self.hooks.pod_terminal(pod)
 
     def _crash_backoff(self, pod: Pod, c: ContainerState) -> Proc:
         """kubelet ``doBackOff`` before a restart; False if the pod went away."""
@@ -252,7 +358,7 @@ class Kubelet:
                 return False
         self.crash_backoff.next(key, finished, self.env.now)
         c.restarts += 1
-        self.node.container_restarted(pod, c)
+        self.hooks.container_restarted(pod, c)
         return not pod.delete_event.triggered
 
     def _supervise(self, pod: Pod, c: ContainerState, started: simpy.Event) -> Proc:
@@ -266,7 +372,7 @@ class Kubelet:
                     started.succeed()
                 return
             restart = policy == "Always" or (policy == "OnFailure" and code != 0)
-            if not restart or not self.node.may_restart(pod):
+            if not restart or not self.hooks.may_restart(pod):
                 c.finished = True
                 if not started.triggered:
                     started.succeed()
@@ -276,10 +382,9 @@ class Kubelet:
 
     def _run_once(self, pod: Pod, c: ContainerState, started: simpy.Event | None = None) -> Proc:
         """Create, start and run one instance; its exit code, or None if the pod went away."""
-        node = self.node
         if not (yield from self.ensure_image(pod, c.image, c.pull_policy)):
             return None
-        costs = node.spec.startup
+        costs = self.spec.startup
         cost = costs.host_process_container if c.settings.host_process else costs.container
         if not (yield from self._wait(pod, Timeout(self.env, cost))):
             return None
@@ -299,37 +404,45 @@ class Kubelet:
         c.stop = Event(self.env)
         if not c.init and pod.started is None:
             pod.started = self.env.now
-            pod.set_state("Running", self.env.now, self.rec)
+            pod.set_state("Running", self.env.now, self.states)
         if started is not None and not started.triggered:
             started.succeed()
         code = yield from self._live(pod, c)
-        self.rec.container(
-            pod.name, c.spec.name, c.init, c.restarts, c.started_at, self.env.now, code, c.capped
+        self.emit.container(
+            ContainerRecord(
+                pod.name,
+                pod.plan.name,
+                c.spec.name,
+                c.init,
+                c.restarts,
+                c.started_at,
+                self.env.now,
+                code,
+                c.capped,
+            )
         )
         c.running = False
         c.exit_code = code
         c.last_finished_at = self.env.now
         if code is None:
             return None
-        reason = "Completed" if code == 0 else "Error"
-        self.node.container_exited(pod, c, code, reason)
+        self.hooks.container_exited(pod, c, code)
         return code
 
     def _live(self, pod: Pod, c: ContainerState) -> Proc:
         """A running instance: CPU, committed memory, spikes; its exit code or None (killed)."""
-        node = self.node
         key = (pod.uid, c.spec.name, c.restarts)
         p = c.profile
         cap_m = (
-            job_rate_to_millicores(c.settings.job_cpu_rate, node.spec.cpu)
+            job_rate_to_millicores(c.settings.job_cpu_rate, self.spec.cpu)
             if c.settings.job_cpu_rate is not None
             else None
         )
-        work_done = node.cpu.add(key, float(p.cpu), cap_m, p.work)
+        work_done = self.cpu.add(key, float(p.cpu), cap_m, p.work)
         limit = c.settings.job_memory_limit_bytes
         # Known before the commit is placed: a start past the cap is a refusal to count.
-        node.owner_of[key] = (pod, c)
-        failed = node.ledger.add(
+        self._owner_of[key] = (pod, c)
+        failed = self.ledger.add(
             key,
             c.base_commit,
             p.memory_growth,
@@ -345,15 +458,16 @@ class Kubelet:
         run_for = Timeout(self.env, p.run_for) if p.run_for is not None else None
         if run_for is not None:
             waits.append(run_for)
-        spikes = node.spikes(pod, c, key)
+        spikes = self._spikes(pod, c, key)
         yield first_of(self.env, waits)
         if spikes is not None:
             spikes.stop()
         if writes:
-            node.volume.stop_many([(pod.uid, c.spec.name, what) for what in _WRITERS])
-        c.work_done_cpu_s += node.cpu.remove(key) if key in node.cpu else 0.0
-        node.ledger.remove(key)
-        node.owner_of.pop(key, None)
+            self.volume.stop_many([(pod.uid, c.spec.name, what) for what in _WRITERS])
+        if key in self.cpu:
+            self.cpu.remove(key)
+        self.ledger.remove(key)
+        self._owner_of.pop(key, None)
         c.capped = failed.triggered
         if failed.triggered:
             hit: CapHit = failed.value
@@ -374,10 +488,10 @@ class Kubelet:
 
     def _start_writers(self, pod: Pod, c: ContainerState) -> None:
         """A running container writes: scratch VHDX, logs, emptyDir, host paths."""
-        vol, p = self.node.volume, c.profile
-        k = self.node.spec.kubelet
+        vol, p = self.volume, c.profile
+        k = self.spec.kubelet
         key = (pod.uid, c.spec.name)
-        scratch = float(self.node.spec.containerd.scratch_size)
+        scratch = float(self.spec.containerd.scratch_size)
         # Rotation keeps at most containerLogMaxFiles files of containerLogMaxSize.
         logs = float(k.container_log_max_size * k.container_log_max_files)
         vol.write_many(

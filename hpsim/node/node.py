@@ -1,10 +1,13 @@
 """WindowsNode: one simulated Windows node, wired from a loaded scenario.
 
-The node owns its parts and hands each what it needs: containerd (pulls),
-processor sharing (CPU under job rate caps), the commit ledger (job memory
-caps and the node's commit limit), the kubelet (pod workers) and the
-scheduler's filters. The workload controllers (controllers.py) create and
-delete pods; the recorder hears facts. A run is build -> run -> collect.
+The node is wiring. It builds its parts and hands each the collaborators it
+needs, never itself: containerd (pulls), processor sharing (CPU under job
+rate caps), the commit ledger (job memory caps and the node's commit limit),
+the volume, the kubelet (pod workers), image GC, eviction and the workload
+controllers. It also plays the API server and kube-scheduler for its pods
+(create, bind, delete). Every part emits facts through one
+:class:`hpsim.facts.Emitter` and reads none back. A run is build -> start ->
+run -> finish (a closing snapshot of what is still live).
 """
 
 from __future__ import annotations
@@ -16,62 +19,37 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import Event, Process
+from simpy.events import Event, Process, Timeout
 
+from hpsim.facts import Emitter, WriteRecord
 from hpsim.node.containerd import Containerd
+from hpsim.node.controllers import Controller, build_controllers
 from hpsim.node.cpu import ProcessorSharing
-from hpsim.node.draws import Draws
+from hpsim.node.draws import Draws, Streams
 from hpsim.node.eviction import EvictionManager
 from hpsim.node.gcpause import paused_gc
 from hpsim.node.imagegc import ImageGC
 from hpsim.node.images import resolve_images
-from hpsim.node.jobobject import CapHit, CommitLedger
+from hpsim.node.jobobject import CommitLedger
 from hpsim.node.kubelet import Kubelet
-from hpsim.node.pod import ContainerState, Pod
-from hpsim.node.scheduler import (
-    Usage,
-    allocatable,
-    insufficient,
-    matches_node,
-    untolerated_taint,
-)
-from hpsim.node.spikes import SpikeTrain
-from hpsim.node.storage import OWNERS, Volume
-from hpsim.observe.recorder import Recorder
+from hpsim.node.pod import ContainerState, Pod, PodStates
+from hpsim.node.scheduler import Usage, insufficient, matches_node, untolerated_taint
+from hpsim.node.storage import ACCOUNTED, OWNERS, Volume, Written
 from hpsim.scenario.admission import ContainerSettings
+from hpsim.scenario.derived import (
+    allocatable,
+    commit_limit,
+    eviction_enforced,
+    eviction_thresholds,
+)
 from hpsim.scenario.load import LoadedScenario, WorkloadPlan
 from hpsim.scenario.manifests import Container
+from hpsim.scenario.schema import Event as ScenarioEvent
 from hpsim.scenario.schema import MemoryDist, Profile
 from hpsim.scenario.verdicts import TemplateVerdict, scenario_verdicts
 
 # A pod's own storage, deleted with it (its host-path writes stay).
 _POD_STORAGE = ("scratch", "logs", "empty_dir")
-# One random stream per purpose (DESIGN.md: common random numbers).
-STREAMS = ("arrivals", "lifetimes", "demand", "spikes")
-
-
-class Streams:
-    """Random streams keyed by (purpose, workload index), below one SeedSequence.
-
-    Keying by workload index (not creation order) keeps a workload's numbers
-    the same when another workload is added: common random numbers.
-    """
-
-    def __init__(self, root: np.random.SeedSequence) -> None:
-        self.root = root
-        self._cache: dict[tuple[str, int], Draws] = {}
-
-    def get(self, purpose: str, index: int) -> Draws:
-        key = (purpose, index)
-        draws = self._cache.get(key)
-        if draws is None:
-            ss = np.random.SeedSequence(
-                self.root.entropy,
-                spawn_key=(*self.root.spawn_key, STREAMS.index(purpose), index),
-            )
-            draws = self._cache[key] = Draws(np.random.default_rng(ss))
-        return draws
-
 
 # The built-in PriorityClasses (k/k pkg/apis/scheduling/types.go): the Priority admission
 # plugin fills spec.priority from priorityClassName.
@@ -83,7 +61,7 @@ _PRIORITY_CLASSES = {
 
 def _priority(spec: Any) -> int:
     if spec.priority is not None:
-        return spec.priority
+        return int(spec.priority)
     return _PRIORITY_CLASSES.get(spec.priority_class_name or "", 0)
 
 
@@ -102,74 +80,105 @@ class _Blueprint:
 
 
 class WindowsNode:
-    """The simulated machine and its kubelet."""
+    """The simulated machine, its kubelet, and the API side of its pods."""
 
     def __init__(
         self,
         loaded: LoadedScenario,
         seed: int | np.random.SeedSequence,
-        rec: Recorder | None = None,
+        emit: Emitter,
         env: simpy.Environment | None = None,
     ) -> None:
         self.loaded = loaded
         self.scenario = loaded.scenario
-        self.spec = loaded.scenario.node
-        self.env = env or simpy.Environment()
-        self.rec = rec or Recorder()
+        self.spec = spec = loaded.scenario.node
+        self.env = env = env or simpy.Environment()
+        self.emit = emit
         root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self.streams = Streams(root)
-        self.images = resolve_images(self.scenario)
-        self._layers_seen: set[str] = set()  # layer digests pulled so far in the run
-        self.alloc = allocatable(self.spec)
-        self.labels = self.spec.all_labels
-        self.taints = [(t.key, t.value, t.effect) for t in self.spec.taints]
+        self.alloc = allocatable(spec)
+        self.labels = spec.all_labels
+        self.taints = [(t.key, t.value, t.effect) for t in spec.taints]
         self.unschedulable = False
+        self.states = PodStates(emit)
         self.containerd = Containerd(
-            self.env,
-            network_Bps=self.spec.network,
-            unpack_Bps=self.spec.unpack_rate,
-            max_concurrent_downloads=self.spec.containerd.max_concurrent_downloads,
-            discard_unpacked_layers=self.spec.containerd.discard_unpacked_layers,
-            on_fact=self._containerd_fact,
+            env,
+            network_Bps=spec.network,
+            unpack_Bps=spec.unpack_rate,
+            max_concurrent_downloads=spec.containerd.max_concurrent_downloads,
+            discard_unpacked_layers=spec.containerd.discard_unpacked_layers,
+            on_fact=lambda _kind, _fields: self.volume.images_changed(),
         )
         self.cpu = ProcessorSharing(
-            self.env,
-            self.spec.cpu * 1000.0,
-            on_change=lambda total: self.rec.level(self.env.now, cpu_allocated_millicores=total),
+            env,
+            spec.cpu * 1000.0,
+            on_change=lambda total: emit.level(env.now, cpu_allocated_millicores=total),
         )
         self.ledger = CommitLedger(
-            self.env,
-            commit_limit=float(self.spec.memory + self.spec.pagefile),
-            on_change=lambda c, s: self.rec.level(
-                self.env.now, memory_committed_bytes=c, memory_commit_slope_bytes_per_s=s
+            env,
+            commit_limit=float(commit_limit(spec)),
+            on_change=lambda c, s: emit.level(
+                env.now, memory_committed_bytes=c, memory_commit_slope_bytes_per_s=s
             ),
-            on_failure=self._cap_hit,
+            on_failure=lambda hit: self.kubelet.cap_hit(hit),
         )
         self.volume = Volume(
-            self.env,
-            capacity=self.spec.disk,
-            os_bytes=self.spec.os_disk_usage,
+            env,
+            capacity=spec.disk,
+            os_bytes=spec.os_disk_usage,
             images=lambda: (self.containerd.content_bytes, self.containerd.snapshot_bytes),
             on_change=self._disk_level,
             on_full=self._disk_full,
         )
-        self.kubelet = Kubelet(self)
-        self.imagegc = ImageGC(self)
-        self.eviction = EvictionManager(self)
+        self.kubelet = Kubelet(
+            env,
+            emit,
+            spec,
+            images=resolve_images(self.scenario),
+            containerd=self.containerd,
+            volume=self.volume,
+            ledger=self.ledger,
+            cpu=self.cpu,
+            streams=self.streams,
+            states=self.states,
+            hooks=self,
+        )
+        self.imagegc = ImageGC(
+            env,
+            emit,
+            spec.name,
+            spec.kubelet,
+            containerd=self.containerd,
+            volume=self.volume,
+            in_use=lambda: [p.images for p in self.live_pods()],
+            pinned=self.kubelet.pinned,
+        )
+        self.eviction = EvictionManager(
+            env,
+            emit,
+            spec.name,
+            eviction_thresholds(spec),
+            enforced=eviction_enforced(spec),
+            volume=self.volume,
+            ledger=self.ledger,
+            reclaim_images=self.imagegc.delete_unused,
+            candidates=self.live_pods,
+            memory_usage=self._committed_by,
+            evict=self.evict,
+            conditions_cleared=self.schedule,
+        )
         self.usage = Usage()
         self.pending: list[Pod] = []
-        self.pods: list[Pod] = []
-        self.owner_of: dict[Any, tuple[Pod, ContainerState]] = {}
         self.verdicts: dict[str, TemplateVerdict] = {
             w.name: v for w, v in zip(loaded.workloads, scenario_verdicts(loaded), strict=True)
         }
         self._uid = 0
         self._blueprints: dict[str, _Blueprint] = {}
-        self._live: dict[int, Pod] = {}
-        # Imported here: controllers need the node's API, the node builds them.
-        from hpsim.node.controllers import build_controllers
-
-        self.controllers = build_controllers(self)
+        self._live: dict[int, Pod] = {}  # pods that have not ended, by uid
+        self._names: dict[int, tuple[str, str]] = {}  # every pod's (name, workload) by uid
+        self.controllers: dict[str, Controller] = build_controllers(
+            env, emit, self, self.streams, loaded.workloads
+        )
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -188,14 +197,21 @@ class WindowsNode:
         self._disk_level(self.volume)
         for c in self.controllers.values():
             c.start()
-        from hpsim.node.controllers import schedule_events
-
-        schedule_events(self)
+        for ev in self.scenario.events:
+            Process(self.env, self._scenario_event(ev))
 
     def finish(self) -> None:
-        """A closing row: every level as it stands at the end (linear growths included)."""
+        """The closing snapshot: every level as it stands at the end (linear growths
+        included), and the records of the pods, containers and writers still live."""
         self._disk_level(self.volume)
         self.ledger.touch()
+        emit = self.emit
+        live = self.live_pods()
+        for pod in live:
+            emit.pod(pod.record())
+            for record in pod.running_containers():
+                emit.container(record)
+        self._emit_writes(self.volume.written(), None)
 
     # -- pods --------------------------------------------------------------------------------------
 
@@ -284,17 +300,17 @@ class WindowsNode:
             revision=revision,
         )
         pod.delete_event = Event(self.env)
-        self.pods.append(pod)
         self._live[pod.uid] = pod
+        self._names[pod.uid] = (name, plan.name)
         refusal = bp.refusal
         if refusal is not None:
             pod.reason, pod.message = refusal
-            pod.set_state("Refused", self.env.now, self.rec)
-            self.rec.event(
+            pod.set_state("Refused", self.env.now, self.states)
+            self.emit.event(
                 self.env.now, plan.template.kind, plan.name, refusal[0], refusal[1], "Warning"
             )
             return pod
-        pod.set_state("Pending", self.env.now, self.rec)
+        pod.set_state("Pending", self.env.now, self.states)
         if plan.template.spec.node_name is not None:
             self._kubelet_admit(pod)
             self._level()
@@ -304,11 +320,10 @@ class WindowsNode:
         return pod
 
     def _level(self) -> None:
-        running = self.rec.state_counts.get("Running", 0)
-        self.rec.level(
+        self.emit.level(
             self.env.now,
             pods_bound=self.usage.pods,
-            pods_running=running,
+            pods_running=self.states.running,
             pods_pending=len(self.pending),
             requests_cpu_millicores=self.usage.cpu_m,
             requests_memory_bytes=self.usage.memory,
@@ -321,8 +336,8 @@ class WindowsNode:
             res = short[0]
             pod.reason = f"OutOf{res}"
             pod.message = f"Pod Node didn't have enough resource: {res}"
-            pod.set_state("Failed", self.env.now, self.rec)
-            self.rec.event(self.env.now, "Pod", pod.name, pod.reason, pod.message, "Warning")
+            pod.set_state("Failed", self.env.now, self.states)
+            self.emit.event(self.env.now, "Pod", pod.name, pod.reason, pod.message, "Warning")
             return
         self._bind(pod)
 
@@ -358,7 +373,7 @@ class WindowsNode:
                 self._bind(pod)
             elif pod.message != why:
                 pod.message = why
-                self.rec.event(
+                self.emit.event(
                     self.env.now,
                     "Pod",
                     pod.name,
@@ -373,8 +388,8 @@ class WindowsNode:
         pod.scheduled = self.env.now
         pod.message = ""
         self.usage.add(pod)
-        pod.set_state("Scheduled", self.env.now, self.rec)
-        self.rec.event(
+        pod.set_state("Scheduled", self.env.now, self.states)
+        self.emit.event(
             self.env.now,
             "Pod",
             pod.name,
@@ -402,7 +417,7 @@ class WindowsNode:
         if pod.ended or pod.delete_requested is not None:
             if pod.state in ("Succeeded", "Failed"):
                 pod.deleted = self.env.now
-                pod.set_state("Deleted", self.env.now, self.rec)
+                pod.set_state("Deleted", self.env.now, self.states)
             return None
         pod.delete_requested = self.env.now
         return Process(self.env, self._delete(pod, reason))
@@ -414,7 +429,7 @@ class WindowsNode:
                 self.pending.remove(pod)
             pod.delete_event.succeed()
         else:
-            pod.set_state("Terminating", self.env.now, self.rec)
+            pod.set_state("Terminating", self.env.now, self.states)
             pod.delete_event.succeed()
             yield from self.kubelet.kill_pod(pod)
             self._release(pod)
@@ -422,15 +437,15 @@ class WindowsNode:
         pod.deleted = self.env.now
         pod.finished = pod.finished if pod.finished is not None else self.env.now
         pod.reason = pod.reason or reason
-        pod.set_state("Deleted", self.env.now, self.rec)
+        pod.set_state("Deleted", self.env.now, self.states)
         self._level()
         ctl = self.controllers.get(pod.owner)
         if ctl is not None:
             ctl.pod_deleted(pod)
 
-    # -- facts from the parts ------------------------------------------------------------------
+    # -- what the kubelet tells the pod's owner (kubelet.PodHooks) ----------------------------
 
-    def container_exited(self, pod: Pod, c: ContainerState, code: int, reason: str) -> None:
+    def container_exited(self, pod: Pod, c: ContainerState, code: int) -> None:
         ctl = self.controllers.get(pod.owner)
         if ctl is not None:
             ctl.container_exited(pod, c, code)
@@ -444,41 +459,27 @@ class WindowsNode:
         ctl = self.controllers.get(pod.owner)
         return ctl.may_restart(pod) if ctl is not None else True
 
-    def _cap_hit(self, hit: CapHit) -> None:
-        owner = self.owner_of.get(hit.key)
-        if owner is None:
-            return
-        _pod, c = owner
-        c.alloc_failures += 1
+    # -- the node's state ----------------------------------------------------------------------
 
-    def spikes(self, pod: Pod, c: ContainerState, key: Any) -> SpikeTrain | None:
-        """Poisson spikes of extra commit while the instance runs; None if it has none."""
-        sp = c.profile.spikes
-        if sp is None or sp.rate <= 0:
-            return None
-        rng = self.streams.get("spikes", pod.plan.index)
-        return SpikeTrain(self.env, self.ledger, key, sp.rate, float(sp.size), sp.duration, rng)
-
-    def _containerd_fact(self, kind: str, fields: dict[str, Any]) -> None:
-        self.volume.images_changed()
+    def _committed_by(self, pod: Pod) -> float:
+        """Memory the pod's running containers have committed."""
+        ledger = self.ledger
+        return sum(ledger.committed(k) for k in self.kubelet.commit_keys(pod) if k in ledger)
 
     def _disk_level(self, vol: Volume) -> None:
         owners = vol.by_owner()
         actual_slope, accounted_slope = vol.slopes()
-        self.rec.level(
+        self.emit.level(
             self.env.now,
             disk_actual_bytes=sum(owners.values()),
-            disk_accounted_bytes=owners["snapshots"]
-            + owners["scratch"]
-            + owners["logs"]
-            + owners["empty_dir"],
+            disk_accounted_bytes=sum(owners[o] for o in ACCOUNTED),
             disk_actual_slope_bytes_per_s=actual_slope,
             disk_accounted_slope_bytes_per_s=accounted_slope,
             **{f"disk_{o}_bytes": owners[o] for o in OWNERS},
         )
 
     def _disk_full(self) -> None:
-        self.rec.event(
+        self.emit.event(
             self.env.now,
             "Node",
             self.spec.name,
@@ -487,11 +488,6 @@ class WindowsNode:
             "Warning",
         )
 
-    def image_removed(self, ref: str) -> None:
-        self.rec.image(ref, removed_s=self.env.now)
-        self.rec.event(self.env.now, "Node", self.spec.name, "ImageGCDeleted", f"deleted {ref}")
-        self.volume.images_changed()
-
     def live_pods(self) -> list[Pod]:
         """Pods that have not ended (pruned as they end: cheap however long the run)."""
         live = self._live
@@ -499,55 +495,62 @@ class WindowsNode:
             del live[uid]
         return list(live.values())
 
-    def keys_of(self, pod: Pod) -> list[Any]:
-        return [k for k, (p, _c) in self.owner_of.items() if p is pod]
-
     def free_pod_storage(self, pod: Pod) -> None:
         """The pod is gone: its writable layers, logs and emptyDirs go; host writes stay."""
         if not any(c.profile.writes for c in pod.containers):
             return  # it never wrote: nothing of it is on the volume
         uid = pod.uid
-        self.volume.release(
+        released = self.volume.release(
             [(uid, c.spec.name, what) for c in pod.containers for what in _POD_STORAGE],
             [(uid, c.spec.name, "host_writes") for c in pod.containers],
         )
+        self._emit_writes(released, self.env.now)
+
+    def _emit_writes(self, written: list[Written], released: float | None) -> None:
+        """What each writer wrote, as records (``released``: when its pod's storage went)."""
+        for w in written:
+            uid, container, _owner = w.key  # type: ignore[misc]
+            name, workload = self._names[uid]
+            self.emit.write(
+                WriteRecord(name, workload, container, w.owner, w.first, released, w.bytes)
+            )
 
     def evict(self, pod: Pod, message: str) -> None:
         """Hard eviction: kill now (no grace), phase Failed, reason Evicted."""
         assert pod.delete_event is not None
         pod.reason, pod.message = "Evicted", message
-        self.rec.event(self.env.now, "Pod", pod.name, "Evicted", message, "Warning")
+        self.emit.event(self.env.now, "Pod", pod.name, "Evicted", message, "Warning")
         if not pod.delete_event.triggered:
             pod.delete_event.succeed()
         for c in pod.containers:
             if c.running and c.stop is not None and not c.stop.triggered:
                 c.stop.succeed()
         pod.finished = self.env.now
-        pod.set_state("Failed", self.env.now, self.rec)
+        pod.set_state("Failed", self.env.now, self.states)
         self.free_pod_storage(pod)
         self.pod_terminal(pod)
 
-    def image_pulled(self, ref: str) -> None:
-        img = self.images[ref]
-        first_pull = ref not in self.rec.images
-        self.rec.image(
-            ref,
-            os_version=img.os_version,
-            size_bytes=img.size,
-            unpacked_bytes=sum(lay.unpacked for lay in img.layers),
-            layers=len(img.layers),
-            pulled_s=self.env.now,
-            pinned=ref in self.kubelet.pinned,
-        )
-        if first_pull:
-            # Bytes this image was the first to bring (layers are shared by digest), so
-            # that image bytes by base version count a shared base layer once.
-            new = [lay for lay in img.layers if lay.digest not in self._layers_seen]
-            self._layers_seen.update(lay.digest for lay in new)
-            self.rec.image(ref, new_bytes=sum(lay.size + lay.unpacked for lay in new))
-        self.rec.event(self.env.now, "Node", self.spec.name, "ImagePulled", f"pulled {ref}")
+    # -- scenario events: rollout, scale, cordon, drain ----------------------------------------
 
-    def image_used(self, ref: str) -> None:
-        info = self.rec.images.get(ref)
-        if info is not None:
-            info["last_used_s"] = self.env.now
+    def _scenario_event(self, ev: ScenarioEvent) -> Generator[simpy.Event, Any, None]:
+        yield Timeout(self.env, ev.at)
+        now, emit = self.env.now, self.emit
+        if ev.rollout is not None:
+            emit.event(now, "Workload", ev.rollout.workload, "Rollout", f"image {ev.rollout.image}")
+            self.controllers[ev.rollout.workload].rollout(ev.rollout.image, ev.rollout.container)
+        elif ev.scale is not None:
+            emit.event(
+                now, "Workload", ev.scale.workload, "Scaled", f"replicas {ev.scale.replicas}"
+            )
+            self.controllers[ev.scale.workload].scale(ev.scale.replicas)
+        elif ev.cordon is not None:
+            self.unschedulable = bool(ev.cordon)
+            reason = "NodeNotSchedulable" if ev.cordon else "NodeSchedulable"
+            emit.event(now, "Node", self.spec.name, reason, "")
+            self.schedule()
+        elif ev.drain is not None:
+            self.unschedulable = True
+            emit.event(now, "Node", self.spec.name, "NodeNotSchedulable", "drain")
+            for pod in self.live_pods():
+                if pod.template.kind != "DaemonSet":
+                    self.delete_pod(pod, "Drained")

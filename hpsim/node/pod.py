@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 import simpy
 from simpy.events import Event
 
+from hpsim.facts import ContainerRecord, Emitter, PodRecord
 from hpsim.scenario.admission import ContainerSettings
 from hpsim.scenario.manifests import Container, PodTemplate
 
 if TYPE_CHECKING:
-    from hpsim.observe.recorder import Recorder
     from hpsim.scenario.load import WorkloadPlan
     from hpsim.scenario.schema import Profile
 
@@ -51,14 +51,12 @@ class ContainerState:
     base_commit: float  # sampled once per pod: restarts start from the same commit
     restarts: int = 0
     alloc_failures: int = 0
-    refused_bytes: float = 0.0
     running: bool = False
     finished: bool = False  # exited and will not restart
     exit_code: int | None = None
     capped: bool = False  # the last instance exited on a job-object allocation refusal
     started_at: float | None = None
     last_finished_at: float | None = None
-    work_done_cpu_s: float = 0.0
     stop: simpy.Event | None = None  # triggered to kill the running instance
 
 
@@ -83,7 +81,6 @@ class Pod:
     message: str = ""
     scheduled: float | None = None
     pull_started: float | None = None
-    pulled: float | None = None
     started: float | None = None  # first app container running
     ready: float | None = None  # every app container running
     finished: float | None = None
@@ -137,13 +134,82 @@ class Pod:
     def ended(self) -> bool:
         return self.state in ENDED
 
-    def set_state(self, state: str, now: float, rec: Recorder) -> None:
+    def set_state(self, state: str, now: float, states: PodStates) -> None:
         """Move to ``state``; an edge outside TRANSITIONS is a model bug."""
         if state == self.state:
             return
         if state not in TRANSITIONS[self.state]:
             raise RuntimeError(f"pod {self.name}: illegal state change {self.state} -> {state}")
-        rec.transition(now, self.name, self.state, state)
-        self.state = state
+        old, self.state = self.state, state
+        states.moved(self, now, old, state)
         if state in ENDED:
             self._wake()
+
+    def record(self) -> PodRecord:
+        """The pod as it stands, as a fact for the recorder."""
+        t = self.plan.template
+        return PodRecord(
+            self.uid,
+            self.name,
+            self.plan.name,
+            t.kind,
+            t.namespace,
+            self.host_process,
+            self.revision,
+            self.created,
+            self.scheduled,
+            self.pull_started,
+            self.started,
+            self.ready,
+            self.finished,
+            self.deleted,
+            self.state,
+            self.reason,
+            self.message,
+            self.restarts,
+            self.alloc_failures,
+            self.pull_s,
+        )
+
+    def running_containers(self) -> list[ContainerRecord]:
+        """Records of the container instances running now (the run's closing snapshot)."""
+        return [
+            ContainerRecord(
+                self.name,
+                self.plan.name,
+                c.spec.name,
+                c.init,
+                c.restarts,
+                c.started_at,
+                None,
+                None,
+                False,
+            )
+            for c in self.containers
+            if c.running and c.started_at is not None
+        ]
+
+
+class PodStates:
+    """How many pods are in each state now (the model's own count), and the facts of it.
+
+    Every state change is emitted as a transition; a pod's record is emitted when
+    it ends (Succeeded, Failed, Deleted, Refused), and a later one replaces it.
+    """
+
+    def __init__(self, emit: Emitter) -> None:
+        self._emit = emit
+        self.counts: dict[str, int] = {}
+
+    def moved(self, pod: Pod, now: float, old: str, new: str) -> None:
+        self._emit.transition(now, pod.name, old, new)
+        counts = self.counts
+        if old:
+            counts[old] -= 1
+        counts[new] = counts.get(new, 0) + 1
+        if new in ENDED:
+            self._emit.pod(pod.record())
+
+    @property
+    def running(self) -> int:
+        return self.counts.get("Running", 0)

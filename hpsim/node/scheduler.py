@@ -8,73 +8,17 @@ maxPods). A pod that does not fit stays Pending and is retried when a pod
 leaves or the node changes -- never by polling. The messages are the
 scheduler's: ``0/1 nodes are available: 1 Insufficient cpu.``
 
-Allocatable = capacity - systemReserved - kubeReserved - evictionHard
-(reserve-compute-resources docs; on Windows evictionHard is subtracted even
-when it is not enforced, k/k #73417, ref §4.6).
+Allocatable, what the filters compare against, is a derived setting
+(``hpsim.scenario.derived.allocatable``), shared with the report.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hpsim import units
 from hpsim.node.pod import Pod
+from hpsim.scenario.derived import Allocatable
 from hpsim.scenario.manifests import PodSpec
-from hpsim.scenario.schema import NodeSpec, version_tuple
-
-
-def default_eviction_hard(kubernetes: str) -> dict[str, str]:
-    """kubelet's default evictionHard on Windows for a Kubernetes version (ref §4.5).
-
-    From 1.31 pkg/kubelet/eviction/defaults_windows.go: memory.available<500Mi,
-    nodefs.available<10% (imagefs.available<15% too until k/k PR #141844, a
-    signal that never fires on Windows). Before 1.31 the generic defaults
-    applied (memory.available<100Mi) and none was enforced on Windows.
-    """
-    if version_tuple(kubernetes) >= (1, 31, 0):
-        return {"memory.available": "500Mi", "nodefs.available": "10%", "imagefs.available": "15%"}
-    return {"memory.available": "100Mi", "nodefs.available": "10%", "imagefs.available": "15%"}
-
-
-def threshold_bytes(value: str, capacity: float) -> int:
-    """An evictionHard value: a percentage of ``capacity`` or a quantity."""
-    value = value.strip()
-    if value.endswith("%"):
-        return int(capacity * float(value[:-1]) / 100)
-    return units.parse_memory_bytes(value)
-
-
-@dataclass(frozen=True)
-class Allocatable:
-    cpu_m: int
-    memory: int
-    ephemeral_storage: int
-    pods: int
-
-
-def allocatable(node: NodeSpec) -> Allocatable:
-    """The node's allocatable resources."""
-    k = node.kubelet
-    hard = (
-        k.eviction_hard if k.eviction_hard is not None else default_eviction_hard(node.kubernetes)
-    )
-    mem_hard = (
-        threshold_bytes(hard["memory.available"], node.memory)
-        if ("memory.available" in hard)
-        else 0
-    )
-    disk_hard = (
-        threshold_bytes(hard["nodefs.available"], node.disk) if ("nodefs.available" in hard) else 0
-    )
-    return Allocatable(
-        cpu_m=node.cpu * 1000 - k.system_reserved.cpu - k.kube_reserved.cpu,
-        memory=node.memory - k.system_reserved.memory - k.kube_reserved.memory - mem_hard,
-        ephemeral_storage=node.disk
-        - k.system_reserved.ephemeral_storage
-        - k.kube_reserved.ephemeral_storage
-        - disk_hard,
-        pods=k.max_pods,
-    )
 
 
 def _match_expression(labels: dict[str, str], op: str, key: str, values: list[str]) -> bool:

@@ -3,18 +3,20 @@
 One ledger, two views (DESIGN.md):
 
 - *actual*: what the volume holds. The OS install; containerd's content store
-  (compressed blobs, kept after unpack, ref §5.1) and unpacked snapshots; each
-  container's scratch ``sandbox.vhdx`` (grows with writes inside the
-  container's rootfs up to the scratch size, default 20 GB, ref §1.3);
+  (compressed blobs, kept after unpack, containerd internal/cri/config/config.go
+  ``discard_unpacked_layers``) and unpacked snapshots; each container's scratch
+  ``sandbox.vhdx`` (grows with writes inside the container's rootfs up to the
+  scratch size, default 20 GB, hcsshim cmd/containerd-shim-runhcs-v1/options/runhcs.proto
+  ``default_container_scratch_size_in_gb``);
   container logs (rotated at containerLogMaxSize x containerLogMaxFiles);
   emptyDir volumes; and writes to host paths (C:\\ProgramData, C:\\var\\log,
   hostPath volumes), which a HostProcess container makes straight to NTFS.
 - *accounted*: what kubelet sees. imagefs ``usedBytes`` comes from
   containerd's ImageFsInfo, which sums snapshots and leaves the content store
-  out (imagefs_info.go "TODO: Handle storage consumed by content store",
-  ref §5.1); a pod's ephemeral storage is its writable layer + logs + volumes
-  (k/k pkg/kubelet/stats/helper.go, ref §4.8). Host-path writes and the OS are
-  in neither.
+  out (containerd internal/cri/server/images/imagefs_info.go "TODO: Handle
+  storage consumed by content store"); a pod's ephemeral storage is its
+  writable layer + logs + volumes (k/k pkg/kubelet/stats/helper.go). Host-path
+  writes and the OS are in neither.
 
 Writers grow linearly between changes; the ledger computes the next instant
 a writer meets its cap or the volume fills, and waits for exactly that.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import simpy
 from simpy.events import Timeout
@@ -32,6 +35,15 @@ from simpy.events import Timeout
 OWNERS = ("os", "content_store", "snapshots", "scratch", "logs", "empty_dir", "host_writes")
 ACCOUNTED = ("snapshots", "scratch", "logs", "empty_dir")
 WRITER_OWNERS = ("scratch", "logs", "empty_dir", "host_writes")
+
+
+class Written(NamedTuple):
+    """What one writer wrote: its key, owner, first write time and bytes."""
+
+    key: Hashable
+    owner: str
+    first: float
+    bytes: float
 
 
 @dataclass(slots=True)
@@ -42,6 +54,7 @@ class _Writer:
     cap: float
     bytes: float
     since: float
+    first: float  # when it started writing
     want: float = 0.0  # what the process writes when it can
 
     def value(self, now: float) -> float:
@@ -164,12 +177,6 @@ class Volume:
 
     # -- writers ------------------------------------------------------------------------------
 
-    def write(
-        self, key: Hashable, owner: str, pod: int, rate: float, cap: float = math.inf
-    ) -> None:
-        """Start (or change) a writer: ``rate`` bytes/s into ``owner`` up to ``cap`` bytes."""
-        self.write_many(((key, owner, pod, rate, cap),))
-
     def write_many(self, writes: Iterable[tuple[Hashable, str, int, float, float]]) -> None:
         """Several writers start (or change) at once: ``(key, owner, pod, rate, cap)`` each.
 
@@ -182,7 +189,9 @@ class Volume:
             if w is None:
                 if rate <= 0:
                     continue
-                w = _Writer(owner=owner, pod=pod, rate=0.0, cap=cap, bytes=0.0, since=now)
+                w = _Writer(
+                    owner=owner, pod=pod, rate=0.0, cap=cap, bytes=0.0, since=now, first=now
+                )
                 self._writers[key] = w
             else:
                 self._enter(w, -1)
@@ -214,25 +223,17 @@ class Volume:
         if stopped:
             self._changed()
 
-    def free(self, key: Hashable) -> float:
-        """The writer's bytes are deleted (pod gone); returns them."""
-        return self.release((key,), ())
-
-    def retire(self, key: Hashable) -> None:
-        """The writer is gone for good but its bytes stay on the volume (host-path writes)."""
-        self.release((), (key,))
-
-    def release(self, free: Iterable[Hashable], retire: Iterable[Hashable]) -> float:
-        """Writers gone at once: the bytes of ``free`` are deleted (returned), those of
-        ``retire`` stay on the volume (host-path writes)."""
+    def release(self, free: Iterable[Hashable], retire: Iterable[Hashable]) -> list[Written]:
+        """Writers gone at once: the bytes of ``free`` are deleted, those of ``retire``
+        stay on the volume (host-path writes). Returns what each of them wrote."""
         now = self.env.now
-        freed = 0.0
+        out: list[Written] = []
         changed = False
         for key in free:
             w = self._writers.pop(key, None)
             if w is not None:
                 self._enter(w, -1)
-                freed += w.value(now)
+                out.append(Written(key, w.owner, w.first, w.value(now)))
                 changed = True
         if changed:
             self._set_full(self.available() <= 1e-3)
@@ -240,11 +241,18 @@ class Volume:
             w = self._writers.pop(key, None)
             if w is not None:
                 self._enter(w, -1)
-                self._retired[w.owner] += w.value(now)
+                written = w.value(now)
+                self._retired[w.owner] += written
+                out.append(Written(key, w.owner, w.first, written))
                 changed = True
         if changed:
             self._changed()
-        return freed
+        return out
+
+    def written(self) -> list[Written]:
+        """What every writer still on the volume has written so far (the closing snapshot)."""
+        now = self.env.now
+        return [Written(k, w.owner, w.first, w.value(now)) for k, w in self._writers.items()]
 
     def images_changed(self) -> None:
         """containerd's bytes changed (a layer stored or unpacked, an image deleted)."""

@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import platform
-import shutil
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from hpsim import atomic
 from hpsim.errors import HpsimError
 from hpsim.observe.results import Results
 
@@ -81,12 +80,8 @@ def write_results(
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise HpsimError(f"results folder {out_dir} exists and is not empty")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+    # empty_only: a folder something wrote into meanwhile is an error, never overwritten.
+    with atomic.replacing_dir(out_dir, empty_only=True) as tmp:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
@@ -119,12 +114,6 @@ def write_results(
             from hpsim.observe.report import write_report
 
             write_report(tmp)
-        if out_dir.exists():
-            out_dir.rmdir()
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 

@@ -5,13 +5,16 @@ with this reason", "the node's committed memory is now y" -- and the recorder
 keeps them in plain lists, one per table. *Levels* (time-weighted node state:
 CPU allocated, memory committed, disk) go to ``series`` as one row per
 change; rows at the same instant are coalesced to the last. *Tallies*
-(per-pod latencies) are derived from the pod records at the end.
+(per-pod latencies) are derived from the pod records at the end. The facts'
+shapes are defined in ``hpsim.facts``; the model never reads a recorder.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from hpsim.facts import ContainerRecord, GCRecord, PodRecord, PullRecord, WriteRecord
 
 SERIES_COLUMNS = (
     "cpu_allocated_millicores",
@@ -39,17 +42,23 @@ SERIES_COLUMNS = (
 
 @dataclass
 class Recorder:
-    """Column buffers for one run."""
+    """Column buffers for one run: implements :class:`hpsim.facts.Emitter`.
+
+    It only keeps what it hears; it answers no question the model could act on.
+    """
 
     events: list[tuple[Any, ...]] = field(default_factory=list)
     transitions: list[tuple[Any, ...]] = field(default_factory=list)
     _rows: list[tuple[Any, ...]] = field(default_factory=list)  # series rows, but the last
     _row_time: float | None = None  # the instant whose row is written once time moves on
     images: dict[str, dict[str, Any]] = field(default_factory=dict)
-    gc: list[tuple[Any, ...]] = field(default_factory=list)  # image deletions by kubelet
-    containers: list[tuple[Any, ...]] = field(default_factory=list)  # ended container instances
+    gcs: list[GCRecord] = field(default_factory=list)  # image deletions by kubelet
+    gc_runs: int = 0  # image GC passes kubelet ran
+    containers: list[ContainerRecord] = field(default_factory=list)
+    pulls: list[PullRecord] = field(default_factory=list)
+    writes: list[WriteRecord] = field(default_factory=list)
+    _pods: dict[int, PodRecord] = field(default_factory=dict)  # the latest record per uid
     _level: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SERIES_COLUMNS, 0.0))
-    state_counts: dict[str, int] = field(default_factory=dict)  # pods in each state now
 
     def event(
         self, time: float, kind: str, name: str, reason: str, message: str, type_: str = "Normal"
@@ -57,28 +66,32 @@ class Recorder:
         """What ``kubectl get events`` would show."""
         self.events.append((time, kind, name, type_, reason, message))
 
-    def container(
-        self,
-        pod: str,
-        container: str,
-        init: bool,
-        instance: int,
-        started: float,
-        ended: float,
-        exit_code: int | None,
-        memory_cap: bool,
-    ) -> None:
-        """A container instance ended: exited with ``exit_code``, or killed (None)."""
-        self.containers.append(
-            (pod, container, init, instance, started, ended, exit_code, memory_cap)
-        )
-
     def transition(self, time: float, pod: str, old: str, new: str) -> None:
         self.transitions.append((time, pod, old, new))
-        counts = self.state_counts
-        if old:
-            counts[old] -= 1
-        counts[new] = counts.get(new, 0) + 1
+
+    def pod(self, record: PodRecord) -> None:
+        """A pod's record; a later one of the same pod replaces it."""
+        self._pods[record.uid] = record
+
+    @property
+    def pods(self) -> list[PodRecord]:
+        """The latest record of every pod, in creation order."""
+        return sorted(self._pods.values(), key=lambda r: r.uid)
+
+    def container(self, record: ContainerRecord) -> None:
+        self.containers.append(record)
+
+    def pull(self, record: PullRecord) -> None:
+        self.pulls.append(record)
+
+    def write(self, record: WriteRecord) -> None:
+        self.writes.append(record)
+
+    def gc(self, record: GCRecord) -> None:
+        self.gcs.append(record)
+
+    def gc_run(self, time: float) -> None:
+        self.gc_runs += 1
 
     def level(self, time: float, **values: float) -> None:
         """Node state changed: one series row per instant with a change, as it stands last.
@@ -106,8 +119,35 @@ class Recorder:
             return list(self._rows)
         return [*self._rows, (self._row_time, *self._level.values())]
 
-    def current(self, name: str) -> float:
-        return self._level[name]
+    def image_pulled(
+        self,
+        time: float,
+        ref: str,
+        os_version: str | None,
+        size_bytes: int,
+        unpacked_bytes: int,
+        layers: int,
+        pinned: bool,
+        new_bytes: int | None,
+    ) -> None:
+        """An image was pulled; ``new_bytes`` (its first pull only) is what its layers
+        were the first in the run to bring."""
+        row = self.images.setdefault(ref, {"image": ref})
+        row.update(
+            os_version=os_version,
+            size_bytes=size_bytes,
+            unpacked_bytes=unpacked_bytes,
+            layers=layers,
+            pulled_s=time,
+            pinned=pinned,
+        )
+        if new_bytes is not None:
+            row["new_bytes"] = new_bytes
 
-    def image(self, ref: str, **fields: Any) -> None:
-        self.images.setdefault(ref, {"image": ref}).update(fields)
+    def image_used(self, time: float, ref: str) -> None:
+        row = self.images.get(ref)
+        if row is not None:  # images present before any pull of the run have no row
+            row["last_used_s"] = time
+
+    def image_removed(self, time: float, ref: str) -> None:
+        self.images.setdefault(ref, {"image": ref})["removed_s"] = time

@@ -16,12 +16,12 @@ import base64
 import datetime as dt
 import html
 import math
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hpsim import atomic
 from hpsim.observe.output import read_results
 from hpsim.observe.plots import Plots, figure_png
 from hpsim.observe.results import Results
@@ -208,23 +208,28 @@ def warnings(res: Results) -> list[str]:
     first_eviction = _mean(s.get("first_eviction_s"))
     disk_full = _mean(s.get("disk_full_s"))
     writers: list[str] = []
-    for w in res.meta.get("workloads", []):
-        rate = w.get("host_writes_bytes_per_s") or 0.0
-        if not (w.get("host_process") and rate > 0) or w["name"] in {r[0] for r in refused}:
+    host_process = {w["name"] for w in res.meta.get("workloads", []) if w.get("host_process")}
+    # Measured: what each workload's containers wrote to host paths, per second it wrote.
+    rates = s.get("host_writes_bytes_per_s_by_workload") or {}
+    full_after_end = _mean(s.get("disk_full_in_s_after_end"))
+    for name in sorted(rates):
+        rate = _mean(rates[name]) or 0.0
+        if name not in host_process or rate <= 0 or name in {r[0] for r in refused}:
             continue
-        writers.append(w["name"])
+        writers.append(name)
         text = (
-            f"HostProcess workload {w['name']} writes {bytes_words(rate * DAY)}/day to host "
+            f"HostProcess workload {name} writes {bytes_words(rate * DAY)}/day to host "
             "paths that kubelet does not count"
         )
         if first_eviction is not None:
             text += f": the node reaches eviction after {duration_words(first_eviction)}"
         elif disk_full is not None:
             text += f": the disk is full after {duration_words(disk_full)}"
-        else:
-            left = _days_left(res, rate)
-            if left is not None:
-                text += f": at that rate the disk is full in about {left:.0f} more days"
+        elif full_after_end is not None:
+            text += (
+                ": at the end's rate of growth the disk is full "
+                f"{duration_words(full_after_end)} after the run"
+            )
         out.append(text + ".")
     if first_eviction is not None:
         out.append(_eviction_words(res, first_eviction, s.get("evictions"), writers))
@@ -318,18 +323,6 @@ def _pending_why(res: Results) -> str:
     if messages.empty:
         return ""
     return f' ("{messages.value_counts().index[0]}")'
-
-
-def _days_left(res: Results, rate: float) -> float | None:
-    """Days until the volume is full at the end state's free space and this write rate."""
-    node = res.meta.get("node", {})
-    series = res.series
-    if series.empty or not node.get("disk_bytes") or rate <= 0:
-        return None
-    if "replication" in series.columns:
-        series = series[series["replication"] == series["replication"].min()]
-    free = node["disk_bytes"] - float(series["disk_actual_bytes"].iloc[-1])
-    return max(0.0, free) / rate / DAY
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -483,12 +476,6 @@ def _admitted_line(res: Results) -> str:
     return f"All {len(names)} workloads admitted: {', '.join(names)}."
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write_report(folder: str | Path, *, figures: bool = True, stamp: bool = True) -> list[Path]:
     """Write ``report.html`` and ``report.md`` (and ``figures/*.png``) into a results folder.
 
@@ -510,11 +497,11 @@ def write_report(folder: str | Path, *, figures: bool = True, stamp: bool = True
         (folder / "figures").mkdir(exist_ok=True)
         for name, png in pngs.items():
             path = folder / "figures" / f"{name}.png"
-            _atomic_write(path, png)
+            atomic.write_bytes(path, png)
             figure_files[name] = f"figures/{name}.png"
             written.append(path)
     html_path = folder / "report.html"
-    _atomic_write(html_path, render_html(res, pngs, info).encode("utf-8"))
+    atomic.write_bytes(html_path, render_html(res, pngs, info).encode("utf-8"))
     md_path = folder / "report.md"
-    _atomic_write(md_path, render_markdown(res, figure_files, info).encode("utf-8"))
+    atomic.write_bytes(md_path, render_markdown(res, figure_files, info).encode("utf-8"))
     return [html_path, md_path, *written]

@@ -30,72 +30,40 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from hpsim.node.imagegc import IMAGE_GC_PERIOD_S
-from hpsim.node.node import WindowsNode
-from hpsim.node.scheduler import allocatable, default_eviction_hard, threshold_bytes
-from hpsim.observe.recorder import SERIES_COLUMNS
+from hpsim.facts import ContainerRecord, GCRecord, PodRecord, PullRecord, WriteRecord
+from hpsim.observe.recorder import SERIES_COLUMNS, Recorder
 from hpsim.observe.stats import combine
-from hpsim.scenario.schema import NodeSpec, version_tuple
+from hpsim.scenario.derived import allocatable, commit_limit, eviction_enforced, eviction_thresholds
+from hpsim.scenario.schema import NodeSpec
 
 if TYPE_CHECKING:
     from hpsim.observe.plots import Plots
     from hpsim.scenario.load import LoadedScenario
 
+# The pods table: a pod's record (less its uid) and three figures derived from it.
 POD_COLUMNS = (
-    "pod",
-    "workload",
-    "kind",
-    "namespace",
-    "host_process",
-    "revision",
-    "created_s",
-    "scheduled_s",
-    "pull_started_s",
-    "started_s",
-    "ready_s",
-    "finished_s",
-    "deleted_s",
-    "phase",
-    "reason",
-    "message",
-    "restarts",
-    "alloc_failures",
+    *PodRecord._fields[1:-1],
     "pending_s",
     "pull_s",
     "start_latency_s",
 )
 
 
-def _pods(node: WindowsNode) -> pd.DataFrame:
-    rows = []
-    for p in node.pods:
-        pending = (p.scheduled - p.created) if p.scheduled is not None else np.nan
-        rows.append(
-            (
-                p.name,
-                p.workload,
-                p.template.kind,
-                p.template.namespace,
-                p.host_process,
-                p.revision,
-                p.created,
-                p.scheduled,
-                p.pull_started,
-                p.started,
-                p.ready,
-                p.finished,
-                p.deleted,
-                p.state,
-                p.reason,
-                p.message,
-                p.restarts,
-                p.alloc_failures,
-                pending,
-                p.pull_s,
-                (p.ready - p.created) if p.ready is not None else np.nan,
-            )
+def _frame(records: list[Any], columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame(records, columns=list(columns))
+
+
+def _pods(rec: Recorder) -> pd.DataFrame:
+    rows = [
+        (
+            *r[1:-1],
+            (r.scheduled_s - r.created_s) if r.scheduled_s is not None else np.nan,
+            r.pull_s,
+            (r.ready_s - r.created_s) if r.ready_s is not None else np.nan,
         )
-    df = pd.DataFrame(rows, columns=list(POD_COLUMNS))
+        for r in rec.pods
+    ]
+    df = _frame(rows, POD_COLUMNS)
     for col in df.columns:
         if col.endswith("_s"):
             df[col] = df[col].astype("float64")
@@ -116,73 +84,60 @@ CONTAINER_COLUMNS = (
 )
 
 
-def _containers(node: WindowsNode) -> pd.DataFrame:
-    workload = {p.name: p.workload for p in node.pods}
-    rows = [
-        (pod, workload[pod], name, init, instance, started, ended, code, _reason(code), capped)
-        for pod, name, init, instance, started, ended, code, capped in node.rec.containers
-    ]
-    # Instances still running when the run ends.
-    for p in node.pods:
-        for c in p.containers:
-            if c.running:
-                running = (p.name, p.workload, c.spec.name, c.init, c.restarts, c.started_at)
-                rows.append((*running, None, None, "Running", False))
-    df = pd.DataFrame(rows, columns=list(CONTAINER_COLUMNS))
+def _containers(rec: Recorder) -> pd.DataFrame:
+    rows = [(*r[:-1], _reason(r), r.memory_cap) for r in rec.containers]
+    df = _frame(rows, CONTAINER_COLUMNS)
     df["ended_s"] = df["ended_s"].astype("float64")
     df["exit_code"] = df["exit_code"].astype("Int64")
     return df.sort_values(["started_s", "pod", "container"], kind="stable", ignore_index=True)
 
 
-def _reason(code: int | None) -> str:
-    """kubelet's terminated reason: Completed for exit 0, Error otherwise; Killed when stopped."""
-    if code is None:
+def _reason(r: ContainerRecord) -> str:
+    """kubelet's terminated reason: Completed for exit 0, Error otherwise; Killed when
+    stopped; Running for an instance still running at the end."""
+    if r.ended_s is None:
+        return "Running"
+    if r.exit_code is None:
         return "Killed"
-    return "Completed" if code == 0 else "Error"
+    return "Completed" if r.exit_code == 0 else "Error"
 
 
-def tables_from_node(node: WindowsNode) -> dict[str, pd.DataFrame]:
-    """The run's tables, built once the simulation has ended."""
-    rec = node.rec
+IMAGE_COLUMNS = (
+    "image",
+    "os_version",
+    "size_bytes",
+    "unpacked_bytes",
+    "layers",
+    "pulled_s",
+    "pinned",
+    "last_used_s",
+    "new_bytes",
+)
+
+
+def tables_from_records(rec: Recorder) -> dict[str, pd.DataFrame]:
+    """The run's tables, from what the model emitted."""
     events = pd.DataFrame(
         rec.events, columns=["time_s", "kind", "object", "type", "reason", "message"]
     )
     series = pd.DataFrame(rec.series_rows, columns=["time_s", *SERIES_COLUMNS])
     images = pd.DataFrame(list(rec.images.values()))
     if images.empty:
-        images = pd.DataFrame(
-            columns=[
-                "image",
-                "os_version",
-                "size_bytes",
-                "unpacked_bytes",
-                "layers",
-                "pulled_s",
-                "pinned",
-                "last_used_s",
-                "new_bytes",
-            ]
-        )
+        images = pd.DataFrame(columns=list(IMAGE_COLUMNS))
     transitions = pd.DataFrame(rec.transitions, columns=["time_s", "pod", "from", "to"])
-    gc = pd.DataFrame(
-        rec.gc,
-        columns=[
-            "time_s",
-            "image",
-            "reason",
-            "believed_freed_bytes",
-            "content_freed_bytes",
-            "snapshot_freed_bytes",
-        ],
-    )
+    pulls = _frame(rec.pulls, PullRecord._fields)
+    for col in ("started_s", "downloaded_s"):
+        pulls[col] = pulls[col].astype("float64")
     return {
-        "pods": _pods(node),
+        "pods": _pods(rec),
         "events": events,
         "series": series,
         "images": images,
         "transitions": transitions,
-        "gc": gc,
-        "containers": _containers(node),
+        "gc": _frame(rec.gcs, GCRecord._fields),
+        "containers": _containers(rec),
+        "pulls": pulls,
+        "writes": _frame(rec.writes, WriteRecord._fields),
     }
 
 
@@ -215,7 +170,44 @@ def _at_interval_end(series: pd.DataFrame, col: str, slope: str, end: float) -> 
     return series[col] + series[slope] * dt
 
 
-def _disk(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
+# Below this the volume is not growing (a slope left by float rounding, 86 bytes a day).
+_GROWING_BYTES_PER_S = 1e-3
+
+
+def host_writes_rates(writes: pd.DataFrame, duration: float) -> dict[str, float]:
+    """Per workload: what its containers wrote to host paths, per second it had writers.
+
+    Measured from the writers' records: the bytes all its pods' containers wrote,
+    over the union of its writers' lives (first write to the pod's release, or the
+    end of the run). Three replicas writing 1 GiB/day each at once come out at
+    3 GiB/day; a pod evicted and replaced by another is counted once, and the gap
+    between them not at all. A writer held back by a full volume wrote less than
+    its profile asks, and so does the figure.
+    """
+    host = writes[(writes["owner"] == "host_writes") & (writes["bytes"] > 0)]
+    out: dict[str, float] = {}
+    for wl, rows in host.groupby("workload", sort=True):
+        ends = rows["released_s"].fillna(duration).clip(upper=duration).to_numpy(float)
+        span = _union_length(rows["first_write_s"].to_numpy(float), ends)
+        if span > 0:
+            out[str(wl)] = float(rows["bytes"].sum()) / span
+    return out
+
+
+def _union_length(starts: np.ndarray, ends: np.ndarray) -> float:
+    """The length of the union of the intervals [starts[i], ends[i]]."""
+    total, reach = 0.0, -math.inf
+    for start, end in sorted(zip(starts.tolist(), ends.tolist(), strict=True)):
+        if end <= reach:
+            continue
+        total += end - max(start, reach)
+        reach = end
+    return total
+
+
+def _disk(
+    tables: dict[str, pd.DataFrame], duration: float, gc_runs: int, capacity: float
+) -> dict[str, Any]:
     """Disk: actual versus accounted and their gap, image bytes by OS version, GC, evictions."""
     s, events, images = tables["series"], tables["events"], tables["images"]
     if s.empty:
@@ -230,6 +222,9 @@ def _disk(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
         [s["disk_actual_bytes"] - s["disk_accounted_bytes"], actual_end - accounted_end]
     )
     full = events[events["reason"] == "DiskFull"]["time_s"]
+    # At the end's growth (every writer and the node's own), when the volume would be full.
+    slope_end = float(s["disk_actual_slope_bytes_per_s"].iloc[-1])
+    free_end = capacity - float(actual_end.iloc[-1]) if capacity else 0.0
     evicted = events[events["reason"] == "Evicted"]["time_s"]
     by_version: dict[str, float] = {}
     for row in images.itertuples(index=False):
@@ -243,6 +238,10 @@ def _disk(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
         "disk_gap_bytes_peak": float(gap.max()),
         "disk_gap_bytes_end": float(actual_end.iloc[-1] - accounted_end.iloc[-1]),
         "disk_host_writes_bytes_end": _last(s, "disk_host_writes_bytes"),
+        "host_writes_bytes_per_s_by_workload": host_writes_rates(tables["writes"], duration),
+        "disk_full_in_s_after_end": (
+            max(0.0, free_end) / slope_end if slope_end > _GROWING_BYTES_PER_S else None
+        ),
         # What the volume holds that kubelet does not count, by owner, at the end.
         "disk_gap_by_owner_bytes_end": {
             "os": _last(s, "disk_os_bytes"),
@@ -253,8 +252,7 @@ def _disk(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
         "disk_full_s": float(full.iloc[0]) if len(full) else None,
         "first_eviction_s": float(evicted.iloc[0]) if len(evicted) else None,
         "evictions": len(evicted),
-        # kubelet runs GC every 5 min from its start; a pass due exactly at the end is not run.
-        "image_gc_runs": max(0, math.ceil(duration / IMAGE_GC_PERIOD_S) - 1),
+        "image_gc_runs": gc_runs,
         "image_gc_deleted": len(tables["gc"]),
         "image_gc_believed_freed_bytes": float(tables["gc"]["believed_freed_bytes"].sum()),
         "image_gc_actual_freed_bytes": float(
@@ -294,8 +292,14 @@ def _q(values: pd.Series, q: float) -> float | None:
     return float(values.quantile(q)) if len(values) else None
 
 
-def summarize(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
-    """Headline numbers of one run (units in the names)."""
+def summarize(
+    tables: dict[str, pd.DataFrame], duration: float, *, disk_bytes: float, image_gc_runs: int
+) -> dict[str, Any]:
+    """Headline numbers of one run (units in the names).
+
+    ``disk_bytes`` is the volume's size, ``image_gc_runs`` the GC passes kubelet ran
+    (recorded facts, not tables).
+    """
     pods, series = tables["pods"], tables["series"]
     refused = pods["phase"] == "Refused"
     initial = pods[(pods["created_s"] <= 0) & ~refused]
@@ -327,7 +331,7 @@ def summarize(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any
         "images_pulled": len(tables["images"]),
         "image_content_bytes_end": _last(series, "disk_content_store_bytes"),
         "image_snapshot_bytes_end": _last(series, "disk_snapshots_bytes"),
-        **_disk(tables, duration),
+        **_disk(tables, duration, image_gc_runs, disk_bytes),
         "cpu_allocated_millicores_mean": _time_weighted_mean(
             series, "cpu_allocated_millicores", duration
         ),
@@ -339,10 +343,6 @@ def node_facts(spec: NodeSpec) -> dict[str, Any]:
     """The node's sizes and thresholds, as the figures and the report draw them."""
     alloc = allocatable(spec)
     k = spec.kubelet
-    hard = k.eviction_hard
-    if hard is None:
-        hard = default_eviction_hard(spec.kubernetes)
-    nodefs = hard.get("nodefs.available")
     return {
         "os_build": spec.os_build,
         "kubernetes": spec.kubernetes,
@@ -351,36 +351,29 @@ def node_facts(spec: NodeSpec) -> dict[str, Any]:
         "allocatable_cpu_millicores": alloc.cpu_m,
         "memory_bytes": spec.memory,
         "pagefile_bytes": spec.pagefile,
-        "commit_limit_bytes": spec.memory + spec.pagefile,
+        "commit_limit_bytes": commit_limit(spec),
         "allocatable_memory_bytes": alloc.memory,
         "max_pods": alloc.pods,
         "disk_bytes": spec.disk,
         "image_gc_high_percent": k.image_gc_high_threshold_percent,
         "image_gc_low_percent": k.image_gc_low_threshold_percent,
-        "eviction_nodefs_bytes": threshold_bytes(nodefs, spec.disk) if nodefs else None,
-        # The Windows kubelet enforces hard eviction from 1.31 (ref §4.5).
-        "eviction_enforced": version_tuple(spec.kubernetes) >= (1, 31, 0),
+        "eviction_nodefs_bytes": eviction_thresholds(spec).nodefs_available,
+        "eviction_enforced": eviction_enforced(spec),
     }
 
 
 def scenario_meta(loaded: LoadedScenario) -> dict[str, Any]:
     """What a report needs of the scenario besides the tables: description, node, workloads."""
-    workloads = []
-    for plan in loaded.workloads:
-        spec = plan.spec
-        host_writes = float(spec.profile.host_writes) + sum(
-            float(p.host_writes) - float(spec.profile.host_writes) for p in spec.containers.values()
-        )
-        workloads.append(
-            {
-                "name": plan.name,
-                "kind": plan.template.kind,
-                "namespace": plan.template.namespace,
-                "host_process": bool(plan.template.host_process),
-                "host_writes_bytes_per_s": max(0.0, host_writes),
-                "on_memory_cap": spec.on_memory_cap,
-            }
-        )
+    workloads = [
+        {
+            "name": plan.name,
+            "kind": plan.template.kind,
+            "namespace": plan.template.namespace,
+            "host_process": bool(plan.template.host_process),
+            "on_memory_cap": plan.spec.on_memory_cap,
+        }
+        for plan in loaded.workloads
+    ]
     return {
         "digest": loaded.digest,
         "description": loaded.scenario.description,

@@ -58,7 +58,7 @@ def t975(df: int) -> float:
     return 1.960 + (prev_t - 1.960) * (120 / df)
 
 
-def interval(values: Sequence[float]) -> dict[str, float | int | None]:
+def interval(values: Sequence[float | None]) -> dict[str, float | int | None]:
     """Mean, 95% t-interval half-width and n of a sample (None values dropped)."""
     xs = [float(v) for v in values if v is not None and not math.isnan(float(v))]
     n = len(xs)
@@ -75,12 +75,13 @@ def combine(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Per-metric intervals over the replications' summaries."""
     out: dict[str, Any] = {}
     for key in summaries[0]:
-        vals = [s.get(key) for s in summaries]
+        # Values are Any: every replication's summary has the shape of the first.
+        vals: list[Any] = [s.get(key) for s in summaries]
         if isinstance(vals[0], dict):
             names = sorted({k for v in vals for k in v})
             out[key] = {k: interval([v.get(k) for v in vals]) for k in names}
         elif all(v is None or isinstance(v, int | float) for v in vals):
-            out[key] = interval(vals)  # type: ignore[arg-type]
+            out[key] = interval(vals)
         else:
             out[key] = vals[0]
     return out

@@ -5,8 +5,6 @@ Mirrors kubernetes/kubernetes pkg/apis/core/validation/validation.go, read at co
 (its four rules, in order) and ``validateWindows`` (fields that "cannot be set for a windows
 pod"), called in ``ValidatePodSpec``'s order. Errors are ``FieldError`` (fielderrors.py), as
 ``field.Error`` renders them.
-
-Section numbers (ref §x) point to /work/shared/reference/windows-node-facts.md.
 """
 
 from __future__ import annotations
@@ -115,7 +113,7 @@ def _windows_options_errors(windows_options: object, path: str) -> list[FieldErr
 def _validate_windows_host_process_pod(
     spec: Mapping[str, Any], path: str, allow_privileged: bool
 ) -> list[FieldError]:
-    """validateWindowsHostProcessPod: the four rules in the real order (ref §2.1)."""
+    """validateWindowsHostProcessPod: the four rules in the real order (validation.go)."""
     errs: list[FieldError] = []
     pod_hp = pod_host_process(spec)
     # The internal PodSecurityContext carries v1 spec.hostNetwork.

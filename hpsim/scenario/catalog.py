@@ -1,8 +1,8 @@
 """Built-in images a scenario can name as a ``base`` or pull directly.
 
 The catalogue mirrors what Microsoft's registry serves, as recorded in
-docker-library/repo-info and collected in the project reference
-(../shared/reference/windows-node-facts.md §6.1-6.2a):
+docker-library/repo-info (repos/<image>/remote/*.md: per-tag layer sizes and the
+"Apply image" / "Install update" steps of each image's history):
 
 - ``nanoserver``: one "Apply image" layer per monthly build, nothing shared
   between months;
@@ -20,8 +20,8 @@ OS build in the data file. The data live in ``hpsim/data/windows-images.yaml``
 gives are marked ``estimate`` with the rule used.
 
 No source gives unpacked (on-disk) sizes: they are the compressed size times
-an unpacked/compressed ratio, ``UNPACKED_RATIO`` by default (ref §6.3 reports
-2-3x observed, [UNCONFIRMED]; 2.5 is a guess in that range). ``lookup(ref,
+an unpacked/compressed ratio, ``UNPACKED_RATIO`` by default (2-3x is commonly
+observed, [UNCONFIRMED]; 2.5 is a guess in that range). ``lookup(ref,
 unpacked_ratio=...)`` or ``CatalogImage.with_ratio`` give another.
 """
 
@@ -53,7 +53,7 @@ __all__ = [
     "lookup",
 ]
 
-UNPACKED_RATIO = 2.5  # guess within the 2-3x of ref §6.3 (no source gives on-disk sizes)
+UNPACKED_RATIO = 2.5  # guess within the 2-3x commonly observed (no source gives on-disk sizes)
 DATA_FILE = "windows-images.yaml"
 
 
@@ -73,7 +73,7 @@ class CatalogLayer:
 
     @property
     def unpacked(self) -> int:
-        """On-disk size: compressed size x the unpacked/compressed ratio (a guess, ref §6.3)."""
+        """On-disk size: compressed size x the unpacked/compressed ratio (a guess)."""
         return int(self.size * self.unpacked_ratio)
 
     def with_ratio(self, ratio: float) -> CatalogLayer:
@@ -388,9 +388,9 @@ def format_table(rows: list[CatalogImage]) -> str:
     ]
     lines.append("")
     lines.append(
-        f"Unpacked = compressed x {ratio:g} (a guess within ref §6.3's 2-3x; "
+        f"Unpacked = compressed x {ratio:g} (a guess within the observed 2-3x; "
         "--unpacked-ratio to change). * some layer size is an estimate."
     )
-    lines.append("ref = windows-node-facts.md; repo-info = docker-library/repo-info.")
+    lines.append("repo-info = docker-library/repo-info.")
     lines.extend(f"[{n}] {source}" for source, n in notes.items())
     return "\n".join(lines)

@@ -6,8 +6,6 @@ pkg/kubelet/kuberuntime/kuberuntime_container_windows.go) and the memory limit h
 (``Limit / 1024 / 1024`` MiB, internal/oci/uvm.go ``ParseAnnotationsMemory``, times
 ``memory.MiB`` in internal/jobcontainers/oci.go ``specToLimits``; a 0 MiB result sets no
 limit, internal/jobobject/limits.go).
-
-Section numbers (ref §x) point to /work/shared/reference/windows-node-facts.md.
 """
 
 from __future__ import annotations

@@ -367,7 +367,7 @@ def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
                     )
             plans.append(WorkloadPlan(name=t.name, template=t, spec=spec, index=i, trace=trace))
 
-    names = {p.name: p for p in plans}
+    plans_by_name = {p.name: p for p in plans}
     image_names: dict[str, int] = {}
     for i, image in enumerate(scenario.images):
         if image.name in image_names:
@@ -389,13 +389,13 @@ def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
         if target is None:
             continue
         key = "rollout" if event.rollout else "scale"
-        if target.workload not in names:
-            near = difflib.get_close_matches(target.workload, list(names), n=1)
+        if target.workload not in plans_by_name:
+            near = difflib.get_close_matches(target.workload, list(plans_by_name), n=1)
             hint = f' (did you mean "{near[0]}"?)' if near else ""
             raise src.error(
                 ("events", i, key, "workload"), f'no workload named "{target.workload}"{hint}'
             )
-        plan = names[target.workload]
+        plan = plans_by_name[target.workload]
         if event.scale and plan.template.kind not in ("Deployment", "ReplicaSet", "StatefulSet"):
             raise src.error(
                 ("events", i, "scale", "workload"), f"a {plan.template.kind} cannot be scaled"

@@ -22,7 +22,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     BaseModel,
@@ -36,6 +36,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from hpsim import units
+from hpsim.errors import HpsimError
 from hpsim.scenario.yamlsrc import Source
 
 # Where the pod spec sits in each kind, for field paths in messages.
@@ -101,7 +102,8 @@ class ResourceRequirements(K8sModel):
 
     def request(self, name: str) -> int:
         """Effective request: the API server defaults a missing request to the limit."""
-        return self.requests.get(name, self.limits.get(name, 0))
+        # The maps hold ints: _round replaced each parsed Fraction with its rounded value.
+        return cast(int, self.requests.get(name, self.limits.get(name, 0)))
 
 
 class WindowsOptions(K8sModel):
@@ -320,7 +322,9 @@ def _hp(sc: SecurityContext | None) -> bool | None:
     return sc.windows_options.host_process if sc and sc.windows_options else None
 
 
-def _pydantic_error(src: Source, exc: ValidationError, prefix: tuple[str | int, ...] = ()):
+def _pydantic_error(
+    src: Source, exc: ValidationError, prefix: tuple[str | int, ...] = ()
+) -> HpsimError:
     from hpsim.scenario.load import error_from_validation
 
     return error_from_validation(src, exc, prefix=prefix, model=None)

@@ -6,8 +6,6 @@
 - containerd >= 1.6 for HostProcess and >= 1.7 for local-group users (hcsshim
   internal/jobcontainers/logon.go; k8s docs create-hostprocess-pod.md).
 - hcsshim's refusal of named pipe mounts (internal/jobcontainers/mounts.go).
-
-Section numbers (ref §x) point to /work/shared/reference/windows-node-facts.md.
 """
 
 from __future__ import annotations
@@ -162,7 +160,8 @@ def node_rules(spec: Mapping[str, Any], node: NodeFacts) -> list[NodeVerdict]:
     out = _gate_verdicts(node)
     containerd = _version(node.containerd_version)
     if containerd < (1, 6, 0):
-        # hpsim's words: containerd 1.6.0 (2022-02-15) was the first with HostProcess (ref §5.3).
+        # hpsim's words: containerd 1.6.0 (2022-02-15) was the first with HostProcess
+        # (KEP-1981 README.md, Implementation History).
         out.append(
             NodeVerdict(
                 "containerd",

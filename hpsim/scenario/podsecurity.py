@@ -82,14 +82,16 @@ def _csc(c: Mapping[str, Any]) -> Mapping[str, Any]:
     return as_map(c.get("securityContext"))
 
 
-_Check = Callable[[Mapping[str, Any], Mapping[str, Any]], "tuple[str, str] | None"]
+# A check's finding: (the check's name, what is wrong), or None when the pod passes.
+_Verdict = tuple[str, str] | None
+_Check = Callable[[Mapping[str, Any], Mapping[str, Any]], _Verdict]
 
 # --- baseline ---------------------------------------------------------------------------------
 
 _APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 
 
-def _check_app_armor_profile(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_app_armor_profile(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_appArmorProfile.go appArmorProfile_1_0 (fields and the deprecated annotations)."""
     setters: list[str] = []
     bad_values: set[str] = set()
@@ -131,7 +133,7 @@ _CAPABILITIES_ALLOWED_1_0 = frozenset(
 )
 
 
-def _check_capabilities_baseline(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_capabilities_baseline(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_capabilities_baseline.go capabilitiesBaseline_1_0."""
     bad_containers: list[str] = []
     caps: set[str] = set()
@@ -153,13 +155,13 @@ def _check_capabilities_baseline(meta: Mapping[str, Any], spec: Mapping[str, Any
     )
 
 
-def _check_host_namespaces(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_host_namespaces(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_hostNamespaces.go hostNamespaces_1_0 (detail order network, PID, IPC)."""
     on = [f"{k}=true" for k in ("hostNetwork", "hostPID", "hostIPC") if truthy(spec.get(k))]
     return ("host namespaces", ", ".join(on)) if on else None
 
 
-def _check_host_path_volumes(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_host_path_volumes(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_hostPathVolumes.go hostPathVolumes_1_0."""
     names = [str(as_map(v).get("name", "")) for v in as_list(spec.get("volumes")) if _host_path(v)]
     if not names:
@@ -167,7 +169,7 @@ def _check_host_path_volumes(meta: Mapping[str, Any], spec: Mapping[str, Any]):
     return "hostPath volumes", f"{_pluralize('volume', 'volumes', len(names))} {_join_quote(names)}"
 
 
-def _check_host_ports(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_host_ports(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_hostPorts.go hostPorts_1_0 (ports are a sorted set of strings)."""
     bad_containers: list[str] = []
     ports: set[str] = set()
@@ -190,7 +192,7 @@ def _check_host_ports(meta: Mapping[str, Any], spec: Mapping[str, Any]):
     )
 
 
-def _check_host_probes_and_lifecycle(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_host_probes_and_lifecycle(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_hostProbesAndhostLifecycle.go hostProbesAndHostLifecycleV1Dot34."""
     bad_containers: set[str] = set()
     hosts: set[str] = set()
@@ -214,7 +216,7 @@ def _check_host_probes_and_lifecycle(meta: Mapping[str, Any], spec: Mapping[str,
     )
 
 
-def _check_privileged(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_privileged(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_privileged.go privileged_1_0."""
     bad = [
         container_name(c)
@@ -226,7 +228,7 @@ def _check_privileged(meta: Mapping[str, Any], spec: Mapping[str, Any]):
     return "privileged", f"{_containers_phrase(bad)} must not set securityContext.privileged=true"
 
 
-def _proc_mount_violations(spec: Mapping[str, Any]):
+def _proc_mount_violations(spec: Mapping[str, Any]) -> _Verdict:
     """procMount_1_0: any procMount other than Default."""
     bad_containers: list[str] = []
     types: set[str] = set()
@@ -244,12 +246,12 @@ def _proc_mount_violations(spec: Mapping[str, Any]):
     )
 
 
-def _check_proc_mount_baseline(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_proc_mount_baseline(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_procMount_baseline.go at v1.35: relaxed for user-namespace pods."""
     return None if _user_namespace(spec) else _proc_mount_violations(spec)
 
 
-def _check_proc_mount_restricted(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_proc_mount_restricted(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_procMount_restricted.go (v1.35): procMount_1_0 with no relaxation."""
     return _proc_mount_violations(spec)
 
@@ -259,7 +261,7 @@ _SELINUX_ALLOWED_TYPES_1_31 = frozenset(
 )
 
 
-def _check_se_linux_options(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_se_linux_options(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_seLinuxOptions.go seLinuxOptions1_31."""
     setters: list[str] = []
     bad_types: set[str] = set()
@@ -305,7 +307,7 @@ def _check_se_linux_options(meta: Mapping[str, Any], spec: Mapping[str, Any]):
 _SECCOMP_OK = ("RuntimeDefault", "Localhost")
 
 
-def _check_seccomp_profile_baseline(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_seccomp_profile_baseline(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_seccompProfile_baseline.go seccompProfileBaseline_1_19."""
     setters: list[str] = []
     bad_values: set[str] = set()
@@ -342,7 +344,7 @@ _SYSCTLS_ALLOWED_1_32 = frozenset(
 )
 
 
-def _check_sysctls(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_sysctls(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_sysctls.go sysctls (spec order, not deduplicated)."""
     bad = [
         str(as_map(s).get("name"))
@@ -352,7 +354,7 @@ def _check_sysctls(meta: Mapping[str, Any], spec: Mapping[str, Any]):
     return ("forbidden sysctls", ", ".join(bad)) if bad else None
 
 
-def _check_windows_host_process(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_windows_host_process(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_windowsHostProcess.go windowsHostProcess_1_0 (explicit true only)."""
     setters = ["pod"] if pod_host_process(spec) is True else []
     bad = [
@@ -373,7 +375,7 @@ def _check_windows_host_process(meta: Mapping[str, Any], spec: Mapping[str, Any]
 # --- restricted -------------------------------------------------------------------------------
 
 
-def _check_allow_privilege_escalation(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_allow_privilege_escalation(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_allowPrivilegeEscalation.go allowPrivilegeEscalation_1_25 (Windows exempt)."""
     if _is_windows(spec):
         return None
@@ -391,7 +393,7 @@ def _check_allow_privilege_escalation(meta: Mapping[str, Any], spec: Mapping[str
     )
 
 
-def _check_capabilities_restricted(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_capabilities_restricted(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_capabilities_restricted.go capabilitiesRestricted_1_25 (Windows exempt)."""
     if _is_windows(spec):
         return None
@@ -441,7 +443,7 @@ def _host_path(volume: object) -> bool:
     return get_in(volume, "hostPath") is not None
 
 
-def _check_restricted_volumes(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_restricted_volumes(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_restrictedVolumes.go restrictedVolumes_1_0."""
     bad_names: list[str] = []
     bad_types: set[str] = set()
@@ -463,7 +465,7 @@ def _check_restricted_volumes(meta: Mapping[str, Any], spec: Mapping[str, Any]):
     )
 
 
-def _check_run_as_non_root(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_run_as_non_root(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_runAsNonRoot.go at v1.35 (skipped for user-namespace pods)."""
     if _user_namespace(spec):
         return None
@@ -498,7 +500,7 @@ def _is_zero(value: object) -> bool:
     return value == 0 and not isinstance(value, bool)
 
 
-def _check_run_as_user(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_run_as_user(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_runAsUser.go at v1.35 (skipped for user-namespace pods)."""
     if _user_namespace(spec):
         return None
@@ -515,7 +517,7 @@ def _check_run_as_user(meta: Mapping[str, Any], spec: Mapping[str, Any]):
     return "runAsUser=0", f"{' and '.join(setters)} must not set runAsUser=0"
 
 
-def _check_seccomp_profile_restricted(meta: Mapping[str, Any], spec: Mapping[str, Any]):
+def _check_seccomp_profile_restricted(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> _Verdict:
     """check_seccompProfile_restricted.go seccompProfileRestricted_1_25 (Windows exempt)."""
     if _is_windows(spec):
         return None

@@ -5,16 +5,15 @@ Keys are camelCase as in Kubernetes' own configuration files
 Quantities, durations and rates are parsed by :mod:`hpsim.units` into
 integers (bytes, millicores) and floats (seconds, bytes/s, events/s).
 
-Every default that mirrors a real component cites its source; the sources
-are collected in ../shared/reference/windows-node-facts.md (section numbers
-below, "ref §4.1"). Defaults marked *guess* have no source: they are
-parameters the user should set for their own fleet.
+Every default that mirrors a real component cites its upstream source (a
+repository path and symbol, a document or an issue). Defaults marked *guess*
+have no source: they are parameters the user should set for their own fleet.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
@@ -26,23 +25,38 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
 
 from hpsim import units
 
 # -- unit-typed fields -------------------------------------------------------------------------
 
 
-def _unit(base: type, parse: Any, forms: str, example: str) -> Any:
-    """A field type parsed by ``parse``, shown in the JSON Schema as text or number."""
-    schema = {"type": ["string", "number"], "description": forms, "examples": [example]}
-    return Annotated[base, BeforeValidator(parse), WithJsonSchema(schema)]
+def _shown_as(forms: str, example: str) -> WithJsonSchema:
+    """How a unit-typed field appears in the JSON Schema: text or number."""
+    return WithJsonSchema(
+        {"type": ["string", "number"], "description": forms, "examples": [example]}
+    )
 
 
-Bytes = _unit(int, units.parse_memory_bytes, units.QUANTITY_FORMS, "1Gi")
-Millicores = _unit(int, units.parse_cpu_millicores, units.CPU_FORMS, "500m")
-Seconds = _unit(float, units.parse_duration, units.DURATION_FORMS, "15m")
-BytesPerSecond = _unit(float, units.parse_data_rate, units.DATA_RATE_FORMS, "500Mbit/s")
-PerSecond = _unit(float, units.parse_event_rate, units.EVENT_RATE_FORMS, "3/h")
+# Each is the base type, parsed by its units.parse_* function before pydantic checks it.
+Bytes: TypeAlias = Annotated[
+    int, BeforeValidator(units.parse_memory_bytes), _shown_as(units.QUANTITY_FORMS, "1Gi")
+]
+Millicores: TypeAlias = Annotated[
+    int, BeforeValidator(units.parse_cpu_millicores), _shown_as(units.CPU_FORMS, "500m")
+]
+Seconds: TypeAlias = Annotated[
+    float, BeforeValidator(units.parse_duration), _shown_as(units.DURATION_FORMS, "15m")
+]
+BytesPerSecond: TypeAlias = Annotated[
+    float,
+    BeforeValidator(units.parse_data_rate),
+    _shown_as(units.DATA_RATE_FORMS, "500Mbit/s"),
+]
+PerSecond: TypeAlias = Annotated[
+    float, BeforeValidator(units.parse_event_rate), _shown_as(units.EVENT_RATE_FORMS, "3/h")
+]
 
 
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
@@ -76,6 +90,18 @@ def _exactly_one(model: BaseModel, names: tuple[str, ...], what: str) -> None:
         raise ValueError(f"{what} takes exactly one of {keys} (found {found})")
 
 
+def _not_modelled(key: str, why: str) -> ValueError:
+    """A setting the schema knows but the simulator does not use yet: refused when set.
+
+    Such a field keeps its default and is left out of the JSON Schema (``SkipJsonSchema``)
+    and of the defaults shown there (``exclude``); its validator runs only when a scenario
+    sets the key (``validate_default=False``).
+    """
+    return ValueError(
+        f"{key} is not modelled yet: {why}, so it could not change a result; remove it"
+    )
+
+
 # -- node ---------------------------------------------------------------------------------------
 
 
@@ -85,13 +111,18 @@ class ResourceList(Model):
     cpu: Millicores = 0
     memory: Bytes = 0
     ephemeral_storage: Bytes = Field(0, alias="ephemeral-storage")
-    pid: int = 0
+    pid: SkipJsonSchema[int] = Field(0, exclude=True)  # refused: see _pid
+
+    @field_validator("pid", mode="before")
+    @classmethod
+    def _pid(cls, v: Any) -> Any:
+        raise _not_modelled("pid", "hpsim counts no process IDs")
 
 
 class KubeletConfig(Model):
     """The KubeletConfiguration fields hpsim models.
 
-    Defaults: k/k pkg/kubelet/apis/config/v1beta1/defaults.go (ref §4.1).
+    Defaults: k/k pkg/kubelet/apis/config/v1beta1/defaults.go.
     """
 
     max_pods: int = Field(110, ge=1)
@@ -107,13 +138,15 @@ class KubeletConfig(Model):
     image_minimum_gc_age: Seconds = Field(120.0, alias="imageMinimumGCAge")
     # 0 disables age-based GC (image_gc_manager.go freeOldImages returns early).
     image_maximum_gc_age: Seconds = Field(0.0, alias="imageMaximumGCAge")
-    # None: the Windows default for the node's Kubernetes version (ref §4.5).
+    # None: the Windows default for the node's Kubernetes version
+    # (k/k pkg/kubelet/eviction/defaults_windows.go).
     eviction_hard: dict[str, str] | None = None
     system_reserved: ResourceList = ResourceList()
     kube_reserved: ResourceList = ResourceList()
     container_log_max_size: Bytes = 10 * 2**20
     container_log_max_files: int = Field(5, ge=2)
-    # --allow-privileged; validateWindowsHostProcessPod rule 4 (ref §2.1).
+    # --allow-privileged; validateWindowsHostProcessPod rule 4
+    # (k/k pkg/apis/core/validation/validation.go).
     allow_privileged: bool = True
 
     @model_validator(mode="after")
@@ -136,17 +169,19 @@ class KubeletConfig(Model):
 
 
 class ContainerdConfig(Model):
-    """containerd's version and the CRI settings hpsim models (ref §5)."""
+    """containerd's version and the CRI settings hpsim models (containerd internal/cri/config)."""
 
     version: str = "1.7.22"  # guess: a current 1.7 patch release, as AKS and EKS ship
-    # containerd@HEAD internal/cri/config/config_windows.go DefaultImageConfig (ref §5.2).
+    # containerd@HEAD internal/cri/config/config_windows.go DefaultImageConfig.
     max_concurrent_downloads: int = Field(3, ge=1)
-    # internal/cri/config/config.go: blobs are kept after unpack by default (ref §5.1).
+    # internal/cri/config/config.go: blobs are kept after unpack by default.
     discard_unpacked_layers: bool = False
-    image_pull_progress_timeout: Seconds = 300.0
+    # containerd cancels a pull that gets no bytes for this long (internal/cri/config/config.go
+    # defaultImagePullProgressTimeoutDuration). Refused: see _image_pull_progress_timeout.
+    image_pull_progress_timeout: SkipJsonSchema[Seconds] = Field(300.0, exclude=True)
     # pinned_images.sandbox; containerd 1.7's DefaultSandboxImage (2.0 uses pause:3.10).
     sandbox_image: str = "registry.k8s.io/pause:3.8"
-    # hcsshim runhcs.proto default_container_scratch_size_in_gb comment: 20 GB (ref §1.3).
+    # hcsshim runhcs.proto default_container_scratch_size_in_gb comment: 20 GB.
     scratch_size: Bytes = 20 * 2**30
 
     @field_validator("version")
@@ -155,12 +190,19 @@ class ContainerdConfig(Model):
         version_tuple(v)
         return v
 
+    @field_validator("image_pull_progress_timeout", mode="before")
+    @classmethod
+    def _image_pull_progress_timeout(cls, v: Any) -> Any:
+        # Every download in flight gets its share of the network until it is done.
+        raise _not_modelled("imagePullProgressTimeout", "hpsim's pulls never stall")
+
 
 class StartupCosts(Model):
     """Time the runtime spends creating things: no source gives these (guesses)."""
 
     sandbox: Seconds = 2.0  # guess: RunPodSandbox incl. HNS endpoint on Windows
-    host_process_sandbox: Seconds = 0.5  # guess: hcsshim fakes the sandbox task (ref §1.3)
+    # guess: hcsshim fakes the sandbox task (cmd/containerd-shim-runhcs-v1/pod.go).
+    host_process_sandbox: Seconds = 0.5
     container: Seconds = 1.0  # guess: CreateContainer + StartContainer (WCIFS layer mount)
     host_process_container: Seconds = 0.5  # guess: job object + silo + bindflt mount
 
@@ -186,17 +228,19 @@ class NodeSpec(Model):
     disk: Bytes = 128 * 2**30  # guess: AKS's default OS disk for Windows pools
     # guess: what Windows Server and the node's own software hold before any image.
     os_disk_usage: Bytes = 20 * 2**30
-    # On-disk (unpacked) / compressed size of image layers: no source gives it; ref §6.3
-    # reports 2-3x observed, so the default is a guess in that range.
+    # On-disk (unpacked) / compressed size of image layers: no source gives it (repo-info
+    # sizes are compressed only); 2-3x is commonly observed, so the default is a guess in that
+    # range.
     unpacked_ratio: float = Field(2.5, gt=0)
     network: BytesPerSecond = 1e9 / 8  # guess: 1 Gbit/s to the registry
-    # [OBS] ~14 MB/s extract on a fast machine (microsoft/Windows-Containers#607, ref §8.3).
+    # [OBS] ~14 MB/s extract on a fast machine (microsoft/Windows-Containers#607).
     unpack_rate: BytesPerSecond = 14e6
     kubernetes: str = "1.31"  # guess: a currently supported minor version
     containerd: ContainerdConfig = ContainerdConfig()
     feature_gates: dict[str, bool] = {}
-    # bindflt present (ref §1.1): true on WS2022+ and on WS2019 since the 2022-07 patches.
-    file_binding: bool = True
+    # bindflt present (KEP-1981 README.md): true on WS2022+ and on WS2019 since the 2022-07
+    # patches.
+    file_binding: SkipJsonSchema[bool] = Field(True, exclude=True)  # refused: see _file_binding
     labels: dict[str, str] = {}
     taints: list[Taint] = []
     kubelet: KubeletConfig = KubeletConfig()
@@ -209,6 +253,13 @@ class NodeSpec(Model):
         if isinstance(data, dict) and isinstance(data.get("containerd"), str):
             data = {**data, "containerd": {"version": data["containerd"]}}
         return data
+
+    @field_validator("file_binding", mode="before")
+    @classmethod
+    def _file_binding(cls, v: Any) -> Any:
+        raise _not_modelled(
+            "fileBinding", "hpsim runs HostProcess containers the same way with or without bindflt"
+        )
 
     @field_validator("os_build")
     @classmethod
@@ -396,7 +447,8 @@ class Workload(Model):
     profile: Profile = Profile()
     containers: dict[str, Profile] = {}  # per-container profiles, over `profile`
     # What the process does when its job object refuses an allocation (Windows has
-    # no OOM killer, ref §7). guess: most runtimes (.NET, Go, Java) exit on it.
+    # no OOM killer, kubernetes/website windows-resource-management.md). guess: most
+    # runtimes (.NET, Go, Java) exit on it.
     on_memory_cap: Literal["crash", "degrade"] = "crash"
 
 

@@ -128,8 +128,9 @@ class _Builder:
                         line=key_node.start_mark.line + 1,
                         field=join_path((*path, key)),
                     )
-                src.key_lines[(*path, key)] = key_node.start_mark.line + 1
-                out[key] = self.build(value_node, (*path, key), src)
+                key_path = (*path, key)
+                src.key_lines[key_path] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, key_path, src)
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), src) for i, item in enumerate(node.value)]
@@ -139,12 +140,11 @@ class _Builder:
 def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> HpsimError:
     if isinstance(exc, yaml.reader.ReaderError):
         # The reader refuses control characters before any token exists: no marks.
-        line = text.count("\n", 0, exc.position) + 1
         return HpsimError(
             f"malformed YAML: character #x{exc.character:04x} is not allowed "
             "(YAML text must be printable)",
             file=file,
-            line=line,
+            line=text.count("\n", 0, exc.position) + 1,
         )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
