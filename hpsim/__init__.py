@@ -6,12 +6,43 @@ Notebook use::
     sc = hpsim.load("scenarios/node-bootstrap.yaml")
     res = hpsim.run(sc, seed=1)
     res.pods, res.events, res.series, res.images, res.summary()
+
+``load``, ``run`` and ``sweep`` are imported on first use (PEP 562), so
+importing a part of the package (say :mod:`hpsim.observe.report`, to read a
+results folder) does not load the simulation model or simpy.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from hpsim.errors import HpsimError
-from hpsim.experiment.run import run
-from hpsim.experiment.sweep import sweep
-from hpsim.scenario.load import LoadedScenario, load
+
+if TYPE_CHECKING:
+    from hpsim.experiment.run import run
+    from hpsim.experiment.sweep import sweep
+    from hpsim.scenario.load import LoadedScenario, load
 
 __version__ = "0.1.0"
 __all__ = ["HpsimError", "LoadedScenario", "__version__", "load", "run", "sweep"]
+
+_LAZY = {
+    "run": "hpsim.experiment.run",
+    "sweep": "hpsim.experiment.sweep",
+    "load": "hpsim.scenario.load",
+    "LoadedScenario": "hpsim.scenario.load",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'hpsim' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

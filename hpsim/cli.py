@@ -45,7 +45,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from hpsim.observe.output import run_command
+    from hpsim.experiment.commands import run_command
 
     return run_command(args)
 
@@ -59,7 +59,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from hpsim.observe.compare import compare_command
+    from hpsim.experiment.commands import compare_command
 
     return compare_command(args)
 

@@ -147,10 +147,12 @@ def test_run_writes_identical_files_for_the_same_seed(tmp_path):
         "gc.csv",
         "images.csv",
         "pods.csv",
+        "pulls.csv",
         "run.json",
         "series.csv",
         "summary.json",
         "transitions.csv",
+        "writes.csv",
     ]
     for n in names:
         assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes()

@@ -1,21 +1,31 @@
-"""The command line of experiments: ``hpsim run`` replication options and ``hpsim sweep``.
+"""The commands that load and run scenarios: ``hpsim run``, ``hpsim compare``, ``hpsim sweep``.
 
 Kept apart from :mod:`hpsim.cli` so the parser there stays a list of
-subcommands. Exit status of ``hpsim sweep``: 0 every run finished, 1 some
-runs failed (each recorded in its folder and in ``failed``), 2 bad input.
+subcommands, and out of :mod:`hpsim.observe`, which only reads records and
+results folders (it never loads or runs a scenario). Exit status of ``hpsim
+sweep``: 0 every run finished, 1 some runs failed (each recorded in its folder
+and in ``failed``), 2 bad input.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import math
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from hpsim.errors import HpsimError
 from hpsim.experiment.executors import EXECUTORS
+from hpsim.experiment.run import run
 from hpsim.experiment.stopping import MAX_REPLICATIONS
+from hpsim.observe.compare import Difference, differences, format_table
+from hpsim.observe.output import print_summary, read_results, write_results
+from hpsim.observe.results import Results
+from hpsim.scenario.load import load
 
 #: Headline metrics ``hpsim sweep`` prints per point (all are in summary.parquet).
 SHOWN = (
@@ -245,3 +255,86 @@ def sweep_command(args: argparse.Namespace) -> int:
             print(f"hpsim: ... and {failed - 5} more (see {out}/failed.*)", file=sys.stderr)
         return 1
     return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``hpsim run``: load, simulate, write, print."""
+    loaded = load(args.scenario)
+    res = run(loaded, seed=args.seed, **run_options(args))
+    if args.output:
+        out = Path(args.output)
+    else:
+        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+        out = Path("results") / loaded.name / stamp
+    write_results(res, out, args.format, scenario_file=args.scenario, report=args.report)
+    if not args.quiet:
+        print(f"{loaded.name}: seed {res.seed}, {res.duration:,.0f} s simulated -> {out}")
+        if args.report:
+            print(f"report: {out / 'report.html'} and {out / 'report.md'}")
+        if note := until_note(res.meta):
+            print(note)
+        print_summary(res.summary())
+    return 0
+
+
+# -- compare ---------------------------------------------------------------------------------
+
+
+def _is_scenario(path: str | Path) -> bool:
+    return Path(path).is_file()
+
+
+def _results(path: str, seed: int | None, replications: int | None) -> Results:
+    p = Path(path)
+    if p.is_dir():
+        return read_results(p)
+    if not p.exists():
+        raise HpsimError(f"{path}: no such scenario file or results folder")
+    return run(load(p), seed=seed, replications=replications)
+
+
+def compare(
+    a: str | Path, b: str | Path, *, seed: int | None = None, replications: int | None = None
+) -> tuple[Results, Results, list[Difference]]:
+    """Load or run A and B and their differences.
+
+    Scenarios run on one seed and replication count: those given, else A's (a
+    scenario's own, or those a results folder A was run with), so B's
+    replication i shares A's random numbers.
+    """
+    ra = None
+    if _is_scenario(a):
+        sc = load(a).scenario
+        seed = sc.seed if seed is None else seed
+        replications = sc.replications if replications is None else replications
+    else:
+        ra = _results(str(a), seed, replications)
+        seed = ra.seed if seed is None else seed
+        replications = int(ra.meta.get("replications", 1)) if replications is None else replications
+    if ra is None:
+        ra = _results(str(a), seed, replications)
+    rb = _results(str(b), seed, replications)
+    return ra, rb, differences(ra, rb)
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    """``hpsim compare A B``: print the table, or JSON with ``--output json``."""
+    a, b, diffs = compare(args.a, args.b, seed=args.seed, replications=args.replications)
+    if args.output == "json":
+        print(
+            json.dumps(
+                {
+                    "a": {"scenario": a.scenario, "seed": a.seed, "replications": _replications(a)},
+                    "b": {"scenario": b.scenario, "seed": b.seed, "replications": _replications(b)},
+                    "metrics": [asdict(d) for d in diffs],
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(format_table(a, b, diffs))
+    return 0
+
+
+def _replications(res: Results) -> int:
+    return int(res.meta.get("replications", 1))

@@ -58,6 +58,3 @@ class Backoff:
         if entry is None or self._expired(now, entry):
             return 0.0
         return max(0.0, entry.backoff - (now - entry.last_update))
-
-    def reset(self, key: Hashable) -> None:
-        self._entries.pop(key, None)

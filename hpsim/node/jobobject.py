@@ -48,8 +48,6 @@ class _Commit:
     degrade: bool
     since: float  # time `base` was measured
     spike: float = 0.0
-    failures: int = 0
-    refused_bytes: float = 0.0
     at_cap: bool = False
     failed: simpy.Event | None = field(default=None, repr=False)
 
@@ -128,10 +126,6 @@ class CommitLedger:
         if self._growers.pop(key, None) is not None:
             self._growers_changed()
 
-    def failures(self, key: Hashable) -> tuple[int, float]:
-        c = self._items[key]
-        return c.failures, c.refused_bytes
-
     def touch(self) -> None:
         """Report the current commit to the observer (e.g. at the end of a run)."""
         if self._on_change:
@@ -170,13 +164,12 @@ class CommitLedger:
         # A start past a cap fails that allocation: the process holds what it got.
         now = self.env.now
         if limit is not None and c.value(now) > limit + EPS_BYTES:
-            refused = c.value(now) - limit
             self._set_base(c, limit - c.spike)
-            self._refuse(key, "job", refused)
+            self._refuse(key, "job")
         elif self.committed() > self.commit_limit + EPS_BYTES:
             refused = self.committed() - self.commit_limit
             self._set_base(c, max(0.0, c.base - refused))
-            self._refuse(key, "node", refused)
+            self._refuse(key, "node")
         self._reschedule()
         return c.failed  # type: ignore[return-value]
 
@@ -187,7 +180,7 @@ class CommitLedger:
         over_job = c.limit is not None and c.value(now) + size > c.limit + EPS_BYTES
         over_node = self.committed() + size > self.commit_limit + EPS_BYTES
         if over_job or over_node:
-            self._refuse(key, "job" if over_job else "node", size)
+            self._refuse(key, "job" if over_job else "node")
             self._reschedule()
             return False
         self._enter(c, -1)
@@ -214,11 +207,9 @@ class CommitLedger:
 
     # -- the next cap ----------------------------------------------------------------------------
 
-    def _refuse(self, key: Hashable, by: str, refused: float) -> None:
+    def _refuse(self, key: Hashable, by: str) -> None:
         c = self._items[key]
         now = self.env.now
-        c.failures += 1
-        c.refused_bytes += max(0.0, refused)
         hit = CapHit(key=key, time=now, by=by, committed=c.value(now))
         if self._on_failure:
             self._on_failure(hit)
@@ -300,5 +291,5 @@ class CommitLedger:
         if by == "job" and c.limit is not None:
             c.base = c.limit - c.spike  # exact: no drift past the cap
         self._enter(c, 1)
-        self._refuse(key, by, 0.0)
+        self._refuse(key, by)
         self._reschedule()

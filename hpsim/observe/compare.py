@@ -11,16 +11,11 @@ sqrt(hA² + hB²), which is wider.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from hpsim.errors import HpsimError
-from hpsim.observe.output import read_results
 from hpsim.observe.results import Results
 from hpsim.observe.stats import interval
 
@@ -114,48 +109,6 @@ def _half(value: Any) -> float | None:
     return value.get("half_width") if isinstance(value, dict) else None
 
 
-def _is_scenario(path: str | Path) -> bool:
-    return Path(path).is_file()
-
-
-def _results(path: str, seed: int | None, replications: int | None) -> Results:
-    from hpsim.experiment.run import run
-    from hpsim.scenario.load import load
-
-    p = Path(path)
-    if p.is_dir():
-        return read_results(p)
-    if not p.exists():
-        raise HpsimError(f"{path}: no such scenario file or results folder")
-    return run(load(p), seed=seed, replications=replications)
-
-
-def compare(
-    a: str | Path, b: str | Path, *, seed: int | None = None, replications: int | None = None
-) -> tuple[Results, Results, list[Difference]]:
-    """Load or run A and B and their differences.
-
-    Scenarios run on one seed and replication count: those given, else A's (a
-    scenario's own, or those a results folder A was run with), so B's
-    replication i shares A's random numbers.
-    """
-    from hpsim.scenario.load import load
-
-    ra = None
-    if _is_scenario(a):
-        sc = load(a).scenario
-        seed = sc.seed if seed is None else seed
-        replications = sc.replications if replications is None else replications
-    else:
-        ra = _results(str(a), seed, replications)
-        seed = ra.seed if seed is None else seed
-        replications = int(ra.meta.get("replications", 1)) if replications is None else replications
-    if ra is None:
-        ra = _results(str(a), seed, replications)
-    rb = _results(str(b), seed, replications)
-    return ra, rb, differences(ra, rb)
-
-
 def _fmt(v: float | None) -> str:
     if v is None:
         return "-"
@@ -223,26 +176,3 @@ def format_table(a: Results, b: Results, diffs: list[Difference]) -> str:
     else:
         note = "one replication each: no intervals"
     return "\n".join([*lines, "", f"intervals: {note}"])
-
-
-def _n(res: Results) -> int:
-    return int(res.meta.get("replications", 1))
-
-
-def compare_command(args: argparse.Namespace) -> int:
-    """``hpsim compare A B``: print the table, or JSON with ``--output json``."""
-    a, b, diffs = compare(args.a, args.b, seed=args.seed, replications=args.replications)
-    if args.output == "json":
-        print(
-            json.dumps(
-                {
-                    "a": {"scenario": a.scenario, "seed": a.seed, "replications": _n(a)},
-                    "b": {"scenario": b.scenario, "seed": b.seed, "replications": _n(b)},
-                    "metrics": [asdict(d) for d in diffs],
-                },
-                indent=2,
-            )
-        )
-    else:
-        print(format_table(a, b, diffs))
-    return 0

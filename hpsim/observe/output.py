@@ -9,8 +9,6 @@ replications, ``summaries.json`` each replication's), and
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
 import platform
 import sys
@@ -24,7 +22,17 @@ from hpsim import atomic
 from hpsim.errors import HpsimError
 from hpsim.observe.results import Results
 
-TABLES = ("pods", "events", "series", "images", "transitions", "gc", "containers")
+TABLES = (
+    "pods",
+    "events",
+    "series",
+    "images",
+    "transitions",
+    "gc",
+    "containers",
+    "pulls",
+    "writes",
+)
 _PACKAGES = ("hpsim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "pyyaml")
 
 
@@ -182,28 +190,3 @@ def print_summary(summary: dict[str, Any], file: Any = None) -> None:
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {_fmt(v)}", file=file)
-
-
-def run_command(args: argparse.Namespace) -> int:
-    """``hpsim run``: load, simulate, write, print."""
-    from hpsim.experiment.run import run
-    from hpsim.scenario.load import load
-
-    loaded = load(args.scenario)
-    from hpsim.experiment.commands import run_options, until_note
-
-    res = run(loaded, seed=args.seed, **run_options(args))
-    if args.output:
-        out = Path(args.output)
-    else:
-        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-        out = Path("results") / loaded.name / stamp
-    write_results(res, out, args.format, scenario_file=args.scenario, report=args.report)
-    if not args.quiet:
-        print(f"{loaded.name}: seed {res.seed}, {res.duration:,.0f} s simulated -> {out}")
-        if args.report:
-            print(f"report: {out / 'report.html'} and {out / 'report.md'}")
-        if note := until_note(res.meta):
-            print(note)
-        print_summary(res.summary())
-    return 0

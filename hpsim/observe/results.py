@@ -1,5 +1,10 @@
 """Results: tidy pandas tables from one or more runs, and their headline numbers.
 
+Built from a recorder's records alone (``tables_from_records``): nothing here
+imports the model or reads it after a run; settings the answers need (the
+node's allocatable, eviction thresholds) come from ``hpsim.scenario.derived``,
+the same functions the model calls.
+
 Tables (units in column names):
 
 - ``pods``: one row per pod: created/scheduled/started/ready/finished/deleted
@@ -19,6 +24,11 @@ Tables (units in column names):
   started_s, ended_s (empty while it still runs at the end), exit_code (empty
   when it was killed), kubelet's reason (Completed, Error, Killed, Running) and
   memory_cap (it exited because its job object refused an allocation).
+- ``pulls``: one row per pull kubelet asked containerd for: queued, started,
+  downloaded and finished times, bytes downloaded and unpacked by this pull,
+  seconds downloading and applying layers (the two overlap), error.
+- ``writes``: one row per writer of a container (scratch, logs, emptyDir, host
+  paths): first write, when the pod's storage was released, bytes written.
 """
 
 from __future__ import annotations
@@ -410,6 +420,18 @@ class TableViews:
     @property
     def containers(self) -> pd.DataFrame:
         return self.tables["containers"]
+
+    @property
+    def gc(self) -> pd.DataFrame:
+        return self.tables["gc"]
+
+    @property
+    def pulls(self) -> pd.DataFrame:
+        return self.tables["pulls"]
+
+    @property
+    def writes(self) -> pd.DataFrame:
+        return self.tables["writes"]
 
 
 @dataclass
