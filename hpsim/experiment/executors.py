@@ -62,7 +62,7 @@ class RunOutcome:
     key: tuple[str, int]
     summary: dict[str, Any] | None = None
     tables: dict[str, pd.DataFrame] | None = None
-    error: dict[str, str] | None = None
+    error: dict[str, Any] | None = None
     # A run that wrote its folder as Parquet: the Arrow tables it wrote (schema metadata
     # dropped), so that the sweep need not read the files back.
     arrow: dict[str, Any] | None = None
@@ -155,7 +155,7 @@ def execute(spec: RunSpec) -> RunOutcome:
             return RunOutcome(spec.key, summary, arrow=arrow, seconds=time.perf_counter() - t0)
         return RunOutcome(spec.key, summary, tables, seconds=time.perf_counter() - t0)
     except Exception as exc:
-        record = {
+        record: dict[str, Any] = {
             "point": spec.key[0],
             "replication": spec.key[1],
             "type": type(exc).__name__,
@@ -172,7 +172,7 @@ def execute(spec: RunSpec) -> RunOutcome:
 
 def _lost(spec: RunSpec, exc: BaseException) -> RunOutcome:
     """A run whose worker died (the pool broke, Dask lost the worker)."""
-    record = {
+    record: dict[str, Any] = {
         "point": spec.key[0],
         "replication": spec.key[1],
         "type": type(exc).__name__,
@@ -246,6 +246,7 @@ class Pool(Executor):
             import multiprocessing as mp
 
             methods = mp.get_all_start_methods()
+            ctx: mp.context.BaseContext
             if "forkserver" in methods:
                 ctx = mp.get_context("forkserver")
                 # The server imports hpsim once; every worker forks from it ready to run.

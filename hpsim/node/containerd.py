@@ -40,7 +40,7 @@ import hashlib
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import simpy
 from simpy.events import Event, Process, Timeout
@@ -249,7 +249,7 @@ class Containerd:
         result = PullResult(
             ref=image.ref,
             started=started,
-            downloaded=max((done.value for done in fetched), default=started),
+            downloaded=max((cast(float, done.value) for done in fetched), default=started),
             finished=self._env.now,
             bytes_downloaded=work.downloaded,
             bytes_unpacked=work.unpacked,

@@ -24,7 +24,7 @@ from the pod's creation.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -119,7 +119,11 @@ class Controller:
         if delete_at is not None and not pod.ended:
             # A timer, not a process: one per pod with a lifetime.
             timer = Timeout(self.env, max(0.0, delete_at - self.env.now))
-            timer.callbacks.append(lambda _t: self.api.delete_pod(pod, "LifetimeEnded"))
+
+            def expire(_t: simpy.Event) -> None:
+                self.api.delete_pod(pod, "LifetimeEnded")
+
+            timer.callbacks.append(expire)
         return pod
 
     def live(self) -> list[Pod]:
@@ -153,6 +157,7 @@ class Controller:
                 self.arrive(t0 + row.delete_s if row.delete_s is not None else None)
         else:
             p = arr.poisson
+            assert p is not None  # exactly one of at, trace, poisson
             rate, start, stop, limit = (
                 (p, 0.0, None, None) if isinstance(p, float) else (p.rate, p.start, p.stop, p.limit)
             )
@@ -363,12 +368,12 @@ class JobController(Controller):
         if run is None:
             return
         run.active -= 1
-        queue = run.completions is None
+        completions = run.completions  # None: a work queue
         if pod.state == "Succeeded":
             run.succeeded += 1
             # A work queue is done once one pod succeeded and none is active
             # (job_controller.go); otherwise when `completions` pods succeeded.
-            if run.active == 0 if queue else run.succeeded >= run.completions:
+            if run.active == 0 if completions is None else run.succeeded >= completions:
                 run.done = True
                 self.emit.event(self.env.now, "Job", self.name, "Completed", "Job completed")
                 return
@@ -377,10 +382,10 @@ class JobController(Controller):
             self._check_backoff_limit(run)
         if run.done:
             return
-        if queue:
+        if completions is None:
             remaining = 1 if run.succeeded == 0 else 0  # no new pods once one succeeded
         else:
-            remaining = run.completions - run.succeeded - run.active
+            remaining = completions - run.succeeded - run.active
         if remaining > 0 and run.active < run.parallelism:
             delay = 0.0
             if pod.state == "Failed":
@@ -400,7 +405,7 @@ def build_controllers(
     emit: Emitter,
     api: PodAPI,
     streams: Streams,
-    workloads: list[WorkloadPlan],
+    workloads: Sequence[WorkloadPlan],
 ) -> dict[str, Controller]:
     """One controller per workload plan."""
     kinds: dict[str, type[Controller]] = {"Pod": PodArrivals, "Job": JobController}

@@ -64,6 +64,14 @@ class _Job:
     since: float = 0.0
 
 
+@dataclass(slots=True)
+class _WorkJob(_Job):
+    """A work-bound job: ``done`` succeeds once ``left`` is used up."""
+
+    left: float
+    done: simpy.Event
+
+
 def _book(job: _Job, now: float) -> None:
     """Book what ``job`` consumed at its rate since it was last booked."""
     dt = now - job.since
@@ -88,7 +96,7 @@ class ProcessorSharing:
         self.capacity = float(capacity_millicores)
         self._on_change = on_change
         self._jobs: dict[Hashable, _Job] = {}
-        self._work: dict[Hashable, _Job] = {}  # the work-bound ones, in the same order
+        self._work: dict[Hashable, _WorkJob] = {}  # the work-bound ones, in the same order
         # Each job's bound, in the order of ``_jobs``: summed in C on every change.
         self._bounds: dict[Hashable, float] = {}
         # Every job runs at its bound (the last change found no contention): while it
@@ -139,14 +147,18 @@ class ProcessorSharing:
             demand_m = cap_m if cap_m is not None else self.capacity
         bound = demand_m if cap_m is None else min(demand_m, cap_m)
         self._advance()
-        done = Event(self.env) if work_cpu_s is not None else None
-        job = _Job(bound=max(0.0, float(bound)), left=work_cpu_s, done=done, since=self.env.now)
+        bound = max(0.0, float(bound))
+        job: _Job
+        if work_cpu_s is None:
+            job = _Job(bound=bound, left=None, done=None, since=self.env.now)
+        else:
+            job = self._work[key] = _WorkJob(
+                bound=bound, left=work_cpu_s, done=Event(self.env), since=self.env.now
+            )
         self._jobs[key] = job
         self._bounds[key] = job.bound
-        if work_cpu_s is not None:
-            self._work[key] = job
         self._reallocate(added=job)
-        return done
+        return job.done
 
     def remove(self, key: Hashable) -> float:
         """The container stops (killed or exited); returns the CPU-seconds it consumed."""
@@ -174,11 +186,9 @@ class ProcessorSharing:
             # Finished jobs leave first, in insertion order, so that their events are
             # triggered before on_change reports the sharing that follows.
             for key in [k for k, j in work.items() if j.left <= DONE_EPS]:
-                job = self._jobs.pop(key)
+                del self._jobs[key]
                 del self._bounds[key]
-                del work[key]
-                assert job.done is not None
-                job.done.succeed(now)
+                work.pop(key).done.succeed(now)
         jobs = self._jobs.values()
         bounded = sum(self._bounds.values())
         if bounded <= self.capacity * UNCONTENDED:
@@ -225,8 +235,7 @@ class ProcessorSharing:
             return  # the set of jobs changed since this timeout was scheduled
         self._advance()
         for key in due:
-            job = self._jobs[key]
-            assert job.left is not None
+            job = self._work[key]
             job.consumed += max(0.0, job.left)
             job.left = 0.0
         self._reallocate()

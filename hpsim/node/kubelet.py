@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator, Hashable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import simpy
 from simpy.events import Event, Process, Timeout
@@ -268,7 +268,11 @@ class Kubelet:
             if inflight is None:
                 inflight = Process(self.env, self._pull(ref, pod))
                 self._pulls[ref] = inflight
-                inflight.callbacks.append(lambda _e, r=ref: self._pulls.pop(r, None))
+
+                def forget(_e: simpy.Event) -> None:
+                    self._pulls.pop(ref, None)
+
+                inflight.callbacks.append(forget)
             if not (yield from self._wait(pod, inflight)):
                 return False
             error = inflight.value
@@ -331,6 +335,7 @@ class Kubelet:
         if all(c.running for c in pod.containers if not c.init):
             pod.mark_ready(self.env.now)
         yield all_done(self.env, supervisors)
+        assert pod.delete_event is not None
         if pod.delete_event.triggered:
             return
         failed = any(c.exit_code not in (0, None) for c in pod.containers if not c.init)
@@ -359,6 +364,7 @@ class Kubelet:
         self.crash_backoff.next(key, finished, self.env.now)
         c.restarts += 1
         self.hooks.container_restarted(pod, c)
+        assert pod.delete_event is not None
         return not pod.delete_event.triggered
 
     def _supervise(self, pod: Pod, c: ContainerState, started: simpy.Event) -> Proc:
@@ -431,6 +437,7 @@ class Kubelet:
 
     def _live(self, pod: Pod, c: ContainerState) -> Proc:
         """A running instance: CPU, committed memory, spikes; its exit code or None (killed)."""
+        assert c.stop is not None  # set by _run_once
         key = (pod.uid, c.spec.name, c.restarts)
         p = c.profile
         cap_m = (
@@ -470,7 +477,7 @@ class Kubelet:
         self._owner_of.pop(key, None)
         c.capped = failed.triggered
         if failed.triggered:
-            hit: CapHit = failed.value
+            hit = cast(CapHit, failed.value)
             self._event(
                 pod,
                 "Failed",

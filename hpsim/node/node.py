@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import simpy
@@ -509,7 +509,7 @@ class WindowsNode:
     def _emit_writes(self, written: list[Written], released: float | None) -> None:
         """What each writer wrote, as records (``released``: when its pod's storage went)."""
         for w in written:
-            uid, container, _owner = w.key  # type: ignore[misc]
+            uid, container, _owner = cast("tuple[int, str, str]", w.key)  # the node's writer keys
             name, workload = self._names[uid]
             self.emit.write(
                 WriteRecord(name, workload, container, w.owner, w.first, released, w.bytes)

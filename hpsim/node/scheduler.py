@@ -14,6 +14,7 @@ Allocatable, what the filters compare against, is a derived setting
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hpsim.node.pod import Pod
@@ -52,7 +53,7 @@ def matches_node(spec: PodSpec, labels: dict[str, str]) -> bool:
     )
 
 
-def untolerated_taint(spec: PodSpec, taints: list[tuple[str, str, str]]) -> str | None:
+def untolerated_taint(spec: PodSpec, taints: Sequence[tuple[str, str, str]]) -> str | None:
     """The first NoSchedule/NoExecute taint no toleration covers, as the scheduler prints it."""
     for key, value, effect in taints:
         if effect == "PreferNoSchedule":

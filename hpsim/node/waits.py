@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from typing import cast
 
 import simpy
 from simpy.events import Event
@@ -28,7 +29,7 @@ def first_of(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Eve
             done.succeed(event)
         else:
             event.defused = True
-            done.fail(event.value)
+            done.fail(cast(Exception, event.value))  # a failed event's value is its exception
         # Unhook from the events still pending, as Condition does: a pod's delete event
         # would otherwise gather one callback per wait of every restart.
         for other in events:
@@ -56,7 +57,7 @@ def all_done(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Eve
             return
         if not event.ok:
             event.defused = True
-            done.fail(event.value)
+            done.fail(cast(Exception, event.value))  # a failed event's value is its exception
             return
         left -= 1
         if left == 0:
