@@ -298,7 +298,7 @@ class Kubelet:
     # -- pod worker ----------------------------------------------------------------------------
 
     def start_pod(self, pod: Pod) -> None:
-        pod.worker = Process(self.env, self._sync_pod(pod))
+        Process(self.env, self._sync_pod(pod))
 
     def _sync_pod(self, pod: Pod) -> Proc:
         pod.set_state("ContainerCreating", self.env.now, self.states)

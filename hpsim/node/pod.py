@@ -89,7 +89,6 @@ class Pod:
     pull_s: float = 0.0
     bound: bool = False
     delete_event: simpy.Event | None = None
-    worker: simpy.Process | None = field(default=None, repr=False)
     _ready_waiters: list[simpy.Event] = field(default_factory=list, repr=False)
     images: frozenset[str] = field(init=False, repr=False)  # the containers' images
 
