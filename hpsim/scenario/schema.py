@@ -489,6 +489,12 @@ PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
+# The most replications one run or one sweep point may ask for. A guess at a bound
+# no capacity question needs to pass: 10,000 replications of the smallest scenario
+# take hours, and a plan of that many runs is held in memory.
+REPLICATIONS_LIMIT = 10_000
+
+
 class Scenario(Model):
     """A whole scenario file."""
 
@@ -496,7 +502,7 @@ class Scenario(Model):
     description: str = ""
     duration: Seconds
     seed: int = Field(0, ge=0)
-    replications: int = Field(1, ge=1)
+    replications: int = Field(1, ge=1, le=REPLICATIONS_LIMIT)
     node: NodeSpec
     # Pod Security enforce level per namespace. A namespace not listed is
     # "privileged": the PodSecurity admission plugin's default enforce level.
