@@ -10,6 +10,10 @@ With several replications the node-level figures (memory, CPU, disk, start
 latency) draw the mean over replications and a 95% t-band, evaluated on a
 common time grid; bar figures carry 95% error bars. The pod timeline shows one
 replication (the first, unless asked).
+
+Text that comes from the scenario or the records (the scenario's name in titles, pod and
+workload names, Windows versions on axes) is drawn as written: with mathtext and TeX off
+(``LITERAL``), so a ``$`` in a name neither raises nor typesets mathematics.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ if TYPE_CHECKING:
 GIB = 2**30
 GRID_POINTS = 600  # time grid for mean and band over replications
 TIMELINE_MAX_PODS = 60  # more rows than this is unreadable: the first pods created are shown
+# Text properties for every text holding a scenario's or a record's string: matplotlib parses
+# "$...$" as mathtext (Text.set_parse_math) and hands all text to LaTeX when the rcParam
+# text.usetex is on (Text.set_usetex); both off, the string is shown character for character.
+LITERAL: dict[str, Any] = {"parse_math": False, "usetex": False}
 
 # Colours by meaning, kept the same across figures.
 STATE_COLOURS = {
@@ -274,7 +282,7 @@ class Plots:
                     ax.broken_barh(
                         [(a, b - a)], (row - 0.4, 0.8), facecolors=STATE_COLOURS[state], lw=0
                     )
-        ax.set_yticks(range(len(shown)), labels=list(shown["pod"]), fontsize=7)
+        ax.set_yticks(range(len(shown)), labels=list(map(str, shown["pod"])), fontsize=7, **LITERAL)
         ax.invert_yaxis()
         _hours_axis(ax, end)
         from matplotlib.patches import Patch
@@ -287,7 +295,7 @@ class Plots:
         )
         more = f" (first {max_pods} of {len(pods)} pods)" if len(pods) > max_pods else ""
         rep = f", replication {replication}" if self._n > 1 else ""
-        ax.set_title(f"{self.res.scenario}: pod timeline{rep}{more}")
+        ax.set_title(f"{self.res.scenario}: pod timeline{rep}{more}", **LITERAL)
         return fig
 
     def memory(self) -> Figure:
@@ -339,7 +347,7 @@ class Plots:
         _hours_axis(ax, self.res.duration)
         ax.set_ylim(bottom=0)
         ax.legend(loc="upper left", fontsize=8)
-        ax.set_title(self._title("node memory"))
+        ax.set_title(self._title("node memory"), **LITERAL)
         return fig
 
     def cpu(self) -> Figure:
@@ -363,7 +371,7 @@ class Plots:
         _hours_axis(ax, self.res.duration)
         ax.set_ylim(bottom=0)
         ax.legend(loc="upper left", fontsize=8)
-        ax.set_title(self._title("node CPU"))
+        ax.set_title(self._title("node CPU"), **LITERAL)
         return fig
 
     def disk(self) -> Figure:
@@ -412,7 +420,7 @@ class Plots:
         _hours_axis(ax, self.res.duration)
         ax.set_ylim(bottom=0)
         ax.legend(loc="upper left", fontsize=7, ncols=2)
-        ax.set_title(self._title("disk: actual versus accounted"))
+        ax.set_title(self._title("disk: actual versus accounted"), **LITERAL)
         return fig
 
     def images(self) -> Figure:
@@ -456,7 +464,7 @@ class Plots:
             linestyle="--",
             label="sum of image sizes (shared layers in each image)",
         )
-        ax.set_yticks(y, labels=list(table.index))
+        ax.set_yticks(y, labels=list(map(str, table.index)), **LITERAL)
         ax.invert_yaxis()
         top = float(table[["new_bytes", "listed_bytes"]].to_numpy().max())
         ax.xaxis.set_major_locator(MultipleLocator(_nice_step(top / GIB, 6) * GIB))
@@ -468,7 +476,7 @@ class Plots:
         if isinstance(saving, dict):
             saving = saving.get("mean")
         extra = f"\naligned on the host's base: {saving / GIB:.1f} GiB less" if saving else ""
-        ax.set_title(self._title(f"image bytes by base version{extra}", None))
+        ax.set_title(self._title(f"image bytes by base version{extra}", None), **LITERAL)
         return fig
 
     def start_latency(self) -> Figure:
@@ -501,7 +509,7 @@ class Plots:
         ax.set_ylabel("fraction of pods")
         ax.set_ylim(0, 1.02)
         ax.legend(loc="lower right", fontsize=8)
-        ax.set_title(self._title("start latency"))
+        ax.set_title(self._title("start latency"), **LITERAL)
         return fig
 
     def restarts(self) -> Figure:
@@ -528,11 +536,13 @@ class Plots:
             err = np.vstack([np.minimum(half[col], mean[col]), half[col]])
             ax.barh(y + offset, mean[col], 0.4, xerr=err, color=colour, label=label, capsize=3)
         ax.set_xlim(left=0)
-        ax.set_yticks(y, labels=list(mean.index))
+        ax.set_yticks(y, labels=list(map(str, mean.index)), **LITERAL)
         ax.invert_yaxis()
         ax.set_xlabel("count per run")
         ax.legend(loc="lower right", fontsize=8)
-        ax.set_title(self._title("restarts and memory-cap failures per workload", "interval"))
+        ax.set_title(
+            self._title("restarts and memory-cap failures per workload", "interval"), **LITERAL
+        )
         return fig
 
     NAMES = ("timeline", "memory", "cpu", "disk", "images", "start_latency", "restarts")

@@ -6,8 +6,15 @@ verdicts (refused workloads in kubectl's words); headline answers with 95%
 intervals over replications; warnings in plain words; the figures.
 
 The HTML embeds its figures as base64 PNG and its style inline: no script, no
-network, it opens offline and can be mailed around. Every string that comes
-from the scenario (names, descriptions, messages) is escaped.
+network, it opens offline and can be mailed around.
+
+Every string that comes from the scenario or the run's records (scenario name and
+description, workload, pod and image names, versions, event reasons and messages)
+is text in both files, never markup: the HTML escapes every string it inserts
+(``html.escape`` with quotes); the Markdown passes each such string through one
+helper, :func:`md_literal`, where it is composed into a line, and leaves hpsim's own
+words as written. The content functions (:func:`headline`, :func:`warnings`, ...)
+take that helper as ``quote``; plain text (the default, and the HTML) quotes nothing.
 """
 
 from __future__ import annotations
@@ -17,11 +24,14 @@ import datetime as dt
 import html
 import math
 import re
+import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hpsim import atomic
+from hpsim.errors import excerpt
 from hpsim.observe.output import read_results
 from hpsim.observe.plots import Plots, figure_png
 from hpsim.observe.results import Results
@@ -29,6 +39,8 @@ from hpsim.observe.results import Results
 GIB = 2**30
 MIB = 2**20
 DAY = 86400.0
+
+Quote = Callable[[Any], str]  # how a scenario's or a record's string enters the text
 
 
 # -- numbers in words --------------------------------------------------------------------------
@@ -97,13 +109,16 @@ class Row:
     answer: str
 
 
-def node_lines(res: Results) -> list[tuple[str, str]]:
+def node_lines(res: Results, quote: Quote = str) -> list[tuple[str, str]]:
     node = res.meta.get("node", {})
     if not node:
         return []
     return [
-        ("Windows build", str(node.get("os_build", "-"))),
-        ("Kubernetes / containerd", f"{node.get('kubernetes')} / {node.get('containerd')}"),
+        ("Windows build", quote(node.get("os_build", "-"))),
+        (
+            "Kubernetes / containerd",
+            f"{quote(node.get('kubernetes'))} / {quote(node.get('containerd'))}",
+        ),
         (
             "CPU",
             f"{node['cpu_millicores'] / 1000:g} CPUs, "
@@ -128,7 +143,7 @@ def refusals(res: Results) -> list[tuple[str, str, str]]:
     return [(str(r.workload), str(r.reason), str(r.message)) for r in refused.itertuples()]
 
 
-def headline(res: Results) -> list[Row]:
+def headline(res: Results, quote: Quote = str) -> list[Row]:
     s = res.summary()
     rows = [
         Row("Most pods bound to the node at once", _with_interval(s.get("pods_per_node_max"))),
@@ -154,7 +169,7 @@ def headline(res: Results) -> list[Row]:
         if (_mean(v) or 0) > 0 or (_mean(restarts) or 0) > 0:
             rows.append(
                 Row(
-                    f"{wl}: memory-cap failures / restarts / time running",
+                    f"{quote(wl)}: memory-cap failures / restarts / time running",
                     f"{_with_interval(v)} / {_with_interval(restarts)} / "
                     f"{_with_interval(running, lambda x: f'{100 * x:.1f}%')}",
                 )
@@ -174,7 +189,7 @@ def headline(res: Results) -> list[Row]:
         what = (
             "Image bytes with no Windows base (HostProcess base image, sandbox image)"
             if version == "none"
-            else f"Image bytes on Windows build {version}"
+            else f"Image bytes on Windows build {quote(version)}"
         )
         rows.append(Row(what, _with_interval(v, bytes_words)))
     rows += [
@@ -198,13 +213,13 @@ def headline(res: Results) -> list[Row]:
     return rows
 
 
-def warnings(res: Results) -> list[str]:
-    """The findings a reader must not miss, in plain words."""
+def warnings(res: Results, quote: Quote = str) -> list[str]:
+    """The findings a reader must not miss, in plain words (names passed through ``quote``)."""
     s = res.summary()
     out: list[str] = []
     refused = refusals(res)
     for wl, reason, message in refused:
-        out.append(f"Workload {wl} never runs: {reason}: {message}")
+        out.append(f"Workload {quote(wl)} never runs: {quote(reason)}: {quote(message)}")
     first_eviction = _mean(s.get("first_eviction_s"))
     disk_full = _mean(s.get("disk_full_s"))
     writers: list[str] = []
@@ -218,7 +233,7 @@ def warnings(res: Results) -> list[str]:
             continue
         writers.append(name)
         text = (
-            f"HostProcess workload {name} writes {bytes_words(rate * DAY)}/day to host "
+            f"HostProcess workload {quote(name)} writes {bytes_words(rate * DAY)}/day to host "
             "paths that kubelet does not count"
         )
         if first_eviction is not None:
@@ -232,7 +247,7 @@ def warnings(res: Results) -> list[str]:
             )
         out.append(text + ".")
     if first_eviction is not None:
-        out.append(_eviction_words(res, first_eviction, s.get("evictions"), writers))
+        out.append(_eviction_words(res, first_eviction, s.get("evictions"), writers, quote))
     on_cap = {w["name"]: w.get("on_memory_cap") for w in res.meta.get("workloads", [])}
     for wl, v in sorted((s.get("alloc_failures_by_workload") or {}).items()):
         failures = _mean(v) or 0.0
@@ -241,8 +256,8 @@ def warnings(res: Results) -> list[str]:
         restarts = _mean((s.get("restarts_by_workload") or {}).get(wl)) or 0.0
         running = _mean((s.get("running_fraction_by_workload") or {}).get(wl))
         text = (
-            f"Workload {wl}: its job object refused {_count(failures, 'allocation')} per run "
-            "(Windows has no OOM killer) and "
+            f"Workload {quote(wl)}: its job object refused "
+            f"{_count(failures, 'allocation')} per run (Windows has no OOM killer) and "
         )
         if restarts >= 0.5:
             text += f"it restarted {_count(restarts, 'time')}"
@@ -255,7 +270,7 @@ def warnings(res: Results) -> list[str]:
         out.append(text + ".")
     pending = _mean(s.get("pods_pending_at_end")) or 0.0
     if pending >= 0.5:
-        out.append(f"{pending:.0f} pods are still Pending at the end{_pending_why(res)}.")
+        out.append(f"{pending:.0f} pods are still Pending at the end{_pending_why(res, quote)}.")
     saving = _mean(s.get("aligned_bases_saving_bytes")) or 0.0
     versions = [v for v in (s.get("image_bytes_by_os_version") or {}) if v != "none"]
     if saving > 0:
@@ -280,7 +295,9 @@ def warnings(res: Results) -> list[str]:
     return out
 
 
-def _eviction_words(res: Results, first: float, evictions: Any, writers: list[str]) -> str:
+def _eviction_words(
+    res: Results, first: float, evictions: Any, writers: list[str], quote: Quote
+) -> str:
     """When kubelet first evicted, which workloads it evicted, and whether the writers went on."""
     pods = res.pods
     evicted: list[str] = []
@@ -289,19 +306,20 @@ def _eviction_words(res: Results, first: float, evictions: Any, writers: list[st
     text = (
         f"kubelet first evicts pods after {duration_words(first)} "
         f"({_with_interval(evictions)} evictions in the run"
-        + (f": {', '.join(evicted)}" if evicted else "")
+        + (f": {', '.join(map(quote, evicted))}" if evicted else "")
         + ")"
     )
     spared = [w for w in writers if w not in evicted]
     hit = [w for w in writers if w in evicted]
     if spared:
         text += (
-            f"; it does not evict {', '.join(spared)}, whose host-path writes it cannot see: "
+            f"; it does not evict {', '.join(map(quote, spared))}, whose host-path writes it "
+            "cannot see: "
             "they go on filling the disk"
         )
     if hit:
         text += (
-            f"; evicting {', '.join(hit)} frees none of the host-path writes, "
+            f"; evicting {', '.join(map(quote, hit))} frees none of the host-path writes, "
             "which stay on the volume"
         )
     return text + "."
@@ -313,7 +331,7 @@ def _count(n: float, noun: str) -> str:
     return f"{text} {noun}" + ("" if text == "1" else "s")
 
 
-def _pending_why(res: Results) -> str:
+def _pending_why(res: Results, quote: Quote) -> str:
     """The scheduler's most common message for the pods left Pending."""
     pods = res.pods
     if pods.empty or "message" not in pods:
@@ -322,7 +340,7 @@ def _pending_why(res: Results) -> str:
     messages = messages[messages != ""]
     if messages.empty:
         return ""
-    return f' ("{messages.value_counts().index[0]}")'
+    return f' ("{quote(messages.value_counts().index[0])}")'
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -410,38 +428,73 @@ def render_html(res: Results, figures: dict[str, bytes], info: dict[str, Any]) -
     return "\n".join(parts)
 
 
-def _md_text(text: Any) -> str:
-    """Text that Markdown shows as written: ``<``, ``>`` and ``&`` backslash-escaped (CommonMark),
-    so a scenario's ``<script>`` is never raw HTML in a rendered report.md."""
-    return re.sub(r"([<>&])", r"\\\1", str(text))
+# CommonMark 0.31.2 section 2.4 "Backslash escapes": any ASCII punctuation character may be
+# backslash-escaped, and then stands for itself. md_literal escapes every one of them except
+# these, which open nothing in running text (CommonMark or GitHub's GFM), so that names, paths,
+# versions and kubectl's messages stay readable in the raw file:
+#   " ' ( ) , ; ? %  only mean something inside a link, and links need "[" (escaped);
+#   . : / =          see the line-start and autolink rules in md_literal;
+#   - +              list markers and thematic breaks only at the start of a line.
+_MD_KEPT = frozenset("\"'(),;?%.:/=-+")
+_MD_ESCAPED = frozenset(string.punctuation) - _MD_KEPT
+# GFM's extended autolinks (github.github.com/gfm "Autolinks (extension)") link bare
+# "http://", "https://", "ftp://" and "www." text, and e-mail addresses by their "@" (escaped
+# above). A backslash before the ":" of "://" or the "." of "www." breaks the match.
+_MD_AUTOLINK = re.compile(r":(?=//)|(?<=www)\.", re.IGNORECASE)
+# Block starts that only count at the start of a line (CommonMark 4.1 thematic breaks,
+# 4.3 setext headings, 5.2 list items: "-", "+", "=" and "1." / "1)").
+_MD_LINE_START = re.compile(r"^([-+=])|^(\d{1,9})([.)])")
 
 
-def _md_cell(text: Any) -> str:
-    return _md_text(text).replace("|", "\\|").replace("\n", " ")
+def md_literal(text: Any, *, line_start: bool = False) -> str:
+    """``text`` as Markdown that renders as exactly that text, on one line, markup of none.
+
+    Control, format and line-separator characters, newlines among them, are shown escaped
+    (``\\n``, ``\\x1b``: :func:`hpsim.errors.excerpt`'s rule, uncut), so a string can neither
+    start a block nor end a table row; Markdown's punctuation is backslash-escaped (see
+    ``_MD_KEPT``), ``|`` included, so the same text is safe in a table cell. With
+    ``line_start`` the text begins a line of its own: block markers there are escaped too.
+    """
+    s = str(text)
+    s = excerpt(s, len(s))  # escaped, never cut: the report shows the whole string
+    s = "".join("\\" + ch if ch in _MD_ESCAPED else ch for ch in s)
+    s = _MD_AUTOLINK.sub(lambda m: "\\" + m.group(0), s)
+    if line_start:
+        s = _MD_LINE_START.sub(
+            lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), s
+        )
+    return s
+
+
+def _md_paragraph(text: str) -> str:
+    """A multi-line text (a scenario's description) as paragraphs of literal lines."""
+    lines = re.split(r"\r\n|\r|\n", text.strip())
+    return "\n".join(md_literal(line.strip(), line_start=True) for line in lines)
 
 
 def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, Any]) -> str:
-    lines = [f"# {_md_cell(res.scenario)}", ""]
+    q = md_literal
+    lines = [f"# {q(res.scenario)}", ""]
     description = res.meta.get("description") or ""
     if description:
-        lines += [_md_text(description.strip()), ""]
-    lines += [f"_{_run_line(res, info)}_", "", "## Node", "", "| | |", "|---|---|"]
-    lines += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in node_lines(res)]
+        lines += [_md_paragraph(str(description)), ""]
+    lines += [f"_{_run_line(res, info, q)}_", "", "## Node", "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in node_lines(res, q)]
     lines += ["", "## Admission", ""]
     refused = refusals(res)
     if refused:
         lines += ["| workload | reason | message |", "|---|---|---|"]
-        lines += [f"| {_md_cell(w)} | {_md_cell(r)} | {_md_cell(m)} |" for w, r, m in refused]
+        lines += [f"| {q(w)} | {q(r)} | {q(m)} |" for w, r, m in refused]
     else:
-        lines.append(_md_text(_admitted_line(res)))
+        lines.append(_admitted_line(res, q))
     lines += ["", "## Answers", ""]
     if _reps(res) > 1:
         lines += [f"Mean ± half-width of the 95% t-interval over {_reps(res)} replications.", ""]
     lines += ["| question | answer |", "|---|---|"]
-    lines += [f"| {_md_cell(r.question)} | {_md_cell(r.answer)} |" for r in headline(res)]
+    lines += [f"| {r.question} | {r.answer} |" for r in headline(res, q)]
     lines += ["", "## Warnings", ""]
-    found = warnings(res)
-    lines += [f"- {_md_text(w)}" for w in found] if found else ["None."]
+    found = warnings(res, q)
+    lines += [f"- {w}" for w in found] if found else ["None."]
     lines += ["", "## Figures", ""]
     if figure_files:
         for name, rel in figure_files.items():
@@ -459,8 +512,8 @@ def _reps(res: Results) -> int:
     return int(res.meta.get("replications", 1))
 
 
-def _run_line(res: Results, info: dict[str, Any]) -> str:
-    version = (info.get("versions") or {}).get("hpsim", "")
+def _run_line(res: Results, info: dict[str, Any], quote: Quote = str) -> str:
+    version = quote((info.get("versions") or {}).get("hpsim", ""))
     reps = _reps(res)
     return (
         f"{duration_words(res.duration)} simulated, seed {res.seed}, "
@@ -469,11 +522,11 @@ def _run_line(res: Results, info: dict[str, Any]) -> str:
     )
 
 
-def _admitted_line(res: Results) -> str:
+def _admitted_line(res: Results, quote: Quote = str) -> str:
     names = [w["name"] for w in res.meta.get("workloads", [])]
     if not names and not res.pods.empty:
         names = sorted(set(res.pods["workload"]))
-    return f"All {len(names)} workloads admitted: {', '.join(names)}."
+    return f"All {len(names)} workloads admitted: {', '.join(map(quote, names))}."
 
 
 def write_report(folder: str | Path, *, figures: bool = True, stamp: bool = True) -> list[Path]:

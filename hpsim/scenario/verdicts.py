@@ -10,6 +10,11 @@ A pod template passes three gates, reported apart:
 
 A template is *admitted* when all three pass; the simulation records refused
 templates with the reason and never runs their pods.
+
+What `hpsim validate` prints as text (:meth:`TemplateVerdict.human`) passes every string the
+user wrote, and every message quoting one, through :func:`hpsim.errors.excerpt`: a terminal
+escape sequence in a name or a user is shown escaped, never sent to the terminal. The JSON
+output (``to_json``) is escaped by ``json.dumps``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hpsim.errors import HpsimError
+from hpsim.errors import HpsimError, excerpt
 from hpsim.scenario import admission
 from hpsim.scenario.admission import (
     ContainerSettings,
@@ -35,6 +40,16 @@ from hpsim.scenario.schema import NodeSpec
 from hpsim.scenario.yamlsrc import iter_documents, read_text
 
 LEVELS = ("privileged", "baseline", "restricted")
+# The longest Kubernetes object name (a DNS-1123 subdomain: kubernetes/kubernetes
+# staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go DNS1123SubdomainMaxLength):
+# validate shows a name, namespace or container name whole up to this, cut beyond.
+NAME_CHARS = 253
+# The longest valid runAsUserName, DOMAIN\USER: a domain under 256 characters and a user of at
+# most 104 (kubernetes/kubernetes pkg/apis/core/validation/validation.go
+# maxRunAsUserNameDomainLength, maxRunAsUserNameUserLength, validateWindowsSecurityContextOptions).
+USER_CHARS = 255 + 1 + 104
+# A file path is shown as HpsimError shows one (hpsim/errors.py HpsimError._render).
+PATH_CHARS = 200
 # Controllers accept only these restartPolicy values (k/k pkg/apis/apps/validation
 # ValidatePodTemplateSpecForReplicaSet etc., pkg/apis/batch/validation validateJobSpec).
 _RESTART_POLICIES = {
@@ -105,14 +120,15 @@ class TemplateVerdict:
         }
 
     def human(self, file: str) -> list[str]:
-        """kubectl-like lines."""
+        """kubectl-like lines; what the user wrote shown through ``excerpt`` (see above)."""
         t = self.template
-        head = f"{file}: {t.kind} {t.namespace}/{t.name}"
+        name, namespace = _name(t.name), _name(t.namespace)
+        head = f"{excerpt(file, PATH_CHARS)}: {_name(t.kind)} {namespace}/{name}"
         lines: list[str] = []
         if self.errors:
             lines.append(f"{head}: invalid")
             lines.append(
-                "  " + admission.kubectl_invalid_message(t.kind, t.name, list(self.errors))
+                "  " + _text(admission.kubectl_invalid_message(t.kind, t.name, list(self.errors)))
             )
         else:
             kind = "HostProcess" if self.host_process else "Windows Server containers"
@@ -120,25 +136,37 @@ class TemplateVerdict:
             lines.append(f"{head}: valid ({kind}), {verdict}")
         psa = self.pod_security[self.namespace_level]
         lines.append(
-            f'  namespace "{t.namespace}" enforces Pod Security "{self.namespace_level}": '
-            + ("allowed" if psa.allowed else f'pods "{t.name}" is forbidden: {psa.message()}')
+            f'  namespace "{namespace}" enforces Pod Security "{self.namespace_level}": '
+            + ("allowed" if psa.allowed else f'pods "{name}" is forbidden: {_text(psa.message())}')
         )
         for lvl in LEVELS:
             r = self.pod_security[lvl]
-            detail = "" if r.allowed else ": " + ", ".join(r.reasons)
+            detail = "" if r.allowed else ": " + _text(", ".join(r.reasons))
             lines.append(f"  Pod Security {lvl}: {'allowed' if r.allowed else 'forbidden'}{detail}")
         for v in self.node:
-            lines.append(f"  node ({v.rule}): {v.message}")
+            lines.append(f"  node ({_text(v.rule)}): {_text(v.message)}")
         for c in self.containers:
-            parts = [f"  container {c.name}:", "HostProcess" if c.host_process else "isolated"]
+            kind = "HostProcess" if c.host_process else "isolated"
+            parts = [f"  container {_name(c.name)}:", kind]
             if c.user:
-                parts.append(f"as {c.user}")
+                parts.append(f"as {excerpt(c.user, USER_CHARS)}")
             if c.job_memory_limit_bytes is not None:
                 parts.append(f"job memory limit {c.job_memory_limit_bytes} bytes")
             if c.job_cpu_rate is not None:
                 parts.append(f"job CPU rate {c.job_cpu_rate}")
             lines.append(" ".join(parts))
         return lines
+
+
+def _name(text: object) -> str:
+    """A name the user wrote, fit to print: escaped, cut past ``NAME_CHARS``."""
+    return excerpt(text, NAME_CHARS)
+
+
+def _text(text: str) -> str:
+    """A message of hpsim's or Kubernetes' quoting what the user wrote: escaped, never cut
+    (the quoted values are Kubernetes fields, which the message shows whole, as kubectl does)."""
+    return excerpt(text, len(text))
 
 
 def _controller_errors(t: PodTemplate) -> list[FieldError]:
