@@ -17,31 +17,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hpsim import units
-from hpsim.scenario.schema import NodeSpec, version_tuple
+from hpsim.scenario.schema import (
+    EVICTION_ENFORCED_FROM,
+    NodeSpec,
+    default_eviction_hard,
+    eviction_threshold_bytes,
+    version_tuple,
+)
 
-# The Windows kubelet enforces hard eviction from this version on (k/k PR #122922).
-EVICTION_ENFORCED_FROM = (1, 31, 0)
-
-
-def default_eviction_hard(kubernetes: str) -> dict[str, str]:
-    """kubelet's default evictionHard on Windows for a Kubernetes version.
-
-    From 1.31 k/k pkg/kubelet/eviction/defaults_windows.go: memory.available<500Mi,
-    nodefs.available<10% (imagefs.available<15% too until k/k PR #141844, a
-    signal that never fires on Windows). Before 1.31 the generic defaults
-    (pkg/kubelet/eviction/defaults_linux.go DefaultEvictionHard) applied,
-    memory.available<100Mi, and none was enforced on Windows.
-    """
-    if version_tuple(kubernetes) >= EVICTION_ENFORCED_FROM:
-        return {"memory.available": "500Mi", "nodefs.available": "10%", "imagefs.available": "15%"}
-    return {"memory.available": "100Mi", "nodefs.available": "10%", "imagefs.available": "15%"}
+__all__ = [
+    "EVICTION_ENFORCED_FROM",
+    "Allocatable",
+    "EvictionThresholds",
+    "allocatable",
+    "commit_limit",
+    "default_eviction_hard",
+    "eviction_enforced",
+    "eviction_hard",
+    "eviction_thresholds",
+    "threshold_bytes",
+]
 
 
 def eviction_hard(node: NodeSpec) -> dict[str, str]:
-    """The node's evictionHard: its kubelet's setting, else the version's Windows default."""
+    """The node's evictionHard: its kubelet's setting, else the version's Windows default.
+
+    ``0%`` and ``100%`` are left out: kubelet ignores them (k/k pkg/kubelet/eviction/helpers.go
+    parseThresholdStatement, "ignore 0% and 100%").
+    """
     hard = node.kubelet.eviction_hard
-    return hard if hard is not None else default_eviction_hard(node.kubernetes)
+    if hard is None:
+        return default_eviction_hard(node.kubernetes)
+    return {k: v for k, v in hard.items() if v not in ("0%", "100%")}
 
 
 def eviction_enforced(node: NodeSpec) -> bool:
@@ -51,10 +58,7 @@ def eviction_enforced(node: NodeSpec) -> bool:
 
 def threshold_bytes(value: str, capacity: float) -> int:
     """An evictionHard value: a percentage of ``capacity`` or a quantity."""
-    value = value.strip()
-    if value.endswith("%"):
-        return int(capacity * float(value[:-1]) / 100)
-    return units.parse_memory_bytes(value)
+    return eviction_threshold_bytes(value, capacity)
 
 
 def commit_limit(node: NodeSpec) -> int:

@@ -13,6 +13,7 @@ have no source: they are parameters the user should set for their own fleet.
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
@@ -20,14 +21,18 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import InitErrorDetails
 
 from hpsim import units
+from hpsim.errors import excerpt
 
 # -- unit-typed fields -------------------------------------------------------------------------
 
@@ -90,6 +95,19 @@ def _exactly_one(model: BaseModel, names: tuple[str, ...], what: str) -> None:
         raise ValueError(f"{what} takes exactly one of {keys} (found {found})")
 
 
+def _error_at(loc: tuple[str | int, ...], message: str, value: Any) -> ValidationError:
+    """A check's failure at ``loc`` (camelCase keys) below the model that checks it.
+
+    A rule that needs two fields (or the scenario's duration) runs in the model that holds
+    them; raised from its validator this keeps the field path of the value at fault, so
+    the message names that value's line, not the model's.
+    """
+    detail = InitErrorDetails(
+        type="value_error", loc=loc, input=value, ctx={"error": ValueError(message)}
+    )
+    return ValidationError.from_exception_data("Scenario", [detail])
+
+
 def _not_modelled(key: str, why: str) -> ValueError:
     """A setting the schema knows but the simulator does not use yet: refused when set.
 
@@ -117,6 +135,81 @@ class ResourceList(Model):
     @classmethod
     def _pid(cls, v: Any) -> Any:
         raise _not_modelled("pid", "hpsim counts no process IDs")
+
+
+# The eviction signals kubelet accepts, on every OS: k/k pkg/kubelet/eviction/helpers.go
+# signalToResource (validSignal); the names are pkg/kubelet/eviction/api/types.go's Signal*.
+# hpsim models memory.available and nodefs.available; a Windows node observes no inodes
+# and no separate image or container filesystem, so the others never fire there and have
+# no effect in hpsim either.
+EVICTION_SIGNALS = (
+    "memory.available",
+    "allocatableMemory.available",
+    "nodefs.available",
+    "nodefs.inodesFree",
+    "imagefs.available",
+    "imagefs.inodesFree",
+    "containerfs.available",
+    "containerfs.inodesFree",
+    "pid.available",
+)
+# strconv.ParseFloat's decimal syntax (Go's hex, inf and nan forms are left out).
+_GO_FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def eviction_threshold(signal: str, value: str) -> Fraction | str | None:
+    """One evictionHard entry as kubelet reads it: a percentage (text ending in ``%``),
+    a quantity (a Fraction), or None when kubelet ignores it (``0%`` and ``100%``).
+
+    kubelet's rules and words (k/k pkg/kubelet/eviction/helpers.go parseThresholdStatement
+    and parsePercentage); ValueError on what kubelet refuses at start.
+    """
+    if signal not in EVICTION_SIGNALS:
+        raise ValueError(f"unsupported eviction signal {excerpt(signal)}")
+    if value.endswith("%"):
+        if value in ("0%", "100%"):  # "ignore 0% and 100%"
+            return None
+        number = value[:-1]
+        if not _GO_FLOAT_RE.fullmatch(number):
+            raise ValueError(f'strconv.ParseFloat: parsing "{excerpt(number)}": invalid syntax')
+        if float(number) < 0:
+            raise ValueError(
+                f"eviction percentage threshold {signal} must be >= 0%: {excerpt(value)}"
+            )
+        if float(number) > 100:
+            raise ValueError(
+                f"eviction percentage threshold {signal} must be <= 100%: {excerpt(value)}"
+            )
+        return value
+    quantity = units.parse_quantity(value)
+    if quantity <= 0:
+        raise ValueError(f"eviction threshold {signal} must be positive: {excerpt(value)}")
+    return quantity
+
+
+def eviction_threshold_bytes(value: str, capacity: float) -> int:
+    """A kubelet-valid evictionHard value in bytes: a percentage of ``capacity`` or a quantity."""
+    if value.endswith("%"):
+        return int(capacity * float(value[:-1]) / 100)
+    return units.parse_memory_bytes(value)
+
+
+# The Windows kubelet enforces hard eviction from this version on (k/k PR #122922).
+EVICTION_ENFORCED_FROM = (1, 31, 0)
+
+
+def default_eviction_hard(kubernetes: str) -> dict[str, str]:
+    """kubelet's default evictionHard on Windows for a Kubernetes version.
+
+    From 1.31 k/k pkg/kubelet/eviction/defaults_windows.go: memory.available<500Mi,
+    nodefs.available<10% (imagefs.available<15% too until k/k PR #141844, a
+    signal that never fires on Windows). Before 1.31 the generic defaults
+    (pkg/kubelet/eviction/defaults_linux.go DefaultEvictionHard) applied,
+    memory.available<100Mi, and none was enforced on Windows.
+    """
+    if version_tuple(kubernetes) >= EVICTION_ENFORCED_FROM:
+        return {"memory.available": "500Mi", "nodefs.available": "10%", "imagefs.available": "15%"}
+    return {"memory.available": "100Mi", "nodefs.available": "10%", "imagefs.available": "15%"}
 
 
 class KubeletConfig(Model):
@@ -148,6 +241,16 @@ class KubeletConfig(Model):
     # --allow-privileged; validateWindowsHostProcessPod rule 4
     # (k/k pkg/apis/core/validation/validation.go).
     allow_privileged: bool = True
+
+    @field_validator("eviction_hard")
+    @classmethod
+    def _eviction_hard(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        for signal, value in (v or {}).items():
+            try:
+                eviction_threshold(signal, value)
+            except ValueError as exc:
+                raise _error_at((signal,), str(exc), value) from None
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> KubeletConfig:
@@ -215,13 +318,35 @@ class Taint(Model):
 
 _OS_BUILD_RE = re.compile(r"^10\.0\.(\d+)(?:\.(\d+))?$")
 
+# Our bound, a guess: above the most logical processors any Windows Server edition supports
+# (2,048 for Windows Server 2022 Datacenter, Microsoft Learn "Maximum number of processors"),
+# so no real node is refused and an absurd count is not carried into millicore arithmetic.
+CPU_LIMIT = 4096
+# Our bound: the unpacked/compressed size ratio of layers. Images commonly unpack to 2-3x
+# their compressed size; 100x is far past any real image and keeps layer sizes finite
+# (1e308 overflowed a float once multiplied by a layer's size).
+UNPACKED_RATIO_LIMIT = 100.0
+
+
+def _quantity_text(n: int, *, cpu: bool = False) -> str:
+    """A reservation or capacity as Kubernetes writes a quantity: ``16``, ``9400m``, ``32Gi``."""
+    if cpu:
+        return str(n // 1000) if n % 1000 == 0 else f"{n}m"
+    for suffix, scale in (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30)):
+        if n and n % scale == 0:
+            return f"{n // scale}{suffix}"
+    for suffix, scale in (("Mi", 2**20), ("Ki", 2**10)):
+        if n and n % scale == 0:
+            return f"{n // scale}{suffix}"
+    return str(n)
+
 
 class NodeSpec(Model):
     """One Windows Server node."""
 
     name: str = "win-node-0"
     os_build: str = "10.0.20348.2227"
-    cpu: int = Field(ge=1)
+    cpu: int = Field(ge=1, le=CPU_LIMIT)
     memory: Bytes
     # guess: Windows sizes a system-managed pagefile itself; set what your nodes use.
     pagefile: Bytes = 8 * 2**30
@@ -231,7 +356,7 @@ class NodeSpec(Model):
     # On-disk (unpacked) / compressed size of image layers: no source gives it (repo-info
     # sizes are compressed only); 2-3x is commonly observed, so the default is a guess in that
     # range.
-    unpacked_ratio: float = Field(2.5, gt=0)
+    unpacked_ratio: float = Field(2.5, gt=0, le=UNPACKED_RATIO_LIMIT)
     network: BytesPerSecond = 1e9 / 8  # guess: 1 Gbit/s to the registry
     # [OBS] ~14 MB/s extract on a fast machine (microsoft/Windows-Containers#607).
     unpack_rate: BytesPerSecond = 14e6
@@ -260,6 +385,93 @@ class NodeSpec(Model):
         raise _not_modelled(
             "fileBinding", "hpsim runs HostProcess containers the same way with or without bindflt"
         )
+
+    @field_validator("memory", "disk")
+    @classmethod
+    def _size(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError("must be greater than zero")
+        return v
+
+    @field_validator("network", "unpack_rate")
+    @classmethod
+    def _rate(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be greater than zero: at zero no image would ever be pulled")
+        return v
+
+    @model_validator(mode="after")
+    def _capacity(self) -> NodeSpec:
+        if self.disk <= self.os_disk_usage:
+            raise _error_at(
+                ("disk",),
+                f"must be larger than osDiskUsage ({_quantity_text(self.disk)} is not larger "
+                f"than {_quantity_text(self.os_disk_usage)}): Windows itself would fill the volume",
+                self.disk,
+            )
+        self._check_reservations()
+        return self
+
+    def _check_reservations(self) -> None:
+        """kubelet's validateNodeAllocatable: reservations must not exceed capacity.
+
+        Reservation = systemReserved + kubeReserved + the hard eviction threshold for memory
+        (memory.available) and ephemeral-storage (nodefs.available), as
+        GetNodeAllocatableReservation and hardEvictionReservation add them (k/k
+        pkg/kubelet/cm/node_container_manager_linux.go, pkg/kubelet/cm/helpers.go). The
+        message is validateNodeAllocatable's, with quantities written as Kubernetes writes
+        them (kubelet prints the Go struct). On Linux kubelet refuses to start with it. The
+        Windows container manager (pkg/kubelet/cm/container_manager_windows.go) never calls
+        it: a Windows kubelet starts and reports allocatable 0 (pkg/kubelet/nodestatus/
+        setters.go MachineInfo: "Negative Allocatable resources don't make sense"), so no pod
+        with a request could run there. hpsim refuses such a node instead: our choice.
+        """
+        k = self.kubelet
+        hard = (
+            k.eviction_hard
+            if k.eviction_hard is not None
+            else default_eviction_hard(self.kubernetes)
+        )
+        thresholds = {
+            signal: eviction_threshold_bytes(value, capacity)
+            for signal, capacity in (
+                ("memory.available", self.memory),
+                ("nodefs.available", self.disk),
+            )
+            if (value := hard.get(signal)) is not None and value not in ("0%", "100%")
+        }
+        rows = (
+            ("cpu", k.system_reserved.cpu + k.kube_reserved.cpu, self.cpu * 1000),
+            (
+                "memory",
+                k.system_reserved.memory
+                + k.kube_reserved.memory
+                + thresholds.get("memory.available", 0),
+                self.memory,
+            ),
+            (
+                "ephemeral-storage",
+                k.system_reserved.ephemeral_storage
+                + k.kube_reserved.ephemeral_storage
+                + thresholds.get("nodefs.available", 0),
+                self.disk,
+            ),
+        )
+        errors = [
+            f'Resource "{name}" has a reservation of {_quantity_text(res, cpu=name == "cpu")} '
+            f"but capacity of {_quantity_text(cap, cpu=name == 'cpu')}. "
+            "Expected capacity >= reservation."
+            for name, res, cap in rows
+            if res > cap
+        ]
+        if errors:
+            raise _error_at(
+                ("kubelet",),
+                "invalid Node Allocatable configuration. "
+                + " ".join(errors)
+                + " (a Windows kubelet would start with allocatable 0; hpsim refuses the node)",
+                None,
+            )
 
     @field_validator("os_build")
     @classmethod
@@ -323,6 +535,15 @@ class ImageSpec(Model):
 # -- workloads ----------------------------------------------------------------------------------
 
 
+# Our bound on a lognormal's sigma: a draw is median x exp(sigma x z), z standard normal.
+# At sigma 10 the 99th percentile is already e^23 (about 10^10) times the median; far
+# larger sigmas overflowed math.exp at run time (sigma 1,000,000).
+SIGMA_LIMIT = 10.0
+# Kubernetes exit codes are int32 (k/k staging/src/k8s.io/api/core/v1/types.go
+# ContainerStateTerminated.ExitCode).
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
 class Normal(Model):
     mean: Bytes
     sd: Bytes
@@ -330,7 +551,7 @@ class Normal(Model):
 
 class LogNormal(Model):
     median: Bytes
-    sigma: float = Field(ge=0)
+    sigma: float = Field(ge=0, le=SIGMA_LIMIT)
 
 
 class MemoryDist(Model):
@@ -368,7 +589,7 @@ class Profile(Model):
     cpu: Millicores = 0  # CPU demand while running
     work: Seconds | None = None  # CPU-seconds to finish (Jobs): exit 0 when done
     run_for: Seconds | None = None  # wall time to exit on its own
-    exit_code: int = 0  # exit code when run_for elapses
+    exit_code: int = Field(0, ge=INT32_MIN, le=INT32_MAX)  # exit code when run_for elapses
     # Seconds the process takes to exit once told to stop; None: it waits to be
     # killed (the grace period, or hcsshim's 5 s for HostProcess).
     stop_time: Seconds | None = None
@@ -385,6 +606,20 @@ class Profile(Model):
         )
 
 
+# A lifetime of zero: a controller replaces the pod at the instant it is deleted, whose
+# replacement lives zero seconds too, forever, and simulated time never moves.
+_ZERO_LIFETIME = (
+    "a lifetime must be greater than zero: a controller would replace the pod "
+    "at the same instant, forever"
+)
+
+
+def _positive_lifetime(v: float | None) -> float | None:
+    if v is not None and v <= 0:
+        raise ValueError(_ZERO_LIFETIME)
+    return v
+
+
 class Fixed(Model):
     fixed: Seconds
 
@@ -392,15 +627,33 @@ class Fixed(Model):
 class Exponential(Model):
     mean: Seconds
 
+    _mean = field_validator("mean")(_positive_lifetime)
+
 
 class LogNormalTime(Model):
     median: Seconds
-    sigma: float = Field(ge=0)
+    sigma: float = Field(ge=0, le=SIGMA_LIMIT)
+
+    _median = field_validator("median")(_positive_lifetime)
 
 
 class Uniform(Model):
+    # min 0 is fine when max > 0: a draw of exactly 0 has probability zero.
     min: Seconds
     max: Seconds
+
+    @model_validator(mode="after")
+    def _order(self) -> Uniform:
+        if self.min > self.max:
+            raise _error_at(
+                ("min",),
+                f"min must not be greater than max ({units.format_duration(self.min)} > "
+                f"{units.format_duration(self.max)})",
+                self.min,
+            )
+        if self.max <= 0:
+            raise _error_at(("max",), _ZERO_LIFETIME, self.max)
+        return self
 
 
 class Lifetime(Model):
@@ -411,6 +664,8 @@ class Lifetime(Model):
     lognormal: LogNormalTime | None = None
     uniform: Uniform | None = None
 
+    _fixed = field_validator("fixed")(_positive_lifetime)
+
     @model_validator(mode="after")
     def _one(self) -> Lifetime:
         _exactly_one(self, ("fixed", "exponential", "lognormal", "uniform"), "lifetime")
@@ -419,7 +674,7 @@ class Lifetime(Model):
 
 class Poisson(Model):
     rate: PerSecond
-    start: Seconds = 0.0
+    start: Seconds = 0.0  # relative to the workload's start, as is stop
     stop: Seconds | None = None
     limit: int | None = Field(None, ge=0)
 
@@ -434,6 +689,16 @@ class Arrivals(Model):
     @model_validator(mode="after")
     def _one(self) -> Arrivals:
         _exactly_one(self, ("at", "poisson", "trace"), "arrivals")
+        # Checked here, not in Poisson: a validator on a union member renames the member
+        # in pydantic's field paths. "Poisson" is that member's name.
+        p = self.poisson
+        if isinstance(p, Poisson) and p.stop is not None and p.stop <= p.start:
+            raise _error_at(
+                ("poisson", "Poisson", "stop"),
+                f"stop must be after start ({units.format_duration(p.stop)} is not after "
+                f"{units.format_duration(p.start)})",
+                p.stop,
+            )
         return self
 
 
@@ -463,7 +728,9 @@ class Rollout(Model):
 
 class Scale(Model):
     workload: str
-    replicas: int = Field(ge=0)
+    # int32 as the Scale subresource's spec.replicas (k/k staging/src/k8s.io/api/autoscaling/v1
+    # types.go ScaleSpec.Replicas).
+    replicas: int = Field(ge=0, le=INT32_MAX)
 
 
 class Drain(Model):
@@ -486,7 +753,11 @@ class Event(Model):
 # -- scenario -----------------------------------------------------------------------------------
 
 PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # used with fullmatch: no "\n" after it
+# Our bound on a scenario's name, which names the folder results/<name>/<timestamp>/: well
+# under the 255-byte file-name limit of ext4 and NTFS, and short enough that a results
+# folder copied to a Windows machine stays inside its 260-character MAX_PATH.
+NAME_LIMIT = 100
 
 
 # The most replications one run or one sweep point may ask for. A guess at a bound
@@ -514,11 +785,39 @@ class Scenario(Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME_RE.match(v):
+        if not _NAME_RE.fullmatch(v):
             raise ValueError(
-                f"invalid name {v!r}: use letters, digits, '.', '_' and '-' "
+                f"invalid name '{excerpt(v)}': use letters, digits, '.', '_' and '-' "
                 "(it names the results folder)"
             )
+        if len(v) > NAME_LIMIT:
+            raise ValueError(
+                f"a name has at most {NAME_LIMIT} characters (found {len(v)}): "
+                "it names the results folder"
+            )
+        return v
+
+    @field_validator("workloads")
+    @classmethod
+    def _workloads(cls, v: list[Workload], info: ValidationInfo) -> list[Workload]:
+        # Nothing happens at or after the end: a workload created then never runs
+        # (events after the end are refused the same way, in hpsim.scenario.load).
+        duration = info.data.get("duration")
+        if duration is None:
+            return v
+        for i, w in enumerate(v):
+            if w.start >= duration:
+                raise _error_at(
+                    (i, "start"), "the workload starts at or after the end of the scenario", w.start
+                )
+            p = w.arrivals.poisson if w.arrivals is not None else None
+            if isinstance(p, Poisson) and w.start + p.start >= duration:
+                raise _error_at(
+                    # "Poisson": the union member, as pydantic names it in a field path
+                    (i, "arrivals", "poisson", "Poisson", "start"),
+                    "the arrivals start at or after the end of the scenario",
+                    p.start,
+                )
         return v
 
     @field_validator("duration")
