@@ -7,7 +7,7 @@ the registry answers NotFound, as it does for a placeholder tag such as the
 
 from __future__ import annotations
 
-from hpsim.errors import HpsimError
+from hpsim.errors import HpsimError, excerpt
 from hpsim.node.containerd import Image, Layer
 from hpsim.scenario import catalog
 from hpsim.scenario.schema import ImageSpec, Scenario
@@ -23,20 +23,44 @@ def _from_catalog(ref: str, ratio: float = catalog.UNPACKED_RATIO) -> Image | No
     return Image(ref=ref, layers=layers, os_version=entry.os_version)
 
 
-def _resolve(spec: ImageSpec, known: dict[str, ImageSpec], ratio: float) -> Image:
-    base_layers: tuple[Layer, ...] = ()
-    os_version = spec.os_version
-    if spec.base:
-        base = _from_catalog(spec.base, ratio)
-        if base is None and spec.base in known and spec.base != spec.name:
-            base = _resolve(known[spec.base], known, ratio)
-        if base is None:
+def _resolve(name: str, known: dict[str, ImageSpec], ratio: float, done: dict[str, Image]) -> Image:
+    """Scenario image ``name`` on top of its bases, each resolved once into ``done``.
+
+    Iterative: a chain of bases thousands deep needs no recursion. The scenario loader
+    has refused cycles and unknown bases; they raise HpsimError here too.
+    """
+    chain: list[ImageSpec] = []  # name, its base, its base's base, ...
+    seen: set[str] = set()
+    below: Image | None = None  # the image under the deepest one in ``chain``
+    ref: str | None = name
+    while ref is not None:
+        if ref in done:
+            below = done[ref]
+            break
+        spec = known[ref]
+        if spec.name in seen:
+            raise HpsimError(f'image "{excerpt(name)}": its bases form a cycle')
+        seen.add(spec.name)
+        chain.append(spec)
+        if not spec.base:
+            break
+        below = _from_catalog(spec.base, ratio)
+        if below is not None:
+            break
+        if spec.base not in known:
             raise HpsimError(
-                f'image "{spec.name}": unknown base "{spec.base}" '
+                f'image "{excerpt(spec.name)}": unknown base "{excerpt(spec.base)}" '
                 "(see `hpsim catalog` for the built-in bases)"
             )
-        base_layers = base.layers
-        os_version = os_version or base.os_version
+        ref = spec.base
+    for spec in reversed(chain):
+        below = done[spec.name] = _stack(spec, below if spec.base else None, ratio)
+    assert below is not None  # chain is not empty unless name was already done
+    return below
+
+
+def _stack(spec: ImageSpec, base: Image | None, ratio: float) -> Image:
+    """``spec``'s own layers on top of ``base``'s."""
     own = tuple(
         Layer(
             digest=lay.digest or f"sha256:{spec.name}#{i}",
@@ -45,7 +69,13 @@ def _resolve(spec: ImageSpec, known: dict[str, ImageSpec], ratio: float) -> Imag
         )
         for i, lay in enumerate(spec.layers)
     )
-    return Image(ref=spec.name, layers=base_layers + own, os_version=os_version)
+    if base is None:
+        return Image(ref=spec.name, layers=own, os_version=spec.os_version)
+    return Image(
+        ref=spec.name,
+        layers=base.layers + own,
+        os_version=spec.os_version or base.os_version,
+    )
 
 
 def resolve_images(scenario: Scenario) -> dict[str, Image]:
@@ -53,8 +83,9 @@ def resolve_images(scenario: Scenario) -> dict[str, Image]:
     known = {s.name: s for s in scenario.images}
     ratio = scenario.node.unpacked_ratio
     out = {ref: img for ref in catalog.IMAGES if (img := _from_catalog(ref, ratio)) is not None}
+    done: dict[str, Image] = {}
     for spec in scenario.images:
-        out[spec.name] = _resolve(spec, known, ratio)
+        out[spec.name] = _resolve(spec.name, known, ratio, done)
     return out
 
 

@@ -5,6 +5,11 @@ Mirrors kubernetes/kubernetes pkg/apis/core/validation/validation.go, read at co
 (its four rules, in order) and ``validateWindows`` (fields that "cannot be set for a windows
 pod"), called in ``ValidatePodSpec``'s order. Errors are ``FieldError`` (fielderrors.py), as
 ``field.Error`` renders them.
+
+Also the names every object must have before anything else is checked: ``metadata.name``,
+``metadata.generateName`` and ``metadata.namespace`` (``validate_object_meta``), and the
+names of a pod's containers (``validate_container_names``). A manifest that fails these is
+refused when the scenario loads, as ``kubectl apply`` is refused.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from hpsim.errors import excerpt
 from hpsim.scenario.fielderrors import FieldError, render_value
 from hpsim.scenario.podspec import (
     as_list,
@@ -27,8 +33,16 @@ from hpsim.scenario.podspec import (
 )
 
 __all__ = [
+    "DNS1123_LABEL_MAX_LENGTH",
+    "DNS1123_SUBDOMAIN_MAX_LENGTH",
     "MAX_RUN_AS_USER_NAME_DOMAIN_LENGTH",
     "MAX_RUN_AS_USER_NAME_USER_LENGTH",
+    "NAME_RULES",
+    "error_text",
+    "is_dns1123_label",
+    "is_dns1123_subdomain",
+    "validate_container_names",
+    "validate_object_meta",
     "validate_pod_spec",
 ]
 
@@ -251,3 +265,159 @@ def validate_pod_spec(
     if get_in(spec, "os", "name") == "windows":
         errs += _validate_windows(spec, spec_path)
     return errs
+
+
+# -- names ----------------------------------------------------------------------------------
+# k8s.io/apimachinery pkg/util/validation/validation.go (staging/src/k8s.io/apimachinery in
+# kubernetes/kubernetes): IsDNS1123Label, IsDNS1123Subdomain, MaxLenError, RegexError.
+
+DNS1123_LABEL_MAX_LENGTH = 63  # DNS1123LabelMaxLength
+DNS1123_SUBDOMAIN_MAX_LENGTH = 253  # DNS1123SubdomainMaxLength
+_DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"  # dns1123LabelFmt
+_DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + "(\\." + _DNS1123_LABEL_FMT + ")*"
+_DNS1123_LABEL_ERR = (  # dns1123LabelErrMsg
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+    "and must start and end with an alphanumeric character"
+)
+_DNS1123_SUBDOMAIN_ERR = (  # dns1123SubdomainErrorMsg
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+    "'-' or '.', and must start and end with an alphanumeric character"
+)
+# Go's "^...$" without (?m) is Python's fullmatch: a trailing newline does not match.
+_DNS1123_LABEL_RE = re.compile(_DNS1123_LABEL_FMT)
+_DNS1123_SUBDOMAIN_RE = re.compile(_DNS1123_SUBDOMAIN_FMT)
+
+
+def _max_len_error(length: int) -> str:
+    """MaxLenError."""
+    return f"must be no more than {length} characters"
+
+
+def _regex_error(msg: str, fmt: str, *examples: str) -> str:
+    """RegexError."""
+    if not examples:
+        return f"{msg} (regex used for validation is '{fmt}')"
+    shown = " or ".join(f"'{e}'" for e in examples)
+    return f"{msg} (e.g. {shown}, regex used for validation is '{fmt}')"
+
+
+def is_dns1123_label(value: str) -> list[str]:
+    """IsDNS1123Label: what is wrong with ``value`` as a DNS-1123 label (empty: nothing)."""
+    errs = []
+    if _go_len(value) > DNS1123_LABEL_MAX_LENGTH:
+        errs.append(_max_len_error(DNS1123_LABEL_MAX_LENGTH))
+    if not _DNS1123_LABEL_RE.fullmatch(value):
+        if _DNS1123_SUBDOMAIN_RE.fullmatch(value):
+            # A valid subdomain and not a valid label: with the length checked, the dots.
+            errs.append("must not contain dots")
+        else:
+            errs.append(_regex_error(_DNS1123_LABEL_ERR, _DNS1123_LABEL_FMT, "my-name", "123-abc"))
+    return errs
+
+
+def is_dns1123_subdomain(value: str) -> list[str]:
+    """IsDNS1123Subdomain: what is wrong with ``value`` as a DNS-1123 subdomain."""
+    errs = []
+    if _go_len(value) > DNS1123_SUBDOMAIN_MAX_LENGTH:
+        errs.append(_max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH))
+    if not _DNS1123_SUBDOMAIN_RE.fullmatch(value):
+        errs.append(_regex_error(_DNS1123_SUBDOMAIN_ERR, _DNS1123_SUBDOMAIN_FMT, "example.com"))
+    return errs
+
+
+def _mask_trailing_dash(name: str) -> str:
+    """apimachinery pkg/api/validation/generic.go maskTrailingDash: a generateName may end
+    in '-' (the random suffix follows it)."""
+    return name[:-1] + "a" if len(name) > 1 and name.endswith("-") else name
+
+
+def _name_is_dns_subdomain(name: str, prefix: bool) -> list[str]:
+    """generic.go NameIsDNSSubdomain."""
+    return is_dns1123_subdomain(_mask_trailing_dash(name) if prefix else name)
+
+
+def _name_is_dns_label(name: str, prefix: bool) -> list[str]:
+    """generic.go NameIsDNSLabel, which ValidateNamespaceName is."""
+    return is_dns1123_label(_mask_trailing_dash(name) if prefix else name)
+
+
+# The name rule each kind's Validate<Kind> passes to ValidateObjectMeta: all subdomains.
+# pkg/apis/core/validation ValidatePodName; pkg/apis/apps/validation ValidateDeploymentName,
+# ValidateReplicaSetName, ValidateStatefulSetName, ValidateDaemonSetName; pkg/apis/batch/
+# validation ValidateJob ("Jobs and rcs have the same name validation":
+# ValidateReplicationControllerName). Each is apimachinery NameIsDNSSubdomain.
+NAME_RULES = {
+    kind: _name_is_dns_subdomain
+    for kind in ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
+}
+
+
+def validate_object_meta(kind: str, meta: Mapping[str, Any]) -> list[FieldError]:
+    """ValidateObjectMetaAccessor's name checks (apimachinery pkg/api/validation/objectmeta.go),
+    in its order: generateName, name, namespace. ``meta`` is the manifest's ``metadata``;
+    every kind hpsim reads is namespaced. Values that are not strings are left to the type
+    checks; an empty name with a generateName is the one the API server makes from it.
+    """
+    name_fn = NAME_RULES.get(kind, _name_is_dns_subdomain)
+    errs = []
+    generate_name = meta.get("generateName")
+    if isinstance(generate_name, str) and generate_name:
+        errs += [
+            FieldError("metadata.generateName", "FieldValueInvalid", msg, generate_name)
+            for msg in name_fn(generate_name, True)
+        ]
+    name = meta.get("name")
+    if isinstance(name, str) and name:
+        errs += [
+            FieldError("metadata.name", "FieldValueInvalid", msg, name)
+            for msg in name_fn(name, False)
+        ]
+    namespace = meta.get("namespace")
+    if isinstance(namespace, str) and namespace:
+        errs += [
+            FieldError("metadata.namespace", "FieldValueInvalid", msg, namespace)
+            for msg in _name_is_dns_label(namespace, False)
+        ]
+    return errs
+
+
+def validate_container_names(spec: Mapping[str, Any], spec_path: str = "spec") -> list[FieldError]:
+    """Container names as ``ValidatePodSpec`` checks them (pkg/apis/core/validation/
+    validation.go), in its order: each regular container's name is a DNS-1123 label
+    (validateContainerCommon) unique among the regular ones (validateContainers); then each
+    init container's, unique among regular and init ones (validateInitContainers). Field
+    paths start at ``spec_path``. Ephemeral containers are left out: the API server refuses
+    them on create and in templates.
+    """
+    errs: list[FieldError] = []
+    names: set[str] = set()  # validateInitContainers starts from the regular names
+    for key in ("containers", "initContainers"):
+        for i, c in enumerate(as_list(spec.get(key))):
+            name = get_in(c, "name")
+            if not isinstance(name, str):
+                continue  # missing or not a string: the type checks say so
+            fp = f"{spec_path}.{key}[{i}].name"
+            if not name:
+                errs.append(FieldError(fp, "FieldValueRequired", ""))
+            else:
+                errs += [
+                    FieldError(fp, "FieldValueInvalid", msg, name) for msg in is_dns1123_label(name)
+                ]
+            if name in names:
+                errs.append(FieldError(fp, "FieldValueDuplicate", "", name))
+            elif name or key == "containers":  # an empty init container name is not kept
+                names.add(name)
+    return errs
+
+
+def error_text(err: FieldError) -> str:
+    """``err.body()`` with the bad value cut to one excerpt (hpsim.errors.excerpt).
+
+    The value is what a manifest says: a 10,000-character name is not repeated whole,
+    and ``go_quote`` has already escaped any control character in it.
+    """
+    body = err.body()
+    if err.value is None or not isinstance(err.value, str):
+        return body
+    rendered = render_value(err.value)
+    return body.replace(rendered, excerpt(rendered), 1)

@@ -38,7 +38,8 @@ from typing import Any
 
 import yaml
 
-from hpsim.errors import HpsimError
+from hpsim.errors import HpsimError, excerpt
+from hpsim.scenario.yamlsrc import iter_documents, read_text
 from hpsim.units import format_bytes
 
 __all__ = [
@@ -146,7 +147,9 @@ class CatalogImage:
 
 def _check_ratio(ratio: float) -> float:
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio < math.inf:
-        raise HpsimError(f"unpacked ratio must be a finite number above 0, got {ratio!r}")
+        raise HpsimError(
+            f"unpacked ratio must be a finite number above 0, got {excerpt(repr(ratio))}"
+        )
     return float(ratio)
 
 
@@ -176,7 +179,7 @@ class _Reader:
             raise self.fail(field, "expected a mapping")
         unknown = sorted(set(value) - set(keys))
         if unknown:
-            raise self.fail(field, f"unknown key(s) {', '.join(map(str, unknown))}")
+            raise self.fail(field, f"unknown key(s) {excerpt(', '.join(map(str, unknown)))}")
         missing = [k for k in required if k not in value]
         if missing:
             raise self.fail(field, f"missing key(s) {', '.join(missing)}")
@@ -186,7 +189,7 @@ class _Reader:
         if value is None and optional:
             return None
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(field, f"expected a non-empty string, got {value!r}")
+            raise self.fail(field, f"expected a non-empty string, got {excerpt(repr(value))}")
         return value
 
     def texts(self, value: Any, field: str) -> list[str]:
@@ -206,20 +209,26 @@ def _parse_layers(raw: Any, r: _Reader) -> dict[str, CatalogLayer]:
         r.mapping(item, where, keys, ("id", "kind", "size", "source"))
         lid = r.text(item["id"], f"{where}.id") or ""
         if lid in layers:
-            raise r.fail(f"{where}.id", f"duplicate layer id {lid!r}")
+            raise r.fail(f"{where}.id", f"duplicate layer id {excerpt(repr(lid))}")
         size = item["size"]
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-            raise r.fail(f"{where}.size", f"expected a positive number of bytes, got {size!r}")
+            raise r.fail(
+                f"{where}.size", f"expected a positive number of bytes, got {excerpt(repr(size))}"
+            )
         estimate = item.get("estimate", False)
         if not isinstance(estimate, bool):
-            raise r.fail(f"{where}.estimate", f"expected true or false, got {estimate!r}")
+            raise r.fail(
+                f"{where}.estimate", f"expected true or false, got {excerpt(repr(estimate))}"
+            )
         rule = r.text(item.get("rule"), f"{where}.rule", optional=True)
         if estimate and rule is None:
             raise r.fail(f"{where}.rule", "an estimated size must state the rule used")
         digest = r.text(item.get("digest"), f"{where}.digest", optional=True)
         digest = digest or f"sha256:unknown-{lid}"
         if digest in digests:
-            raise r.fail(f"{where}.digest", f"digest also used by layer {digests[digest]!r}")
+            raise r.fail(
+                f"{where}.digest", f"digest also used by layer {excerpt(repr(digests[digest]))}"
+            )
         digests[digest] = lid
         layers[lid] = CatalogLayer(
             digest=digest,
@@ -261,24 +270,24 @@ def _parse(data: Any, file: str) -> dict[str, CatalogImage]:
                 _version_key(os_version)
             except ValueError:
                 raise r.fail(
-                    f"{where}.os_version", f"not a Windows version: {os_version!r}"
+                    f"{where}.os_version", f"not a Windows version: {excerpt(repr(os_version))}"
                 ) from None
         ids = r.texts(item["layers"], f"{where}.layers")
         for j, lid in enumerate(ids):
             if lid not in layers:
-                raise r.fail(f"{where}.layers[{j}]", f"no layer with id {lid!r}")
+                raise r.fail(f"{where}.layers[{j}]", f"no layer with id {excerpt(repr(lid))}")
         used.update(ids)
         image = CatalogImage(ref="", os_version=os_version, layers=tuple(layers[x] for x in ids))
         for j, tag in enumerate(r.texts(item["tags"], f"{where}.tags")):
             ref = f"{repo}:{tag}"
             if ref in images:
-                raise r.fail(f"{where}.tags[{j}]", f"{ref} is listed twice")
+                raise r.fail(f"{where}.tags[{j}]", f"{excerpt(ref)} is listed twice")
             images[ref] = replace(image, ref=ref)
         repo_images.append((repo, image))
 
     unused = [lid for lid in layers if lid not in used]
     if unused:
-        raise r.fail("layers", f"layer(s) no image uses: {', '.join(unused)}")
+        raise r.fail("layers", f"layer(s) no image uses: {excerpt(', '.join(unused))}")
 
     # Floating tags: the newest build of that OS build per repository, unless listed outright.
     newest: dict[tuple[str, int], CatalogImage] = {}
@@ -298,24 +307,30 @@ def _parse(data: Any, file: str) -> dict[str, CatalogImage]:
 
 
 def load(path: str | Path | None = None) -> dict[str, CatalogImage]:
-    """The catalogue in a data file (default: the packaged one, read once and cached)."""
+    """The catalogue in a data file (default: the packaged one, read once and cached).
+
+    Another file is read as scenario files are: refused above their size limit unread,
+    plain YAML only, aliases expanded within a bound.
+    """
     if path is None:
         return _packaged()
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise HpsimError(f"cannot read image catalogue: {exc.strerror}", file=str(p)) from None
-    return _parse(_safe_load(text, str(p)), str(p))
+    docs = list(iter_documents(read_text(p, str(p), kind="catalogue file"), str(p)))
+    if len(docs) > 1:
+        raise HpsimError("an image catalogue holds one YAML document", file=str(p))
+    return _parse(docs[0].data if docs else None, str(p))
 
 
 def _safe_load(text: str, file: str) -> Any:
+    """The packaged data file, which ships with hpsim: PyYAML's own safe loader."""
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise HpsimError(f"not valid YAML: {exc}", file=file, line=line) from None
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        # str(exc) would quote the offending line of the file: the problem alone.
+        raise HpsimError(f"not valid YAML: {excerpt(problem, 120)}", file=file, line=line) from None
 
 
 @functools.cache

@@ -21,11 +21,22 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from hpsim.errors import HpsimError
+from hpsim.errors import EXCERPT_CHARS, HpsimError, excerpt
 from hpsim.scenario import catalog
 from hpsim.scenario.manifests import CONTROLLERS, PodTemplate, templates_from_source
 from hpsim.scenario.schema import Scenario, Workload
 from hpsim.scenario.yamlsrc import Path_, Source, iter_documents, read_text
+
+# A trace file larger than this is refused unread. Our choice: a row ("3704.5,4754.2") is
+# about 15 bytes, so 64 MiB is over four million pod arrivals -- more than a simulated
+# node starts in any scenario -- while holding them all stays under a gigabyte of memory.
+MAX_TRACE_BYTES = 64 * 2**20
+
+# What a message about a file outside the scenario's folder says to allow it.
+ALLOW_OUTSIDE_HINT = (
+    "hpsim reads only files in the scenario's folder and below it "
+    "(to allow others: --allow-outside-files, or allow_outside=True in hpsim.load)"
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,8 @@ class LoadedScenario:
     base_dir: Path
     data: dict[str, Any]
     digest: str  # sha256 of the canonical scenario and manifests
+    # Whether files outside base_dir were allowed: reloading a variant must pass it on.
+    allow_outside: bool = False
 
     @property
     def name(self) -> str:
@@ -147,6 +160,20 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _cut_input(msg: str, value: Any) -> str:
+    """``msg`` with a long ``value`` it quotes cut to one excerpt.
+
+    Validators quote what they refuse (``invalid quantity "..."``); a value pasted from
+    elsewhere may be a whole file's worth.
+    """
+    if not isinstance(value, str) or len(value) <= EXCERPT_CHARS:
+        return msg
+    for form in (json.dumps(value), repr(value), value):
+        if form in msg:
+            return msg.replace(form, excerpt(form))
+    return msg
+
+
 def error_from_validation(
     src: Source,
     exc: ValidationError,
@@ -171,7 +198,7 @@ def error_from_validation(
     kind = err["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        msg = f'unknown key "{key}"'
+        msg = f'unknown key "{excerpt(key)}"'
         near = difflib.get_close_matches(key, _fields_at(model, loc[:-1]), n=1, cutoff=0.6)
         if near:
             msg += f' (did you mean "{near[0]}"?)'
@@ -187,6 +214,7 @@ def error_from_validation(
     else:
         if "input" in err and not isinstance(err["input"], dict | list):
             msg += f" (got {_show(err['input'])})"
+    msg = _cut_input(msg, err.get("input"))
     return src.error(path, msg)
 
 
@@ -215,43 +243,80 @@ def _one_document(text: str, file: str) -> Source:
     return docs[0]
 
 
-def load(path: str | Path) -> LoadedScenario:
-    """Read and check a scenario file and the manifests it names."""
+def load(path: str | Path, *, allow_outside: bool = False) -> LoadedScenario:
+    """Read and check a scenario file and the manifests it names.
+
+    Manifest and trace files must sit in the scenario file's folder or below it;
+    ``allow_outside=True`` lifts that (the CLI's ``--allow-outside-files``).
+    """
     path = Path(path)
     shown = str(path)
     src = _one_document(read_text(path, shown), shown)
-    return load_source(src, base_dir=path.parent)
+    return load_source(src, base_dir=path.parent, allow_outside=allow_outside)
 
 
-def load_text(text: str, *, file: str = "<scenario>", base_dir: str | Path = ".") -> LoadedScenario:
+def load_text(
+    text: str,
+    *,
+    file: str = "<scenario>",
+    base_dir: str | Path = ".",
+    allow_outside: bool = False,
+) -> LoadedScenario:
     """A scenario from YAML text (manifest paths relative to ``base_dir``)."""
-    return load_source(_one_document(text, file), base_dir=Path(base_dir))
+    return load_source(
+        _one_document(text, file), base_dir=Path(base_dir), allow_outside=allow_outside
+    )
 
 
 def load_data(
-    data: dict[str, Any], *, file: str = "<scenario>", base_dir: str | Path = "."
+    data: dict[str, Any],
+    *,
+    file: str = "<scenario>",
+    base_dir: str | Path = ".",
+    allow_outside: bool = False,
 ) -> LoadedScenario:
     """A scenario from an already-parsed mapping (no line numbers)."""
-    return load_source(Source(data=data, file=file), base_dir=Path(base_dir))
+    return load_source(
+        Source(data=data, file=file), base_dir=Path(base_dir), allow_outside=allow_outside
+    )
+
+
+def _named_file(
+    wl_src: Source, key: Path_, what: str, rel: str, base_dir: Path, allow_outside: bool
+) -> Path:
+    """The file a scenario names at ``key``: inside ``base_dir`` unless ``allow_outside``.
+
+    Inside means after symlinks and ``..`` are resolved: a link in the folder that
+    points at /etc is outside. The folder is checked before existence, so that a
+    scenario cannot ask whether a file exists elsewhere.
+    """
+    target = base_dir / rel  # an absolute ``rel`` replaces base_dir
+    shown = f"{what} file '{excerpt(rel)}'"
+    if not allow_outside:
+        try:
+            inside = target.resolve().is_relative_to(base_dir.resolve())
+        except (OSError, RuntimeError, ValueError):  # a name too long, a symlink loop
+            inside = True  # nothing to read there: "not found" below
+        if not inside:
+            raise wl_src.error(
+                key, f"{shown} is outside the scenario's folder; {ALLOW_OUTSIDE_HINT}"
+            )
+    if not _is_file(target):
+        # The folder as given, the name cut like anything else a file says.
+        raise wl_src.error(key, f"{shown} not found (looked in {base_dir / excerpt(rel)})")
+    return target
 
 
 def _manifest_templates(
-    wl_src: Source, spec: Workload, base_dir: Path
+    wl_src: Source, spec: Workload, base_dir: Path, allow_outside: bool
 ) -> tuple[list[PodTemplate], Any]:
     if isinstance(spec.manifest, dict):
         docs = [wl_src.sub(("manifest",))]
         raw: Any = spec.manifest
     else:
-        mpath = (
-            (base_dir / spec.manifest)
-            if not Path(spec.manifest).is_absolute()
-            else Path(spec.manifest)
+        mpath = _named_file(
+            wl_src, ("manifest",), "manifest", spec.manifest, base_dir, allow_outside
         )
-        if not _is_file(mpath):
-            raise wl_src.error(
-                ("manifest",),
-                f"manifest file {spec.manifest!r} not found (looked in {mpath})",
-            )
         shown = str(mpath)
         docs = list(iter_documents(read_text(mpath, shown), shown))
         raw = [d.data for d in docs]
@@ -272,15 +337,13 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _read_trace(wl_src: Source, rel: str, base_dir: Path) -> tuple[TraceRow, ...]:
-    tpath = base_dir / rel
+def _read_trace(
+    wl_src: Source, rel: str, base_dir: Path, allow_outside: bool
+) -> tuple[TraceRow, ...]:
+    tpath = _named_file(wl_src, ("arrivals", "trace"), "trace", rel, base_dir, allow_outside)
     shown = str(tpath)
-    if not _is_file(tpath):
-        raise wl_src.error(
-            ("arrivals", "trace"), f"trace file {rel!r} not found (looked in {tpath})"
-        )
     # A spreadsheet's CSV export often starts with a byte-order mark.
-    text = read_text(tpath, shown).removeprefix("\ufeff")
+    text = read_text(tpath, shown, limit=MAX_TRACE_BYTES, kind="trace file").removeprefix("\ufeff")
     lines_read = 0  # csv's own line_num lags by one for some errors
 
     def lines() -> typing.Iterator[str]:
@@ -289,43 +352,95 @@ def _read_trace(wl_src: Source, rel: str, base_dir: Path) -> tuple[TraceRow, ...
             lines_read += 1
             yield line
 
-    reader = csv.DictReader(lines())
+    reader = csv.reader(lines())
+    out = []
     try:
-        fields = [f.strip() for f in reader.fieldnames or []]
-        reader.fieldnames = fields  # "create_s, delete_s" names delete_s, not " delete_s"
+        # "create_s, delete_s" names delete_s, not " delete_s"
+        fields = [f.strip() for f in next(reader, [])]
+        header = ", ".join(fields)
         if "create_s" not in fields:
             raise HpsimError(
-                f"trace needs a create_s column (found {', '.join(fields) or 'none'})",
+                f"trace needs a create_s column (found {excerpt(header) or 'none'})",
                 file=shown,
                 line=1,
             )
-        rows = [(reader.line_num, row) for row in reader]
+        columns: dict[str, int] = {
+            col: fields.index(col) for col in ("create_s", "delete_s") if col in fields
+        }
+        for row in reader:
+            if not row:
+                continue  # a blank line, as csv.DictReader skips it
+            line = reader.line_num
+            if len(row) != len(fields):
+                raise HpsimError(
+                    f"this row has {len(row)} field{'s' if len(row) != 1 else ''} where the "
+                    f"header has {len(fields)} ({excerpt(header)})",
+                    file=shown,
+                    line=line,
+                )
+            out.append(_trace_row(row, columns, shown, line))
     except csv.Error as exc:
         raise HpsimError(f"malformed CSV: {exc}", file=shown, line=lines_read) from None
-    out = []
-    for line, row in rows:
-        values: dict[str, float | None] = {}
-        for col in ("create_s", "delete_s"):
-            cell = (row.get(col) or "").strip()
-            if not cell:
-                values[col] = None
-                continue
-            try:
-                number = float(cell)
-            except ValueError:
-                raise HpsimError(f"{col}: not a number: {cell!r}", file=shown, line=line) from None
-            if not math.isfinite(number):
-                raise HpsimError(f"{col}: not a finite number: {cell!r}", file=shown, line=line)
-            values[col] = number
-        if values["create_s"] is None or values["create_s"] < 0:
-            raise HpsimError("create_s: a time in seconds >= 0 is required", file=shown, line=line)
-        if values["delete_s"] is not None and values["delete_s"] < values["create_s"]:
-            raise HpsimError("delete_s: must not be before create_s", file=shown, line=line)
-        out.append(TraceRow(values["create_s"], values["delete_s"]))
     return tuple(sorted(out, key=lambda r: r.create_s))
 
 
-def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
+def _trace_row(row: list[str], columns: dict[str, int], shown: str, line: int) -> TraceRow:
+    values: dict[str, float | None] = {"create_s": None, "delete_s": None}
+    for col, at in columns.items():
+        cell = row[at].strip()
+        if not cell:
+            continue
+        try:
+            number = float(cell)
+        except ValueError:
+            raise HpsimError(
+                f"{col}: not a number: '{excerpt(cell)}'", file=shown, line=line
+            ) from None
+        if not math.isfinite(number):
+            raise HpsimError(
+                f"{col}: not a finite number: '{excerpt(cell)}'", file=shown, line=line
+            )
+        values[col] = number
+    create, delete = values["create_s"], values["delete_s"]
+    if create is None or create < 0:
+        raise HpsimError("create_s: a time in seconds >= 0 is required", file=shown, line=line)
+    if delete is not None and delete < create:
+        raise HpsimError("delete_s: must not be before create_s", file=shown, line=line)
+    return TraceRow(create, delete)
+
+
+# A cycle longer than this is shown by its ends ("a -> b -> ... -> y -> a").
+_CYCLE_SHOWN = 6
+
+
+def _check_base_cycles(src: Source, scenario: Scenario, index: dict[str, int]) -> None:
+    """Refuse scenario images whose ``base`` chain comes back to itself.
+
+    A base the catalogue knows ends a chain (hpsim.node.images takes the catalogue's image
+    for it). Each image is walked once: linear in the number of images, however deep.
+    """
+    ends: set[str] = set()  # images whose chain is known to end
+    for image in scenario.images:
+        chain: list[str] = []
+        on_chain: set[str] = set()
+        name: str | None = image.name
+        while name is not None and name not in ends:
+            if name in on_chain:
+                shown = [excerpt(c) for c in (*chain[chain.index(name) :], name)]
+                if len(shown) > _CYCLE_SHOWN:
+                    shown = [*shown[:3], "...", *shown[-2:]]
+                raise src.error(
+                    ("images", index[name], "base"),
+                    f"base images form a cycle: {' -> '.join(shown)}",
+                )
+            chain.append(name)
+            on_chain.add(name)
+            base = scenario.images[index[name]].base
+            name = None if base is None or catalog.lookup(base) is not None else base
+        ends.update(chain)
+
+
+def load_source(src: Source, *, base_dir: Path, allow_outside: bool = False) -> LoadedScenario:
     """Check a parsed scenario document and resolve its manifests."""
     try:
         scenario = Scenario.model_validate(src.data)
@@ -337,16 +452,17 @@ def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
     seen: dict[str, int] = {}
     for i, spec in enumerate(scenario.workloads):
         wl_src = src.sub(("workloads", i))
-        templates, raw = _manifest_templates(wl_src, spec, base_dir)
+        templates, raw = _manifest_templates(wl_src, spec, base_dir, allow_outside)
         raw_manifests.append(raw)
         trace: tuple[TraceRow, ...] = ()
         if spec.arrivals and spec.arrivals.trace:
-            trace = _read_trace(wl_src, spec.arrivals.trace, base_dir)
+            trace = _read_trace(wl_src, spec.arrivals.trace, base_dir, allow_outside)
         for t in templates:
             if t.name in seen:
                 raise wl_src.error(
                     ("manifest",),
-                    f'workload name "{t.name}" is used twice (also by workloads[{seen[t.name]}]); '
+                    f'workload name "{excerpt(t.name)}" is used twice '
+                    f"(also by workloads[{seen[t.name]}]); "
                     "each Kubernetes object needs its own metadata.name",
                 )
             seen[t.name] = i
@@ -361,8 +477,8 @@ def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
                 if cname not in names:
                     raise wl_src.error(
                         ("containers", cname),
-                        f'no container "{cname}" in {t.kind} "{t.name}" '
-                        f"(containers: {', '.join(sorted(names))})",
+                        f'no container "{excerpt(cname)}" in {t.kind} "{excerpt(t.name)}" '
+                        f"(containers: {excerpt(', '.join(sorted(names)))})",
                         key=True,
                     )
             plans.append(WorkloadPlan(name=t.name, template=t, spec=spec, index=i, trace=trace))
@@ -371,17 +487,22 @@ def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
     image_names: dict[str, int] = {}
     for i, image in enumerate(scenario.images):
         if image.name in image_names:
-            raise src.error(("images", i, "name"), f'image "{image.name}" is listed twice')
+            raise src.error(("images", i, "name"), f'image "{excerpt(image.name)}" is listed twice')
         image_names[image.name] = i
     for i, image in enumerate(scenario.images):
         if image.base is None or catalog.lookup(image.base) is not None:
             continue
-        if image.base in image_names and image.base != image.name:
+        if image.base in image_names:
             continue
         known = [*catalog.IMAGES, *image_names]
         near = difflib.get_close_matches(image.base, known, n=1, cutoff=0.8)
-        hint = f' (did you mean "{near[0]}"?)' if near else " (`hpsim catalog` lists the bases)"
-        raise src.error(("images", i, "base"), f'unknown base image "{image.base}"{hint}')
+        hint = (
+            f' (did you mean "{excerpt(near[0])}"?)'
+            if near
+            else " (`hpsim catalog` lists the bases)"
+        )
+        raise src.error(("images", i, "base"), f'unknown base image "{excerpt(image.base)}"{hint}')
+    _check_base_cycles(src, scenario, image_names)
     for i, event in enumerate(scenario.events):
         if event.at > scenario.duration:
             raise src.error(("events", i, "at"), "the event is after the end of the scenario")
@@ -391,9 +512,10 @@ def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
         key = "rollout" if event.rollout else "scale"
         if target.workload not in plans_by_name:
             near = difflib.get_close_matches(target.workload, list(plans_by_name), n=1)
-            hint = f' (did you mean "{near[0]}"?)' if near else ""
+            hint = f' (did you mean "{excerpt(near[0])}"?)' if near else ""
             raise src.error(
-                ("events", i, key, "workload"), f'no workload named "{target.workload}"{hint}'
+                ("events", i, key, "workload"),
+                f'no workload named "{excerpt(target.workload)}"{hint}',
             )
         plan = plans_by_name[target.workload]
         if event.scale and plan.template.kind not in ("Deployment", "ReplicaSet", "StatefulSet"):
@@ -405,7 +527,7 @@ def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
             if event.rollout.container not in cnames:
                 raise src.error(
                     ("events", i, "rollout", "container"),
-                    f'no container "{event.rollout.container}" in "{plan.name}"',
+                    f'no container "{excerpt(event.rollout.container)}" in "{excerpt(plan.name)}"',
                 )
 
     return LoadedScenario(
@@ -415,4 +537,5 @@ def load_source(src: Source, *, base_dir: Path) -> LoadedScenario:
         base_dir=base_dir,
         data=src.data,
         digest=_digest(src.data, raw_manifests),
+        allow_outside=allow_outside,
     )

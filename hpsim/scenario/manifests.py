@@ -37,7 +37,8 @@ from pydantic.alias_generators import to_camel
 
 from hpsim import units
 from hpsim.errors import HpsimError
-from hpsim.scenario.yamlsrc import Source
+from hpsim.scenario import apivalidation
+from hpsim.scenario.yamlsrc import Path_, Source
 
 # Where the pod spec sits in each kind, for field paths in messages.
 POD_SPEC_PATH: dict[str, tuple[str, ...]] = {
@@ -330,6 +331,16 @@ def _pydantic_error(
     return error_from_validation(src, exc, prefix=prefix, model=None)
 
 
+def _field_path(text: str) -> Path_:
+    """``spec.containers[1].name`` -> ``("spec", "containers", 1, "name")``."""
+    out: list[str | int] = []
+    for part in text.split("."):
+        key, *indexes = part.split("[")
+        out.append(key)
+        out.extend(int(i.rstrip("]")) for i in indexes)
+    return tuple(out)
+
+
 def templates_from_source(src: Source) -> list[PodTemplate]:
     """Pod templates in one YAML document: one object, or a ``kind: List``."""
     data = src.data
@@ -371,6 +382,12 @@ def templates_from_source(src: Source) -> list[PodTemplate]:
     raw_spec: Any = data
     for part in path:
         raw_spec = raw_spec[part]
+    # After decoding, as the API server validates: the object's names, then its pod's
+    # containers' (the first error only: one message, one line).
+    errors = apivalidation.validate_object_meta(head.kind, data.get("metadata") or {})
+    errors += apivalidation.validate_container_names(raw_spec, ".".join(path))
+    if errors:
+        raise src.error(_field_path(errors[0].field), apivalidation.error_text(errors[0]))
     job = head.kind == "Job"
     completions: int | None = 1
     parallelism, backoff_limit = 1, 6

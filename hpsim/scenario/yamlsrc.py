@@ -10,6 +10,9 @@ field path. Duplicate keys are refused, as kubectl's strict decoder does.
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from hpsim.errors import HpsimError
+from hpsim.errors import EXCERPT_CHARS, HpsimError, excerpt
 
 Path_ = tuple[str | int, ...]
 
@@ -25,10 +28,22 @@ Path_ = tuple[str | int, ...]
 # laughs") would otherwise make loading exponential.
 MAX_NODES = 200_000
 
+# A scenario or manifest file larger than this is refused unread. Our choice: it holds
+# the largest object the API server takes in one request, 3 MiB (k8s.io/apiserver
+# pkg/server/config.go NewConfig, MaxRequestBodyBytes), with room to spare, and PyYAML's
+# pure-Python loader still reads it in well under a minute (about 7 s per MiB measured
+# on a laptop-class CPU; a Windows node's manifests are a few KiB each).
+MAX_YAML_BYTES = 4 * 2**20
+
 
 @dataclass
 class Source:
-    """One YAML document: its data and where each value came from."""
+    """One YAML document: its data and where each value came from.
+
+    A part of a document (:meth:`sub`) shares its document's line maps and names its
+    place in them by ``root``: taking the parts of a 50,000-item list costs one step
+    each, not a copy of the maps each.
+    """
 
     data: Any
     file: str
@@ -36,31 +51,33 @@ class Source:
     key_lines: dict[Path_, int] = field(default_factory=dict)
     first_line: int = 1
     prefix: Path_ = ()  # where this document sits inside the file's own (for field paths)
+    root: Path_ = ()  # where this part sits in the line maps
 
     def line(self, path: Path_, *, key: bool = False) -> int:
         """Line of ``path`` (of its key if ``key``), else of its nearest ancestor."""
-        path = tuple(path)
-        while path:
-            if key and path in self.key_lines:
-                return self.key_lines[path]
-            if path in self.value_lines:
-                return self.value_lines[path]
-            path = path[:-1]
-        return self.value_lines.get((), self.first_line)
+        root = self.root
+        full = (*root, *path)
+        while len(full) > len(root):
+            if key and full in self.key_lines:
+                return self.key_lines[full]
+            if full in self.value_lines:
+                return self.value_lines[full]
+            full = full[:-1]
+        return self.value_lines.get(root, self.first_line)
 
     def sub(self, path: Path_) -> Source:
         """The part of this document at ``path``, with paths re-rooted there."""
-        n = len(path)
         data = self.data
         for part in path:
             data = data[part]
         return Source(
             data=data,
             file=self.file,
-            value_lines={p[n:]: ln for p, ln in self.value_lines.items() if p[:n] == tuple(path)},
-            key_lines={p[n:]: ln for p, ln in self.key_lines.items() if p[:n] == tuple(path)},
+            value_lines=self.value_lines,
+            key_lines=self.key_lines,
             first_line=self.line(path),
             prefix=(*self.prefix, *path),
+            root=(*self.root, *path),
         )
 
     def error(
@@ -69,8 +86,13 @@ class Source:
         """An HpsimError at ``path`` in this document (line of ``line_of`` if given)."""
         line = self.line(path if line_of is None else line_of, key=key)
         return HpsimError(
-            message, file=self.file, line=line, field=join_path((*self.prefix, *path)) or None
+            message, file=self.file, line=line, field=field_path((*self.prefix, *path)) or None
         )
+
+
+def field_path(path: Path_) -> str:
+    """A path for an error message: ``join_path`` with each key cut to one excerpt."""
+    return join_path(tuple(excerpt(p) if isinstance(p, str) else p for p in path))
 
 
 def join_path(path: Path_, prefix: str = "") -> str:
@@ -103,10 +125,10 @@ class _Builder:
             # The safe constructor's own tags only. Collections are built here, not by
             # the constructor, so a !!python/object:... mapping must be refused here.
             raise HpsimError(
-                f"YAML tag '{node.tag}' is not allowed (hpsim reads plain YAML only)",
+                f"YAML tag '{excerpt(node.tag)}' is not allowed (hpsim reads plain YAML only)",
                 file=self.file,
                 line=node.start_mark.line + 1,
-                field=join_path(path) or None,
+                field=field_path(path) or None,
             )
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)
@@ -117,16 +139,16 @@ class _Builder:
                         "mapping keys must be plain scalars",
                         file=self.file,
                         line=key_node.start_mark.line + 1,
-                        field=join_path(path) or None,
+                        field=field_path(path) or None,
                     )
                 # The key as written: YAML 1.1 would read `on:` as True.
                 key = str(key_node.value)
                 if key in out:
                     raise HpsimError(
-                        f'duplicate key "{key}"',
+                        f'duplicate key "{excerpt(key)}"',
                         file=self.file,
                         line=key_node.start_mark.line + 1,
-                        field=join_path((*path, key)),
+                        field=field_path((*path, key)),
                     )
                 key_path = (*path, key)
                 src.key_lines[key_path] = key_node.start_mark.line + 1
@@ -153,16 +175,26 @@ def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> HpsimError:
         "could not determine a constructor for the tag"
     ):
         # The safe loader knows only the standard tags: !!python/object and friends stop here.
-        tag = problem.rsplit(" ", 1)[-1]
+        tag = excerpt(problem.rsplit(" ", 1)[-1])
         return HpsimError(
             f"YAML tag {tag} is not allowed (hpsim reads plain YAML only)", file=file, line=line
         )
+    # PyYAML's problems quote at most a token ("found undefined alias 'x'"); a token
+    # can be long, so each is cut like any text a user wrote.
+    problem = _cut_quoted(problem)
     context = getattr(exc, "context", None)
+    context = _cut_quoted(context) if context else context
     context_mark = getattr(exc, "context_mark", None)
     if context and context_mark is not None and context_mark.line + 1 != line:
         context += f" that starts on line {context_mark.line + 1}"
     message = f"malformed YAML: {problem}" + (f" ({context})" if context else "")
     return HpsimError(message, file=file, line=line)
+
+
+def _cut_quoted(text: str) -> str:
+    """PyYAML's message with each token it quotes cut to one excerpt, and the whole cut too."""
+    cut = re.sub(r"'([^']*)'", lambda m: f"'{excerpt(m.group(1))}'", text)
+    return excerpt(cut, 2 * EXCERPT_CHARS)
 
 
 def iter_documents(text: str, file: str) -> Iterator[Source]:
@@ -184,25 +216,54 @@ def iter_documents(text: str, file: str) -> Iterator[Source]:
         raise HpsimError("malformed YAML: nested too deeply", file=file) from None
     except (ValueError, TypeError, OverflowError) as exc:
         # PyYAML's constructors raise these for e.g. out-of-range timestamps.
-        raise HpsimError(f"malformed YAML: {exc}", file=file) from None
+        raise HpsimError(f"malformed YAML: {excerpt(exc, 120)}", file=file) from None
     finally:
         if loader is not None:
             loader.dispose()
 
 
-def read_text(path: Path, shown: str | None = None) -> str:
-    """A file's text, or an HpsimError naming it."""
+def read_text(
+    path: Path,
+    shown: str | None = None,
+    *,
+    limit: int = MAX_YAML_BYTES,
+    kind: str = "scenario or manifest file",
+) -> str:
+    """A file's text, or an HpsimError naming it.
+
+    A file larger than ``limit`` bytes is refused before it is read, and only
+    regular files are read at all: a FIFO or a device (``/dev/zero``) would block
+    or never end. Line ends are read as ``Path.read_text`` reads them (universal
+    newlines).
+    """
     shown = shown or str(path)
+    too_large = f"too large: a {kind} may hold at most {_mib(limit)}"
     try:
-        return path.read_text(encoding="utf-8")
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise HpsimError("is a directory, not a file", file=shown)
+        if not stat.S_ISREG(info.st_mode):
+            raise HpsimError("not a regular file (a device, pipe or socket)", file=shown)
+        if info.st_size > limit:
+            raise HpsimError(f"{too_large} (this one holds {info.st_size:,} bytes)", file=shown)
+        with open(path, "rb") as f:
+            # /proc files report size 0: read one byte past the limit to know.
+            data = f.read(limit + 1)
     except FileNotFoundError:
         raise HpsimError("no such file", file=shown) from None
-    except IsADirectoryError:
-        raise HpsimError("is a directory, not a file", file=shown) from None
-    except UnicodeDecodeError as exc:
-        raise HpsimError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=shown) from None
     except OSError as exc:
         raise HpsimError(f"cannot read: {exc.strerror}", file=shown) from None
+    if len(data) > limit:
+        raise HpsimError(too_large, file=shown)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HpsimError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=shown) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n} bytes"
 
 
 def load_documents(path: Path, shown: str | None = None) -> list[Source]:
