@@ -90,7 +90,10 @@ class Controller:
         self.streams = streams
         self.plan = plan
         self.name = plan.name
-        self.pods: dict[int, Pod] = {}  # live pods by uid; ended ones leave
+        # The workload's live pods by uid, in creation order: neither ended nor being
+        # deleted. The API side tells the controller when one leaves (``pod_leaving``), so
+        # counting them costs nothing however many are pending.
+        self.pods: dict[int, Pod] = {}
         self.seq = 0
         self.revision = 0
         self.images: dict[str, str] = {}
@@ -128,16 +131,11 @@ class Controller:
 
     def live(self) -> list[Pod]:
         """The workload's pods that have not ended and are not being deleted."""
-        live = []
-        ended = []
-        for uid, p in self.pods.items():
-            if p.ended:
-                ended.append(uid)
-            elif p.delete_requested is None:
-                live.append(p)
-        for uid in ended:
-            del self.pods[uid]
-        return live
+        return list(self.pods.values())
+
+    def pod_leaving(self, pod: Pod) -> None:
+        """The pod ended, or its deletion began: it no longer counts as live."""
+        self.pods.pop(pod.uid, None)
 
     def arrive(self, delete_at: float | None) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -223,13 +221,14 @@ class ReplicaController(Controller):
     def reconcile(self) -> None:
         if self._rolling:
             return
-        live = self.live()
-        for _ in range(self.replicas - len(live)):
+        count = len(self.pods)
+        for _ in range(self.replicas - count):
             pod = self.create(self._name())
             if pod.ended:  # refused by admission: the controller would only fail again
                 return
-        if len(live) > self.replicas:
-            for pod in self._deletion_order(live)[: len(live) - self.replicas]:
+        if count > self.replicas:
+            live = self.live()
+            for pod in self._deletion_order(live)[: count - self.replicas]:
                 self.api.delete_pod(pod, "ScaledDown")
 
     @staticmethod

@@ -1,0 +1,65 @@
+"""The model's run loop: simpy's ``Environment.run(until)``, watching for a stuck clock.
+
+A zero-time loop (a controller that replaces, at the same instant, pods that
+live 0 s) processes events forever without simulated time passing: simpy's
+own ``run`` never returns and memory grows. This loop is simpy 4.1's
+``Environment.run`` for a number ``until`` (an URGENT stop event at
+``until``, so events at ``until`` itself are left unprocessed, exactly as
+simpy does), except that it looks at the clock once every ``CHECK_EVERY``
+events and hands over to ``stuck`` once more than ``limit`` events have gone
+by at one instant.
+
+Looking once per batch costs nothing measurable: the inner loop is a local
+``step`` call in a ``for`` over a range, no dearer than simpy's own ``while
+True: self.step()`` (bench_core.py's cost_per_pod is the same within its
+noise, see the commit that introduced this module).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import simpy
+from simpy.core import StopSimulation
+from simpy.events import URGENT, Event
+
+# Events between two looks at the clock: a zero-time loop is caught within
+# ``limit + CHECK_EVERY`` events. Our choice: small against any useful limit, large
+# enough that one comparison per batch is lost in the cost of the batch.
+CHECK_EVERY = 10_000
+
+
+def run_watched(
+    env: simpy.Environment,
+    until: float,
+    *,
+    limit: int,
+    stuck: Callable[[float, int], None],
+    every: int = CHECK_EVERY,
+) -> None:
+    """Process events until simulated time reaches ``until``; call ``stuck(now, events)``
+    (which is expected to raise) once more than ``limit`` events were processed without
+    simulated time passing."""
+    if until <= env.now:
+        raise ValueError(f"until ({until}) must be greater than the current simulation time")
+    # As simpy's Environment.run builds its stop event (simpy/core.py): already ok, URGENT.
+    stop = Event(env)
+    stop._ok = True
+    stop._value = None
+    env.schedule(stop, URGENT, until - env.now)
+    stop.callbacks.append(StopSimulation.callback)
+    step = env.step
+    batch = range(every)
+    instant, seen = env.now, 0
+    try:
+        while True:
+            for _ in batch:
+                step()
+            if env.now != instant:
+                instant, seen = env.now, 0
+                continue
+            seen += every
+            if seen > limit:
+                stuck(instant, seen)
+    except StopSimulation:
+        return

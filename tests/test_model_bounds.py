@@ -1,0 +1,255 @@
+"""The model neither hangs nor goes quadratic: a stuck clock stops the run with an error,
+and pending pods cost the scheduler linear work (with the same decisions as trying
+every pending pod on every change)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import pandas.testing as pdt
+import pytest
+import simpy
+from simhelp import node, pod, scenario
+
+import hpsim.node.node as node_module
+from hpsim.errors import HpsimError
+from hpsim.node.controllers import Controller
+from hpsim.node.node import WindowsNode
+from hpsim.node.pod import Pod
+from hpsim.node.runloop import CHECK_EVERY, run_watched
+from hpsim.node.schedqueue import queue_key
+from hpsim.node.scheduler import Usage
+from hpsim.observe.recorder import Recorder
+from hpsim.observe.results import tables_from_records
+from hpsim.scenario.load import LoadedScenario, load_data
+from hpsim.scenario.schema import Lifetime
+
+APP = {"name": "test/app:1", "layers": [{"size": 0}]}
+LIMIT = 20_000  # a low limit, so that the tests stop in a fraction of a second
+
+
+class CountingEnvironment(simpy.Environment):
+    def __init__(self) -> None:
+        super().__init__()
+        self.processed = 0
+
+    def step(self) -> None:
+        self.processed += 1
+        super().step()
+
+
+def _deployment(name: str, replicas: int, **extra: Any) -> dict[str, Any]:
+    manifest = pod(name, kind="Deployment", requests={"cpu": "100m"})
+    manifest["spec"]["replicas"] = replicas
+    return {"manifest": manifest, **extra}
+
+
+def _zero_lifetime(loaded: LoadedScenario, index: int) -> LoadedScenario:
+    """The workload's pods live 0 s, set past the schema (which may refuse it at load)."""
+    plans = list(loaded.workloads)
+    plan = plans[index]
+    spec = plan.spec.model_copy(update={"lifetime": Lifetime.model_construct(fixed=0.0)})
+    plans[index] = dataclasses.replace(plan, spec=spec)
+    return dataclasses.replace(loaded, workloads=tuple(plans))
+
+
+# -- a stuck clock ------------------------------------------------------------------------------
+
+
+def test_zero_lifetime_stops_with_an_error_naming_the_workload(monkeypatch):
+    monkeypatch.setattr(node_module, "INSTANT_EVENTS_LIMIT", LIMIT)
+    data = scenario(
+        [_deployment("idle", 1), _deployment("web", 2, lifetime={"fixed": "1h"})], [APP]
+    )
+    loaded = _zero_lifetime(load_data(data), 1)
+    env = CountingEnvironment()
+    with pytest.raises(HpsimError) as err:
+        WindowsNode(loaded, 0, Recorder(), env).run()
+    assert str(err.value) == (
+        '<scenario>: workloads[1].lifetime: workload "web": more than 20,000 events at t=0 s '
+        "without simulated time passing (a pod lifetime of 0 s makes its controller replace "
+        "pods at the same instant forever)"
+    )
+    # Stopped soon after the limit: the batch that crossed it, and the look at who creates.
+    assert LIMIT < env.processed <= LIMIT + 2 * CHECK_EVERY + node_module._WATCH_EVENTS
+
+
+def test_the_limit_leaves_room_for_large_bursts():
+    # About 8 events per single-container pod at its busiest instant (a drain of 4,000 pods:
+    # 32,000): the limit must leave room for 100,000 such pods at one instant.
+    assert node_module.INSTANT_EVENTS_LIMIT >= 100_000 * 8
+
+
+def test_a_stuck_clock_without_pods_is_a_model_loop(monkeypatch):
+    monkeypatch.setattr(node_module, "INSTANT_EVENTS_LIMIT", LIMIT)
+    data = scenario([{**_deployment("later", 1), "start": "1h"}], [APP])
+    wn = WindowsNode(load_data(data), 0, Recorder())
+
+    def spin(env: simpy.Environment):
+        yield env.timeout(5)
+        while True:
+            yield env.timeout(0)
+
+    wn.start()
+    wn.env.process(spin(wn.env))
+    with pytest.raises(HpsimError) as err:
+        wn.advance(60)
+    assert str(err.value) == (
+        "<scenario>: more than 20,000 events at t=5 s without simulated time passing "
+        "(no pod was created at that instant: a loop in the model)"
+    )
+
+
+def test_run_watched_stops_where_simpy_run_stops():
+    def build() -> tuple[simpy.Environment, list[tuple[float, str]]]:
+        env = simpy.Environment()
+        seen: list[tuple[float, str]] = []
+        for at, tag in [(3, "a"), (10, "at-until"), (10, "at-until-2"), (2, "b"), (11, "c")]:
+            env.timeout(at).callbacks.append(lambda _e, at=at, tag=tag: seen.append((at, tag)))
+        return env, seen
+
+    ref, ref_seen = build()
+    ref.run(until=10)
+    env, seen = build()
+    run_watched(env, 10, limit=LIMIT, stuck=lambda *_: None, every=2)
+    assert seen == ref_seen == [(2, "b"), (3, "a")]
+    assert env.now == ref.now == 10
+    run_watched(env, 12, limit=LIMIT, stuck=lambda *_: None, every=2)
+    assert seen == [(2, "b"), (3, "a"), (10, "at-until"), (10, "at-until-2"), (11, "c")]
+
+
+# -- pending pods -------------------------------------------------------------------------------
+
+
+def _job_burst(pods: int) -> dict[str, Any]:
+    """A Job of ``pods`` pods of 1 CPU at once on a 4-CPU node: all but 3 wait."""
+    job = pod("burst", kind="Job", requests={"cpu": "1"}, restart="Never")
+    job["spec"].update(completions=pods, parallelism=pods)
+    return scenario([{"manifest": job, "profile": {"work": "30s"}}], [APP], duration="5m")
+
+
+def _deployment_burst(pods: int) -> dict[str, Any]:
+    """A Deployment of ``pods`` pods of 1 CPU living 30 s: every pending pod is deleted and
+    replaced every 30 s (lifetimes count from creation)."""
+    dep = _deployment("burst", pods, lifetime={"fixed": "30s"})
+    dep["manifest"]["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "requests": {"cpu": "1"}
+    }
+    return scenario([dep], [APP], duration="2m")
+
+
+def _work(data: dict[str, Any], monkeypatch) -> int:
+    """Fit checks plus the pods the controllers walked over: the work pending pods cost."""
+    walked = [0]
+    live = Controller.live
+
+    def counting_live(self: Controller) -> list[Pod]:
+        out = live(self)
+        walked[0] += len(out)
+        return out
+
+    monkeypatch.setattr(Controller, "live", counting_live)
+    wn = WindowsNode(load_data(data), 0, Recorder())
+    wn.run()
+    return wn.pending.fit_checks + walked[0]
+
+
+@pytest.mark.parametrize("burst", [_job_burst, _deployment_burst])
+def test_pending_pods_cost_linear_work(burst, monkeypatch):
+    small, large = (_work(burst(n), monkeypatch) for n in (300, 1200))
+    # Four times the pods: about four times the work (a full scan per change: sixteen).
+    assert large <= 4.4 * small, (small, large)
+
+
+class _FullScan:
+    """The queue as it was: sort every pending pod and try each, on every change."""
+
+    def __init__(self) -> None:
+        self.pods: list[Pod] = []
+        self.fit_checks = 0
+
+    def __len__(self) -> int:
+        return len(self.pods)
+
+    def __contains__(self, p: Pod) -> bool:
+        return p in self.pods
+
+    def add(self, p: Pod) -> None:
+        self.pods.append(p)
+
+    def discard(self, p: Pod) -> None:
+        if p in self.pods:
+            self.pods.remove(p)
+
+    def cycle(self, usage: Usage, why: Any) -> list[tuple[Pod, str | None]]:
+        used = Usage(usage.cpu_m, usage.memory, usage.pods)
+        out: list[tuple[Pod, str | None]] = []
+        for p in sorted(self.pods, key=queue_key):
+            message = why(p, used)
+            if message is None:
+                self.pods.remove(p)
+                used.add(p)
+                out.append((p, None))
+            elif p.message != message:
+                out.append((p, message))
+        return out
+
+
+def _mixed(seed: int) -> dict[str, Any]:
+    """Workloads of one and of two priorities, asking for different resources, that pile
+    up on a node of 4 CPUs, 16Gi and 8 pod slots; cordon, scale and drain on the way."""
+
+    def dep(name: str, replicas: int, cpu: str, memory: str, **spec: Any) -> dict[str, Any]:
+        m = pod(name, kind="Deployment", requests={"cpu": cpu, "memory": memory}, **spec)
+        m["spec"]["replicas"] = replicas
+        return {"manifest": m}
+
+    big_cpu = dep("cpu", 5, "1500m", "1Gi")
+    big_cpu["lifetime"] = {"exponential": {"mean": "4m"}}
+    big_mem = dep("mem", 5, "250m", "5Gi")
+    big_mem["lifetime"] = {"uniform": {"min": "1m", "max": "9m"}}
+    small = dep("small", 4, "100m", "256Mi")
+    small["lifetime"] = {"exponential": {"mean": "2m"}}
+    urgent = dep("urgent", 1, "1", "2Gi", priority=1000)
+    urgent["lifetime"] = {"exponential": {"mean": "6m"}}
+    job = pod("batch", kind="Job", requests={"cpu": "1", "memory": "3Gi"}, restart="Never")
+    job["spec"]["parallelism"] = 3
+    batch = {"manifest": job, "arrivals": {"poisson": "20/h"}, "profile": {"work": "3m"}}
+    elsewhere = dep("elsewhere", 2, "100m", "100Mi", nodeSelector={"pool": "gpu"})
+    data = scenario(
+        [big_cpu, big_mem, small, urgent, batch, elsewhere],
+        [APP],
+        duration="1h",
+        node=node(kubelet={"maxPods": 8}),
+        events=[
+            {"at": "10m", "cordon": True},
+            {"at": "14m", "cordon": False},
+            {"at": "20m", "scale": {"workload": "small", "replicas": 9}},
+            {"at": "30m", "scale": {"workload": "urgent", "replicas": 3}},
+            {"at": "40m", "scale": {"workload": "small", "replicas": 1}},
+            {"at": "50m", "drain": {}},
+        ],
+    )
+    data["seed"] = seed
+    return copy.deepcopy(data)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ordered_queue_decides_as_a_full_scan(seed):
+    loaded = load_data(_mixed(seed))
+    tables = []
+    for full_scan in (False, True):
+        rec = Recorder()
+        wn = WindowsNode(loaded, seed, rec)
+        if full_scan:
+            wn.pending = _FullScan()  # type: ignore[assignment]
+        wn.run()
+        tables.append(tables_from_records(rec))
+    new, old = tables
+    failed = old["events"][old["events"]["reason"] == "FailedScheduling"]
+    assert failed["message"].nunique() >= 4  # the scenario exercises several reasons
+    assert set(new) == set(old)
+    for name in old:
+        pdt.assert_frame_equal(new[name], old[name], obj=name)
