@@ -84,7 +84,7 @@ def test_the_limit_leaves_room_for_large_bursts():
 
 def test_a_stuck_clock_without_pods_is_a_model_loop(monkeypatch):
     monkeypatch.setattr(node_module, "INSTANT_EVENTS_LIMIT", LIMIT)
-    data = scenario([{**_deployment("later", 1), "start": "1h"}], [APP])
+    data = scenario([{**_deployment("later", 1), "start": "30m"}], [APP])
     wn = WindowsNode(load_data(data), 0, Recorder())
 
     def spin(env: simpy.Environment):
