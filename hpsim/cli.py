@@ -15,12 +15,20 @@ from collections.abc import Callable, Sequence
 
 from hpsim import __version__
 from hpsim.errors import HpsimError
-from hpsim.experiment.commands import add_run_options, add_sweep_parser
+from hpsim.experiment.commands import add_run_options, add_sweep_parser, whole_number
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from hpsim.experiment.commands import check_scenario_file
     from hpsim.scenario.verdicts import bare_manifest_node, validate_file
 
+    if args.cpus < 1:
+        # The words a scenario's node.cpu gets (schema NodeSpec.cpu: ge=1).
+        raise HpsimError(
+            f"Input should be greater than or equal to 1 (got {args.cpus})", field="--cpus"
+        )
+    for path in args.files:
+        check_scenario_file(path)
     rows: list[dict] = []
     lines: list[str] = []
     ok = True
@@ -51,9 +59,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from hpsim.observe.output import check_finished, os_reason, shown_path
     from hpsim.observe.report import write_report
 
-    paths = write_report(args.results)
+    check_finished(args.results)
+    try:
+        paths = write_report(args.results)
+    except OSError as exc:
+        raise HpsimError(
+            f"could not write the report to {shown_path(args.results)}: {os_reason(exc)}"
+        ) from None
     print("\n".join(str(p) for p in paths[:2]))
     return 0
 
@@ -117,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="results folder (default results/<scenario name>/<timestamp>/)",
     )
-    r.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    r.add_argument("--seed", type=whole_number, default=None, help="seed (default: the scenario's)")
     r.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     r.add_argument("--quiet", "-q", action="store_true", help="print no summary")
     r.add_argument(
@@ -140,9 +155,11 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("a", metavar="A", help="a scenario file or a results folder")
     cmp.add_argument("b", metavar="B", help="a scenario file or a results folder")
     cmp.add_argument("--output", "-o", choices=("text", "json"), default="text")
-    cmp.add_argument("--seed", type=int, default=None, help="seed for scenarios (default: A's)")
     cmp.add_argument(
-        "-r", "--replications", type=int, default=None, help="replications for scenarios"
+        "--seed", type=whole_number, default=None, help="seed for scenarios (default: A's)"
+    )
+    cmp.add_argument(
+        "-r", "--replications", type=whole_number, default=None, help="replications for scenarios"
     )
     cmp.set_defaults(func=_cmd_compare)
 

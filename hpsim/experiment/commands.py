@@ -18,14 +18,28 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from hpsim.errors import HpsimError
+from hpsim.errors import HpsimError, excerpt
 from hpsim.experiment.executors import EXECUTORS
-from hpsim.experiment.run import run
+from hpsim.experiment.run import check_count, check_seed, run
 from hpsim.experiment.stopping import MAX_REPLICATIONS
 from hpsim.observe.compare import Difference, differences, format_table
-from hpsim.observe.output import print_summary, read_results, write_results
+from hpsim.observe.output import (
+    check_finished,
+    check_output,
+    print_summary,
+    read_results,
+    shown_path,
+    write_failure,
+    write_results,
+)
 from hpsim.observe.results import Results
-from hpsim.scenario.load import load
+from hpsim.scenario.load import LoadedScenario, load
+from hpsim.scenario.schema import REPLICATIONS_LIMIT
+
+# The most worker processes -j may start. Our choice, not an upstream rule: more than
+# any one machine has cores, and each worker is a Python process holding a scenario;
+# a larger number is a typo that would start thousands of processes.
+JOBS_LIMIT = 1024
 
 #: Headline metrics ``hpsim sweep`` prints per point (all are in summary.parquet).
 SHOWN = (
@@ -37,14 +51,53 @@ SHOWN = (
 )
 
 
-def _positive(text: str) -> int:
+def whole_number(text: str) -> int:
+    """A whole number; its range is checked with the scenario's wording (:func:`check_count`)."""
     try:
-        n = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {n})")
-    return n
+
+
+def check_scenario_file(path: str | Path) -> None:
+    """Refuse, before reading it, a scenario that is not a regular file: a results folder,
+    a FIFO (reading it would wait forever), a device. A missing file or a plain folder
+    is left to the loader, which words those."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            if (p / "run.json").is_file() or (p / "sweep.json").is_file():
+                raise HpsimError(
+                    "is a results folder, not a scenario file "
+                    "(hpsim report and hpsim compare read results folders)",
+                    file=str(path),
+                )
+            return
+        if p.exists() and not p.is_file():
+            raise HpsimError(
+                "not a regular file (a FIFO, socket or device): give a scenario file",
+                file=str(path),
+            )
+    except OSError as exc:
+        raise HpsimError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """The scenario file of a command, checked to be one first."""
+    check_scenario_file(path)
+    return load(path)
+
+
+def check_jobs(jobs: int | None) -> None:
+    """``-j``: 1 to JOBS_LIMIT worker processes."""
+    if jobs is None:
+        return
+    if jobs < 1:
+        raise HpsimError(f"Input should be greater than or equal to 1 (got {jobs})", field="--jobs")
+    if jobs > JOBS_LIMIT:
+        raise HpsimError(
+            f"Input should be less than or equal to {JOBS_LIMIT} (got {jobs})", field="--jobs"
+        )
 
 
 def add_executor_options(p: argparse.ArgumentParser) -> None:
@@ -52,7 +105,7 @@ def add_executor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-j",
         "--jobs",
-        type=_positive,
+        type=whole_number,
         default=None,
         metavar="N",
         help="worker processes (default: the machine's CPUs; -j 1 runs in this process)",
@@ -76,7 +129,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-r",
         "--replications",
-        type=_positive,
+        type=whole_number,
         default=None,
         metavar="N",
         help="replications (default: the scenario's; with --until, the minimum, default 3)",
@@ -90,7 +143,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-replications",
-        type=_positive,
+        type=whole_number,
         default=MAX_REPLICATIONS,
         metavar="N",
         help=f"stop --until here even if the target is not met (default {MAX_REPLICATIONS})",
@@ -106,8 +159,11 @@ def _executor(args: argparse.Namespace) -> str | None:
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments of :func:`hpsim.run` from ``hpsim run``'s options."""
+    check_count(args.replications, "--replications")
+    check_count(args.max_replications, "--max-replications")
+    check_jobs(args.jobs)
     if args.until is None and args.max_replications != MAX_REPLICATIONS:
-        raise HpsimError("--max-replications needs --until", field="--max-replications")
+        raise HpsimError("needs --until", field="--max-replications")
     return {
         "replications": args.replications,
         "until": args.until,
@@ -153,8 +209,15 @@ def add_sweep_parser(sub: Any) -> None:
         metavar="PATH=V1,V2,...",
         help="a factor and its values (YAML flow values; repeat for more factors)",
     )
-    s.add_argument("-r", "--replications", type=_positive, default=1, metavar="N")
-    s.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    s.add_argument(
+        "-r",
+        "--replications",
+        type=whole_number,
+        default=1,
+        metavar="N",
+        help=f"replications of every point (at most {REPLICATIONS_LIMIT:,})",
+    )
+    s.add_argument("--seed", type=whole_number, default=None, help="seed (default: the scenario's)")
     s.add_argument(
         "-o",
         "--output",
@@ -206,8 +269,11 @@ def sweep_command(args: argparse.Namespace) -> int:
             raise HpsimError(f"{path} is set twice", field="--set")
         factors[path] = values
     align = not args.no_align
+    check_seed(args.seed, "--seed")
+    check_count(args.replications, "--replications")
+    check_jobs(args.jobs)
     loaded, points, _, identity = plan(
-        args.scenario,
+        load_scenario(args.scenario),
         factors,
         replications=args.replications,
         seed=args.seed,
@@ -215,6 +281,8 @@ def sweep_command(args: argparse.Namespace) -> int:
         fmt=args.format,
     )
     out = Path(args.output) if args.output else default_output(identity, loaded.name)
+    if not out.is_dir() or not any(out.iterdir()):
+        check_output(out)  # a new sweep: its folder must be writable (else sweep() words it)
     total = len(points) * args.replications
     if not args.quiet:
         print(
@@ -248,25 +316,40 @@ def sweep_command(args: argparse.Namespace) -> int:
         for row in res.failed.head(5).itertuples(index=False):
             print(
                 f"hpsim: run {row.point} rep-{row.replication} failed: "
-                f"{row.error_type}: {row.message}",
+                f"{row.error_type}: {excerpt(row.message, 300)}",
                 file=sys.stderr,
             )
         if failed > 5:
             print(f"hpsim: ... and {failed - 5} more (see {out}/failed.*)", file=sys.stderr)
-        return 1
-    return 0
+    if res.meta.get("write_error"):
+        # The runs are done and printed; their combined tables could not be written.
+        raise HpsimError(res.meta["write_error"])
+    return 1 if failed else 0
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """``hpsim run``: load, simulate, write, print."""
-    loaded = load(args.scenario)
-    res = run(loaded, seed=args.seed, **run_options(args))
+    """``hpsim run``: load, check the options and the results folder, simulate, write, print.
+
+    Results that cannot be written once computed (a full disk) are still printed;
+    nothing half-written is left, and the command ends with the error (exit 2).
+    """
+    check_seed(args.seed, "--seed")
+    options = run_options(args)
+    loaded = load_scenario(args.scenario)
     if args.output:
         out = Path(args.output)
     else:
         stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
         out = Path("results") / loaded.name / stamp
-    write_results(res, out, args.format, scenario_file=args.scenario, report=args.report)
+    check_output(out)
+    res = run(loaded, seed=args.seed, **options)
+    try:
+        write_results(res, out, args.format, scenario_file=args.scenario, report=args.report)
+    except OSError as exc:
+        if not args.quiet:
+            print(f"{loaded.name}: seed {res.seed}, {res.duration:,.0f} s simulated (not written)")
+            print_summary(res.summary())
+        raise HpsimError(write_failure(out, exc)) from None
     if not args.quiet:
         print(f"{loaded.name}: seed {res.seed}, {res.duration:,.0f} s simulated -> {out}")
         if args.report:
@@ -287,10 +370,11 @@ def _is_scenario(path: str | Path) -> bool:
 def _results(path: str, seed: int | None, replications: int | None) -> Results:
     p = Path(path)
     if p.is_dir():
+        check_finished(p)
         return read_results(p)
     if not p.exists():
-        raise HpsimError(f"{path}: no such scenario file or results folder")
-    return run(load(p), seed=seed, replications=replications)
+        raise HpsimError(f"{shown_path(path)}: no such scenario file or results folder")
+    return run(load_scenario(p), seed=seed, replications=replications)
 
 
 def compare(
@@ -302,6 +386,11 @@ def compare(
     scenario's own, or those a results folder A was run with), so B's
     replication i shares A's random numbers.
     """
+    check_seed(seed, "--seed")
+    check_count(replications, "--replications")
+    for path in (a, b):
+        if not Path(path).is_dir():
+            check_scenario_file(path)
     ra = None
     if _is_scenario(a):
         sc = load(a).scenario

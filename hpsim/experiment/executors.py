@@ -138,19 +138,39 @@ def write_run(
         meta={"replications": 1, **scenario_meta(loaded)},
     )
     arrow = arrow_tables(tables) if fmt == "parquet" else None
-    write_results(res, out_dir, fmt, scenario_file=loaded.file, arrow=arrow)
+    # clean=False: the sweep cleaned its folder once at its start.
+    write_results(res, out_dir, fmt, scenario_file=loaded.file, arrow=arrow, clean=False)
     return without_metadata(arrow) if arrow is not None else None
 
 
+def write_error_record(key: tuple[str, int], exc: OSError, out_dir: Path) -> dict[str, Any]:
+    """The error record of a run that finished but whose folder could not be written."""
+    from hpsim.observe.output import write_failure
+
+    return {
+        "point": key[0],
+        "replication": key[1],
+        "type": type(exc).__name__,
+        "message": write_failure(out_dir, exc),
+        "traceback": "".join(traceback.format_exception(exc)),
+    }
+
+
 def execute(spec: RunSpec) -> RunOutcome:
-    """Run one spec; never raises (an error comes back in the outcome)."""
+    """Run one spec; never raises (an error comes back in the outcome).
+
+    A run whose folder cannot be written (a full disk) is a failed run, its
+    message ``could not write results to DIR: [Errno 28] No space left on device``.
+    """
     from hpsim.experiment.run import simulate
 
     t0 = time.perf_counter()
+    writing = False
     try:
         loaded, twin = _loaded(spec)
         tables, summary = simulate(loaded, spec.seed_sequence(), twin)
         if spec.out_dir is not None:
+            writing = True
             arrow = write_run(loaded, spec.entropy, tables, summary, Path(spec.out_dir), spec.fmt)
             return RunOutcome(spec.key, summary, arrow=arrow, seconds=time.perf_counter() - t0)
         return RunOutcome(spec.key, summary, tables, seconds=time.perf_counter() - t0)
@@ -162,6 +182,8 @@ def execute(spec: RunSpec) -> RunOutcome:
             "message": str(exc),
             "traceback": traceback.format_exc(),
         }
+        if writing and isinstance(exc, OSError):
+            record = write_error_record(spec.key, exc, Path(spec.out_dir))  # type: ignore[arg-type]
         if spec.out_dir is not None:
             try:
                 _write_error(Path(spec.out_dir), record)
@@ -195,6 +217,10 @@ class Executor:
 
     def map(self, fn: Callable[[RunSpec], RunOutcome], specs: Iterable[RunSpec]) -> Iterator:
         raise NotImplementedError
+
+    def start(self) -> None:
+        """Connect or start workers now, so that a bad address fails before anything runs
+        (else the first :meth:`map` does it)."""
 
     def close(self) -> None:
         """Stop workers this executor started."""
@@ -340,9 +366,12 @@ class Dask(Executor):
                     )
                     self._client = Client(self._cluster)
             else:
-                self._client = Client(self.scheduler, timeout="10s")
+                self._client = connect(self.scheduler)
                 self.jobs = max(1, sum(self._client.nthreads().values()))
         return self._client
+
+    def start(self) -> None:
+        self._start()
 
     def map(self, fn: Callable[[RunSpec], RunOutcome], specs: Iterable[RunSpec]) -> Iterator:
         from dask.distributed import as_completed
@@ -382,6 +411,84 @@ class Dask(Executor):
         if self.scheduler:
             return f"Dask scheduler {self.scheduler}"
         return f"Dask LocalCluster of {self.jobs} workers"
+
+
+# How long to wait for a Dask scheduler to answer: distributed's own connect timeout
+# is 30 s; 10 s is our choice (a scheduler that takes longer is too loaded to use).
+SCHEDULER_TIMEOUT_S = 10.0
+
+
+def connect(address: str) -> Any:
+    """A ``dask.distributed.Client`` of the scheduler at ``address``, or an HpsimError
+    (field ``--scheduler``) saying why not, within SCHEDULER_TIMEOUT_S.
+
+    A TCP address is tried with a plain socket first: a refused or unresolvable one
+    fails at once with the OS's reason, not after Dask's retries.
+    """
+    import socket
+    import threading
+
+    from dask.distributed import Client
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    from hpsim.errors import HpsimError, excerpt
+
+    shown = excerpt(address, 200)
+
+    def malformed(reason: object) -> HpsimError:
+        return HpsimError(
+            f"not a Dask scheduler address: {shown} ({excerpt(reason, 200)}); "
+            "expected e.g. tcp://10.0.0.5:8786",
+            field="--scheduler",
+        )
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            host, port = parse_host_port(location)
+            if not 0 < port < 65536:
+                raise ValueError(f"port {port} is not between 1 and 65535")
+    except (ValueError, TypeError) as exc:
+        raise malformed(exc) from None
+
+    def unreachable(reason: object) -> HpsimError:
+        return HpsimError(
+            f"cannot reach the Dask scheduler at {shown} ({excerpt(reason, 200)})",
+            field="--scheduler",
+        )
+
+    if scheme in ("tcp", "tls"):
+        try:
+            socket.create_connection((host, port), timeout=SCHEDULER_TIMEOUT_S).close()
+        except socket.gaierror as exc:
+            raise unreachable(f"unknown host {host!r}: {exc.strerror}") from None
+        except TimeoutError:
+            raise unreachable(f"no answer in {SCHEDULER_TIMEOUT_S:g} s") from None
+        except OSError as exc:
+            raise unreachable(f"[Errno {exc.errno}] {exc.strerror}" if exc.errno else exc) from None
+    # Client() waits forever on a server that accepts the connection and never answers
+    # (not a Dask scheduler): it is made in a daemon thread we stop waiting for.
+    made: dict[str, Any] = {}
+
+    def make() -> None:
+        try:
+            made["client"] = Client(address, timeout=f"{SCHEDULER_TIMEOUT_S:g}s")
+        except BaseException as exc:  # handed to the caller below
+            made["error"] = exc
+
+    thread = threading.Thread(target=make, name="hpsim-dask-connect", daemon=True)
+    thread.start()
+    thread.join(SCHEDULER_TIMEOUT_S + 1)
+    if thread.is_alive():
+        raise unreachable(f"connected, but no Dask scheduler answered in {SCHEDULER_TIMEOUT_S:g} s")
+    error = made.get("error")
+    if isinstance(error, ValueError):  # an unknown scheme, a location it cannot parse
+        raise malformed(error) from None
+    if isinstance(error, OSError | TimeoutError):
+        raise unreachable(error) from None
+    if error is not None:
+        raise error
+    return made["client"]
 
 
 def make_executor(

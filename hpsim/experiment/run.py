@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hpsim.errors import HpsimError
 from hpsim.experiment.align import align_bases
 from hpsim.experiment.executors import Executor, RunOutcome, RunSpec, execute, make_executor
 from hpsim.experiment.executors import remember as _remember
@@ -30,6 +31,7 @@ from hpsim.node.node import WindowsNode
 from hpsim.observe.recorder import Recorder
 from hpsim.observe.results import Results, scenario_meta, summarize, tables_from_records
 from hpsim.scenario.load import LoadedScenario, load
+from hpsim.scenario.schema import REPLICATIONS_LIMIT
 
 
 class RunFailed(RuntimeError):
@@ -39,6 +41,31 @@ class RunFailed(RuntimeError):
         self.record = record
         super().__init__(
             f"replication {record['replication']} failed: {record['type']}: {record['message']}"
+        )
+
+
+def check_seed(seed: int | None, field: str = "seed") -> None:
+    """A seed given to a command or to :func:`run`: what the scenario's ``seed`` takes
+    (a whole number, at least 0), refused in the words the scenario file gets."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise HpsimError(f"Input should be a valid integer (got {seed!r:.60})", field=field)
+    if seed < 0:
+        raise HpsimError(f"Input should be greater than or equal to 0 (got {seed})", field=field)
+
+
+def check_count(n: int | None, field: str = "replications") -> None:
+    """A number of replications: 1 to REPLICATIONS_LIMIT, as the scenario's ``replications``."""
+    if n is None:
+        return
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise HpsimError(f"Input should be a valid integer (got {n!r:.60})", field=field)
+    if n < 1:
+        raise HpsimError(f"Input should be greater than or equal to 1 (got {n})", field=field)
+    if n > REPLICATIONS_LIMIT:
+        raise HpsimError(
+            f"Input should be less than or equal to {REPLICATIONS_LIMIT} (got {n})", field=field
         )
 
 
@@ -135,6 +162,9 @@ def run(
     or the cluster at ``scheduler``); every executor gives the same tables.
     A replication that raises stops the run with :class:`RunFailed`.
     """
+    check_seed(seed)
+    check_count(replications)
+    check_count(max_replications, "max_replications")
     loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario)
     sc = loaded.scenario
     seed = sc.seed if seed is None else seed
@@ -145,8 +175,7 @@ def run(
     else:
         minimum = max(2, MIN_REPLICATIONS if replications is None else replications)
         n = max(minimum, max_replications)
-    if n < 1:
-        raise ValueError("replications must be at least 1")
+    check_count(n)
     if align:
         align_bases(loaded)  # a bad twin fails here, not in every worker
     if n == 1 and rule is None and isinstance(executor, str) and scheduler is None:

@@ -21,13 +21,18 @@ With an output folder each run writes its own folder, atomically::
 
 Started again with the same sweep, it skips runs whose folder is whole and
 reruns the failed ones; a different sweep into the same folder is refused.
+A run whose folder cannot be written (a full disk) is a failed run like one
+that raised; if the combined tables cannot be written at the end, the results
+say so in ``meta["write_error"]``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
+import math
 import os
 import shutil
 from collections.abc import Mapping, Sequence
@@ -38,7 +43,7 @@ from typing import Any
 import pandas as pd
 
 from hpsim import atomic
-from hpsim.errors import HpsimError
+from hpsim.errors import HpsimError, excerpt
 from hpsim.experiment.executors import (
     Executor,
     InProcess,
@@ -48,18 +53,29 @@ from hpsim.experiment.executors import (
     execute,
     make_executor,
     remember,
+    write_error_record,
     write_run,
 )
 from hpsim.experiment.paths import Resolver, Token
 from hpsim.experiment.progress import Progress, wanted
-from hpsim.experiment.run import spawn_key
-from hpsim.observe.output import TABLES, without_metadata
+from hpsim.experiment.run import check_count, check_seed, spawn_key
+from hpsim.observe.output import TABLES, os_reason, shown_path, without_metadata, write_failure
 from hpsim.observe.results import TableViews
 from hpsim.observe.stats import interval
 from hpsim.scenario.load import LoadedScenario, load, load_data
 from hpsim.scenario.yamlsrc import Source, iter_documents, join_path, read_text
 
 SWEEP_FILE = "sweep.json"
+
+# The most runs (points x replications) one sweep may hold. Our choice, not an upstream
+# rule: every run is planned before the first starts (a spec, a row, a folder each), and
+# 100,000 runs of even the smallest scenario take hours on one machine; a grid past it
+# is a typo (1000 x 1000 values) or wants splitting into sweeps.
+SWEEP_RUNS_LIMIT = 100_000
+# The most points: each is a copy of the scenario loaded and checked before any run
+# (about 15 KB and 1.5 ms for the smallest scenario, many times that for a real one).
+# Our choice, for the same reason.
+SWEEP_POINTS_LIMIT = 10_000
 _IDENTITY = ("scenario_sha256", "factors", "replications", "seed", "align", "format")
 
 
@@ -101,7 +117,9 @@ def _check(
     try:
         return load_data(data, file=loaded.file, base_dir=loaded.base_dir)
     except HpsimError as exc:
-        shown = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in values.items())
+        shown = ", ".join(
+            f"{excerpt(k)}={excerpt(json.dumps(v, default=str))}" for k, v in values.items()
+        )
         culprit = next(iter(where.values()))
         for w in where.values():
             # The factor whose place holds the error's field (or inside which it is).
@@ -237,16 +255,14 @@ def _finished(run_dir: Path) -> bool:
 
 
 def _clean_stale(out: Path) -> None:
-    """Temporary folders a killed sweep left: never renamed, so never counted as done."""
+    """Temporary folders a killed sweep left: never renamed, so never counted as done
+    (those of a writer still running are left to it)."""
     points = out / "points"
     if points.is_dir():
-        for tmp in points.glob(f"*/{atomic.LEFTOVERS}"):
-            shutil.rmtree(tmp, ignore_errors=True)
-    for tmp in out.glob(atomic.LEFTOVERS):
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        for pdir in points.iterdir():
+            if pdir.is_dir():
+                atomic.clean_leftovers(pdir)
+    atomic.clean_leftovers(out)
 
 
 def _read_run(run_dir: Path, fmt: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
@@ -447,15 +463,78 @@ def plan(
     fmt: str = "parquet",
 ) -> tuple[LoadedScenario, list[Point], list[LoadedScenario], dict[str, Any]]:
     """Load and check a sweep without running it: the scenario, points and identity."""
+    check_count(replications, "--replications")
+    check_seed(seed, "--seed")
     loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario)
-    if replications < 1:
-        raise HpsimError("replications must be at least 1", field="--replications")
     seed = loaded.scenario.seed if seed is None else seed
+    check_size(factors, replications)
     points, checked = grid(loaded, factors)
     identity = sweep_identity(
         loaded, factors, replications=replications, seed=seed, align=align, fmt=fmt
     )
     return loaded, points, checked, identity
+
+
+def check_size(factors: Mapping[str, Sequence[Any]], replications: int) -> None:
+    """Refuse, before any point is built, a grid past SWEEP_POINTS_LIMIT points or
+    SWEEP_RUNS_LIMIT runs; the message gives the count."""
+    sizes = [len(v) for v in factors.values()]
+    if not sizes:
+        return  # grid() words a sweep without factors
+    npoints = math.prod(sizes)
+    shape = " x ".join(f"{n:,}" for n in sizes)
+    runs = npoints * replications
+    if runs > SWEEP_RUNS_LIMIT:
+        raise HpsimError(
+            f"{shape} points x {replications:,} replications = {runs:,} runs, more than "
+            f"a sweep may hold ({SWEEP_RUNS_LIMIT:,}): split it into smaller sweeps",
+            field="--set",
+        )
+    if npoints > SWEEP_POINTS_LIMIT:
+        raise HpsimError(
+            f"{shape} = {npoints:,} points, more than a sweep may hold "
+            f"({SWEEP_POINTS_LIMIT:,}): split it into smaller sweeps",
+            field="--set",
+        )
+
+
+def _prepare(
+    out: Path,
+    loaded: LoadedScenario,
+    identity: dict[str, Any],
+    points: list[Point],
+    replications: int,
+) -> set[tuple[str, int]]:
+    """Claim ``out``, clean what killed runs left, write the points; the runs already done.
+
+    A folder that cannot be written is refused here, before any run.
+    """
+    manifest = {
+        "hpsim_sweep": 1,
+        "scenario": loaded.name,
+        "scenario_file": loaded.file,
+        **identity,
+        "points": [{"id": p.id, "values": _json_value(p.values)} for p in points],
+    }
+    done: set[tuple[str, int]] = set()
+    try:
+        _claim(out, manifest)
+        _clean_stale(out)
+        for p in points:
+            pdir = out / "points" / p.id
+            pdir.mkdir(parents=True, exist_ok=True)
+            if not (pdir / "point.json").exists():
+                text = json.dumps({"id": p.id, "values": _json_value(p.values)}, indent=2)
+                atomic.write_text(pdir / "point.json", text + "\n")
+            for i in range(replications):
+                rdir = _run_dir(out, (p.id, i))
+                if _finished(rdir):
+                    done.add((p.id, i))
+                elif rdir.exists():
+                    shutil.rmtree(rdir)  # a failed run: try it again
+    except OSError as exc:
+        raise HpsimError(f"cannot write results to {shown_path(out)}: {os_reason(exc)}") from None
+    return done
 
 
 def sweep(
@@ -490,29 +569,15 @@ def sweep(
     results: dict[tuple[str, int], tuple[dict[str, pd.DataFrame], dict[str, Any]]] = {}
     errors: dict[tuple[str, int], dict[str, Any]] = {}
     done: set[tuple[str, int]] = set()
-    if out is not None:
-        manifest = {
-            "hpsim_sweep": 1,
-            "scenario": loaded.name,
-            "scenario_file": loaded.file,
-            **identity,
-            "points": [{"id": p.id, "values": _json_value(p.values)} for p in points],
-        }
-        _claim(out, manifest)
-        _clean_stale(out)
-        for p in points:
-            pdir = out / "points" / p.id
-            pdir.mkdir(parents=True, exist_ok=True)
-            if not (pdir / "point.json").exists():
-                text = json.dumps({"id": p.id, "values": _json_value(p.values)}, indent=2)
-                atomic.write_text(pdir / "point.json", text + "\n")
-            for i in range(replications):
-                rdir = _run_dir(out, (p.id, i))
-                if _finished(rdir):
-                    done.add((p.id, i))
-                elif rdir.exists():
-                    shutil.rmtree(rdir)  # a failed run: try it again
     ex = make_executor(executor, jobs=jobs, scheduler=scheduler)
+    try:
+        # Connect first: an unreachable scheduler fails before any folder is made.
+        ex.start()
+        if out is not None:
+            done = _prepare(out, loaded, identity, points, replications)
+    except BaseException:
+        ex.close()
+        raise
     if isinstance(ex, InProcess):
         for c in checked:
             remember(c)
@@ -538,7 +603,7 @@ def sweep(
     scenario_of = {p.id: c for p, c in zip(points, checked, strict=True)}  # factors applied
     with ex, Progress(total, show=wanted(progress), done=len(done), desc=loaded.name) as bar:
         for outcome in ex.map(execute, specs):
-            _keep(outcome, out, scenario_of[outcome.key[0]], seed, fmt, results, errors)
+            outcome = _keep(outcome, out, scenario_of[outcome.key[0]], seed, fmt, results, errors)
             bar.update(outcome.ok)
             if out is not None and fmt == "parquet" and outcome.ok:
                 # The tables the worker wrote, as it sent them, or read back now while
@@ -561,25 +626,35 @@ def sweep(
     runs, failed, summary, point_df = _derived(
         points, names, fvalue, replications, summaries, errors
     )
+    meta: dict[str, Any] = {
+        "digest": loaded.digest,
+        "executor": ex.describe(),
+        "resumed": len(done),
+    }
     if out is not None and fmt == "parquet":
         import pyarrow.parquet as pq
 
         arrow = _concat_files(points, names, fvalue, keys, out, read_back)
-        tables = {}
-        for name, t in arrow.items():
-            with atomic.replacing_file(out / f"{name}.parquet") as tmp:
-                pq.write_table(t, tmp)
-            tables[name] = t.to_pandas()
+        tables = {name: t.to_pandas() for name, t in arrow.items()}
     else:
         if out is not None:
             results = {k: _read_run(_run_dir(out, k), fmt) for k in keys}
         tables = _concat_frames(points, names, fvalue, {k: results[k][0] for k in keys})
-        if out is not None:
-            for name, df in tables.items():
-                _atomic_table(df, out / f"{name}.{fmt}", fmt)
     if out is not None:
-        for name, df in {"runs": runs, "failed": failed, "summary": summary}.items():
-            _atomic_table(df, out / f"{name}.{fmt}", fmt)
+        # The runs are done: a table that cannot be written (a full disk) leaves no
+        # half-written file, and the results say so instead of being lost.
+        try:
+            if fmt == "parquet":
+                for name, t in arrow.items():
+                    with atomic.replacing_file(out / f"{name}.parquet") as tmp:
+                        pq.write_table(t, tmp)
+            else:
+                for name, df in tables.items():
+                    _atomic_table(df, out / f"{name}.{fmt}", fmt)
+            for name, df in {"runs": runs, "failed": failed, "summary": summary}.items():
+                _atomic_table(df, out / f"{name}.{fmt}", fmt)
+        except OSError as exc:
+            meta["write_error"] = write_failure(out, exc)
     return SweepResults(
         scenario=loaded.name,
         seed=seed,
@@ -591,7 +666,7 @@ def sweep(
         failed=failed,
         summary_table=summary,
         output=out,
-        meta={"digest": loaded.digest, "executor": ex.describe(), "resumed": len(done)},
+        meta=meta,
     )
 
 
@@ -603,25 +678,32 @@ def _keep(
     fmt: str,
     results: dict[tuple[str, int], tuple[dict[str, pd.DataFrame], dict[str, Any]]],
     errors: dict[tuple[str, int], dict[str, Any]],
-) -> None:
+) -> RunOutcome:
     """An outcome into memory, or (workers that cannot see our files) into its folder, which
-    describes ``loaded``: the scenario of the run's point.
+    describes ``loaded``: the scenario of the run's point. Returns the outcome: a failed
+    one if its folder could not be written.
 
     A folder written here as Parquet leaves the Arrow tables it holds in ``outcome.arrow``,
     as a worker that writes its own folder sends them.
     """
     key = outcome.key
+    if outcome.ok and outcome.tables is not None and out is not None:
+        assert outcome.summary is not None
+        try:
+            outcome.arrow = write_run(
+                loaded, seed, outcome.tables, outcome.summary, _run_dir(out, key), fmt
+            )
+        except OSError as exc:
+            outcome = RunOutcome(
+                key, error=write_error_record(key, exc, _run_dir(out, key)), meta=outcome.meta
+            )
     if not outcome.ok:
         errors[key] = outcome.error  # type: ignore[assignment]
         if out is not None and not (_run_dir(out, key) / "error.json").exists():
-            _write_error(_run_dir(out, key), outcome.error)  # type: ignore[arg-type]
-        return
-    if outcome.tables is None:
-        return  # the worker wrote the folder
-    assert outcome.summary is not None
-    if out is not None:
-        outcome.arrow = write_run(
-            loaded, seed, outcome.tables, outcome.summary, _run_dir(out, key), fmt
-        )
-    else:
-        results[key] = (outcome.tables, outcome.summary)
+            # A full disk: the run is failed in memory, and runs again on resume.
+            with contextlib.suppress(OSError):
+                _write_error(_run_dir(out, key), outcome.error)  # type: ignore[arg-type]
+        return outcome
+    if outcome.tables is not None and out is None:
+        results[key] = (outcome.tables, outcome.summary)  # type: ignore[assignment]
+    return outcome

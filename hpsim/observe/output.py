@@ -1,7 +1,10 @@
 """Writing a run's results folder, atomically.
 
 Everything is written into a temporary sibling folder and renamed into place
-at the end, so a killed run never leaves a folder that looks whole. Tables are
+at the end, so a killed run never leaves a folder that looks whole (and the
+next write into the same parent removes what it left; readers refuse a
+temporary folder). :func:`check_output` tries the location before a run
+starts, so a bad ``-o`` fails at once, not after the simulation. Tables are
 Parquet (pyarrow) or CSV; ``summary.json`` holds the headline numbers (over
 replications, ``summaries.json`` each replication's), and
 ``run.json`` the scenario's hash, the seed and the versions that made it.
@@ -19,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from hpsim import atomic
-from hpsim.errors import HpsimError
+from hpsim.errors import HpsimError, excerpt
 from hpsim.observe.results import Results
 
 TABLES = (
@@ -69,6 +72,51 @@ def without_metadata(arrow: dict[str, Any]) -> dict[str, Any]:
     return {name: t.replace_schema_metadata(None) for name, t in arrow.items()}
 
 
+def shown_path(path: str | Path) -> str:
+    """A path for a message: escaped and cut as a file name in an error is."""
+    return excerpt(str(path), 200)
+
+
+def os_reason(exc: OSError) -> str:
+    """``[Errno 28] No space left on device``: the OS's reason without the file it names."""
+    if exc.errno is not None and exc.strerror:
+        return f"[Errno {exc.errno}] {exc.strerror}"
+    return excerpt(str(exc), 200)
+
+
+def write_failure(out_dir: str | Path, exc: OSError) -> str:
+    """The message for results that were computed but could not be written."""
+    return f"could not write results to {shown_path(out_dir)}: {os_reason(exc)}"
+
+
+def check_output(out_dir: str | Path) -> None:
+    """Refuse, before anything runs, a results folder that cannot be written.
+
+    ``out_dir`` must not be a file nor a non-empty folder, and its parents and the
+    temporary sibling it is written through must be creatable and writable there
+    (see :func:`hpsim.atomic.probe_dir`; everything the check creates is removed).
+    """
+    out_dir = Path(out_dir)
+    try:
+        if out_dir.is_dir() and any(out_dir.iterdir()):
+            raise HpsimError(f"results folder {shown_path(out_dir)} exists and is not empty")
+        atomic.probe_dir(out_dir)
+    except NotADirectoryError as exc:
+        what = Path(exc.filename) if exc.filename else None
+        if what is not None and what.exists() and not what.is_dir():
+            which = "it" if what == out_dir else shown_path(what)
+            raise HpsimError(
+                f"cannot write results to {shown_path(out_dir)}: {which} is a file, not a folder"
+            ) from None
+        raise HpsimError(
+            f"cannot write results to {shown_path(out_dir)}: {os_reason(exc)}"
+        ) from None
+    except OSError as exc:
+        raise HpsimError(
+            f"cannot write results to {shown_path(out_dir)}: {os_reason(exc)}"
+        ) from None
+
+
 def write_results(
     res: Results,
     out_dir: Path,
@@ -77,8 +125,14 @@ def write_results(
     *,
     report: bool = False,
     arrow: dict[str, Any] | None = None,
+    clean: bool = True,
 ) -> Path:
     """Write tables, summary.json and run.json into ``out_dir`` (atomically).
+
+    An ``OSError`` while writing (a full disk, a folder made read-only meanwhile)
+    leaves nothing behind and is raised as it is (:func:`write_failure` words it).
+    ``clean`` removes the stale temporary folders of killed writers beside
+    ``out_dir`` first (a sweep cleans its folder once, at its start).
 
     With ``report`` the capacity-planning report (report.html, report.md,
     figures/) is written too, before the folder takes its name. Parquet tables
@@ -89,7 +143,7 @@ def write_results(
     if out_dir.exists() and any(out_dir.iterdir()):
         raise HpsimError(f"results folder {out_dir} exists and is not empty")
     # empty_only: a folder something wrote into meanwhile is an error, never overwritten.
-    with atomic.replacing_dir(out_dir, empty_only=True) as tmp:
+    with atomic.replacing_dir(out_dir, empty_only=True, clean=clean) as tmp:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
@@ -128,9 +182,8 @@ def write_results(
 def read_results(folder: str | Path) -> Results:
     """A results folder written by ``hpsim run`` (or one run of a sweep), read back."""
     folder = Path(folder)
+    _check_run_json(folder)
     run_file = folder / "run.json"
-    if not run_file.is_file():
-        raise HpsimError(f"{folder}: not a results folder (no run.json)")
     try:
         info = json.loads(run_file.read_text())
         summary = json.loads((folder / "summary.json").read_text())
@@ -163,6 +216,32 @@ def read_results(folder: str | Path) -> Results:
         meta=meta,
         combined=summary,
     )
+
+
+def check_finished(folder: str | Path) -> None:
+    """Refuse what is not a finished results folder: a missing folder, one without
+    run.json, or the temporary folder of a write that never finished (an interrupted
+    run leaves one that may look whole)."""
+    folder = Path(folder)
+    if folder.is_dir() and atomic.is_leftover(folder.resolve()):
+        raise HpsimError(
+            "not a finished results folder (a temporary folder, never renamed): "
+            "the run writing it was interrupted or is still writing; run the scenario again",
+            file=str(folder),
+        )
+    _check_run_json(folder)
+
+
+def _check_run_json(folder: Path) -> None:
+    name = str(folder)
+    if not folder.is_dir():
+        raise HpsimError("not a results folder (no run.json)", file=name)
+    if not (folder / "run.json").is_file():
+        if (folder / "sweep.json").is_file():
+            hint = "a sweep's folder: give one of its runs, points/<point>/rep-<i>"
+        else:
+            hint = "give a folder hpsim run wrote"
+        raise HpsimError("not a finished results folder (no run.json): " + hint, file=name)
 
 
 def _is_interval(value: Any) -> bool:
