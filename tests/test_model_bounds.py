@@ -11,9 +11,11 @@ from typing import Any
 import pandas.testing as pdt
 import pytest
 import simpy
+import yaml
 from simhelp import node, pod, scenario
 
 import hpsim.node.node as node_module
+from hpsim.cli import main
 from hpsim.errors import HpsimError
 from hpsim.node.controllers import Controller
 from hpsim.node.node import WindowsNode
@@ -100,6 +102,39 @@ def test_a_stuck_clock_without_pods_is_a_model_loop(monkeypatch):
         "<scenario>: more than 20,000 events at t=5 s without simulated time passing "
         "(no pod was created at that instant: a loop in the model)"
     )
+
+
+def test_more_replicas_than_memory_holds_stop_with_an_error(monkeypatch, tmp_path, capsys):
+    """A scale to 2^31-1 replicas (an int32, so the schema takes it): the ReplicaSet
+    controller creates 500 pods a sync, all pending on a 4-CPU node; the run stops, in
+    one line naming the workload, once 1,000 are pending (the limit, lowered here)."""
+    monkeypatch.setattr(node_module, "PENDING_PODS_LIMIT", 1_000)
+    data = scenario([_deployment("web", 2)], [APP])
+    data["events"] = [{"at": "10m", "scale": {"workload": "web", "replicas": 2**31 - 1}}]
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "-o", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f'hpsim: error: {path}: workloads[0]: workload "web": more than 1,000 pods pending '
+        "at once at t=600 s: hpsim holds every pending pod in memory; ask for fewer "
+        "replicas or arrivals\n"
+    )
+    assert not out.exists()
+
+
+def test_a_large_scale_up_is_created_in_syncs_of_500_at_one_instant():
+    """1,200 replicas come in three syncs (500, 500, 200; ReplicaSet BurstReplicas) and
+    still all at t=0, named in order, as one sync made them before."""
+    data = scenario([_deployment("web", 1_200)], [APP], duration="1m")
+    rec = Recorder()
+    WindowsNode(load_data(data), 0, rec).run()
+    pods = tables_from_records(rec)["pods"]
+    assert len(pods) == 1_200
+    assert (pods["created_s"] == 0).all()
+    assert list(pods["pod"])[:2] == ["web-r0-1", "web-r0-2"]
+    assert list(pods["pod"])[-1] == "web-r0-1200"
 
 
 def test_run_watched_stops_where_simpy_run_stops():

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from hpsim import atomic
+from hpsim.errors import HpsimError
 
 EXECUTORS = ("inprocess", "pool", "dask")
 
@@ -182,6 +183,9 @@ def execute(spec: RunSpec) -> RunOutcome:
             "message": str(exc),
             "traceback": traceback.format_exc(),
         }
+        if isinstance(exc, HpsimError):
+            # Bad input found while running (the model's guards): the user's error, not a crash.
+            record["input_error"] = True
         if writing and isinstance(exc, OSError):
             record = write_error_record(spec.key, exc, Path(spec.out_dir))  # type: ignore[arg-type]
         if spec.out_dir is not None:

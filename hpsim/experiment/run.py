@@ -132,6 +132,8 @@ def _run_batch(
         bar.update(outcome.ok)
         if not outcome.ok:
             assert outcome.error is not None
+            if outcome.error.get("input_error"):
+                raise HpsimError(outcome.error["message"])
             raise RunFailed(outcome.error)
         out[outcome.key[1]] = outcome
 

@@ -43,6 +43,12 @@ JOB_BACKOFF_MAX_S = 360.0
 DS_BACKOFF_INITIAL_S = 1.0
 DS_BACKOFF_MAX_S = 900.0
 DEFAULT_MAX_SURGE = 0.25  # Deployment RollingUpdate maxSurge / maxUnavailable defaults: 25%
+# Pods one sync creates at most; the rest wait for the next sync, which comes as soon as
+# the creations are observed (modelled: at the same instant). kubernetes/kubernetes
+# pkg/controller/replicaset/replica_set.go BurstReplicas and pkg/controller/job/
+# job_controller.go MaxPodCreateDeletePerSync.
+BURST_REPLICAS = 500
+MAX_POD_CREATE_PER_SYNC = 500
 
 Proc = Generator[simpy.Event, Any, Any]
 
@@ -222,10 +228,14 @@ class ReplicaController(Controller):
         if self._rolling:
             return
         count = len(self.pods)
-        for _ in range(self.replicas - count):
+        missing = self.replicas - count
+        for _ in range(min(missing, BURST_REPLICAS)):
             pod = self.create(self._name())
             if pod.ended:  # refused by admission: the controller would only fail again
                 return
+        if missing > BURST_REPLICAS:
+            # The rest in the next sync, which follows at once once these are observed.
+            Timeout(self.env, 0).callbacks.append(lambda _t: self.reconcile())
         if count > self.replicas:
             live = self.live()
             for pod in self._deletion_order(live)[: count - self.replicas]:
@@ -325,8 +335,15 @@ class JobController(Controller):
         self.runs.append(run)
         # completions unset (a work queue): parallelism pods (batch/v1 SetDefaults_Job).
         first_wave = t.parallelism if t.completions is None else min(t.parallelism, t.completions)
-        for _ in range(first_wave):
+        self._fill(run, first_wave)
+
+    def _fill(self, run: JobRun, pods: int) -> None:
+        """Create ``pods`` pods for ``run``, at most MAX_POD_CREATE_PER_SYNC per sync."""
+        for _ in range(min(pods, MAX_POD_CREATE_PER_SYNC)):
             self._spawn(run)
+        if pods > MAX_POD_CREATE_PER_SYNC and not run.done:
+            left = pods - MAX_POD_CREATE_PER_SYNC
+            Timeout(self.env, 0).callbacks.append(lambda _t: self._fill(run, left))
 
     def _spawn(self, run: JobRun) -> None:
         run.active += 1

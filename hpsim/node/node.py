@@ -70,6 +70,12 @@ _PRIORITY_CLASSES = {
 # pods (4,000 pods drained at once: 32,000). One million leaves room for 100,000 pods, or
 # 10,000 pods of ten containers, at one instant; a zero-time loop reaches it in ~10 s.
 INSTANT_EVENTS_LIMIT = 1_000_000
+# Pods waiting to be scheduled at once before the run is stopped. Our choice, no upstream
+# source: every pending pod is held in memory (about 10 KB with its records), and a
+# scenario that asks for more (replicas: 2147483647, a burst of arrivals that never fit)
+# would otherwise grow until the machine runs out of memory. 200,000 pending pods is
+# 2,000 times a node's default maxPods (110).
+PENDING_PODS_LIMIT = 200_000
 # Events watched after the limit, to see which workloads create pods at that instant.
 _WATCH_EVENTS = 10_000
 
@@ -383,6 +389,14 @@ class WindowsNode:
             self._kubelet_admit(pod)
             self._level()
         else:
+            if len(self.pending) >= PENDING_PODS_LIMIT:
+                raise HpsimError(
+                    f'workload "{excerpt(plan.name)}": more than {PENDING_PODS_LIMIT:,} pods '
+                    f"pending at once at t={self.env.now:g} s: hpsim holds every pending pod "
+                    "in memory; ask for fewer replicas or arrivals",
+                    file=self.loaded.file,
+                    field=f"workloads[{plan.index}]",
+                )
             self.pending.add(pod)
             self.schedule()  # it reports the levels that follow
         return pod
