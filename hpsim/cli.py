@@ -15,7 +15,12 @@ from collections.abc import Callable, Sequence
 
 from hpsim import __version__
 from hpsim.errors import HpsimError
-from hpsim.experiment.commands import add_run_options, add_sweep_parser, whole_number
+from hpsim.experiment.commands import (
+    add_allow_outside,
+    add_run_options,
+    add_sweep_parser,
+    whole_number,
+)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -34,7 +39,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     ok = True
     for path in args.files:
         node = bare_manifest_node(args.cpus, args.kubernetes, args.containerd)
-        for v in validate_file(path, node):
+        for v in validate_file(path, node, allow_outside=args.allow_outside_files):
             ok = ok and v.admitted
             rows.append(v.to_json(path))
             lines.extend(v.human(path))
@@ -118,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="VERSION",
         help="containerd version for bare manifests (default 1.7.22)",
     )
+    add_allow_outside(v)
     v.set_defaults(func=_cmd_validate)
 
     s = sub.add_parser("schema", help="print the scenario file's JSON Schema")
@@ -141,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also write report.html and report.md (the capacity-planning report)",
     )
     add_run_options(r)
+    add_allow_outside(r)
     r.set_defaults(func=_cmd_run)
     add_sweep_parser(sub)
 
@@ -161,6 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument(
         "-r", "--replications", type=whole_number, default=None, help="replications for scenarios"
     )
+    add_allow_outside(cmp)
     cmp.set_defaults(func=_cmd_compare)
 
     c = sub.add_parser("catalog", help="list the built-in images with sizes and sources")

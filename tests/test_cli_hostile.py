@@ -539,3 +539,49 @@ def test_a_server_that_never_answers_is_not_waited_for_forever(scen, tmp_path, c
         "(connected, but no Dask scheduler answered in 0.5 s)\n"
     )
     _no_results(tmp_path)
+
+
+# -- files outside the scenario's folder: --allow-outside-files ---------------------------------
+
+
+@pytest.fixture
+def outside(tmp_path, monkeypatch) -> Path:
+    """A scenario in sc/ whose manifest lies in its parent folder."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sc").mkdir()
+    manifest = SCENARIO["workloads"][0]["manifest"]
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump(manifest))
+    data = {**SCENARIO, "workloads": [{"manifest": "../app.yaml", "profile": {"memory": "1Mi"}}]}
+    path = tmp_path / "sc" / "s.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_run_refuses_a_file_outside_the_folder_unless_allowed(outside, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(outside), "-o", str(out), "-q"]) == 2
+    assert _err(capsys) == (
+        f"hpsim: error: {outside}:16: workloads[0].manifest: manifest file '../app.yaml' is "
+        "outside the scenario's folder; hpsim reads only files in the scenario's folder and "
+        "below it (to allow others: --allow-outside-files, or allow_outside=True in "
+        "hpsim.load)\n"
+    )
+    assert not out.exists()
+    # Allowed, also in worker processes, which load the scenario again from its data.
+    args = ["run", str(outside), "-o", str(out), "-q", "-r", "2", "-j", "2"]
+    assert main([*args, "--allow-outside-files"]) == 0
+    assert (out / "run.json").is_file()
+
+
+def test_sweep_compare_and_validate_take_allow_outside_files(outside, tmp_path, capsys):
+    flag = "--allow-outside-files"
+    sweep_out = tmp_path / "sw"
+    args = ["sweep", str(outside), "--set", "node.cpu=2,4", "-o", str(sweep_out), "-j", "2"]
+    assert main(args) == 2
+    assert "is outside the scenario's folder" in _err(capsys)
+    assert main([*args, flag]) == 0
+    assert (sweep_out / "points").is_dir()
+    assert main(["compare", str(outside), str(outside), flag]) == 0
+    assert main(["validate", str(outside)]) == 2
+    assert "is outside the scenario's folder" in _err(capsys)
+    assert main(["validate", str(outside), flag]) == 0

@@ -43,4 +43,6 @@ def align_bases(loaded: LoadedScenario) -> LoadedScenario | None:
                 changed = True
     if not changed:
         return None
-    return load_data(data, file=loaded.file, base_dir=loaded.base_dir)
+    return load_data(
+        data, file=loaded.file, base_dir=loaded.base_dir, allow_outside=loaded.allow_outside
+    )

@@ -82,10 +82,21 @@ def check_scenario_file(path: str | Path) -> None:
         raise HpsimError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
 
 
-def load_scenario(path: str | Path) -> LoadedScenario:
-    """The scenario file of a command, checked to be one first."""
+def load_scenario(path: str | Path, allow_outside: bool = False) -> LoadedScenario:
+    """The scenario file of a command, checked to be one first; ``allow_outside``
+    (``--allow-outside-files``): its manifests and traces may lie outside its folder."""
     check_scenario_file(path)
-    return load(path)
+    return load(path, allow_outside=allow_outside)
+
+
+def add_allow_outside(p: argparse.ArgumentParser) -> None:
+    """``--allow-outside-files``: a scenario may name files outside its own folder."""
+    p.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="let a scenario read manifests and traces outside its own folder "
+        "(absolute paths, '..', symlinks out); off by default",
+    )
 
 
 def check_jobs(jobs: int | None) -> None:
@@ -230,6 +241,7 @@ def add_sweep_parser(sub: Any) -> None:
     s.add_argument("--no-align", action="store_true", help="skip the aligned-bases twin runs")
     s.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
     add_executor_options(s)
+    add_allow_outside(s)
     s.set_defaults(func=sweep_command)
 
 
@@ -273,7 +285,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     check_count(args.replications, "--replications")
     check_jobs(args.jobs)
     loaded, points, _, identity = plan(
-        load_scenario(args.scenario),
+        load_scenario(args.scenario, args.allow_outside_files),
         factors,
         replications=args.replications,
         seed=args.seed,
@@ -335,7 +347,7 @@ def run_command(args: argparse.Namespace) -> int:
     """
     check_seed(args.seed, "--seed")
     options = run_options(args)
-    loaded = load_scenario(args.scenario)
+    loaded = load_scenario(args.scenario, args.allow_outside_files)
     if args.output:
         out = Path(args.output)
     else:
@@ -367,18 +379,25 @@ def _is_scenario(path: str | Path) -> bool:
     return Path(path).is_file()
 
 
-def _results(path: str, seed: int | None, replications: int | None) -> Results:
+def _results(
+    path: str, seed: int | None, replications: int | None, allow_outside: bool = False
+) -> Results:
     p = Path(path)
     if p.is_dir():
         check_finished(p)
         return read_results(p)
     if not p.exists():
         raise HpsimError(f"{shown_path(path)}: no such scenario file or results folder")
-    return run(load_scenario(p), seed=seed, replications=replications)
+    return run(load_scenario(p, allow_outside), seed=seed, replications=replications)
 
 
 def compare(
-    a: str | Path, b: str | Path, *, seed: int | None = None, replications: int | None = None
+    a: str | Path,
+    b: str | Path,
+    *,
+    seed: int | None = None,
+    replications: int | None = None,
+    allow_outside: bool = False,
 ) -> tuple[Results, Results, list[Difference]]:
     """Load or run A and B and their differences.
 
@@ -393,22 +412,28 @@ def compare(
             check_scenario_file(path)
     ra = None
     if _is_scenario(a):
-        sc = load(a).scenario
+        sc = load(a, allow_outside=allow_outside).scenario
         seed = sc.seed if seed is None else seed
         replications = sc.replications if replications is None else replications
     else:
-        ra = _results(str(a), seed, replications)
+        ra = _results(str(a), seed, replications, allow_outside)
         seed = ra.seed if seed is None else seed
         replications = int(ra.meta.get("replications", 1)) if replications is None else replications
     if ra is None:
-        ra = _results(str(a), seed, replications)
-    rb = _results(str(b), seed, replications)
+        ra = _results(str(a), seed, replications, allow_outside)
+    rb = _results(str(b), seed, replications, allow_outside)
     return ra, rb, differences(ra, rb)
 
 
 def compare_command(args: argparse.Namespace) -> int:
     """``hpsim compare A B``: print the table, or JSON with ``--output json``."""
-    a, b, diffs = compare(args.a, args.b, seed=args.seed, replications=args.replications)
+    a, b, diffs = compare(
+        args.a,
+        args.b,
+        seed=args.seed,
+        replications=args.replications,
+        allow_outside=args.allow_outside_files,
+    )
     if args.output == "json":
         print(
             json.dumps(

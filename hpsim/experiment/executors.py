@@ -51,6 +51,7 @@ class RunSpec:
     align: bool = True
     out_dir: str | None = None  # write the run's folder here (and return no tables)
     fmt: str = "parquet"
+    allow_outside: bool = False  # manifests and traces may lie outside base_dir
 
     def seed_sequence(self) -> np.random.SeedSequence:
         return np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key)
@@ -83,13 +84,13 @@ _LOADED: dict[str, Any] = {}
 _LOADED_MAX = 64
 
 
-def _cache_key(data: dict[str, Any], file: str, base_dir: str) -> str:
-    return json.dumps([data, file, base_dir], sort_keys=True, default=str)
+def _cache_key(data: dict[str, Any], file: str, base_dir: str, allow_outside: bool) -> str:
+    return json.dumps([data, file, base_dir, allow_outside], sort_keys=True, default=str)
 
 
 def remember(loaded: Any) -> None:
     """Seed this process's cache with an already-loaded scenario (in-process runs)."""
-    key = _cache_key(loaded.data, loaded.file, str(loaded.base_dir))
+    key = _cache_key(loaded.data, loaded.file, str(loaded.base_dir), loaded.allow_outside)
     _LOADED[key] = (loaded, None, False)
 
 
@@ -97,10 +98,12 @@ def _loaded(spec: RunSpec) -> tuple[Any, Any]:
     from hpsim.experiment.align import align_bases
     from hpsim.scenario.load import load_data
 
-    key = _cache_key(spec.data, spec.file, spec.base_dir)
+    key = _cache_key(spec.data, spec.file, spec.base_dir, spec.allow_outside)
     hit = _LOADED.get(key)
     if hit is None:
-        loaded = load_data(spec.data, file=spec.file, base_dir=spec.base_dir)
+        loaded = load_data(
+            spec.data, file=spec.file, base_dir=spec.base_dir, allow_outside=spec.allow_outside
+        )
         hit = (loaded, None, False)
     loaded, twin, twin_done = hit
     if spec.align and not twin_done:

@@ -122,6 +122,7 @@ def _spec(loaded: LoadedScenario, seed: int, i: int, n: int, align: bool) -> Run
         entropy=seed,
         spawn_key=spawn_key(i, n),
         align=align,
+        allow_outside=loaded.allow_outside,
     )
 
 

@@ -115,7 +115,9 @@ def _check(
 ) -> LoadedScenario:
     """Load a point's scenario; an error names the factors and values that made it."""
     try:
-        return load_data(data, file=loaded.file, base_dir=loaded.base_dir)
+        return load_data(
+            data, file=loaded.file, base_dir=loaded.base_dir, allow_outside=loaded.allow_outside
+        )
     except HpsimError as exc:
         shown = ", ".join(
             f"{excerpt(k)}={excerpt(json.dumps(v, default=str))}" for k, v in values.items()
@@ -593,6 +595,7 @@ def sweep(
             align=align,
             out_dir=str(_run_dir(out, (p.id, i))) if worker_writes else None,  # type: ignore[arg-type]
             fmt=fmt,
+            allow_outside=loaded.allow_outside,
         )
         for p in points
         for i in range(replications)

@@ -254,7 +254,9 @@ def _is_scenario(data: Any) -> bool:
     return isinstance(data, dict) and "node" in data and "apiVersion" not in data
 
 
-def validate_file(path: str, node: NodeSpec | None = None) -> list[TemplateVerdict]:
+def validate_file(
+    path: str, node: NodeSpec | None = None, *, allow_outside: bool = False
+) -> list[TemplateVerdict]:
     """Verdicts for a scenario file or a bare manifest file (any number of documents).
 
     A scenario brings its own node and namespaces; a bare manifest is checked on
@@ -263,7 +265,9 @@ def validate_file(path: str, node: NodeSpec | None = None) -> list[TemplateVerdi
     p = Path(path)
     docs = list(iter_documents(read_text(p, path), path))
     if len(docs) == 1 and _is_scenario(docs[0].data):
-        return scenario_verdicts(load_source(docs[0], base_dir=p.parent))
+        return scenario_verdicts(
+            load_source(docs[0], base_dir=p.parent, allow_outside=allow_outside)
+        )
     templates = [t for d in docs for t in templates_from_source(d)]
     if not templates:
         raise HpsimError(
