@@ -532,3 +532,44 @@ def test_a_hostile_manifest_through_the_cli_is_one_line(tmp_path: Path) -> None:
         'hpsim: error: dep.yaml:12: spec.template.spec.containers[1].name: Duplicate value: "iis"\n'
     )
     assert not (tmp_path / "results").exists()
+
+
+# -- numbers the API would not decode --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec_line", "field", "message"),
+    [
+        (
+            "  replicas: 1000000000000000000000000000000\n",
+            "spec.replicas",
+            "Input should be less than or equal to 2147483647 "
+            "(got 1000000000000000000000000000000)",
+        ),
+        (
+            "  template:\n    spec:\n      terminationGracePeriodSeconds: 100000000000000000000\n",
+            "spec.template.spec.terminationGracePeriodSeconds",
+            "Input should be less than or equal to 9223372036854775807 (got 100000000000000000000)",
+        ),
+    ],
+)
+def test_integers_past_int32_or_int64_are_refused(
+    tmp_path: Path, spec_line: str, field: str, message: str
+) -> None:
+    manifest = deployment().replace("spec:\n  template:\n    spec:\n", "spec:\n" + spec_line, 1)
+    if "template" not in spec_line:
+        manifest = manifest.replace(
+            "spec:\n" + spec_line, "spec:\n" + spec_line + "  template:\n    spec:\n"
+        )
+    with_manifest(tmp_path, manifest)
+    err = load_error(tmp_path / "s.yaml")
+    assert err.endswith(f": {field}: {message}"), err
+
+
+def test_a_cpu_limit_past_int64_millicores_is_refused_at_load(tmp_path: Path) -> None:
+    manifest = deployment() + "          resources: {limits: {cpu: 1Ei}}\n"
+    with_manifest(tmp_path, manifest)
+    assert load_error(tmp_path / "s.yaml") == (
+        f"{tmp_path / 'dep.yaml'}:12: spec.template.spec.containers[0].resources.limits: "
+        "invalid CPU quantity: too large (more than 2^63-1 millicores)"
+    )

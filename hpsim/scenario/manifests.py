@@ -50,6 +50,8 @@ POD_SPEC_PATH: dict[str, tuple[str, ...]] = {
     "Job": ("spec", "template", "spec"),
 }
 CONTROLLERS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}
+INT32_MAX = 2**31 - 1  # Go's int32 and int64: the API's integer fields
+INT64_MAX = 2**63 - 1
 
 
 class K8sModel(BaseModel):
@@ -99,7 +101,11 @@ class ResourceRequirements(K8sModel):
     @classmethod
     def _round(cls, value: dict[str, Fraction]) -> dict[str, int]:
         # MilliValue() for cpu, Value() for the rest: both round up (quantity.go).
-        return {name: _ceil(q * 1000) if name == "cpu" else _ceil(q) for name, q in value.items()}
+        out = {name: _ceil(q * 1000) if name == "cpu" else _ceil(q) for name, q in value.items()}
+        if out.get("cpu", 0) > INT64_MAX:
+            # MilliValue() is an int64: a larger CPU quantity has no millicore value.
+            raise ValueError("invalid CPU quantity: too large (more than 2^63-1 millicores)")
+        return out
 
     def request(self, name: str) -> int:
         """Effective request: the API server defaults a missing request to the limit."""
@@ -250,9 +256,10 @@ class PodSpec(K8sModel):
     affinity: Affinity | None = None
     tolerations: list[Toleration] = []
     restart_policy: Literal["Always", "OnFailure", "Never"] = "Always"
-    termination_grace_period_seconds: int = Field(30, ge=0)
+    # *int64 and *int32 in k/k staging/src/k8s.io/api/core/v1/types.go PodSpec.
+    termination_grace_period_seconds: int = Field(30, ge=0, le=INT64_MAX)
     os: PodOS | None = None
-    priority: int | None = None
+    priority: int | None = Field(None, ge=-INT32_MAX - 1, le=INT32_MAX)
     priority_class_name: str | None = None
     node_name: str | None = None  # set: the scheduler is skipped, kubelet admission decides
 
@@ -273,11 +280,14 @@ class PodTemplateSpec(K8sModel):
 class WorkloadSpec(K8sModel):
     """The controller fields of Deployment / ReplicaSet / StatefulSet / DaemonSet / Job."""
 
-    replicas: int | None = Field(None, ge=0)
-    completions: int | None = Field(None, ge=0)
-    parallelism: int | None = Field(None, ge=0)
-    backoff_limit: int | None = Field(None, ge=0)
-    backoff_limit_per_index: int | None = Field(None, ge=0)
+    # All int32 in the API (k/k staging/src/k8s.io/api/apps/v1/types.go DeploymentSpec.Replicas,
+    # batch/v1/types.go JobSpec.Parallelism, Completions, BackoffLimit, BackoffLimitPerIndex):
+    # a larger number does not decode.
+    replicas: int | None = Field(None, ge=0, le=INT32_MAX)
+    completions: int | None = Field(None, ge=0, le=INT32_MAX)
+    parallelism: int | None = Field(None, ge=0, le=INT32_MAX)
+    backoff_limit: int | None = Field(None, ge=0, le=INT32_MAX)
+    backoff_limit_per_index: int | None = Field(None, ge=0, le=INT32_MAX)
     template: PodTemplateSpec
 
 
