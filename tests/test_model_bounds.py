@@ -23,6 +23,7 @@ from hpsim.node.pod import Pod
 from hpsim.node.runloop import CHECK_EVERY, run_watched
 from hpsim.node.schedqueue import queue_key
 from hpsim.node.scheduler import Usage
+from hpsim.node.storage import Volume
 from hpsim.observe.recorder import Recorder
 from hpsim.observe.results import tables_from_records
 from hpsim.scenario.load import LoadedScenario, load_data
@@ -288,3 +289,19 @@ def test_ordered_queue_decides_as_a_full_scan(seed):
     assert set(new) == set(old)
     for name in old:
         pdt.assert_frame_equal(new[name], old[name], obj=name)
+
+
+def test_a_writer_closer_to_its_cap_than_the_clock_can_tell_does_not_stop_time():
+    """At t = 1e6 s the clock's step is 1.16e-10 s. A writer at 100 MB/s with 5e-6 bytes
+    left to its cap reaches it in 5e-14 s: a wake-up that far ahead is the same instant,
+    and the volume used to wake there forever (random scenarios stopped at the event
+    limit). It now wakes one clock step later, finds the writer at its cap, and stops."""
+    env = CountingEnvironment()
+    env.run(until=1e6)
+    vol = Volume(env, capacity=2**40, os_bytes=0.0, images=lambda: (0.0, 0.0))
+    vol.write_many([("w", "scratch", 1, 1e8, 5e-6)])
+    before = env.processed
+    env.run(until=1e6 + 1)
+    assert env.processed - before <= 3  # the wake-up, the one after it, the stop at until
+    [w] = vol.written()
+    assert w.bytes == 5e-6

@@ -292,6 +292,11 @@ class Volume:
                 left = w.cap - w.value(now)
                 if left > 0:
                     dt = min(dt, left / w.rate)
+        if now + dt == now and dt > 0:
+            # Too soon for the clock to tell (a writer a few bytes from its cap at 100 MiB/s
+            # is 1e-14 s from it): the next instant the clock can hold, or this would wake
+            # at the same instant forever.
+            dt = math.nextafter(now, math.inf) - now
         gen = self._generation
         Timeout(self.env, dt).callbacks.append(lambda _e: self._wake(gen))
 
