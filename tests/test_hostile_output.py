@@ -22,7 +22,8 @@ from reporthelp import small
 
 import hpsim
 from hpsim.cli import main
-from hpsim.observe.output import write_results
+from hpsim.observe.compare import differences, format_table
+from hpsim.observe.output import print_summary, write_results
 from hpsim.observe.report import md_literal, render_markdown
 from hpsim.scenario.load import load_data
 
@@ -332,3 +333,16 @@ def test_validate_never_sends_an_escape_sequence_in_a_name(tmp_path, capsys):
         assert out.startswith(f"{path}: Pod ns\\x1b[2J/web\\x1b[31mred: invalid\n")
         assert "  container c\\x1b[1m: HostProcess" in out
         assert 'container "c\\x1b[1m" must set' in out
+
+
+def test_compare_and_the_summary_print_names_from_results_files_escaped(capsys):
+    """A results folder is only files: a hand-edited run.json or summary.json may hold a
+    terminal escape in a scenario or workload name. Printed, it is escaped."""
+    res = hpsim.run(load_data(small()))
+    evil = dataclasses.replace(res, scenario="x\x1b]0;pwned\x07")
+    table = format_table(evil, evil, differences(evil, evil))
+    assert "\x1b" not in table and "\x07" not in table
+    assert "A: x\\x1b]0;pwned\\x07" in table
+    print_summary({"start_latency_s_p50 \x1b[2J": 1.0})
+    out = capsys.readouterr().out
+    assert out == "start_latency_s_p50 \\x1b[2J  1.0\n"

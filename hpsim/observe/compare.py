@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hpsim.errors import excerpt
 from hpsim.observe.results import Results
 from hpsim.observe.stats import interval
 
@@ -146,7 +147,8 @@ def _pm(words: Callable[[float | None], str], v: float | None, h: float | None) 
 
 def format_table(a: Results, b: Results, diffs: list[Difference]) -> str:
     """The metrics side by side in readable units: A, B (± 95% half-widths), B - A ± 95%."""
-    head = ("metric", f"A: {a.scenario}", f"B: {b.scenario}", "B - A", "± 95%")
+    # A results folder's run.json is only a file: its scenario name is shown escaped.
+    head = ("metric", f"A: {excerpt(a.scenario)}", f"B: {excerpt(b.scenario)}", "B - A", "± 95%")
     rows = []
     for d in diffs:
         words = _words(d.metric)

@@ -266,6 +266,8 @@ def print_summary(summary: dict[str, Any], file: Any = None) -> None:
     rows = [(k, v) for k, v in summary.items() if not isinstance(v, dict) or _is_interval(v)]
     if not rows:
         return
+    # Keys name workloads (from the scenario, or from a results folder's summary.json).
+    rows = [(excerpt(k, 120), v) for k, v in rows]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {_fmt(v)}", file=file)
