@@ -25,13 +25,11 @@ from hpsim.experiment.commands import (
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from hpsim.experiment.commands import check_scenario_file
+    from hpsim.experiment.run import check_whole
     from hpsim.scenario.verdicts import bare_manifest_node, validate_file
 
-    if args.cpus < 1:
-        # The words a scenario's node.cpu gets (schema NodeSpec.cpu: ge=1).
-        raise HpsimError(
-            f"Input should be greater than or equal to 1 (got {args.cpus})", field="--cpus"
-        )
+    # The words a scenario's node.cpu gets (schema NodeSpec.cpu: ge=1).
+    check_whole(args.cpus, "--cpus", 1)
     for path in args.files:
         check_scenario_file(path)
     rows: list[dict] = []

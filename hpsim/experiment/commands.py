@@ -20,7 +20,7 @@ from typing import Any
 
 from hpsim.errors import HpsimError, excerpt
 from hpsim.experiment.executors import EXECUTORS
-from hpsim.experiment.run import check_count, check_seed, run
+from hpsim.experiment.run import check_count, check_seed, check_whole, run
 from hpsim.experiment.stopping import MAX_REPLICATIONS
 from hpsim.observe.compare import Difference, differences, format_table
 from hpsim.observe.output import (
@@ -101,14 +101,7 @@ def add_allow_outside(p: argparse.ArgumentParser) -> None:
 
 def check_jobs(jobs: int | None) -> None:
     """``-j``: 1 to JOBS_LIMIT worker processes."""
-    if jobs is None:
-        return
-    if jobs < 1:
-        raise HpsimError(f"Input should be greater than or equal to 1 (got {jobs})", field="--jobs")
-    if jobs > JOBS_LIMIT:
-        raise HpsimError(
-            f"Input should be less than or equal to {JOBS_LIMIT} (got {jobs})", field="--jobs"
-        )
+    check_whole(jobs, "--jobs", 1, JOBS_LIMIT)
 
 
 def add_executor_options(p: argparse.ArgumentParser) -> None:

@@ -147,17 +147,23 @@ def write_run(
     return without_metadata(arrow) if arrow is not None else None
 
 
-def write_error_record(key: tuple[str, int], exc: OSError, out_dir: Path) -> dict[str, Any]:
-    """The error record of a run that finished but whose folder could not be written."""
-    from hpsim.observe.output import write_failure
-
+def error_record(key: tuple[str, int], exc: BaseException, message: str) -> dict[str, Any]:
+    """What a failed run leaves (error.json, the failed table): its key, the exception's
+    type, ``message`` and the traceback."""
     return {
         "point": key[0],
         "replication": key[1],
         "type": type(exc).__name__,
-        "message": write_failure(out_dir, exc),
+        "message": message,
         "traceback": "".join(traceback.format_exception(exc)),
     }
+
+
+def write_error_record(key: tuple[str, int], exc: OSError, out_dir: Path) -> dict[str, Any]:
+    """The error record of a run that finished but whose folder could not be written."""
+    from hpsim.observe.output import write_failure
+
+    return error_record(key, exc, write_failure(out_dir, exc))
 
 
 def execute(spec: RunSpec) -> RunOutcome:
@@ -179,13 +185,7 @@ def execute(spec: RunSpec) -> RunOutcome:
             return RunOutcome(spec.key, summary, arrow=arrow, seconds=time.perf_counter() - t0)
         return RunOutcome(spec.key, summary, tables, seconds=time.perf_counter() - t0)
     except Exception as exc:
-        record: dict[str, Any] = {
-            "point": spec.key[0],
-            "replication": spec.key[1],
-            "type": type(exc).__name__,
-            "message": str(exc),
-            "traceback": traceback.format_exc(),
-        }
+        record = error_record(spec.key, exc, str(exc))
         if isinstance(exc, HpsimError):
             # Bad input found while running (the model's guards): the user's error, not a crash.
             record["input_error"] = True
@@ -201,14 +201,8 @@ def execute(spec: RunSpec) -> RunOutcome:
 
 def _lost(spec: RunSpec, exc: BaseException) -> RunOutcome:
     """A run whose worker died (the pool broke, Dask lost the worker)."""
-    record: dict[str, Any] = {
-        "point": spec.key[0],
-        "replication": spec.key[1],
-        "type": type(exc).__name__,
-        "message": f"the worker running it was lost: {exc}",
-        "traceback": "".join(traceback.format_exception(exc)),
-    }
-    return RunOutcome(spec.key, error=record)
+    message = f"the worker running it was lost: {exc}"
+    return RunOutcome(spec.key, error=error_record(spec.key, exc, message))
 
 
 # -- executors ----------------------------------------------------------------------------------

@@ -44,29 +44,29 @@ class RunFailed(RuntimeError):
         )
 
 
-def check_seed(seed: int | None, field: str = "seed") -> None:
-    """A seed given to a command or to :func:`run`: what the scenario's ``seed`` takes
-    (a whole number, at least 0), refused in the words the scenario file gets."""
-    if seed is None:
+def check_whole(value: object, field: str, low: int, high: int | None = None) -> None:
+    """A whole number given to a command or to :func:`run`, from ``low`` to ``high``,
+    refused in the words (pydantic's) a scenario file gets for the same mistake."""
+    if value is None:
         return
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise HpsimError(f"Input should be a valid integer (got {seed!r:.60})", field=field)
-    if seed < 0:
-        raise HpsimError(f"Input should be greater than or equal to 0 (got {seed})", field=field)
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise HpsimError(f"Input should be a valid integer (got {value!r:.60})", field=field)
+    if value < low:
+        raise HpsimError(
+            f"Input should be greater than or equal to {low} (got {value})", field=field
+        )
+    if high is not None and value > high:
+        raise HpsimError(f"Input should be less than or equal to {high} (got {value})", field=field)
+
+
+def check_seed(seed: int | None, field: str = "seed") -> None:
+    """A seed: what the scenario's ``seed`` takes (a whole number, at least 0)."""
+    check_whole(seed, field, 0)
 
 
 def check_count(n: int | None, field: str = "replications") -> None:
     """A number of replications: 1 to REPLICATIONS_LIMIT, as the scenario's ``replications``."""
-    if n is None:
-        return
-    if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise HpsimError(f"Input should be a valid integer (got {n!r:.60})", field=field)
-    if n < 1:
-        raise HpsimError(f"Input should be greater than or equal to 1 (got {n})", field=field)
-    if n > REPLICATIONS_LIMIT:
-        raise HpsimError(
-            f"Input should be less than or equal to {REPLICATIONS_LIMIT} (got {n})", field=field
-        )
+    check_whole(n, field, 1, REPLICATIONS_LIMIT)
 
 
 def image_bytes_peak(series: pd.DataFrame) -> float:

@@ -101,20 +101,12 @@ def check_output(out_dir: str | Path) -> None:
         if out_dir.is_dir() and any(out_dir.iterdir()):
             raise HpsimError(f"results folder {shown_path(out_dir)} exists and is not empty")
         atomic.probe_dir(out_dir)
-    except NotADirectoryError as exc:
-        what = Path(exc.filename) if exc.filename else None
-        if what is not None and what.exists() and not what.is_dir():
-            which = "it" if what == out_dir else shown_path(what)
-            raise HpsimError(
-                f"cannot write results to {shown_path(out_dir)}: {which} is a file, not a folder"
-            ) from None
-        raise HpsimError(
-            f"cannot write results to {shown_path(out_dir)}: {os_reason(exc)}"
-        ) from None
     except OSError as exc:
-        raise HpsimError(
-            f"cannot write results to {shown_path(out_dir)}: {os_reason(exc)}"
-        ) from None
+        reason = os_reason(exc)
+        what = Path(exc.filename) if isinstance(exc, NotADirectoryError) and exc.filename else None
+        if what is not None and what.exists() and not what.is_dir():
+            reason = ("it" if what == out_dir else shown_path(what)) + " is a file, not a folder"
+        raise HpsimError(f"cannot write results to {shown_path(out_dir)}: {reason}") from None
 
 
 def write_results(
