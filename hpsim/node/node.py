@@ -73,8 +73,8 @@ INSTANT_EVENTS_LIMIT = 1_000_000
 # Pods waiting to be scheduled at once before the run is stopped. Our choice, no upstream
 # source: every pending pod is held in memory (4.4 KB a pod with its records, measured on
 # benchmarks/month.yaml), and a scenario that asks for more (replicas: 2147483647, a burst
-# of arrivals that never fit) would otherwise grow until the machine runs out of memory. 200,000 pending pods is
-# 2,000 times a node's default maxPods (110).
+# of arrivals that never fit) would otherwise grow until the machine runs out of memory.
+# 200,000 pending pods is 2,000 times a node's default maxPods (110).
 PENDING_PODS_LIMIT = 200_000
 # Events watched after the limit, to see which workloads create pods at that instant.
 _WATCH_EVENTS = 10_000

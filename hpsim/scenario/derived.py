@@ -21,7 +21,9 @@ from hpsim.scenario.schema import (
     EVICTION_ENFORCED_FROM,
     NodeSpec,
     default_eviction_hard,
+    eviction_hard,
     eviction_threshold_bytes,
+    node_reservation,
     version_tuple,
 )
 
@@ -35,30 +37,12 @@ __all__ = [
     "eviction_enforced",
     "eviction_hard",
     "eviction_thresholds",
-    "threshold_bytes",
 ]
-
-
-def eviction_hard(node: NodeSpec) -> dict[str, str]:
-    """The node's evictionHard: its kubelet's setting, else the version's Windows default.
-
-    ``0%`` and ``100%`` are left out: kubelet ignores them (k/k pkg/kubelet/eviction/helpers.go
-    parseThresholdStatement, "ignore 0% and 100%").
-    """
-    hard = node.kubelet.eviction_hard
-    if hard is None:
-        return default_eviction_hard(node.kubernetes)
-    return {k: v for k, v in hard.items() if v not in ("0%", "100%")}
 
 
 def eviction_enforced(node: NodeSpec) -> bool:
     """Whether this node's kubelet evicts at all (Windows: from Kubernetes 1.31)."""
     return version_tuple(node.kubernetes) >= EVICTION_ENFORCED_FROM
-
-
-def threshold_bytes(value: str, capacity: float) -> int:
-    """An evictionHard value: a percentage of ``capacity`` or a quantity."""
-    return eviction_threshold_bytes(value, capacity)
 
 
 def commit_limit(node: NodeSpec) -> int:
@@ -78,11 +62,12 @@ def eviction_thresholds(node: NodeSpec) -> EvictionThresholds:
     hard = eviction_hard(node)
     memory = hard.get("memory.available")
     nodefs = hard.get("nodefs.available")
+    limit = float(commit_limit(node))
     return EvictionThresholds(
-        memory_available=threshold_bytes(memory, float(commit_limit(node)))
-        if memory is not None
-        else None,
-        nodefs_available=threshold_bytes(nodefs, float(node.disk)) if nodefs is not None else None,
+        memory_available=eviction_threshold_bytes(memory, limit) if memory is not None else None,
+        nodefs_available=(
+            eviction_threshold_bytes(nodefs, float(node.disk)) if nodefs is not None else None
+        ),
     )
 
 
@@ -96,20 +81,10 @@ class Allocatable:
 
 def allocatable(node: NodeSpec) -> Allocatable:
     """The node's allocatable resources."""
-    k = node.kubelet
-    hard = eviction_hard(node)
-    mem_hard = (
-        threshold_bytes(hard["memory.available"], node.memory) if "memory.available" in hard else 0
-    )
-    disk_hard = (
-        threshold_bytes(hard["nodefs.available"], node.disk) if "nodefs.available" in hard else 0
-    )
+    reserved = node_reservation(node)
     return Allocatable(
-        cpu_m=node.cpu * 1000 - k.system_reserved.cpu - k.kube_reserved.cpu,
-        memory=node.memory - k.system_reserved.memory - k.kube_reserved.memory - mem_hard,
-        ephemeral_storage=node.disk
-        - k.system_reserved.ephemeral_storage
-        - k.kube_reserved.ephemeral_storage
-        - disk_hard,
-        pods=k.max_pods,
+        cpu_m=node.cpu * 1000 - reserved.cpu_m,
+        memory=node.memory - reserved.memory,
+        ephemeral_storage=node.disk - reserved.ephemeral_storage,
+        pods=node.kubelet.max_pods,
     )

@@ -13,6 +13,7 @@ have no source: they are parameters the user should set for their own fleet.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Annotated, Any, Literal, TypeAlias
 
@@ -426,36 +427,11 @@ class NodeSpec(Model):
         setters.go MachineInfo: "Negative Allocatable resources don't make sense"), so no pod
         with a request could run there. hpsim refuses such a node instead: our choice.
         """
-        k = self.kubelet
-        hard = (
-            k.eviction_hard
-            if k.eviction_hard is not None
-            else default_eviction_hard(self.kubernetes)
-        )
-        thresholds = {
-            signal: eviction_threshold_bytes(value, capacity)
-            for signal, capacity in (
-                ("memory.available", self.memory),
-                ("nodefs.available", self.disk),
-            )
-            if (value := hard.get(signal)) is not None and value not in ("0%", "100%")
-        }
+        reserved = node_reservation(self)
         rows = (
-            ("cpu", k.system_reserved.cpu + k.kube_reserved.cpu, self.cpu * 1000),
-            (
-                "memory",
-                k.system_reserved.memory
-                + k.kube_reserved.memory
-                + thresholds.get("memory.available", 0),
-                self.memory,
-            ),
-            (
-                "ephemeral-storage",
-                k.system_reserved.ephemeral_storage
-                + k.kube_reserved.ephemeral_storage
-                + thresholds.get("nodefs.available", 0),
-                self.disk,
-            ),
+            ("cpu", reserved.cpu_m, self.cpu * 1000),
+            ("memory", reserved.memory, self.memory),
+            ("ephemeral-storage", reserved.ephemeral_storage, self.disk),
         )
         errors = [
             f'Resource "{name}" has a reservation of {_quantity_text(res, cpu=name == "cpu")} '
@@ -507,6 +483,47 @@ class NodeSpec(Model):
 
 
 # -- images -------------------------------------------------------------------------------------
+
+
+def eviction_hard(node: NodeSpec) -> dict[str, str]:
+    """The node's evictionHard: its kubelet's setting, else the version's Windows default.
+
+    ``0%`` and ``100%`` are left out: kubelet ignores them (k/k pkg/kubelet/eviction/helpers.go
+    parseThresholdStatement, "ignore 0% and 100%").
+    """
+    hard = node.kubelet.eviction_hard
+    if hard is None:
+        return default_eviction_hard(node.kubernetes)
+    return {k: v for k, v in hard.items() if v not in ("0%", "100%")}
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What kubelet holds back from capacity: systemReserved + kubeReserved + the hard
+    eviction threshold (k/k pkg/kubelet/cm/node_container_manager_linux.go
+    GetNodeAllocatableReservation, pkg/kubelet/cm/helpers.go hardEvictionReservation)."""
+
+    cpu_m: int
+    memory: int
+    ephemeral_storage: int
+
+
+def node_reservation(node: NodeSpec) -> Reservation:
+    """The node's reservation (the hard thresholds of memory.available and nodefs.available
+    count against memory and ephemeral-storage)."""
+    k = node.kubelet
+    hard = eviction_hard(node)
+    mem_hard = hard.get("memory.available")
+    disk_hard = hard.get("nodefs.available")
+    return Reservation(
+        cpu_m=k.system_reserved.cpu + k.kube_reserved.cpu,
+        memory=k.system_reserved.memory
+        + k.kube_reserved.memory
+        + (eviction_threshold_bytes(mem_hard, node.memory) if mem_hard is not None else 0),
+        ephemeral_storage=k.system_reserved.ephemeral_storage
+        + k.kube_reserved.ephemeral_storage
+        + (eviction_threshold_bytes(disk_hard, node.disk) if disk_hard is not None else 0),
+    )
 
 
 class LayerSpec(Model):
