@@ -17,7 +17,7 @@ from simhelp import node, pod, scenario
 import hpsim.node.node as node_module
 from hpsim.cli import main
 from hpsim.errors import HpsimError
-from hpsim.node.controllers import Controller
+from hpsim.node.controllers import Controller, JobController, ReplicaController
 from hpsim.node.node import WindowsNode
 from hpsim.node.pod import Pod
 from hpsim.node.runloop import CHECK_EVERY, run_watched
@@ -125,17 +125,45 @@ def test_more_replicas_than_memory_holds_stop_with_an_error(monkeypatch, tmp_pat
     assert not out.exists()
 
 
-def test_a_large_scale_up_is_created_in_syncs_of_500_at_one_instant():
-    """1,200 replicas come in three syncs (500, 500, 200; ReplicaSet BurstReplicas) and
-    still all at t=0, named in order, as one sync made them before."""
+def test_a_large_scale_up_is_created_in_syncs_of_500_at_one_instant(monkeypatch):
+    """1,200 replicas come in ceil(1200 / 500) = 3 syncs (500, 500, 200; ReplicaSet
+    BurstReplicas) and still all at t=0, named in order, as one sync made them before."""
+    syncs: list[tuple[float, int]] = []  # (time, pods live when the sync began)
+    reconcile = ReplicaController.reconcile
+
+    def counted(self: ReplicaController) -> None:
+        syncs.append((self.env.now, len(self.pods)))
+        reconcile(self)
+
+    monkeypatch.setattr(ReplicaController, "reconcile", counted)
     data = scenario([_deployment("web", 1_200)], [APP], duration="1m")
     rec = Recorder()
     WindowsNode(load_data(data), 0, rec).run()
+    assert syncs[:3] == [(0, 0), (0, 500), (0, 1_000)]
     pods = tables_from_records(rec)["pods"]
     assert len(pods) == 1_200
     assert (pods["created_s"] == 0).all()
     assert list(pods["pod"])[:2] == ["web-r0-1", "web-r0-2"]
     assert list(pods["pod"])[-1] == "web-r0-1200"
+
+
+def test_a_wide_job_creates_500_pods_a_sync(monkeypatch):
+    """parallelism = completions = 1,200: the Job controller creates 500, 500 and 200 pods
+    in three syncs at t=0 (job_controller.go MaxPodCreateDeletePerSync = 500)."""
+    fills: list[tuple[float, int]] = []  # (time, pods still to create)
+    fill = JobController._fill
+
+    def counted(self: JobController, run: Any, pods: int) -> None:
+        fills.append((self.env.now, pods))
+        fill(self, run, pods)
+
+    monkeypatch.setattr(JobController, "_fill", counted)
+    job = pod("wide", kind="Job", requests={"cpu": "100m"}, restart="Never")
+    job["spec"].update(parallelism=1_200, completions=1_200)
+    rec = Recorder()
+    WindowsNode(load_data(scenario([{"manifest": job}], [APP], duration="1m")), 0, rec).run()
+    assert fills == [(0, 1_200), (0, 700), (0, 200)]
+    assert len(tables_from_records(rec)["pods"]) == 1_200
 
 
 def test_run_watched_stops_where_simpy_run_stops():
