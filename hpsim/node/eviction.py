@@ -18,12 +18,13 @@ thresholds give no grace period.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import simpy
-from simpy.events import Timeout
 
 from hpsim.facts import Emitter
+from hpsim.node.clock import EVICTION_TICK_PRIORITY, Grid, Tick
 from hpsim.node.jobobject import CommitLedger
 from hpsim.node.pod import Pod
 from hpsim.node.storage import Volume
@@ -39,6 +40,9 @@ CONDITION_TAINTS = {
     "memory": ("node.kubernetes.io/memory-pressure", "", "NoSchedule"),
 }
 CRITICAL_PRIORITY = 2_000_000_000  # scheduling.SystemCriticalPriority
+# Ours: the margin by which a check is taken early against the rounding of the signals'
+# sums (micro-bytes on a 1e11-byte volume); taking a check early is always exact.
+SLACK_BYTES = 2.0**20
 
 
 class EvictionManager:
@@ -77,6 +81,10 @@ class EvictionManager:
         self.memory_min = thresholds.memory_available
         self.nodefs_min = thresholds.nodefs_available
         self._last_met: dict[str, float] = {}  # resource -> last time its threshold was met
+        self._grid: Grid | None = None  # the checks' instants, once started
+        self._armed_at: float | None = None  # the instant of the check set next
+        self._generation = 0  # a scheduled check of an older generation does nothing
+        self._checking = False  # inside a check: what it changes is seen by the next plan
 
     def condition_taints(self) -> list[tuple[str, str, str]]:
         """Taints of the pressure conditions the node has now."""
@@ -84,18 +92,79 @@ class EvictionManager:
 
     def start(self) -> None:
         if self.enforced:
-            self._arm()
+            self._grid = Grid(self.env.now, EVICTION_MONITORING_PERIOD_S)
+            self._plan()
 
-    def _arm(self) -> None:
-        # A timer, not a process: the check runs every 10 s for the whole run.
-        Timeout(self.env, EVICTION_MONITORING_PERIOD_S).callbacks.append(self._tick)
+    # -- when to look -----------------------------------------------------------------------------
+    #
+    # A check with no pressure condition standing and neither threshold met does nothing, so
+    # only the checks that can find a threshold met are taken (hpsim.node.clock): both signals
+    # are linear in time between changes of the volume or the commit ledger, which tell
+    # ``signals_changed``; no check before the instant a threshold can be met (with SLACK_BYTES
+    # of margin against rounding: early, never late) can find it met. A check taken that
+    # finds nothing is as exact as one skipped, so checks may be taken early at will.
 
-    def _tick(self, _timer: object) -> None:
-        # Both signals are O(1) to read. With no pressure condition standing and neither
-        # threshold met, a check would do nothing: it is the same as skipping it.
+    def signals_changed(self) -> None:
+        """The volume or the commit ledger changed: a threshold may now be met sooner."""
+        if self._grid is not None and not self._checking:
+            self._plan()
+
+    def _plan(self) -> None:
+        now = self.env.now
+        when = self._threshold_time(now)
+        armed = self._armed_at
+        if armed is not None and (armed <= when or armed <= now + EVICTION_MONITORING_PERIOD_S):
+            return  # the check already set comes soon enough (an early one is exact)
+        if when == math.inf:
+            return
+        grid = self._grid
+        assert grid is not None
+        soonest = grid.after(now)  # checks at ``now`` come before anything else at ``now``
+        k = max(soonest, grid.from_(when))
+        if k > soonest + 1:
+            # Far off: look again halfway there. Signals that change on and off (pods come
+            # and go) then move the check only when they bring the threshold nearer than
+            # that, and a steady approach costs a look per halving of the distance.
+            k = soonest + (k - soonest) // 2
+        self._generation += 1
+        self._armed_at = at = grid.at(k)
+        gen = self._generation
+        Tick(self.env, at, EVICTION_TICK_PRIORITY).callbacks.append(lambda _e: self._tick(gen))
+
+    def _threshold_time(self, now: float) -> float:
+        """The first instant a threshold can be met at the signals' present slopes: ``now``
+        if one is met or a condition stands, ``inf`` if none can be."""
+        if self._last_met:
+            return now  # a condition stands: every check, until it clears
+        when = math.inf
+        if self.nodefs_min is not None:
+            room = self.volume.available() - self.nodefs_min - SLACK_BYTES
+            if room <= 0:
+                return now
+            rate = self.volume.slopes()[0]
+            if rate > 0:
+                when = now + room / rate
+        if self.memory_min is not None:
+            ledger = self.ledger
+            room = ledger.commit_limit - ledger.committed() - self.memory_min - SLACK_BYTES
+            if room <= 0:
+                return now
+            rate = ledger.slope()
+            if rate > 0:
+                when = min(when, now + room / rate)
+        return when
+
+    def _tick(self, generation: int) -> None:
+        if generation != self._generation:
+            return  # a later plan replaced this check
+        self._armed_at = None
         if self._last_met or self._disk_short() or self._memory_short():
-            self.synchronize()
-        self._arm()
+            self._checking = True
+            try:
+                self.synchronize()
+            finally:
+                self._checking = False
+        self._plan()
 
     def _disk_short(self) -> bool:
         """nodefs.available is below its threshold."""

@@ -19,18 +19,22 @@ kubelet believed it freed, and what the volume got back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import simpy
-from simpy.events import Process, Timeout
 
 from hpsim.facts import Emitter, GCRecord
+from hpsim.node.clock import GC_TICK_PRIORITY, Grid, Tick
 from hpsim.node.containerd import Containerd
 from hpsim.node.storage import Volume
 from hpsim.scenario.schema import KubeletConfig
 
 IMAGE_GC_PERIOD_S = 300.0  # k/k pkg/kubelet/kubelet.go ImageGCPeriod
+# Ours: a pass is taken this early against the rounding of the volume's sums (exact: an
+# early pass that finds nothing to do changes nothing).
+SLACK_BYTES = 2.0**20
 
 
 @dataclass
@@ -67,14 +71,107 @@ class ImageGC:
         self.min_age = settings.image_minimum_gc_age
         self.max_age = settings.image_maximum_gc_age
         self.images: dict[str, ImageRecord] = {}
+        self._grid: Grid | None = None  # the passes' instants, once started
+        self._taken = 0  # passes 1.._taken have run (or been caught up)
+        self._generation = 0  # a scheduled pass of an older generation does nothing
+        self._asleep = False  # passes after _taken are skipped until something changes
+        self._used: set[str] = set()  # the images in use at the last pass taken
+
+    # -- when to run ------------------------------------------------------------------------------
+    #
+    # A pass changes nothing but last-used times while no image comes or goes, no pod that
+    # uses one comes or goes, usage stays under the high threshold and no unused image can
+    # pass imageMaximumGCAge. Then the passes are skipped (hpsim.node.clock) and, when one
+    # of those changes or at the end, caught up: counted, and the images the pods used at
+    # the last pass taken get the last skipped pass's time as their last use -- what
+    # each skipped pass would have set.
 
     def start(self) -> None:
-        Process(self.env, self._loop())
+        self._grid = Grid(self.env.now, IMAGE_GC_PERIOD_S)
+        self._arm(1)
 
-    def _loop(self) -> Generator[simpy.Event, None, None]:
-        while True:
-            yield Timeout(self.env, IMAGE_GC_PERIOD_S)
-            self.garbage_collect()
+    def changed(self) -> None:
+        """An image, a pod using one or the volume changed: skipped passes are caught up
+        and the next one is taken."""
+        if self._asleep:
+            self._wake()
+
+    def close(self) -> None:
+        """The run ends now: the passes skipped before it are caught up."""
+        if self._asleep and self._grid is not None:
+            self._catch_up(self._grid.last_before(self.env.now))
+
+    def _wake(self) -> None:
+        grid = self._grid
+        assert grid is not None
+        # Passes at this instant came before whatever changed (they fire first).
+        self._catch_up(grid.after(self.env.now) - 1)
+        self._asleep = False
+        self._arm(self._taken + 1)
+
+    def _arm(self, k: int | None) -> None:
+        self._generation += 1
+        if k is None:
+            return
+        grid = self._grid
+        assert grid is not None
+        gen = self._generation
+        Tick(self.env, grid.at(k), GC_TICK_PRIORITY).callbacks.append(lambda _e: self._tick(gen, k))
+
+    def _tick(self, generation: int, k: int) -> None:
+        if generation != self._generation:
+            return
+        self._catch_up(k - 1)
+        self._asleep = False
+        quiet = self.garbage_collect()
+        self._taken = k
+        nxt = self._next_pass(k) if quiet else k + 1
+        self._asleep = nxt != k + 1
+        self._arm(nxt)
+
+    def _catch_up(self, k: int) -> None:
+        """Passes ``_taken + 1 .. k`` were skipped: as if each had run."""
+        n = k - self._taken
+        if n <= 0:
+            return
+        grid = self._grid
+        assert grid is not None
+        at = grid.at(k)
+        self.emit.gc_run(at, n)
+        images = self.images
+        for ref in self._used:
+            rec = images.get(ref)
+            if rec is not None:
+                rec.last_used = at
+        self._taken = k
+
+    def _next_pass(self, k: int) -> int | None:
+        """After a quiet pass ``k``: the first pass that can act (None: none until something
+        changes)."""
+        grid = self._grid
+        assert grid is not None
+        now = self.env.now
+        nxt = math.inf
+        vol = self.volume
+        rate = vol.slopes()[0]
+        if rate > 0:
+            # Usage reaches the high threshold once available < capacity * (101 - high) / 100
+            # (the integer usage formula of garbage_collect), SLACK_BYTES early.
+            room = vol.available() - vol.capacity * (101 - self.high) / 100 - SLACK_BYTES
+            if room <= 0:
+                return k + 1
+            nxt = grid.from_(now + room / rate)
+        if self.max_age > 0:
+            unused = [
+                rec.last_used
+                for r, rec in self.images.items()
+                if r not in self._used and r not in self.pinned
+            ]
+            if unused:
+                # An image goes once idle *longer* than imageMaximumGCAge.
+                # (one pass early against rounding: taking a pass early is exact).
+                nxt = min(nxt, grid.after(min(unused) + self.max_age) - 1)
+        return None if nxt == math.inf else max(k + 1, int(nxt))
 
     def _in_use(self) -> set[str]:
         """Images referenced by the containers of pods that still exist."""
@@ -128,11 +225,11 @@ class ImageGC:
             freed += self._delete(ref, "space")
         return freed
 
-    def garbage_collect(self) -> None:
-        """One periodic pass (``GarbageCollect``)."""
+    def garbage_collect(self) -> bool:
+        """One periodic pass (``GarbageCollect``); True when it had nothing to free."""
         now = self.env.now
-        self.emit.gc_run(now)
-        in_use = self.detect(now)
+        self.emit.gc_run(now, 1)
+        in_use = self._used = self.detect(now)
         if self.max_age > 0:
             for ref in self._candidates(now, in_use):
                 if now - self.images[ref].last_used > self.max_age:
@@ -142,7 +239,7 @@ class ImageGC:
         available = int(vol.available())
         usage = 100 - available * 100 // capacity
         if usage < self.high:
-            return
+            return True
         amount = capacity * (100 - self.low) // 100 - available
         freed = self.free_space(amount, now, in_use)
         if freed < amount:
@@ -155,9 +252,12 @@ class ImageGC:
                 f"{amount} bytes, but only found {freed} bytes eligible to free.",
                 "Warning",
             )
+        return False
 
     def delete_unused(self) -> int:
         """``DeleteUnusedImages`` (eviction's node-level reclaim): every eligible image."""
+        if self._asleep:
+            self._wake()
         now = self.env.now
         in_use = self.detect(now)
         return self.free_space(float("inf"), now, in_use)

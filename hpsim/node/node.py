@@ -135,7 +135,7 @@ class WindowsNode:
         self.labels = spec.all_labels
         self.taints = [(t.key, t.value, t.effect) for t in spec.taints]
         self.unschedulable = False
-        self.states = PodStates(emit)
+        self.states = PodStates(emit, on_live=lambda: self.imagegc.changed())
         self.containerd = Containerd(
             env,
             network_Bps=spec.network,
@@ -152,9 +152,7 @@ class WindowsNode:
         self.ledger = CommitLedger(
             env,
             commit_limit=float(commit_limit(spec)),
-            on_change=lambda c, s: emit.level(
-                env.now, memory_committed_bytes=c, memory_commit_slope_bytes_per_s=s
-            ),
+            on_change=self._commit_changed,
             on_failure=lambda hit: self.kubelet.cap_hit(hit),
         )
         self.volume = Volume(
@@ -162,7 +160,7 @@ class WindowsNode:
             capacity=spec.disk,
             os_bytes=spec.os_disk_usage,
             images=lambda: (self.containerd.content_bytes, self.containerd.snapshot_bytes),
-            on_change=self._disk_level,
+            on_change=self._volume_changed,
             on_full=self._disk_full,
         )
         self.kubelet = Kubelet(
@@ -279,6 +277,7 @@ class WindowsNode:
         included), and the records of the pods, containers and writers still live."""
         self._disk_level(self.volume)
         self.ledger.touch()
+        self.imagegc.close()
         emit = self.emit
         live = self.live_pods()
         for pod in live:
@@ -549,6 +548,17 @@ class WindowsNode:
         """Memory the pod's running containers have committed."""
         ledger = self.ledger
         return sum(ledger.committed(k) for k in self.kubelet.commit_keys(pod) if k in ledger)
+
+    def _commit_changed(self, committed: float, slope: float) -> None:
+        self.emit.level(
+            self.env.now, memory_committed_bytes=committed, memory_commit_slope_bytes_per_s=slope
+        )
+        self.eviction.signals_changed()
+
+    def _volume_changed(self, vol: Volume) -> None:
+        self._disk_level(vol)
+        self.eviction.signals_changed()
+        self.imagegc.changed()
 
     def _disk_level(self, vol: Volume) -> None:
         owners = vol.by_owner()

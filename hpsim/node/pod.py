@@ -8,6 +8,7 @@ Failed as ends of their own and Refused for a pod admission never let exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -196,8 +197,10 @@ class PodStates:
     it ends (Succeeded, Failed, Deleted, Refused), and a later one replaces it.
     """
 
-    def __init__(self, emit: Emitter) -> None:
+    def __init__(self, emit: Emitter, on_live: Callable[[], None] | None = None) -> None:
+        """``on_live`` is told when a pod is created or ends (the pods that exist change)."""
         self._emit = emit
+        self._on_live = on_live
         self.counts: dict[str, int] = {}
 
     def moved(self, pod: Pod, now: float, old: str, new: str) -> None:
@@ -208,6 +211,8 @@ class PodStates:
         counts[new] = counts.get(new, 0) + 1
         if new in ENDED:
             self._emit.pod(pod.record())
+        if self._on_live is not None and (not old or (new in ENDED and old not in ENDED)):
+            self._on_live()
 
     @property
     def running(self) -> int:

@@ -3,9 +3,9 @@
 A zero-time loop (a controller that replaces, at the same instant, pods that
 live 0 s) processes events forever without simulated time passing: simpy's
 own ``run`` never returns and memory grows. This loop is simpy 4.1's
-``Environment.run`` for a number ``until`` (an URGENT stop event at
-``until``, so events at ``until`` itself are left unprocessed, exactly as
-simpy does), except that it looks at the clock once every ``CHECK_EVERY``
+``Environment.run`` for a number ``until`` (a stop event at ``until`` that
+comes first at its instant, so events at ``until`` itself are left
+unprocessed, as simpy does), except that it looks at the clock once every ``CHECK_EVERY``
 events and hands over to ``stuck`` once more than ``limit`` events have gone
 by at one instant.
 
@@ -21,7 +21,9 @@ from collections.abc import Callable
 
 import simpy
 from simpy.core import StopSimulation
-from simpy.events import URGENT, Event
+from simpy.events import Event
+
+from hpsim.node.clock import STOP_PRIORITY
 
 # Events between two looks at the clock: a zero-time loop is caught within
 # ``limit + CHECK_EVERY`` events. Our choice: small against any useful limit, large
@@ -42,11 +44,12 @@ def run_watched(
     simulated time passing."""
     if until <= env.now:
         raise ValueError(f"until ({until}) must be greater than the current simulation time")
-    # As simpy's Environment.run builds its stop event (simpy/core.py): already ok, URGENT.
+    # As simpy's Environment.run builds its stop event (simpy/core.py): already ok; first at
+    # its instant, before kubelet's ticks too (hpsim.node.clock).
     stop = Event(env)
     stop._ok = True
     stop._value = None
-    env.schedule(stop, URGENT, until - env.now)
+    env.schedule(stop, STOP_PRIORITY, until - env.now)
     stop.callbacks.append(StopSimulation.callback)
     step = env.step
     batch = range(every)

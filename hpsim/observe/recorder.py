@@ -90,8 +90,8 @@ class Recorder:
     def gc(self, record: GCRecord) -> None:
         self.gcs.append(record)
 
-    def gc_run(self, time: float) -> None:
-        self.gc_runs += 1
+    def gc_run(self, time: float, passes: int) -> None:
+        self.gc_runs += passes
 
     def level(self, time: float, **values: float) -> None:
         """Node state changed: one series row per instant with a change, as it stands last.
