@@ -144,6 +144,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write report.html and report.md (the capacity-planning report)",
     )
+    r.add_argument(
+        "--fail-on-warning",
+        action="store_true",
+        help="exit 1 when the run has a warning (a workload never Ready, a crash loop, ...)",
+    )
     add_run_options(r)
     add_allow_outside(r)
     r.set_defaults(func=_cmd_run)

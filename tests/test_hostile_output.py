@@ -155,7 +155,7 @@ def test_report_md_payloads_render_as_literal_text(reported):
     headings = [
         (t.tag, _text(tokens[i + 1])) for i, t in enumerate(tokens) if t.type == "heading_open"
     ]
-    heads = ["Node", "Admission", "Answers", "Warnings", "Figures"]
+    heads = ["Warnings", "Node", "Admission", "Answers", "Figures"]
     assert headings == [("h1", NAME), *[("h2", h) for h in heads]]
     images = [t.attrGet("src") for t in tokens if t.type == "image"]
     assert images and all(str(src).startswith("figures/") for src in images)
@@ -177,7 +177,7 @@ def test_report_md_payloads_render_as_literal_text(reported):
     for payload in (P["table"], P["autolink"], P["comment"], P["link"]):
         assert _shown(payload) in whole, payload
     assert f"Workload {_shown(REFUSED)} never runs: {P['emphasis']}: {P['bare']}" in whole
-    assert f'pods are still Pending at the end ("{P["autolink"]}")' in whole
+    assert f'1 pod still Pending at the end ("{P["autolink"]}")' in whole
     # The description keeps its lines, each one literal.
     assert texts[1] == DESCRIPTION.replace("    ", "")
 

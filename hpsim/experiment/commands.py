@@ -27,6 +27,7 @@ from hpsim.observe.output import (
     check_finished,
     check_output,
     print_summary,
+    print_warnings,
     read_results,
     shown_path,
     write_failure,
@@ -348,12 +349,14 @@ def run_command(args: argparse.Namespace) -> int:
         out = Path("results") / loaded.name / stamp
     check_output(out)
     res = run(loaded, seed=args.seed, **options)
+    summary = res.summary()
     try:
         write_results(res, out, args.format, scenario_file=args.scenario, report=args.report)
     except OSError as exc:
         if not args.quiet:
             print(f"{loaded.name}: seed {res.seed}, {res.duration:,.0f} s simulated (not written)")
-            print_summary(res.summary())
+            print_summary(summary)
+            print_warnings(summary)
         raise HpsimError(write_failure(out, exc)) from None
     if not args.quiet:
         print(f"{loaded.name}: seed {res.seed}, {res.duration:,.0f} s simulated -> {out}")
@@ -361,8 +364,9 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"report: {out / 'report.html'} and {out / 'report.md'}")
         if note := until_note(res.meta):
             print(note)
-        print_summary(res.summary())
-    return 0
+        print_summary(summary)
+        print_warnings(summary)
+    return 1 if args.fail_on_warning and summary.get("warnings") else 0
 
 
 # -- compare ---------------------------------------------------------------------------------

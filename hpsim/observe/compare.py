@@ -39,6 +39,8 @@ def _scalar_metrics(summary: dict[str, Any]) -> list[str]:
     """Headline metrics that are numbers (or intervals of numbers), maps flattened."""
     names = []
     for key, value in summary.items():
+        if isinstance(value, list):
+            continue  # the warnings: sentences, not numbers
         if isinstance(value, dict) and not {"mean", "half_width", "n"} <= set(value):
             names += [f"{key}.{k}" for k in sorted(value)]
         else:

@@ -255,7 +255,9 @@ def _fmt(value: Any) -> str:
 def print_summary(summary: dict[str, Any], file: Any = None) -> None:
     """A short two-column table of the headline numbers (mean ± 95% half-width over runs)."""
     file = sys.stdout if file is None else file
-    rows = [(k, v) for k, v in summary.items() if not isinstance(v, dict) or _is_interval(v)]
+    rows = [
+        (k, v) for k, v in summary.items() if (not isinstance(v, dict | list)) or _is_interval(v)
+    ]
     if not rows:
         return
     # Keys name workloads (from the scenario, or from a results folder's summary.json).
@@ -263,3 +265,16 @@ def print_summary(summary: dict[str, Any], file: Any = None) -> None:
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {_fmt(v)}", file=file)
+
+
+def print_warnings(summary: dict[str, Any], file: Any = None) -> None:
+    """The run's warnings (``summary["warnings"]``), one per line, after the numbers."""
+    file = sys.stdout if file is None else file
+    found = summary.get("warnings") or []
+    if not found:
+        return
+    print(f"\nWarnings ({len(found)}):", file=file)
+    for w in found:
+        # A hand-edited summary.json could carry terminal escapes: shown escaped.
+        text = w.get("text", "") if isinstance(w, dict) else w
+        print(f"- {excerpt(str(text), len(str(text)))}", file=file)

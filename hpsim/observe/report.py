@@ -22,10 +22,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import math
 import re
 import string
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,70 +33,13 @@ from hpsim.errors import excerpt
 from hpsim.observe.output import read_results
 from hpsim.observe.plots import Plots, figure_png
 from hpsim.observe.results import Results
-
-GIB = 2**30
-MIB = 2**20
-DAY = 86400.0
-
-Quote = Callable[[Any], str]  # how a scenario's or a record's string enters the text
-
-
-# -- numbers in words --------------------------------------------------------------------------
-
-
-def _mean(value: Any) -> float | None:
-    if isinstance(value, dict):
-        value = value.get("mean")
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return float(value)
-
-
-def _half(value: Any) -> float | None:
-    return value.get("half_width") if isinstance(value, dict) else None
-
-
-def duration_words(seconds: float | None) -> str:
-    """120 -> '2.0 min'; 2_249_870 -> '26.0 days'; -7200 -> '-2.0 h'."""
-    if seconds is None:
-        return "-"
-    size = abs(seconds)
-    if size < 120:
-        return f"{seconds:.1f} s"
-    if size < 2 * 3600:
-        return f"{seconds / 60:.1f} min"
-    if size < 2 * DAY:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / DAY:.1f} days"
-
-
-def bytes_words(n: float | None) -> str:
-    """2**30 -> '1.0 GiB'; 1_000 MiB and up in GiB (never '1024 MiB'); 5 * 2**20 -> '5 MiB'."""
-    if n is None:
-        return "-"
-    if abs(n) >= 1000 * MIB:
-        return f"{n / GIB:.1f} GiB"
-    if abs(n) >= MIB:
-        return f"{n / MIB:.0f} MiB"
-    return f"{n:,.0f} B"
-
-
-def _number(v: float) -> str:
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
-
-
-def _with_interval(value: Any, words: Any = None) -> str:
-    """'219.8 s' or '219.8 s ± 3.1 s' (95% half-width) in the metric's own words."""
-    fmt = words or _number
-    mean = _mean(value)
-    if mean is None:
-        return "-"
-    text = fmt(mean)
-    half = _half(value)
-    if half:
-        text += f" ± {fmt(half)}"
-    return text
-
+from hpsim.observe.words import (
+    Quote,
+    bytes_words,
+    duration_words,
+    mean_of,
+    with_interval,
+)
 
 # -- the report's content ----------------------------------------------------------------------
 
@@ -146,43 +87,43 @@ def refusals(res: Results) -> list[tuple[str, str, str]]:
 def headline(res: Results, quote: Quote = str) -> list[Row]:
     s = res.summary()
     rows = [
-        Row("Most pods bound to the node at once", _with_interval(s.get("pods_per_node_max"))),
+        Row("Most pods bound to the node at once", with_interval(s.get("pods_per_node_max"))),
         Row(
             "Fresh node: time until every initial pod runs",
-            _with_interval(s.get("fresh_node_all_running_s"), duration_words),
+            with_interval(s.get("fresh_node_all_running_s"), duration_words),
         ),
         Row(
             "Start latency (created to ready), p50 / p95",
-            f"{_with_interval(s.get('start_latency_s_p50'), duration_words)} / "
-            f"{_with_interval(s.get('start_latency_s_p95'), duration_words)}",
+            f"{with_interval(s.get('start_latency_s_p50'), duration_words)} / "
+            f"{with_interval(s.get('start_latency_s_p95'), duration_words)}",
         ),
         Row(
             "Pending (created to bound), mean / p95",
-            f"{_with_interval(s.get('pending_s_mean'), duration_words)} / "
-            f"{_with_interval(s.get('pending_s_p95'), duration_words)}",
+            f"{with_interval(s.get('pending_s_mean'), duration_words)} / "
+            f"{with_interval(s.get('pending_s_p95'), duration_words)}",
         ),
-        Row("Pods still Pending at the end", _with_interval(s.get("pods_pending_at_end"))),
+        Row("Pods still Pending at the end", with_interval(s.get("pods_pending_at_end"))),
     ]
     for wl, v in sorted((s.get("alloc_failures_by_workload") or {}).items()):
         restarts = (s.get("restarts_by_workload") or {}).get(wl)
         running = (s.get("running_fraction_by_workload") or {}).get(wl)
-        if (_mean(v) or 0) > 0 or (_mean(restarts) or 0) > 0:
+        if (mean_of(v) or 0) > 0 or (mean_of(restarts) or 0) > 0:
             rows.append(
                 Row(
                     f"{quote(wl)}: memory-cap failures / restarts / time running",
-                    f"{_with_interval(v)} / {_with_interval(restarts)} / "
-                    f"{_with_interval(running, lambda x: f'{100 * x:.1f}%')}",
+                    f"{with_interval(v)} / {with_interval(restarts)} / "
+                    f"{with_interval(running, lambda x: f'{100 * x:.1f}%')}",
                 )
             )
     rows += [
         Row(
             "Disk: peak on the volume / peak kubelet accounts",
-            f"{_with_interval(s.get('disk_actual_bytes_peak'), bytes_words)} / "
-            f"{_with_interval(s.get('disk_accounted_bytes_peak'), bytes_words)}",
+            f"{with_interval(s.get('disk_actual_bytes_peak'), bytes_words)} / "
+            f"{with_interval(s.get('disk_accounted_bytes_peak'), bytes_words)}",
         ),
         Row(
             "Disk the kubelet does not see, at the end",
-            _with_interval(s.get("disk_gap_bytes_end"), bytes_words),
+            with_interval(s.get("disk_gap_bytes_end"), bytes_words),
         ),
     ]
     for version, v in sorted((s.get("image_bytes_by_os_version") or {}).items()):
@@ -191,156 +132,31 @@ def headline(res: Results, quote: Quote = str) -> list[Row]:
             if version == "none"
             else f"Image bytes on Windows build {quote(version)}"
         )
-        rows.append(Row(what, _with_interval(v, bytes_words)))
+        rows.append(Row(what, with_interval(v, bytes_words)))
     rows += [
         Row(
             "What aligning every image on the host's LTSC base would save",
-            _with_interval(s.get("aligned_bases_saving_bytes"), bytes_words),
+            with_interval(s.get("aligned_bases_saving_bytes"), bytes_words),
         ),
         Row(
             "Image GC: images deleted / bytes kubelet believed it freed / bytes really freed",
-            f"{_with_interval(s.get('image_gc_deleted'))} / "
-            f"{_with_interval(s.get('image_gc_believed_freed_bytes'), bytes_words)} / "
-            f"{_with_interval(s.get('image_gc_actual_freed_bytes'), bytes_words)}",
+            f"{with_interval(s.get('image_gc_deleted'))} / "
+            f"{with_interval(s.get('image_gc_believed_freed_bytes'), bytes_words)} / "
+            f"{with_interval(s.get('image_gc_actual_freed_bytes'), bytes_words)}",
         ),
         Row(
             "Time to a full disk / to the first eviction",
-            f"{_with_interval(s.get('disk_full_s'), duration_words)} / "
-            f"{_with_interval(s.get('first_eviction_s'), duration_words)}",
+            f"{with_interval(s.get('disk_full_s'), duration_words)} / "
+            f"{with_interval(s.get('first_eviction_s'), duration_words)}",
         ),
-        Row("Evictions", _with_interval(s.get("evictions"))),
+        Row("Evictions", with_interval(s.get("evictions"))),
     ]
     return rows
 
 
 def warnings(res: Results, quote: Quote = str) -> list[str]:
     """The findings a reader must not miss, in plain words (names passed through ``quote``)."""
-    s = res.summary()
-    out: list[str] = []
-    refused = refusals(res)
-    for wl, reason, message in refused:
-        out.append(f"Workload {quote(wl)} never runs: {quote(reason)}: {quote(message)}")
-    first_eviction = _mean(s.get("first_eviction_s"))
-    disk_full = _mean(s.get("disk_full_s"))
-    writers: list[str] = []
-    host_process = {w["name"] for w in res.meta.get("workloads", []) if w.get("host_process")}
-    # Measured: what each workload's containers wrote to host paths, per second it wrote.
-    rates = s.get("host_writes_bytes_per_s_by_workload") or {}
-    full_after_end = _mean(s.get("disk_full_in_s_after_end"))
-    for name in sorted(rates):
-        rate = _mean(rates[name]) or 0.0
-        if name not in host_process or rate <= 0 or name in {r[0] for r in refused}:
-            continue
-        writers.append(name)
-        text = (
-            f"HostProcess workload {quote(name)} writes {bytes_words(rate * DAY)}/day to host "
-            "paths that kubelet does not count"
-        )
-        if first_eviction is not None:
-            text += f": the node reaches eviction after {duration_words(first_eviction)}"
-        elif disk_full is not None:
-            text += f": the disk is full after {duration_words(disk_full)}"
-        elif full_after_end is not None:
-            text += (
-                ": at the end's rate of growth the disk is full "
-                f"{duration_words(full_after_end)} after the run"
-            )
-        out.append(text + ".")
-    if first_eviction is not None:
-        out.append(_eviction_words(res, first_eviction, s.get("evictions"), writers, quote))
-    on_cap = {w["name"]: w.get("on_memory_cap") for w in res.meta.get("workloads", [])}
-    for wl, v in sorted((s.get("alloc_failures_by_workload") or {}).items()):
-        failures = _mean(v) or 0.0
-        if failures <= 0:
-            continue
-        restarts = _mean((s.get("restarts_by_workload") or {}).get(wl)) or 0.0
-        running = _mean((s.get("running_fraction_by_workload") or {}).get(wl))
-        text = (
-            f"Workload {quote(wl)}: its job object refused "
-            f"{_count(failures, 'allocation')} per run (Windows has no OOM killer) and "
-        )
-        if restarts >= 0.5:
-            text += f"it restarted {_count(restarts, 'time')}"
-        elif on_cap.get(wl) == "degrade":
-            text += "it carried on degraded (its allocations failing, no restart)"
-        else:
-            text += "it did not restart"
-        if running is not None and running < 0.995:
-            text += f"; it ran {100 * running:.1f}% of the time"
-        out.append(text + ".")
-    pending = _mean(s.get("pods_pending_at_end")) or 0.0
-    if pending >= 0.5:
-        out.append(f"{pending:.0f} pods are still Pending at the end{_pending_why(res, quote)}.")
-    saving = _mean(s.get("aligned_bases_saving_bytes")) or 0.0
-    versions = [v for v in (s.get("image_bytes_by_os_version") or {}) if v != "none"]
-    if saving > 0:
-        out.append(
-            f"Images sit on {len(versions)} Windows base versions; aligned on the host's LTSC "
-            f"base they would take {bytes_words(saving)} less disk."
-        )
-    believed = _mean(s.get("image_gc_believed_freed_bytes")) or 0.0
-    really = _mean(s.get("image_gc_actual_freed_bytes")) or 0.0
-    if believed > 1.5 * really:
-        out.append(
-            f"kubelet's image GC believed it freed {bytes_words(believed)}, but the volume got "
-            f"back {bytes_words(really)}: kubelet counts each image's compressed size, while "
-            "deleting an image frees only the layers no other image shares."
-        )
-    gc_failures = _mean(s.get("image_gc_failures")) or 0.0
-    if gc_failures > 0:
-        out.append(
-            f"kubelet's image GC could not free enough space {_count(gc_failures, 'time')} "
-            "(FreeDiskSpaceFailed)."
-        )
-    return out
-
-
-def _eviction_words(
-    res: Results, first: float, evictions: Any, writers: list[str], quote: Quote
-) -> str:
-    """When kubelet first evicted, which workloads it evicted, and whether the writers went on."""
-    pods = res.pods
-    evicted: list[str] = []
-    if not pods.empty and "reason" in pods:
-        evicted = sorted(set(pods.loc[pods["reason"] == "Evicted", "workload"].astype(str)))
-    text = (
-        f"kubelet first evicts pods after {duration_words(first)} "
-        f"({_with_interval(evictions)} evictions in the run"
-        + (f": {', '.join(map(quote, evicted))}" if evicted else "")
-        + ")"
-    )
-    spared = [w for w in writers if w not in evicted]
-    hit = [w for w in writers if w in evicted]
-    if spared:
-        text += (
-            f"; it does not evict {', '.join(map(quote, spared))}, whose host-path writes it "
-            "cannot see: "
-            "they go on filling the disk"
-        )
-    if hit:
-        text += (
-            f"; evicting {', '.join(map(quote, hit))} frees none of the host-path writes, "
-            "which stay on the volume"
-        )
-    return text + "."
-
-
-def _count(n: float, noun: str) -> str:
-    """'1 allocation', '147 allocations', '0.4 allocations' (a mean over replications)."""
-    text = f"{n:,.0f}" if n >= 10 or float(n).is_integer() else f"{n:,.1f}"
-    return f"{text} {noun}" + ("" if text == "1" else "s")
-
-
-def _pending_why(res: Results, quote: Quote) -> str:
-    """The scheduler's most common message for the pods left Pending."""
-    pods = res.pods
-    if pods.empty or "message" not in pods:
-        return ""
-    messages = pods.loc[pods["phase"] == "Pending", "message"].dropna()
-    messages = messages[messages != ""]
-    if messages.empty:
-        return ""
-    return f' ("{quote(messages.value_counts().index[0])}")'
+    return [f.text for f in res.findings(quote=quote)]
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -383,6 +199,14 @@ def render_html(res: Results, figures: dict[str, bytes], info: dict[str, Any]) -
     if description:
         parts.append(f"<p>{_esc(description)}</p>")
     parts.append(f'<p class="muted">{_esc(_run_line(res, info))}</p>')
+    found = warnings(res)
+    parts.append("<h2>Warnings</h2>")
+    if found:
+        parts.append('<ul class="warn">')
+        parts += [f"<li>{_esc(w)}</li>" for w in found]
+        parts.append("</ul>")
+    else:
+        parts.append("<p>None.</p>")
     parts.append("<h2>Node</h2><table>")
     parts += [f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in node_lines(res)]
     parts.append("</table>")
@@ -408,14 +232,6 @@ def render_html(res: Results, figures: dict[str, bytes], info: dict[str, Any]) -
         f"<tr><td>{_esc(r.question)}</td><td>{_esc(r.answer)}</td></tr>" for r in headline(res)
     ]
     parts.append("</table>")
-    found = warnings(res)
-    parts.append("<h2>Warnings</h2>")
-    if found:
-        parts.append('<ul class="warn">')
-        parts += [f"<li>{_esc(w)}</li>" for w in found]
-        parts.append("</ul>")
-    else:
-        parts.append("<p>None.</p>")
     parts.append("<h2>Figures</h2>")
     for name, png in figures.items():
         data = base64.b64encode(png).decode("ascii")
@@ -478,7 +294,10 @@ def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, 
     description = res.meta.get("description") or ""
     if description:
         lines += [_md_paragraph(str(description)), ""]
-    lines += [f"_{_run_line(res, info, q)}_", "", "## Node", "", "| | |", "|---|---|"]
+    lines += [f"_{_run_line(res, info, q)}_", "", "## Warnings", ""]
+    found = warnings(res, q)
+    lines += [f"- {w}" for w in found] if found else ["None."]
+    lines += ["", "## Node", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in node_lines(res, q)]
     lines += ["", "## Admission", ""]
     refused = refusals(res)
@@ -492,9 +311,6 @@ def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, 
         lines += [f"Mean ± half-width of the 95% t-interval over {_reps(res)} replications.", ""]
     lines += ["| question | answer |", "|---|---|"]
     lines += [f"| {r.question} | {r.answer} |" for r in headline(res, q)]
-    lines += ["", "## Warnings", ""]
-    found = warnings(res, q)
-    lines += [f"- {w}" for w in found] if found else ["None."]
     lines += ["", "## Figures", ""]
     if figure_files:
         for name, rel in figure_files.items():

@@ -41,8 +41,10 @@ import numpy as np
 import pandas as pd
 
 from hpsim.facts import ContainerRecord, GCRecord, PodRecord, PullRecord, WriteRecord
+from hpsim.observe.findings import Finding, findings
 from hpsim.observe.recorder import SERIES_COLUMNS, Recorder
 from hpsim.observe.stats import combine
+from hpsim.observe.words import Quote
 from hpsim.scenario.derived import allocatable, commit_limit, eviction_enforced, eviction_thresholds
 from hpsim.scenario.schema import NodeSpec
 
@@ -456,9 +458,15 @@ class Results(TableViews):
         return Plots(self)
 
     def summary(self) -> dict[str, Any]:
-        """Headline numbers; over replications each number is mean, 95% half-width and n."""
+        """Headline numbers (over replications each is mean, 95% half-width and n), and
+        under ``warnings`` what went wrong (:mod:`hpsim.observe.findings`)."""
         if self.combined is not None:
             return dict(self.combined)
-        if len(self.summaries) == 1:
-            return dict(self.summaries[0])
-        return combine(self.summaries)
+        numbers = dict(self.summaries[0]) if len(self.summaries) == 1 else combine(self.summaries)
+        return {**numbers, "warnings": [f.as_dict() for f in self.findings(numbers)]}
+
+    def findings(self, numbers: dict[str, Any] | None = None, quote: Quote = str) -> list[Finding]:
+        """The warnings of this run, with names passed through ``quote`` (the report's escaping)."""
+        if numbers is None:
+            numbers = {k: v for k, v in self.summary().items() if k != "warnings"}
+        return findings(self.tables, numbers, self.meta, self.duration, quote)
