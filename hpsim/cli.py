@@ -26,7 +26,7 @@ from hpsim.experiment.commands import (
 def _cmd_validate(args: argparse.Namespace) -> int:
     from hpsim.experiment.commands import check_scenario_file
     from hpsim.experiment.run import check_whole
-    from hpsim.scenario.verdicts import bare_manifest_node, validate_file
+    from hpsim.scenario.verdicts import bare_manifest_node, validate_path
 
     # The words a scenario's node.cpu gets (schema NodeSpec.cpu: ge=1).
     check_whole(args.cpus, "--cpus", 1)
@@ -37,10 +37,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     ok = True
     for path in args.files:
         node = bare_manifest_node(args.cpus, args.kubernetes, args.containerd)
-        for v in validate_file(path, node, allow_outside=args.allow_outside_files):
-            ok = ok and v.admitted
-            rows.append(v.to_json(path))
-            lines.extend(v.human(path))
+        verdicts, loaded = validate_path(path, node, allow_outside=args.allow_outside_files)
+        blocked: dict[str, list[tuple[str, str]]] = {}
+        names: list[str | None] = [None] * len(verdicts)
+        if loaded is not None:
+            # What is knowable before running: pods that could never run (the run's words).
+            from hpsim.node.preflight import obstacles
+
+            blocked = {
+                w: [(o.kind, o.message) for o in found] for w, found in obstacles(loaded).items()
+            }
+            names = [w.name for w in loaded.workloads]
+        for name, v in zip(names, verdicts, strict=True):
+            obs = blocked.get(name, []) if name is not None else None
+            ok = ok and v.admitted and not obs
+            rows.append(v.to_json(path, obs))
+            lines.extend(v.human(path, obs))
     if args.output == "json":
         print(json.dumps(rows, indent=2))
     else:

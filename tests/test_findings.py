@@ -169,3 +169,65 @@ def test_a_clean_run_has_no_warning_and_fail_on_warning_exits_0(tmp_path) -> Non
     path = tmp_path / "s.yaml"
     path.write_text(json.dumps(scenario([{"manifest": pod("ok")}], [APP])))
     assert main(["run", str(path), "-o", str(tmp_path / "a"), "--fail-on-warning", "-q"]) == 0
+
+
+# -- hpsim validate: what is knowable before running -----------------------------------------
+
+
+def _validate(tmp_path, data: dict, *extra: str) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    path = tmp_path / "s.yaml"
+    path.write_text(json.dumps(data))
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["validate", str(path), *extra])
+    return code, buf.getvalue()
+
+
+def test_validate_says_an_undefined_image_cannot_run_in_the_runs_words(tmp_path) -> None:
+    code, out = _validate(
+        tmp_path, scenario([{"manifest": pod("app", "contoso/missing:1")}], [APP])
+    )
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].endswith(
+        "Pod default/app: valid (Windows Server containers), admitted, but its pods cannot run"
+    )
+    assert lines[1] == (
+        '  cannot run: Failed to pull image "contoso/missing:1": rpc error: code = NotFound desc '
+        '= failed to pull and unpack image "contoso/missing:1": failed to resolve reference '
+        '"contoso/missing:1": contoso/missing:1: not found'
+    )
+
+
+def test_validate_says_an_os_build_mismatch_cannot_run(tmp_path) -> None:
+    data = scenario([{"manifest": pod("web", "contoso/old:1", kind="Deployment")}], [APP, OLD])
+    code, out = _validate(tmp_path, data, "-o", "json")
+    assert code == 1
+    (row,) = json.loads(out)
+    assert row["admitted"] is True and row["canRun"] is False
+    assert row["obstacles"] == [
+        {
+            "kind": "os-mismatch",
+            "message": 'container "c": image "contoso/old:1" is Windows 10.0.17763.3887, the node '
+            "10.0.20348.2227: Error: failed to create containerd task: failed to create shim "
+            "task: hcs::CreateComputeSystem <pod>-c: The container operating system does not "
+            "match the host operating system.: unknown",
+        }
+    ]
+
+
+def test_validate_says_a_request_above_allocatable_never_fits(tmp_path) -> None:
+    code, out = _validate(
+        tmp_path, scenario([{"manifest": pod("big", requests={"cpu": "100"})}], [APP])
+    )
+    assert code == 1
+    assert "  cannot run: 0/1 nodes are available: 1 Insufficient cpu.\n" in out
+
+
+def test_validate_a_scenario_that_can_run_exits_0(tmp_path) -> None:
+    code, out = _validate(tmp_path, scenario([{"manifest": pod("ok")}], [APP]), "-o", "json")
+    assert code == 0
+    assert [r["canRun"] for r in json.loads(out)] == [True]

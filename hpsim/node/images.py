@@ -89,6 +89,14 @@ def resolve_images(scenario: Scenario) -> dict[str, Image]:
     return out
 
 
+def not_found_error(ref: str) -> str:
+    """containerd's answer (through the CRI) for an image the registry does not have."""
+    return (
+        f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
+        f'failed to resolve reference "{ref}": {ref}: not found'
+    )
+
+
 def build_of(os_version: str | None) -> int | None:
     """``10.0.20348.5499`` -> 20348."""
     if not os_version:

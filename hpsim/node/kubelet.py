@@ -39,7 +39,7 @@ from hpsim.node.backoff import Backoff
 from hpsim.node.containerd import Containerd, Image
 from hpsim.node.cpu import ProcessorSharing, job_rate_to_millicores
 from hpsim.node.draws import Streams
-from hpsim.node.images import process_isolation_compatible
+from hpsim.node.images import not_found_error, process_isolation_compatible
 from hpsim.node.jobobject import CapHit, CommitLedger
 from hpsim.node.pod import ContainerState, Pod, PodStates
 from hpsim.node.spikes import SpikeTrain
@@ -164,10 +164,7 @@ class Kubelet:
         queued = self.env.now
         image = self.images.get(ref)
         if image is None:
-            error = (
-                f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
-                f'failed to resolve reference "{ref}": {ref}: not found'
-            )
+            error = not_found_error(ref)
             self.emit.pull(
                 PullRecord(pod.name, ref, queued, None, None, queued, 0, 0, 0.0, 0.0, error)
             )

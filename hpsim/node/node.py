@@ -36,7 +36,14 @@ from hpsim.node.kubelet import Kubelet
 from hpsim.node.pod import ContainerState, Pod, PodStates
 from hpsim.node.runloop import run_watched
 from hpsim.node.schedqueue import SchedulingQueue
-from hpsim.node.scheduler import Usage, insufficient, matches_node, untolerated_taint
+from hpsim.node.scheduler import (
+    Usage,
+    insufficient,
+    insufficient_words,
+    placement_failure,
+    pod_request,
+    unavailable,
+)
 from hpsim.node.storage import ACCOUNTED, OWNERS, Volume, Written
 from hpsim.scenario.admission import ContainerSettings
 from hpsim.scenario.derived import (
@@ -315,17 +322,11 @@ class WindowsNode:
                 for c in cs
             )
 
-            # Effective pod requests: max(init) vs sum(app), as the scheduler computes them.
-            def req(name: str) -> int:
-                app = sum(c.resources.request(name) for c in spec.containers)
-                init = max((c.resources.request(name) for c in spec.init_containers), default=0)
-                return max(app, init)
-
             bp = _Blueprint(
                 containers=containers,
-                cpu_request=req("cpu"),
-                memory_request=req("memory"),
-                ephemeral_request=req("ephemeral-storage"),
+                cpu_request=pod_request(spec, "cpu"),
+                memory_request=pod_request(spec, "memory"),
+                ephemeral_request=pod_request(spec, "ephemeral-storage"),
                 priority=_priority(spec),
                 host_process=verdict.host_process,
                 refusal=verdict.refusal(),
@@ -426,20 +427,14 @@ class WindowsNode:
         ds = pod.template.kind == "DaemonSet"
         if self.unschedulable and not ds:
             return "1 node(s) were unschedulable"
-        if not matches_node(pod.template.spec, self.labels):
-            return "1 node(s) didn't match Pod's node affinity/selector"
         # Condition taints (disk-pressure, memory-pressure) are tolerated by DaemonSet pods:
         # the DaemonSet controller adds those tolerations (pkg/controller/daemon/util).
         taints = self.taints if ds else self.taints + self.eviction.condition_taints()
-        taint = untolerated_taint(pod.template.spec, taints)
-        if taint:
-            return f"1 node(s) had untolerated taint {taint}"
+        misplaced = placement_failure(pod.template.spec, self.labels, taints)
+        if misplaced:
+            return misplaced
         short = insufficient(pod, usage, self.alloc)
-        if short:
-            return ", ".join(
-                f"1 Insufficient {r}" if r != "pods" else "1 Too many pods" for r in short
-            )
-        return None
+        return insufficient_words(short) if short else None
 
     def schedule(self) -> None:
         """Try every pending pod in queue order (priority, then creation): the queue
@@ -457,7 +452,7 @@ class WindowsNode:
                     "Pod",
                     pod.name,
                     "FailedScheduling",
-                    f"0/1 nodes are available: {why}.",
+                    unavailable(why),
                     "Warning",
                 )
         self._level()

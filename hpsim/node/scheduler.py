@@ -84,13 +84,48 @@ class Usage:
         self.pods += sign
 
 
+def pod_request(spec: PodSpec, resource: str) -> int:
+    """The pod's effective request: the larger of its app containers' sum and its largest
+    init container's (k/k pkg/api/v1/resource PodRequests, no overhead on Windows here)."""
+    app = sum(c.resources.request(resource) for c in spec.containers)
+    init = max((c.resources.request(resource) for c in spec.init_containers), default=0)
+    return max(app, init)
+
+
+def placement_failure(
+    spec: PodSpec, labels: dict[str, str], taints: Sequence[tuple[str, str, str]]
+) -> str | None:
+    """NodeAffinity's or TaintToleration's reason this node is not for the pod, or None."""
+    if not matches_node(spec, labels):
+        return "1 node(s) didn't match Pod's node affinity/selector"
+    taint = untolerated_taint(spec, taints)
+    if taint:
+        return f"1 node(s) had untolerated taint {taint}"
+    return None
+
+
 def insufficient(pod: Pod, used: Usage, alloc: Allocatable) -> list[str]:
     """Resources the pod does not fit in (NodeResourcesFit), in the plugin's order."""
+    return insufficient_for(pod.cpu_request, pod.memory_request, used, alloc)
+
+
+def insufficient_for(cpu_m: int, memory: int, used: Usage, alloc: Allocatable) -> list[str]:
+    """Resources requests of ``cpu_m`` millicores and ``memory`` bytes do not fit in."""
     out = []
     if used.pods + 1 > alloc.pods:
         out.append("pods")
-    if pod.cpu_request and used.cpu_m + pod.cpu_request > alloc.cpu_m:
+    if cpu_m and used.cpu_m + cpu_m > alloc.cpu_m:
         out.append("cpu")
-    if pod.memory_request and used.memory + pod.memory_request > alloc.memory:
+    if memory and used.memory + memory > alloc.memory:
         out.append("memory")
     return out
+
+
+def insufficient_words(short: list[str]) -> str:
+    """NodeResourcesFit's reasons as the scheduler words them: ``1 Insufficient cpu``."""
+    return ", ".join(f"1 Insufficient {r}" if r != "pods" else "1 Too many pods" for r in short)
+
+
+def unavailable(why: str) -> str:
+    """The FailedScheduling message for one node that does not fit, for ``why``."""
+    return f"0/1 nodes are available: {why}."

@@ -19,6 +19,7 @@ output (``to_json``) is escaped by ``json.dumps``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,14 @@ class TemplateVerdict:
             return self.node[0].rule, "; ".join(v.message for v in self.node)
         return None
 
-    def to_json(self, file: str) -> dict[str, Any]:
+    def to_json(
+        self, file: str, obstacles: Sequence[tuple[str, str]] | None = None
+    ) -> dict[str, Any]:
+        """The verdict as JSON; ``obstacles`` are (kind, message) of what would keep an
+        admitted workload's pods from ever running (hpsim.node.preflight), known for a
+        scenario only (None: a bare manifest, whose images and node are not known)."""
         t = self.template
-        return {
+        out = {
             "file": file,
             "kind": t.kind,
             "name": t.name,
@@ -118,9 +124,14 @@ class TemplateVerdict:
             "node": [v.to_json() for v in self.node],
             "containers": [c.to_json() for c in self.containers],
         }
+        if obstacles is not None:
+            out["canRun"] = self.admitted and not obstacles
+            out["obstacles"] = [{"kind": k, "message": m} for k, m in obstacles]
+        return out
 
-    def human(self, file: str) -> list[str]:
-        """kubectl-like lines; what the user wrote shown through ``excerpt`` (see above)."""
+    def human(self, file: str, obstacles: Sequence[tuple[str, str]] | None = None) -> list[str]:
+        """kubectl-like lines; what the user wrote shown through ``excerpt`` (see above);
+        ``obstacles`` as in :meth:`to_json`."""
         t = self.template
         name, namespace = _name(t.name), _name(t.namespace)
         head = f"{excerpt(file, PATH_CHARS)}: {_name(t.kind)} {namespace}/{name}"
@@ -133,7 +144,11 @@ class TemplateVerdict:
         else:
             kind = "HostProcess" if self.host_process else "Windows Server containers"
             verdict = "admitted" if self.admitted else "refused"
+            if self.admitted and obstacles:
+                verdict += ", but its pods cannot run"
             lines.append(f"{head}: valid ({kind}), {verdict}")
+        for _kind, message in obstacles or ():
+            lines.append(f"  cannot run: {_text(message)}")
         psa = self.pod_security[self.namespace_level]
         lines.append(
             f'  namespace "{namespace}" enforces Pod Security "{self.namespace_level}": '
@@ -262,16 +277,22 @@ def validate_file(
     A scenario brings its own node and namespaces; a bare manifest is checked on
     ``node`` (default: ``bare_manifest_node()``) in a privileged namespace.
     """
+    return validate_path(path, node, allow_outside=allow_outside)[0]
+
+
+def validate_path(
+    path: str, node: NodeSpec | None = None, *, allow_outside: bool = False
+) -> tuple[list[TemplateVerdict], LoadedScenario | None]:
+    """:func:`validate_file`, and the loaded scenario when the file is one (else None)."""
     p = Path(path)
     docs = list(iter_documents(read_text(p, path), path))
     if len(docs) == 1 and _is_scenario(docs[0].data):
-        return scenario_verdicts(
-            load_source(docs[0], base_dir=p.parent, allow_outside=allow_outside)
-        )
+        loaded = load_source(docs[0], base_dir=p.parent, allow_outside=allow_outside)
+        return scenario_verdicts(loaded), loaded
     templates = [t for d in docs for t in templates_from_source(d)]
     if not templates:
         raise HpsimError(
             "no Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet or Job found", file=path
         )
     node = node or bare_manifest_node()
-    return [check_template(t, node=node, level="privileged") for t in templates]
+    return [check_template(t, node=node, level="privileged") for t in templates], None

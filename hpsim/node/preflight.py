@@ -1,0 +1,102 @@
+"""What can be known about a scenario before running it: pods that cannot run at all.
+
+``hpsim validate`` on a scenario reports, per admitted workload, what would keep
+its pods from ever running, in the words the run itself would use (the same
+functions make both): an image neither the scenario nor the catalogue defines
+(containerd's "not found"), a process-isolated container whose image's Windows
+build the host cannot run (hcsshim's "does not match the host operating
+system"), and a pod the node can never hold (the scheduler's FailedScheduling
+message against an empty node: requests above allocatable, a nodeSelector or
+affinity the node's labels do not meet, a taint the pod does not tolerate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hpsim.node.images import (
+    build_of,
+    not_found_error,
+    process_isolation_compatible,
+    resolve_images,
+)
+from hpsim.node.kubelet import OS_MISMATCH
+from hpsim.node.scheduler import (
+    Usage,
+    insufficient_for,
+    insufficient_words,
+    placement_failure,
+    pod_request,
+    unavailable,
+)
+from hpsim.scenario.derived import allocatable
+from hpsim.scenario.load import LoadedScenario
+from hpsim.scenario.verdicts import scenario_verdicts
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """Why a workload's pods would never run: ``kind`` and the run's own words."""
+
+    workload: str
+    kind: str  # "image-not-found", "os-mismatch", "never-fits"
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "message": self.message}
+
+
+def obstacles(loaded: LoadedScenario) -> dict[str, list[Obstacle]]:
+    """Per workload (admitted ones only: a refused one never gets so far), what stops it."""
+    sc = loaded.scenario
+    node = sc.node
+    images = resolve_images(sc)
+    host_build = build_of(node.os_build)
+    alloc = allocatable(node)
+    taints = [(t.key, t.value, t.effect) for t in node.taints]
+    out: dict[str, list[Obstacle]] = {}
+    for plan, verdict in zip(loaded.workloads, scenario_verdicts(loaded), strict=True):
+        if not verdict.admitted:
+            continue
+        found: list[Obstacle] = []
+        spec = plan.template.spec
+        why = placement_failure(spec, node.all_labels, taints)
+        if why is None:
+            short = insufficient_for(
+                pod_request(spec, "cpu"), pod_request(spec, "memory"), Usage(), alloc
+            )
+            why = insufficient_words(short) if short else None
+        if why is not None:
+            found.append(Obstacle(plan.name, "never-fits", unavailable(why)))
+        # Each container's image, and each image a rollout gives one (its first app
+        # container when the event names none, as the controllers do).
+        uses: list[tuple[str, str, str]] = [
+            (c.name, c.image, "") for c in [*spec.init_containers, *spec.containers] if c.image
+        ]
+        for ev in sc.events:
+            r = ev.rollout
+            if r is not None and r.workload == plan.name:
+                target = r.container or spec.containers[0].name
+                uses.append((target, r.image, f"after the rollout at {ev.at:g} s: "))
+        for name, ref, when in uses:
+            image = images.get(ref)
+            if image is None:
+                error = f'{when}Failed to pull image "{ref}": {not_found_error(ref)}'
+                found.append(Obstacle(plan.name, "image-not-found", error))
+            elif (
+                not verdict.host_process
+                and host_build is not None
+                and not process_isolation_compatible(host_build, image.os_version)
+            ):
+                message = OS_MISMATCH.format(id=f"<pod>-{name}")
+                found.append(
+                    Obstacle(
+                        plan.name,
+                        "os-mismatch",
+                        f'{when}container "{name}": image "{ref}" is Windows '
+                        f"{image.os_version}, the node {node.os_build}: {message}",
+                    )
+                )
+        if found:
+            out[plan.name] = found
+    return out
