@@ -73,6 +73,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from hpsim.experiment.commands import init_command
+
+    return init_command(args)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from hpsim.observe.output import check_finished, os_reason, shown_path
     from hpsim.observe.report import write_report
@@ -165,6 +171,13 @@ def _parser() -> argparse.ArgumentParser:
     add_allow_outside(r)
     r.set_defaults(func=_cmd_run)
     add_sweep_parser(sub)
+
+    ini = sub.add_parser("init", help="write a starter scenario folder that runs as it is")
+    ini.add_argument(
+        "folder", metavar="FOLDER", help="the new folder (its name is the scenario's name)"
+    )
+    ini.add_argument("--quiet", "-q", action="store_true", help="print nothing")
+    ini.set_defaults(func=_cmd_init)
 
     rep = sub.add_parser("report", help="write report.html and report.md for a results folder")
     rep.add_argument("results", metavar="RESULTS_DIR", help="a folder written by hpsim run")

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from simhelp import node, pod, scenario
 
+from hpsim.experiment.examples import shipped_scenarios
 from hpsim.node.clock import (
     EVICTION_TICK_PRIORITY,
     GC_TICK_PRIORITY,
@@ -33,7 +34,6 @@ from hpsim.observe.recorder import Recorder
 from hpsim.observe.results import tables_from_records
 from hpsim.scenario.load import load, load_data
 
-SCENARIOS = Path(__file__).parent.parent / "scenarios"
 APP = {"name": "test/app:1", "layers": [{"size": 0, "unpacked": 0}]}
 
 
@@ -156,7 +156,7 @@ def _gc_and_pressure() -> dict[str, Any]:
     )
 
 
-CASES = [*sorted(SCENARIOS.glob("*.yaml")), "gc-and-pressure"]
+CASES = [*shipped_scenarios(), "gc-and-pressure"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: Path(c).stem)

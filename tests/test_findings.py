@@ -231,3 +231,33 @@ def test_validate_a_scenario_that_can_run_exits_0(tmp_path) -> None:
     code, out = _validate(tmp_path, scenario([{"manifest": pod("ok")}], [APP]), "-o", "json")
     assert code == 0
     assert [r["canRun"] for r in json.loads(out)] == [True]
+
+
+# -- small items -------------------------------------------------------------------------------
+
+
+def test_the_pause_image_counts_on_the_hosts_nanoserver() -> None:
+    """pause's Windows entries are built FROM nanoserver of each build: on a 20348 host the
+    node pulls the ltsc2022 entry, so its bytes count on that nanoserver's version."""
+    from hpsim.node.images import resolve_images
+    from hpsim.scenario import catalog
+    from hpsim.scenario.load import load_data
+
+    nano = catalog.lookup("mcr.microsoft.com/windows/nanoserver:ltsc2022")
+    assert nano is not None and nano.os_version is not None
+    loaded = load_data(scenario([{"manifest": pod("ok")}], [APP]))
+    images = resolve_images(loaded.scenario)
+    assert images["registry.k8s.io/pause:3.8"].os_version == nano.os_version
+    assert images["test/app:1"].os_version is None  # the test image is on no base
+
+
+def test_a_negative_saving_reads_as_a_cost() -> None:
+    from hpsim.observe.report import _aligning_row
+
+    cost = _aligning_row(-1.7 * 2**30)
+    assert (cost.question, cost.answer) == (
+        "What aligning every image on the host's LTSC base would cost (more disk)",
+        "1.7 GiB",
+    )
+    saving = _aligning_row({"mean": 2 * 2**30, "half_width": 0.0, "n": 3})
+    assert saving.question.endswith("would save") and saving.answer == "2.0 GiB"

@@ -14,12 +14,10 @@ import copy
 from hpsim.scenario import catalog
 from hpsim.scenario.load import LoadedScenario, load_data
 
-LTSC_TAG = {17763: "ltsc2019", 20348: "ltsc2022", 26100: "ltsc2025"}
-
 
 def aligned_base(base: str, host_build: int) -> str:
     """``servercore:ltsc2019`` on a 20348 host -> ``servercore:ltsc2022`` (if catalogued)."""
-    tag = LTSC_TAG.get(host_build)
+    tag = catalog.LTSC_TAG.get(host_build)
     repo = base.rsplit(":", 1)[0]
     if tag is None or catalog.lookup(f"{repo}:{tag}") is None:
         return base

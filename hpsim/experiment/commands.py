@@ -26,6 +26,7 @@ from hpsim.observe.compare import Difference, differences, format_table
 from hpsim.observe.output import (
     check_finished,
     check_output,
+    os_reason,
     print_summary,
     print_warnings,
     read_results,
@@ -449,3 +450,52 @@ def compare_command(args: argparse.Namespace) -> int:
 
 def _replications(res: Results) -> int:
     return int(res.meta.get("replications", 1))
+
+
+# -- init ---------------------------------------------------------------------------------------
+
+# The starter scenario's files (hpsim/data/init-*) and where each goes in the new folder.
+STARTER = {
+    "init-scenario.yaml": "scenario.yaml",
+    "init-log-agent.yaml": "manifests/log-agent.yaml",
+    "init-web.yaml": "manifests/web.yaml",
+    "init-README.md": "README.md",
+}
+
+
+def init_command(args: argparse.Namespace) -> int:
+    """``hpsim init FOLDER``: a starter scenario folder that runs as it is.
+
+    The folder's name is the scenario's name. The files are written to a temporary
+    folder, the scenario is loaded from there (so what is written is known to load), and
+    the folder is renamed into place: an interrupted init leaves nothing half-written.
+    """
+    from importlib import resources
+
+    from hpsim import atomic
+
+    target = Path(args.folder)
+    name = target.resolve().name
+    if target.exists() or target.is_symlink():
+        raise HpsimError(f"{shown_path(target)} already exists: give a new folder")
+    data = resources.files("hpsim") / "data"
+    try:
+        with atomic.replacing_dir(target) as tmp:
+            for src, dest in STARTER.items():
+                path = tmp / dest
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text((data / src).read_text().replace("{name}", name))
+            try:
+                load(tmp / "scenario.yaml")
+            except HpsimError as exc:
+                # The template is ours and loads; only the folder's name can be refused.
+                raise HpsimError(
+                    f"{shown_path(target)}: the folder's name names the scenario: "
+                    + str(exc).split(": ", 2)[-1]
+                ) from None
+    except OSError as exc:
+        raise HpsimError(f"{shown_path(target)}: {os_reason(exc)}") from None
+    if not args.quiet:
+        print(f"wrote {shown_path(target)}/: scenario.yaml, manifests/, README.md")
+        print(f"next: hpsim run {shown_path(target / 'scenario.yaml')} --report")
+    return 0

@@ -31,9 +31,21 @@ RESULTS = ROOT / "results"
 KEPT = ("summary.json", "report.md")
 
 
+# The scenarios hpsim ships, whose summaries are committed and pinned by the golden test. A
+# scenario of your own in scenarios/ is not one of them: it is neither regenerated nor checked.
+SHIPPED = (
+    "capacity-plan",
+    "disk-accounting-gap",
+    "memory-capping",
+    "mixed-base-images",
+    "node-bootstrap",
+    "trace-replay",
+)
+
+
 def shipped_scenarios(folder: Path = SCENARIOS) -> list[Path]:
-    """The scenario files shipped in ``scenarios/`` (manifests and traces excluded)."""
-    return sorted(folder.glob("*.yaml"))
+    """The shipped scenario files (SHIPPED) in ``folder``."""
+    return [folder / f"{name}.yaml" for name in SHIPPED]
 
 
 def _write_report(folder: Path) -> None:

@@ -7,6 +7,8 @@ the registry answers NotFound, as it does for a placeholder tag such as the
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hpsim.errors import HpsimError, excerpt
 from hpsim.node.containerd import Image, Layer
 from hpsim.scenario import catalog
@@ -79,14 +81,32 @@ def _stack(spec: ImageSpec, base: Image | None, ratio: float) -> Image:
 
 
 def resolve_images(scenario: Scenario) -> dict[str, Image]:
-    """Every pullable image: the scenario's (which win) and the catalogue's."""
+    """Every pullable image: the scenario's (which win) and the catalogue's.
+
+    The pause images are manifest lists with an entry per Windows build, each built FROM
+    that build's nanoserver (kubernetes/kubernetes build/pause/Dockerfile_windows): the node
+    pulls the entry of its own build, so the pause image counts on the nanoserver of the
+    host's LTSC release (its own blob: built at another time, it shares no layer).
+    """
     known = {s.name: s for s in scenario.images}
     ratio = scenario.node.unpacked_ratio
     out = {ref: img for ref in catalog.IMAGES if (img := _from_catalog(ref, ratio)) is not None}
+    base = _host_nanoserver(scenario.node.os_build)
+    for ref in catalog.IMAGES:
+        entry = catalog.lookup(ref)
+        if base is not None and entry is not None and entry.layers[0].kind == "pause":
+            out[ref] = replace(out[ref], os_version=base)
     done: dict[str, Image] = {}
     for spec in scenario.images:
         out[spec.name] = _resolve(spec.name, known, ratio, done)
     return out
+
+
+def _host_nanoserver(os_build: str) -> str | None:
+    """The OS version of the catalogue's nanoserver for the host's LTSC release, if any."""
+    tag = catalog.LTSC_TAG.get(build_of(os_build) or 0)
+    entry = catalog.lookup(f"mcr.microsoft.com/windows/nanoserver:{tag}") if tag else None
+    return entry.os_version if entry is not None else None
 
 
 def not_found_error(ref: str) -> str:

@@ -75,6 +75,21 @@ def node_lines(res: Results, quote: Quote = str) -> list[tuple[str, str]]:
     ]
 
 
+def _aligning_row(saving: Any) -> Row:
+    """What aligning the bases saves; a negative saving is a cost and reads as one."""
+    mean = mean_of(saving)
+    if mean is not None and mean < 0:
+        cost = {**saving, "mean": -mean} if isinstance(saving, dict) else -mean
+        return Row(
+            "What aligning every image on the host's LTSC base would cost (more disk)",
+            with_interval(cost, bytes_words),
+        )
+    return Row(
+        "What aligning every image on the host's LTSC base would save",
+        with_interval(saving, bytes_words),
+    )
+
+
 def refusals(res: Results) -> list[tuple[str, str, str]]:
     """(workload, reason, message) for every workload whose pods admission refused."""
     pods = res.pods
@@ -128,16 +143,13 @@ def headline(res: Results, quote: Quote = str) -> list[Row]:
     ]
     for version, v in sorted((s.get("image_bytes_by_os_version") or {}).items()):
         what = (
-            "Image bytes with no Windows base (HostProcess base image, sandbox image)"
+            "Image bytes with no Windows base (HostProcess base image, images on no base)"
             if version == "none"
             else f"Image bytes on Windows build {quote(version)}"
         )
         rows.append(Row(what, with_interval(v, bytes_words)))
     rows += [
-        Row(
-            "What aligning every image on the host's LTSC base would save",
-            with_interval(s.get("aligned_bases_saving_bytes"), bytes_words),
-        ),
+        _aligning_row(s.get("aligned_bases_saving_bytes")),
         Row(
             "Image GC: images deleted / bytes kubelet believed it freed / bytes really freed",
             f"{with_interval(s.get('image_gc_deleted'))} / "

@@ -145,6 +145,11 @@ class CatalogImage:
         }
 
 
+# The LTSC tag of each Windows Server build (Microsoft Learn "Windows container version
+# compatibility": 17763 is Windows Server 2019, 20348 is 2022, 26100 is 2025).
+LTSC_TAG = {17763: "ltsc2019", 20348: "ltsc2022", 26100: "ltsc2025"}
+
+
 def _check_ratio(ratio: float) -> float:
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio < math.inf:
         raise HpsimError(
