@@ -300,6 +300,12 @@ def test_where_pulls_do_not_dominate_nothing_is_replayed():
     assert s["start_latency_s_p95_by_unpack_rate"] == {}
 
 
+def test_unpack_sensitivity_can_be_turned_off():
+    s = hpsim.run(_one_pull("100Mi"), unpack_sensitivity=False).summary()
+    assert s["pull_share_of_start_latency"] == pytest.approx(6 / 9)
+    assert s["start_latency_s_p50_by_unpack_rate"] == {}
+
+
 def test_only_the_first_replication_is_replayed():
     """Over 3 replications the replays are of replication 0 alone: n = 1, the same numbers."""
     s = hpsim.run(_one_pull("100Mi"), replications=3).summary()
