@@ -330,19 +330,22 @@ class Taint(Model):
 # is written to a temporary folder and imported (ImportLayer). The cost is per file, so a
 # scanner that inspects every new file (Microsoft Defender real-time protection) and the
 # disk's per-operation speed weigh on it; decompression does not (in #4989 unpigz sat at
-# ~0.5% CPU).
+# ~0.5% CPU). No per-layer overhead is modelled: #4989 shows 3.6 min between the end of
+# decompression and "pull completed" for its one (base) layer, ProcessBaseLayer's time,
+# but one observation cannot tell a fixed cost from one that grows with the layer, so it
+# is in the rate. No source gives rates by disk type.
 #
 # By containerd version: 1.6, 1.7 and 2.x extract the same way. The default windows
 # snapshotter applies through ImportLayerFromTar since containerd 1.5 (commit a64a76846,
 # "Replace inline applyWindowsLayer using hcsshim"), and hcsshim's writers kept the same
 # per-file steps since (its git log of internal/wclayer and pkg/ociwclayer shows refactors
-# and fixes, none to that work). 2.x pulls
-# through the transfer service with the same unpacker, one layer at a time (core/unpack
-# unpacker.go supportParallel: the windows snapshotter lacks the rebase capability); its
-# gzip decoder changed in 2.4 (commit d8f13bf4c), which #4989 shows is not the limit. 2.x
-# also offers the cimfs and blockcim snapshotters (plugins/snapshots/windows/cimfs.go,
-# block_cimfs.go), opt-in and not modelled; no published extraction rate of them was found.
-# So one rate serves every version hpsim accepts.
+# and fixes, none to that work). 2.x pulls through the transfer service with the same
+# unpacker, one layer at a time (core/unpack/unpacker.go supportParallel: the windows
+# snapshotter lacks the rebase capability); its gzip decoder changed in 2.4 (commit
+# d8f13bf4c), which #4989 shows is not the limit. 2.x also offers the cimfs and blockcim
+# snapshotters (plugins/snapshots/windows/cimfs.go, block_cimfs.go), opt-in and not
+# modelled; no published extraction rate of them was found. So one rate serves every
+# version hpsim accepts.
 
 # [OBS] microsoft/Windows-Containers#607: Docker 28 extracting windows/server:ltsc2022 on
 # Windows Server 2022, "140 seconds to extract 2GB" (~14 MB/s of compressed input, as
@@ -367,19 +370,21 @@ class Antivirus(Model):
     With scanning on, layers extract ``unpackSlowdown`` times slower than ``unpackRate``.
     """
 
-    # On where node images leave it on. AKS: Windows Server's Defender stays on; AgentBaker's
-    # CSE adds exclusions (staging/cse/windows/kubernetesfunc.ps1 Update-DefenderPreferences:
-    # the containerd.exe process, and the snapshots folder only since Azure/AgentBaker#8245,
-    # 2026-04). GCE: kubernetes cluster/gce/windows/k8s-node-setup.psm1
-    # Configure-WindowsDefender turns off sample submission, not real-time protection. EKS:
-    # no public source found. GitHub's runner images turn it off (Configure-WindowsDefender.ps1).
+    # On where node images leave it on. AKS: Windows Server's Defender stays on (Azure/AKS#3647
+    # shows it running on AKS nodes) and AgentBaker's CSE adds exclusions
+    # (staging/cse/windows/kubernetesfunc.ps1 Update-DefenderPreferences: the containerd.exe
+    # process, and the snapshots folder only since Azure/AgentBaker#8245, 2026-04). GCE:
+    # kubernetes cluster/gce/windows/k8s-node-setup.psm1 Configure-WindowsDefender turns off
+    # sample submission, not real-time protection. EKS: no public source found. GitHub's
+    # runner images turn it off (actions/runner-images Configure-WindowsDefender.ps1).
     real_time_scanning: bool = True
     # guess: no source measures one node with scanning on and off. Azure/AgentBaker#7005:
     # server:ltsc2022 (3.014 GB) takes 10-15 min at an AKS node's bootstrap, containerd.exe
-    # excluded: after 131 s of download at 23 MB/s, 469-769 s of unpack, 3.9-6.4 MB/s, which is
-    # 14 MB/s slowed 2.2-3.6 times; 3 is in that range. Before Defender's 2022 fix for container
-    # extraction (microsoft/Windows-Containers#92, containerd PR #6875 review) it was ~8x
-    # (containerd/containerd#4989) and containerd was 5.3x slower than Docker (containerd/cri#1355).
+    # excluded: after 131 s of download at 23 MB/s, 469-769 s of unpack, 3.9-6.4 MB/s, which
+    # is 14 MB/s slowed 2.2-3.6 times; 3 is in that range. Before Defender's 2022 fix for
+    # container extraction (microsoft/Windows-Containers#92, containerd PR #6875's review) it
+    # was ~8x (containerd/containerd#4989), and containerd pulled 5.3x slower than Docker
+    # (containerd/cri#1355).
     unpack_slowdown: float = Field(3.0, ge=1, le=UNPACK_SLOWDOWN_LIMIT)
 
 
