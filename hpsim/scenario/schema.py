@@ -375,8 +375,9 @@ class Antivirus(Model):
     # (staging/cse/windows/kubernetesfunc.ps1 Update-DefenderPreferences: the containerd.exe
     # process, and the snapshots folder only since Azure/AgentBaker#8245, 2026-04). GCE:
     # kubernetes cluster/gce/windows/k8s-node-setup.psm1 Configure-WindowsDefender turns off
-    # sample submission, not real-time protection. EKS: no public source found. GitHub's
-    # runner images turn it off (actions/runner-images Configure-WindowsDefender.ps1).
+    # sample submission and MAPS reporting, not real-time protection. EKS: no public source
+    # found. GitHub's runner images turn it off (actions/runner-images
+    # Configure-WindowsDefender.ps1).
     real_time_scanning: bool = True
     # guess: no source measures one node with scanning on and off. Azure/AgentBaker#7005:
     # server:ltsc2022 (3.014 GB) takes 10-15 min at an AKS node's bootstrap, containerd.exe
