@@ -104,8 +104,8 @@ class CountingEnv(simpy.Environment):
 def test_network_schedules_one_wakeup_per_change_of_the_download_set() -> None:
     # Network wake-ups: at t=0, one per layer 1-3 as it joins (the first two go
     # stale), and one at t=3 when layer 4 starts. The finishes at t=3 and t=4 leave
-    # nothing in flight. Unpack: one timeout per layer. A stale wake-up that was not
-    # ignored would schedule more timeouts.
+    # nothing in flight. Unpack: one wake-up per layer, each applied alone. A stale
+    # wake-up that was not ignored would schedule more timeouts.
     env = CountingEnv()
     ctrd = Containerd(env, network_Bps=NET, unpack_Bps=UNPACK)
     ctrd.pull(Image("four:1", tuple(layer(f"l{i}", 100) for i in range(1, 5))))
@@ -157,14 +157,17 @@ def test_concurrent_pulls_download_a_shared_layer_once() -> None:
     # base, a and b are in flight together, at 100/3 MiB/s each. B's base slot waits
     # on A's download of base. b (50) is in at 1.5. Then a and base get 50 MiB/s each,
     # so a (50 left) is in at 2.5. base (100 left) is then alone and in at 3.5.
-    # A unpacks base 3.5->13.5 and a 13.5->18.5.
-    # B waits for A's unpack of the base chain, then unpacks b 13.5->16.
+    # A unpacks base alone 3.5->13.5. B waits for A's unpack of the base chain (it does
+    # not apply it again). From 13.5 A applies a (100 MiB) and B applies b (50 MiB), at
+    # 10 MiB/s each: b is done at 18.5; a, 50 MiB left, is then alone at 20 MiB/s: 21.
     rig = Rig()
     pa, pb = rig.pull_at(0, A), rig.pull_at(0, B)
     rig.env.run()
     a, b = pa.value, pb.value
-    assert (a.downloaded, a.finished) == pytest.approx((3.5, 18.5))
-    assert (b.downloaded, b.finished) == pytest.approx((3.5, 16))
+    assert (a.downloaded, a.finished) == pytest.approx((3.5, 21))
+    assert (b.downloaded, b.finished) == pytest.approx((3.5, 18.5))
+    # Seconds each spent applying its own layers: A 10 (base) + 7.5 (a), B 5 (b).
+    assert (a.unpack_s, b.unpack_s) == pytest.approx((17.5, 5))
     assert (a.bytes_downloaded, b.bytes_downloaded) == (300 * MiB, 50 * MiB)
     assert (a.bytes_unpacked, b.bytes_unpacked) == (650 * MiB, 80 * MiB)
     assert Counter(f["digest"] for f in rig.of("layer_downloaded"))[BASE.digest] == 1
@@ -175,13 +178,56 @@ def test_concurrent_pulls_download_a_shared_layer_once() -> None:
 def test_different_images_pulled_concurrently_share_bandwidth() -> None:
     # x (200 MiB) runs alone 0->1 (100 MiB done). From 1 it shares the link with y
     # (300 MiB) at 50 MiB/s each, so x is in at 3 and y has 200 MiB left.
-    # y is then alone and in at 5. Unpack: x 3->13, y 5->20.
+    # y is then alone and in at 5. Unpack: x alone 3->5 (40 MiB of 200 applied); from 5
+    # x and y share 20 MiB/s, 10 each: x's 160 MiB are done at 21, when y has 140 MiB
+    # left, alone at 20 MiB/s: 28. The extractor is busy from 3 to 28: 500 MiB / 20.
     rig = Rig()
     px = rig.pull_at(0, Image("x:1", (layer("x", 200),)))
     py = rig.pull_at(1, Image("y:1", (layer("y", 300),)))
     rig.env.run()
-    assert (px.value.downloaded, px.value.finished) == pytest.approx((3, 13))
-    assert (py.value.started, py.value.downloaded, py.value.finished) == pytest.approx((1, 5, 20))
+    assert (px.value.downloaded, px.value.finished) == pytest.approx((3, 21))
+    assert (py.value.started, py.value.downloaded, py.value.finished) == pytest.approx((1, 5, 28))
+
+
+def test_layer_applies_in_flight_share_the_unpack_throughput() -> None:
+    """Unpack is a node-wide resource, shared equally by the applies in flight.
+
+    x (100 MiB) is pulled at 0: alone on the link, it is in at 1 and applied from 1
+    at 20 MiB/s. y (50 MiB) is pulled at 2: alone on the link, in at 2.5. By then x
+    has 1.5 s x 20 = 30 MiB applied, 70 left. From 2.5 the two share 20 MiB/s, 10
+    each: y's 50 MiB are done at 2.5 + 5 = 7.5, when x has 20 MiB left; alone again
+    at 20 MiB/s, x is done at 8.5. Alone they would have ended at 6 and 5.
+
+    Work-conserving: 150 MiB of applies at 20 MiB/s is 7.5 s, and the extractor is
+    busy from 1 to 8.5 without a gap. Each pull's unpack_s is its apply's wall time:
+    x 1 -> 8.5 (7.5 s), y 2.5 -> 7.5 (5 s).
+    """
+    rig = Rig()
+    px = rig.pull_at(0, Image("x:1", (layer("x", 100),)))
+    py = rig.pull_at(2, Image("y:1", (layer("y", 50),)))
+    rig.env.run()
+    x, y = px.value, py.value
+    assert (x.downloaded, x.finished, x.unpack_s) == pytest.approx((1, 8.5, 7.5))
+    assert (y.downloaded, y.finished, y.unpack_s) == pytest.approx((2.5, 7.5, 5))
+    assert rig.times("layer_unpacked") == pytest.approx([7.5, 8.5])
+
+
+def test_two_applies_of_equal_layers_at_once_both_take_twice_as_long() -> None:
+    """containerd/containerd#11451's shape: two equal applies started together.
+
+    Two 100 MiB layers of different digests (two ``ctr`` clients each apply the layer
+    themselves: ctr's local unpack takes no chain lock) are in at 2 s (they share the
+    link, 50 MiB/s each). Alone, one apply takes 100 / 20 = 5 s; together they get
+    10 MiB/s each and both end at 2 + 10 = 12: twice the time alone.
+    """
+    rig = Rig()
+    p1 = rig.pull_at(0, Image("one:1", (layer("copy1", 100),)))
+    p2 = rig.pull_at(0, Image("two:1", (layer("copy2", 100),)))
+    rig.env.run()
+    for p in (p1, p2):
+        assert (p.value.downloaded, p.value.finished, p.value.unpack_s) == pytest.approx(
+            (2, 12, 10)
+        )
 
 
 def test_pulling_a_present_image_finishes_at_once_with_nothing_moved() -> None:
@@ -251,12 +297,12 @@ def test_discard_unpacked_layers_keeps_no_blobs_and_reuses_snapshots() -> None:
 
 
 def test_discard_keeps_blobs_a_pull_in_flight_still_uses() -> None:
-    # Timings as in the concurrent test: B ends at 16 and A at 18.5. A's lease still
+    # Timings as in the concurrent test: B ends at 18.5 and A at 21. A's lease still
     # holds base and a when B ends.
     rig = Rig(discard_unpacked_layers=True)
     rig.pull_at(0, A)
     rig.pull_at(0, B)
-    rig.env.run(until=17)
+    rig.env.run(until=19)
     assert rig.ctrd.content_bytes == 300 * MiB
     rig.env.run()
     assert rig.ctrd.content_bytes == 0

@@ -266,3 +266,49 @@ def test_same_tables_on_a_running_dask_scheduler(running_dask_scheduler, tmp_pat
         json.loads(f.read_text())["scenario_sha256"] for f in out.glob("points/*/rep-0/run.json")
     }
     assert len(digests) == 2  # the two points differ
+
+
+# -- what start latency rests on: the unpack rate ---------------------------------------------
+
+
+def _one_pull(size: str) -> hpsim.LoadedScenario:
+    """One pod whose image is one layer of ``size``; simhelp's node: 100 MiB/s, 20 MiB/s."""
+    data = scenario(
+        [{"manifest": pod("p")}],
+        [{"name": "test/app:1", "layers": [{"size": size}]}],
+    )
+    return load_data(data)
+
+
+def test_where_pulls_dominate_the_run_is_replayed_at_half_and_twice_the_unpack_rate():
+    """One pod, one 100 MiB layer. Ready = 2 s sandbox + 1 s download + 5 s unpack (100 MiB
+    at 20 MiB/s) + 1 s container = 9 s, of which the pull is 6 s: a share of 2/3, over
+    the 1/2 that makes pulls dominate. At 10 MiB/s the unpack takes 10 s: ready at 14 s;
+    at 40 MiB/s, 2.5 s: ready at 6.5 s."""
+    s = hpsim.run(_one_pull("100Mi")).summary()
+    assert s["pull_share_of_start_latency"] == pytest.approx(6 / 9)
+    want = {"half": 14.0, "as_run": 9.0, "twice": 6.5}
+    assert s["start_latency_s_p50_by_unpack_rate"] == pytest.approx(want)
+    assert s["start_latency_s_p95_by_unpack_rate"] == pytest.approx(want)
+
+
+def test_where_pulls_do_not_dominate_nothing_is_replayed():
+    """A 0-byte image pulls in no time: the share is 0 and no replay is made."""
+    s = hpsim.run(_one_pull("0")).summary()
+    assert s["pull_share_of_start_latency"] == 0.0
+    assert s["start_latency_s_p50_by_unpack_rate"] == {}
+    assert s["start_latency_s_p95_by_unpack_rate"] == {}
+
+
+def test_unpack_sensitivity_can_be_turned_off():
+    s = hpsim.run(_one_pull("100Mi"), unpack_sensitivity=False).summary()
+    assert s["pull_share_of_start_latency"] == pytest.approx(6 / 9)
+    assert s["start_latency_s_p50_by_unpack_rate"] == {}
+
+
+def test_only_the_first_replication_is_replayed():
+    """Over 3 replications the replays are of replication 0 alone: n = 1, the same numbers."""
+    s = hpsim.run(_one_pull("100Mi"), replications=3).summary()
+    half = s["start_latency_s_p50_by_unpack_rate"]["half"]
+    assert (half["mean"], half["n"]) == (pytest.approx(14.0), 1)
+    assert s["pull_share_of_start_latency"]["n"] == 3

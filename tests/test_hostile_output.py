@@ -160,8 +160,10 @@ def test_report_md_payloads_render_as_literal_text(reported):
     images = [t.attrGet("src") for t in tokens if t.type == "image"]
     assert images and all(str(src).startswith("figures/") for src in images)
     assert sum(t.type == "bullet_list_open" for t in tokens) == 1  # the warnings
-    # Every table row is one line of the file (no cell opened a row), and the Admission
-    # table has one row for the one refused workload, whatever its message holds.
+    # Every table row is one line of the file (no cell opened a row): the Node table has
+    # its header and seven rows (build, versions, CPU, memory, disk, max pods, image
+    # pulls), the Admission table one row for the one refused workload, whatever its
+    # message holds.
     rows: list[int] = []
     for t in tokens:
         if t.type == "table_open":
@@ -169,7 +171,7 @@ def test_report_md_payloads_render_as_literal_text(reported):
         elif t.type == "tr_open":
             rows[-1] += 1
     lines = [line for line in md.splitlines() if line.startswith("|") and "---" not in line]
-    assert sum(rows) == len(lines) and rows[:2] == [1 + 6, 1 + 1]
+    assert sum(rows) == len(lines) and rows[:2] == [1 + 7, 1 + 1]
     texts = _inline_texts(tokens)
     whole = "\n".join(texts)
     for payload in (AGENT, APP, REFUSED, P["emphasis"], P["bare"], P["entity"], P["backslash"]):

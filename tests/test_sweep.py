@@ -224,10 +224,10 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypat
 
     real = run_mod.simulate
 
-    def flaky(loaded, ss, twin=None):
+    def flaky(loaded, ss, twin=None, **kw):
         if loaded.scenario.node.memory == 8 * 2**30 and ss.spawn_key == (1,):
             raise RuntimeError("boom")
-        return real(loaded, ss, twin)
+        return real(loaded, ss, twin, **kw)
 
     monkeypatch.setattr(run_mod, "simulate", flaky)
     f = _write(tmp_path)

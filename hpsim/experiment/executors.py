@@ -49,6 +49,9 @@ class RunSpec:
     entropy: int  # SeedSequence(entropy, spawn_key=spawn_key)
     spawn_key: tuple[int, ...] = ()
     align: bool = True
+    # Replay at half and twice the unpack throughput where pulls dominate start latency
+    # (hpsim.experiment.run.simulate): hpsim.run asks it of its first replication only.
+    unpack_sensitivity: bool = False
     out_dir: str | None = None  # write the run's folder here (and return no tables)
     fmt: str = "parquet"
     allow_outside: bool = False  # manifests and traces may lie outside base_dir
@@ -178,7 +181,9 @@ def execute(spec: RunSpec) -> RunOutcome:
     writing = False
     try:
         loaded, twin = _loaded(spec)
-        tables, summary = simulate(loaded, spec.seed_sequence(), twin)
+        tables, summary = simulate(
+            loaded, spec.seed_sequence(), twin, unpack_sensitivity=spec.unpack_sensitivity
+        )
         if spec.out_dir is not None:
             writing = True
             arrow = write_run(loaded, spec.entropy, tables, summary, Path(spec.out_dir), spec.fmt)

@@ -17,11 +17,25 @@ What the real components do, and where that comes from:
   the layer and every layer below it (``identity.ChainID``). Images on the same base
   therefore share the unpacked base (plugins/snapshots/windows/windows.go
   ``parentIDsToParentPaths``). Layer i is applied once it is fetched and layer i-1
-  is applied. One image's layers are applied one at a time, at ``unpack_Bps`` bytes
-  of compressed input per second. Different images apply in parallel. On Windows
-  this step dominates pull time (containerd/containerd#4989). A chain that is
+  is applied: one image's layers are applied one at a time, in every version
+  (core/unpack/unpacker.go ``supportParallel``: parallel unpack needs the snapshotter's
+  rebase capability, which the windows snapshotter does not declare). A chain that is
   already committed is skipped. A chain another pull is applying is waited for
-  (``lockSnChainID``).
+  (``lockSnChainID``): the CRI plugin shares one lock set between its pulls
+  (internal/cri/server/images/service.go ``unpackDuplicationSuppressor``;
+  plugins/transfer/plugin.go for the 2.x transfer service).
+- Applying a layer is hcsshim's import of its tar stream (pkg/archive/tar_opts_windows.go
+  ``applyWindowsLayer`` -> hcsshim pkg/ociwclayer ``ImportLayerFromTar``): one goroutine
+  reads the tar and, file by file, creates the file with backup semantics and writes it
+  as a Win32 backup stream (internal/wclayer baseLayerWriter / legacyLayerWriter); a
+  base layer is then processed (``ProcessBaseLayer``), a non-base layer written to a
+  temporary folder first and imported (``ImportLayer``). On Windows this step dominates
+  pull time (containerd/containerd#4989). It runs at ``unpack_Bps`` bytes of compressed
+  input per second for the node as a whole: the applies in flight (of different chains)
+  share it equally, as downloads share the link. containerd/containerd#11451: the same
+  image pulled by two ``ctr`` clients at once took 38m36s for both, against 19m02s for
+  one pull alone; ctr's local unpack takes no chain lock (client/image.go ``Unpack``
+  calls rootfs ``ApplyLayerWithOpts`` layer by layer), so both applied every layer.
 - Fetching starts at the first layer whose chain is not yet a snapshot. The layers
   below it are neither fetched nor applied: ``unpack`` starts ``fetch(layers[i:])``
   at the first ``Prepare`` that does not return AlreadyExists. Here that layer is
@@ -106,20 +120,24 @@ class _Work:
     unpack_s: float = 0.0
 
 
-class _Network:
-    """The node's link, shared equally by the downloads in flight (processor sharing)."""
+class _Shared:
+    """A rate shared equally by the jobs in flight (processor sharing).
+
+    The node's link is one, shared by the downloads in flight; the node's layer
+    extraction is another, shared by the layer applies in flight.
+    """
 
     def __init__(self, env: simpy.Environment, rate: float) -> None:
         self._env = env
         self._rate = rate
-        self._left: dict[int, float] = {}  # download -> bytes still to come
+        self._left: dict[int, float] = {}  # job -> bytes still to go
         self._done: dict[int, simpy.Event] = {}
         self._next_key = 0
         self._since = env.now
         self._generation = 0
 
     def transfer(self, size: int) -> simpy.Event:
-        """An event that succeeds once ``size`` bytes have arrived."""
+        """An event that succeeds once ``size`` bytes have gone through."""
         self._settle()
         key = self._next_key
         self._next_key += 1
@@ -129,7 +147,7 @@ class _Network:
         return done
 
     def _settle(self) -> None:
-        # Every download has had the same share since the set of downloads last changed.
+        # Every job has had the same share since the set of jobs last changed.
         if self._left:
             progress = (self._env.now - self._since) * self._rate / len(self._left)
             for key in self._left:
@@ -178,8 +196,8 @@ class Containerd:
         if max_concurrent_downloads < 1:
             raise ValueError("max_concurrent_downloads must be at least 1")
         self._env = env
-        self._net = _Network(env, network_Bps)
-        self._unpack_Bps = unpack_Bps
+        self._net = _Shared(env, network_Bps)
+        self._extract = _Shared(env, unpack_Bps)
         self._max_downloads = max_concurrent_downloads
         self._discard = discard_unpacked_layers
         self._fact: Fact = on_fact or (lambda kind, fields: None)
@@ -299,12 +317,12 @@ class Containerd:
             yield inflight
             return
         self._applying[chain] = mine = Event(self._env)
-        seconds = layer.size / self._unpack_Bps
-        yield Timeout(self._env, seconds)
+        started = self._env.now
+        yield self._extract.transfer(layer.size)
         del self._applying[chain]
         self._snapshots[chain] = layer.unpacked
         work.unpacked += layer.unpacked
-        work.unpack_s += seconds
+        work.unpack_s += self._env.now - started
         self._fact(
             "layer_unpacked",
             {

@@ -51,6 +51,7 @@ from hpsim.scenario.derived import (
     commit_limit,
     eviction_enforced,
     eviction_thresholds,
+    unpack_throughput,
 )
 from hpsim.scenario.load import LoadedScenario, WorkloadPlan
 from hpsim.scenario.manifests import Container
@@ -146,7 +147,7 @@ class WindowsNode:
         self.containerd = Containerd(
             env,
             network_Bps=spec.network,
-            unpack_Bps=spec.unpack_rate,
+            unpack_Bps=unpack_throughput(spec),
             max_concurrent_downloads=spec.containerd.max_concurrent_downloads,
             discard_unpacked_layers=spec.containerd.discard_unpacked_layers,
             on_fact=lambda _kind, _fields: self.volume.images_changed(),

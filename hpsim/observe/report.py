@@ -72,6 +72,7 @@ def node_lines(res: Results, quote: Quote = str) -> list[tuple[str, str]]:
         ),
         ("Disk (C:)", bytes_words(node["disk_bytes"])),
         ("Max pods", str(node.get("max_pods"))),
+        *_pull_line(node),
     ]
 
 
@@ -88,6 +89,30 @@ def _aligning_row(saving: Any) -> Row:
         "What aligning every image on the host's LTSC base would save",
         with_interval(saving, bytes_words),
     )
+
+
+def rate_words(bytes_per_s: float) -> str:
+    """23e6 -> '23 MB/s'; 4_666_667 -> '4.7 MB/s' (decimal MB, as pull reports give rates)."""
+    mb = bytes_per_s / 1e6
+    return f"{mb:,.0f} MB/s" if mb >= 10 else f"{mb:.1f} MB/s"
+
+
+def _pull_line(node: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the node's pulls run at: its download rate and the rate layers extract at."""
+    if "unpack_throughput_bytes_per_s" not in node:
+        return []  # a results folder from before these facts were kept
+    text = (
+        f"download {rate_words(node['network_bytes_per_s'])}; layers extract at "
+        f"{rate_words(node['unpack_throughput_bytes_per_s'])}"
+    )
+    if node.get("antivirus_scanning"):
+        text += (
+            f" ({rate_words(node['unpack_bytes_per_s'])}, "
+            f"{node['antivirus_unpack_slowdown']:g}x slower with antivirus real-time scanning)"
+        )
+    else:
+        text += " (no antivirus scanning)"
+    return [("Image pulls", text)]
 
 
 def refusals(res: Results) -> list[tuple[str, str, str]]:
@@ -112,6 +137,7 @@ def headline(res: Results, quote: Quote = str) -> list[Row]:
             f"{with_interval(s.get('start_latency_s_p50'), duration_words)} / "
             f"{with_interval(s.get('start_latency_s_p95'), duration_words)}",
         ),
+        *_sensitivity_rows(s),
         Row(
             "Pending (created to bound), mean / p95",
             f"{with_interval(s.get('pending_s_mean'), duration_words)} / "
@@ -164,6 +190,30 @@ def headline(res: Results, quote: Quote = str) -> list[Row]:
         Row("Evictions", with_interval(s.get("evictions"))),
     ]
     return rows
+
+
+def _sensitivity_rows(s: dict[str, Any]) -> list[Row]:
+    """Start latency at half and twice the unpack throughput, where pulls dominate it: one
+    replication replayed with the same seed (hpsim.experiment.run.PULLS_DOMINATE)."""
+    p50 = s.get("start_latency_s_p50_by_unpack_rate") or {}
+    p95 = s.get("start_latency_s_p95_by_unpack_rate") or {}
+    if mean_of(p50.get("half")) is None and mean_of(p50.get("twice")) is None:
+        return []
+    share = mean_of(s.get("pull_share_of_start_latency"))
+    why = f"pulls are {100 * share:.0f}% of start latency; " if share is not None else ""
+
+    def at(which: str) -> str:
+        return (
+            f"{duration_words(mean_of(p50.get(which)))} / {duration_words(mean_of(p95.get(which)))}"
+        )
+
+    return [
+        Row(
+            "Start latency p50 / p95 with the unpack throughput halved and doubled "
+            f"({why}the first replication replayed with the same seed)",
+            f"halved: {at('half')}; as run: {at('as_run')}; doubled: {at('twice')}",
+        )
+    ]
 
 
 def warnings(res: Results, quote: Quote = str) -> list[str]:

@@ -45,7 +45,13 @@ from hpsim.observe.findings import Finding, findings
 from hpsim.observe.recorder import SERIES_COLUMNS, Recorder
 from hpsim.observe.stats import combine
 from hpsim.observe.words import Quote
-from hpsim.scenario.derived import allocatable, commit_limit, eviction_enforced, eviction_thresholds
+from hpsim.scenario.derived import (
+    allocatable,
+    commit_limit,
+    eviction_enforced,
+    eviction_thresholds,
+    unpack_throughput,
+)
 from hpsim.scenario.schema import NodeSpec
 
 if TYPE_CHECKING:
@@ -304,6 +310,15 @@ def _q(values: pd.Series, q: float) -> float | None:
     return float(values.quantile(q)) if len(values) else None
 
 
+def pull_share(pods: pd.DataFrame) -> float | None:
+    """The share of start latency (created to ready) that image pulls took, over the pods
+    that became ready: their pull time (waits in kubelet's puller included) over their
+    start latency, both summed. None when no pod became ready or none waited at all."""
+    ready = pods[pods["start_latency_s"].notna()]
+    total = float(ready["start_latency_s"].sum())
+    return float(ready["pull_s"].sum()) / total if total > 0 else None
+
+
 def summarize(
     tables: dict[str, pd.DataFrame], duration: float, *, disk_bytes: float, image_gc_runs: int
 ) -> dict[str, Any]:
@@ -332,6 +347,7 @@ def summarize(
         "pending_s_p95": _q(pods["pending_s"], 0.95),
         "start_latency_s_p50": _q(pods["start_latency_s"], 0.50),
         "start_latency_s_p95": _q(pods["start_latency_s"], 0.95),
+        "pull_share_of_start_latency": pull_share(pods),
         "fresh_node_all_running_s": fresh,
         "restarts_total": int(pods["restarts"].sum()),
         "alloc_failures_total": int(pods["alloc_failures"].sum()),
@@ -371,6 +387,11 @@ def node_facts(spec: NodeSpec) -> dict[str, Any]:
         "image_gc_low_percent": k.image_gc_low_threshold_percent,
         "eviction_nodefs_bytes": eviction_thresholds(spec).nodefs_available,
         "eviction_enforced": eviction_enforced(spec),
+        "network_bytes_per_s": spec.network,
+        "unpack_bytes_per_s": spec.unpack_rate,
+        "antivirus_scanning": spec.antivirus.real_time_scanning,
+        "antivirus_unpack_slowdown": spec.antivirus.unpack_slowdown,
+        "unpack_throughput_bytes_per_s": unpack_throughput(spec),
     }
 
 

@@ -9,6 +9,8 @@
   kubernetes/kubernetes#122922).
 - The commit limit: RAM + pagefile (Kubernetes docs "Resource Management for Windows nodes",
   https://kubernetes.io/docs/concepts/configuration/windows-resource-management/).
+- The rate the node extracts layers at: its unpackRate, slowed by real-time antivirus
+  scanning where that is on (the sources are at hpsim.scenario.schema.UNPACK_RATE).
 
 The model sizes the node with these functions and the report draws the same lines.
 """
@@ -37,12 +39,19 @@ __all__ = [
     "eviction_enforced",
     "eviction_hard",
     "eviction_thresholds",
+    "unpack_throughput",
 ]
 
 
 def eviction_enforced(node: NodeSpec) -> bool:
     """Whether this node's kubelet evicts at all (Windows: from Kubernetes 1.31)."""
     return version_tuple(node.kubernetes) >= EVICTION_ENFORCED_FROM
+
+
+def unpack_throughput(node: NodeSpec) -> float:
+    """Bytes of compressed input per second the node's layer applies share."""
+    av = node.antivirus
+    return node.unpack_rate / (av.unpack_slowdown if av.real_time_scanning else 1.0)
 
 
 def commit_limit(node: NodeSpec) -> int:

@@ -317,6 +317,78 @@ class Taint(Model):
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
 
+# -- image pulls: download and layer extraction ---------------------------------------------
+#
+# What limits a pull on Windows is extracting its layers, not downloading them
+# (containerd/containerd#4989: 74 s of download, then 16 min of unpack). Applying a layer
+# is hcsshim's import of its tar stream (containerd pkg/archive/tar_opts_windows.go
+# applyWindowsLayer -> hcsshim pkg/ociwclayer ImportLayerFromTar): one goroutine reads the
+# tar and, for every file, opens it with backup semantics and write-DAC/owner/SACL access,
+# sets its basic info and writes a Win32 backup stream (internal/wclayer/baselayerwriter.go
+# Add, legacy.go legacyLayerWriter.Add); a base layer is then processed by the HCS
+# (ProcessBaseLayer, and ProcessUtilityVMImage when it has a UtilityVM), a non-base layer
+# is written to a temporary folder and imported (ImportLayer). The cost is per file, so a
+# scanner that inspects every new file (Microsoft Defender real-time protection) and the
+# disk's per-operation speed weigh on it; decompression does not (in #4989 unpigz sat at
+# ~0.5% CPU). No per-layer overhead is modelled: #4989 shows 3.6 min between the end of
+# decompression and "pull completed" for its one (base) layer, ProcessBaseLayer's time,
+# but one observation cannot tell a fixed cost from one that grows with the layer, so it
+# is in the rate. No source gives rates by disk type.
+#
+# By containerd version: 1.6, 1.7 and 2.x extract the same way. The default windows
+# snapshotter applies through ImportLayerFromTar since containerd 1.5 (commit a64a76846,
+# "Replace inline applyWindowsLayer using hcsshim"), and hcsshim's writers kept the same
+# per-file steps since (its git log of internal/wclayer and pkg/ociwclayer shows refactors
+# and fixes, none to that work). 2.x pulls through the transfer service with the same
+# unpacker, one layer at a time (core/unpack/unpacker.go supportParallel: the windows
+# snapshotter lacks the rebase capability); its gzip decoder changed in 2.4 (commit
+# d8f13bf4c), which #4989 shows is not the limit. 2.x also offers the cimfs and blockcim
+# snapshotters (plugins/snapshots/windows/cimfs.go, block_cimfs.go), opt-in and not
+# modelled; no published extraction rate of them was found. So one rate serves every
+# version hpsim accepts.
+
+# [OBS] microsoft/Windows-Containers#607: Docker 28 extracting windows/server:ltsc2022 on
+# Windows Server 2022, "140 seconds to extract 2GB" (~14 MB/s of compressed input, as
+# Docker's progress counts). Docker's installation excludes its files from Defender
+# (kubernetes/website#26600, kubernetes/kubernetes#100029) and it writes layers with the
+# same hcsshim layer writer, so this is the rate without scanning. actions/runner-images#13851
+# agrees: servercore:ltsc2025 in ~5 min on a runner whose Defender is off
+# (runner-images images/windows/scripts/build/Configure-WindowsDefender.ps1); the model
+# gives 4.7 min at this rate and the download rate below (tests/test_pull_observations.py).
+UNPACK_RATE = 14e6
+# [OBS] containerd/containerd#4989: ctr pulled servercore:1809 (1.71 GB compressed) from
+# mcr.microsoft.com on a GCE VM in 74 s of download, ~23 MB/s. The only published download
+# rate of a Windows node found; no AKS or EKS figure was.
+NETWORK_RATE = 23e6
+# Our bound on the antivirus slowdown: far past the ~8x that 2020's Defender cost (#4989).
+UNPACK_SLOWDOWN_LIMIT = 100.0
+
+
+class Antivirus(Model):
+    """Real-time antivirus scanning of the files a layer apply writes (Microsoft Defender).
+
+    With scanning on, layers extract ``unpackSlowdown`` times slower than ``unpackRate``.
+    """
+
+    # On where node images leave it on. AKS: Windows Server's Defender stays on (Azure/AKS#3647
+    # shows it running on AKS nodes) and AgentBaker's CSE adds exclusions
+    # (staging/cse/windows/kubernetesfunc.ps1 Update-DefenderPreferences: the containerd.exe
+    # process, and the snapshots folder only since Azure/AgentBaker#8245, 2026-04). GCE:
+    # kubernetes cluster/gce/windows/k8s-node-setup.psm1 Configure-WindowsDefender turns off
+    # sample submission and MAPS reporting, not real-time protection. EKS: no public source
+    # found. GitHub's runner images turn it off (actions/runner-images
+    # Configure-WindowsDefender.ps1).
+    real_time_scanning: bool = True
+    # guess: no source measures one node with scanning on and off. Azure/AgentBaker#7005:
+    # server:ltsc2022 (3.014 GB) takes 10-15 min at an AKS node's bootstrap, containerd.exe
+    # excluded: after 131 s of download at 23 MB/s, 469-769 s of unpack, 3.9-6.4 MB/s, which
+    # is 14 MB/s slowed 2.2-3.6 times; 3 is in that range. Before Defender's 2022 fix for
+    # container extraction (microsoft/Windows-Containers#92, containerd PR #6875's review) it
+    # was ~8x (containerd/containerd#4989), and containerd pulled 5.3x slower than Docker
+    # (containerd/cri#1355).
+    unpack_slowdown: float = Field(3.0, ge=1, le=UNPACK_SLOWDOWN_LIMIT)
+
+
 _OS_BUILD_RE = re.compile(r"^10\.0\.(\d+)(?:\.(\d+))?$")
 
 # Our bound, a guess: above the most logical processors any Windows Server edition supports
@@ -358,9 +430,12 @@ class NodeSpec(Model):
     # sizes are compressed only); 2-3x is commonly observed, so the default is a guess in that
     # range.
     unpacked_ratio: float = Field(2.5, gt=0, le=UNPACKED_RATIO_LIMIT)
-    network: BytesPerSecond = 1e9 / 8  # guess: 1 Gbit/s to the registry
-    # [OBS] ~14 MB/s extract on a fast machine (microsoft/Windows-Containers#607).
-    unpack_rate: BytesPerSecond = 14e6
+    # The registry download rate, shared by the downloads in flight. See NETWORK_RATE.
+    network: BytesPerSecond = NETWORK_RATE
+    # Layer extraction without antivirus scanning, bytes of compressed input per second, for
+    # the node as a whole (the applies in flight share it). See UNPACK_RATE.
+    unpack_rate: BytesPerSecond = UNPACK_RATE
+    antivirus: Antivirus = Antivirus()
     kubernetes: str = "1.31"  # guess: a currently supported minor version
     containerd: ContainerdConfig = ContainerdConfig()
     feature_gates: dict[str, bool] = {}
