@@ -101,7 +101,9 @@ def test_two_result_folders_of_replications_compare_paired(tmp_path, three_runs,
     shutil.copytree(a, tmp_path / "b")
     assert main(["compare", str(a), str(tmp_path / "b")]) == 0
     text = capsys.readouterr().out
-    assert "intervals: paired t-interval over 3 replications on common random numbers" in text
+    assert (
+        "intervals of B - A: paired t-interval over 3 replications on common random numbers" in text
+    )
 
 
 def test_compare_two_result_folders_text(tmp_path, capsys):
@@ -122,7 +124,7 @@ def test_compare_two_result_folders_text(tmp_path, capsys):
         "±",
         "95%",
     ]
-    assert "intervals: one replication each: no intervals" in text
+    assert "intervals of B - A: one replication each: no intervals" in text
     assert read_results(a).summary() == one.summary() | {}
 
 

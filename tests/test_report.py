@@ -239,12 +239,21 @@ def test_report_over_replications_gives_intervals_from_summary_json(
     md = (out / "report.md").read_text()
     html = (out / "report.html").read_text()
     s = json.loads((out / "summary.json").read_text())
-    assert "Mean ± half-width of the 95% t-interval over 3 replications." in md
+    assert (
+        "Each answer is the mean of 3 replications, with its 95% interval in parentheses where "
+        "the replications differ (bootstrap percentile interval of the mean, expanded for small "
+        "samples, within the values the replications gave)." in md
+    )
     assert "3 replications; hpsim" in md
 
     def pm(v, words):
-        text = words(v["mean"])
-        return text + (f" ± {words(v['half_width'])}" if v["half_width"] else "")
+        # '40.4 GiB (40.3 to 40.5 GiB)': the unit once when both ends share it; nothing
+        # where the interval rounds to the mean's last digit.
+        text, low, high = words(v["mean"]), words(v["low"]), words(v["high"])
+        if low == high:
+            return text
+        lo_number, _, lo_unit = low.partition(" ")
+        return f"{text} ({lo_number if lo_unit == high.partition(' ')[2] else low} to {high})"
 
     peak = s["disk_actual_bytes_peak"]
     accounted = s["disk_accounted_bytes_peak"]

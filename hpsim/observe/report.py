@@ -35,6 +35,15 @@ from hpsim.errors import excerpt
 from hpsim.observe.output import read_results
 from hpsim.observe.plots import Plots, figure_png
 from hpsim.observe.results import Results
+from hpsim.words import (  # bytes_words, duration_words: kept under these names here
+    INTERVAL_METHOD,
+    bytes_words,
+    count_words,
+    duration_words,
+    is_record,
+    missing_words,
+    with_interval,
+)
 
 GIB = 2**30
 MIB = 2**20
@@ -54,50 +63,10 @@ def _mean(value: Any) -> float | None:
     return float(value)
 
 
-def _half(value: Any) -> float | None:
-    return value.get("half_width") if isinstance(value, dict) else None
-
-
-def duration_words(seconds: float | None) -> str:
-    """120 -> '2.0 min'; 2_249_870 -> '26.0 days'; -7200 -> '-2.0 h'."""
-    if seconds is None:
-        return "-"
-    size = abs(seconds)
-    if size < 120:
-        return f"{seconds:.1f} s"
-    if size < 2 * 3600:
-        return f"{seconds / 60:.1f} min"
-    if size < 2 * DAY:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / DAY:.1f} days"
-
-
-def bytes_words(n: float | None) -> str:
-    """2**30 -> '1.0 GiB'; 1_000 MiB and up in GiB (never '1024 MiB'); 5 * 2**20 -> '5 MiB'."""
-    if n is None:
-        return "-"
-    if abs(n) >= 1000 * MIB:
-        return f"{n / GIB:.1f} GiB"
-    if abs(n) >= MIB:
-        return f"{n / MIB:.0f} MiB"
-    return f"{n:,.0f} B"
-
-
-def _number(v: float) -> str:
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
-
-
 def _with_interval(value: Any, words: Any = None) -> str:
-    """'219.8 s' or '219.8 s ± 3.1 s' (95% half-width) in the metric's own words."""
-    fmt = words or _number
-    mean = _mean(value)
-    if mean is None:
-        return "-"
-    text = fmt(mean)
-    half = _half(value)
-    if half:
-        text += f" ± {fmt(half)}"
-    return text
+    """'219.8 s', or over replications '3.8 min (3.0 s to 8.6 min)': the mean and its 95%
+    interval, in the metric's own words (:func:`hpsim.words.with_interval`)."""
+    return with_interval(value, words or count_words)
 
 
 # -- the report's content ----------------------------------------------------------------------
@@ -399,15 +368,13 @@ def render_html(res: Results, figures: dict[str, bytes], info: dict[str, Any]) -
         parts.append(f"<p>{_esc(_admitted_line(res))}</p>")
     parts.append("<h2>Answers</h2>")
     if _reps(res) > 1:
-        parts.append(
-            f'<p class="muted">Mean ± half-width of the 95% t-interval over {_reps(res)} '
-            "replications.</p>"
-        )
+        parts.append(f'<p class="muted">{_esc(_intervals_line(res))}</p>')
     parts.append("<table><tr><th>question</th><th>answer</th></tr>")
     parts += [
         f"<tr><td>{_esc(r.question)}</td><td>{_esc(r.answer)}</td></tr>" for r in headline(res)
     ]
     parts.append("</table>")
+    parts += [f'<p class="muted">{_esc(note)}</p>' for note in _missing_notes(res)]
     found = warnings(res)
     parts.append("<h2>Warnings</h2>")
     if found:
@@ -489,9 +456,10 @@ def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, 
         lines.append(_admitted_line(res, q))
     lines += ["", "## Answers", ""]
     if _reps(res) > 1:
-        lines += [f"Mean ± half-width of the 95% t-interval over {_reps(res)} replications.", ""]
+        lines += [_intervals_line(res), ""]
     lines += ["| question | answer |", "|---|---|"]
     lines += [f"| {r.question} | {r.answer} |" for r in headline(res, q)]
+    lines += [line for note in _missing_notes(res, q) for line in ("", note)]
     lines += ["", "## Warnings", ""]
     found = warnings(res, q)
     lines += [f"- {w}" for w in found] if found else ["None."]
@@ -510,6 +478,29 @@ def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, 
 
 def _reps(res: Results) -> int:
     return int(res.meta.get("replications", 1))
+
+
+def _intervals_line(res: Results) -> str:
+    return (
+        f"Each answer is the mean of {_reps(res)} replications, with its 95% interval in "
+        f"parentheses where the replications differ ({INTERVAL_METHOD})."
+    )
+
+
+def _missing_notes(res: Results, quote: Quote = str) -> list[str]:
+    """'fresh_node_all_running_s: n=29; 1 of 30 replications had no fresh-node start: ...'
+    for every number some replications gave no value (a map's entries as ``map.key``)."""
+    reps = _reps(res)
+    notes = []
+    for key, value in res.summary().items():
+        entries = [(key, value)] if is_record(value) else []
+        if isinstance(value, dict) and not is_record(value):
+            entries = [(f"{key}.{k}", v) for k, v in sorted(value.items()) if is_record(v)]
+        for metric, rec in entries:
+            n = int(rec.get("n") or 0)
+            if 0 < n < reps:
+                notes.append(f"{quote(metric)}: n={n}; {missing_words(metric, reps - n, reps)}.")
+    return notes
 
 
 def _run_line(res: Results, info: dict[str, Any], quote: Quote = str) -> str:
