@@ -54,6 +54,9 @@ def test_compare_on_common_random_numbers_is_paired_and_exact(tmp_path, capsys):
     assert restarts["b"] == 0 and restarts["a"] > 0 and restarts["diff"] == -restarts["a"]
     assert restarts["paired"] is True
     assert restarts["b_half_width"] == 0
+    # A's and B's own 95% intervals (bootstrap): within the replications' values, never below 0.
+    assert 0 <= restarts["a_low"] <= restarts["a"] <= restarts["a_high"]
+    assert restarts["b_low"] == restarts["b_high"] == 0
     # Same seeds, same streams: the agent's numbers do not move at all.
     assert by["disk_host_writes_bytes_end"]["diff"] == 0
     assert by["disk_host_writes_bytes_end"]["half_width"] == 0
