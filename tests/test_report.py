@@ -288,3 +288,29 @@ def test_report_html_has_no_script_and_no_external_reference(reported):
     assert "<script" not in html.lower()
     refs = re.findall(r'(?:src|href)="([^"]*)"', html)
     assert refs and all(r.startswith("data:image/png;base64,") for r in refs)
+
+
+def test_answers_give_the_interval_and_say_why_some_replications_have_no_value():
+    from hpsim.observe.report import render_markdown
+    from hpsim.observe.results import Results
+    from hpsim.observe.stats import combine
+
+    runs = [
+        {"fresh_node_all_running_s": f, "pods_per_node_max": p, "restarts_by_workload": r}
+        for f, p, r in [(227.3, 8, {"app": 0}), (None, 8, {"app": 0}), (227.3, 9, {"app": 32})]
+    ]
+    empty = {name: pd.DataFrame() for name in ("pods", "series")}
+    res = Results("s", 0, 3600.0, empty, combined=combine(runs), meta={"replications": 3})
+    md = render_markdown(res, {}, {})
+    assert (
+        "Each answer is the mean of 3 replications, with its 95% interval in parentheses where "
+        "the replications differ (bootstrap percentile interval of the mean, expanded for small "
+        "samples, within the values the replications gave)."
+    ) in md
+    assert "| Most pods bound to the node at once | 8.3 (8 to 9) |" in md
+    assert "| Fresh node: time until every initial pod runs | 3.8 min |" in md
+    # Markdown escapes the underscores of the metric's name (md_literal).
+    assert (
+        "fresh\\_node\\_all\\_running\\_s: n=2; 1 of 3 replications had no fresh-node start: "
+        "a pod there at t = 0 never became ready."
+    ) in md
