@@ -260,8 +260,10 @@ def test_report_o_json(tmp_path, capsys, monkeypatch):
     scen = str(ROOT / "scenarios" / "node-bootstrap.yaml")
     out = tmp_path / "a"
     assert main(["run", scen, "-d", str(out), "-q"]) == 0
-    # The figures are drawn but not rendered: this test reads what is printed.
-    monkeypatch.setattr("hpsim.observe.report.figure_png", lambda fig, dpi=100: b"")
+    # What is printed, not the report itself (tests/test_report.py): no figures drawn.
+    monkeypatch.setattr(
+        "hpsim.observe.report.write_report", lambda folder: [out / "report.html", out / "report.md"]
+    )
     assert main(["report", str(out), "-o", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "report_html": str(out / "report.html"),

@@ -456,7 +456,8 @@ class Results(TableViews):
         return Plots(self)
 
     def summary(self) -> dict[str, Any]:
-        """Headline numbers; over replications each number is mean, 95% half-width and n."""
+        """Headline numbers; over replications each number is a record: mean, its 95% interval
+        (low, high), n and the t half-width (:mod:`hpsim.observe.stats`)."""
         if self.combined is not None:
             return dict(self.combined)
         if len(self.summaries) == 1:
