@@ -2,7 +2,8 @@
 cores, fractions in per cent, with their units.
 
 The one formatter of hpsim's human-facing output: ``hpsim run``'s summary, ``hpsim sweep``'s
-table, ``hpsim compare``, the report, the catalogue, error messages and the notebooks.
+table, ``hpsim compare``, the report, the catalogue, the loader's messages that quote
+durations, and the notebooks.
 Tables and JSON keep raw units (bytes, seconds, millicores); this module only writes text.
 
 A metric's unit follows from its name, as the summary and the tables spell them:
@@ -61,7 +62,9 @@ INTERVAL_METHOD = (
 #: Why a summary number can have no value in a run (hpsim.observe.results.summarize leaves it
 #: None then); keyed by the metric, or by the map for its entries.
 NO_VALUE = {
-    "fresh_node_all_running_s": "no fresh-node start: a pod there at t = 0 never became ready",
+    "fresh_node_all_running_s": (
+        "no fresh-node start: a pod there at t = 0 never became ready, or none was there"
+    ),
     "start_latency_s_p50": "no pod that became ready",
     "start_latency_s_p95": "no pod that became ready",
     "pending_s_mean": "no pod bound to the node",
@@ -216,7 +219,7 @@ def with_interval(value: Any, words: Words = count_words) -> str:
 
 def missing_words(metric: str, missing: int, replications: int) -> str:
     """'1 of 30 replications had no fresh-node start: a pod there at t = 0 never became
-    ready': why ``missing`` replications gave a metric no value."""
+    ready, or none was there': why ``missing`` replications gave a metric no value."""
     reason = NO_VALUE.get(metric) or NO_VALUE.get(metric.partition(".")[0]) or "no value"
     if missing == replications:
         every = "the run" if replications == 1 else f"each of {replications} replications"

@@ -115,7 +115,7 @@ def test_a_record_reads_as_mean_interval_n_and_why_values_are_missing():
         "fresh_node_all_running_s", fresh["fresh_node_all_running_s"], replications=30
     ) == (
         "3.8 min (all 29 the same; 1 of 30 replications had no fresh-node start: "
-        "a pod there at t = 0 never became ready)"
+        "a pod there at t = 0 never became ready, or none was there)"
     )
     never = {"mean": None, "half_width": None, "n": 0, "low": None, "high": None}
     assert interval_words("disk_full_s", never, 5) == "- (each of 5 replications had no full disk)"
@@ -176,6 +176,6 @@ def test_the_summary_print_over_replications_says_how_and_why_n_differs():
         "expanded for small samples, within the values the replications gave\n"
         "restarts_total            10.7 (95% interval 0 to 32, n=3)\n"
         "fresh_node_all_running_s  3.8 min (all 2 the same; 1 of 3 replications had no "
-        "fresh-node start: a pod there at t = 0 never became ready)\n"
+        "fresh-node start: a pod there at t = 0 never became ready, or none was there)\n"
         "disk_full_s               - (each of 3 replications had no full disk)\n"
     )
