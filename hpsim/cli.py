@@ -17,6 +17,7 @@ from hpsim import __version__
 from hpsim.errors import HpsimError
 from hpsim.experiment.commands import (
     add_allow_outside,
+    add_output_options,
     add_run_options,
     add_sweep_parser,
     whole_number,
@@ -90,7 +91,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise HpsimError(
             f"could not write the report to {shown_path(args.results)}: {os_reason(exc)}"
         ) from None
-    print("\n".join(str(p) for p in paths[:2]))
+    if args.output == "json":
+        names = ("report_html", "report_md")
+        print(json.dumps(dict(zip(names, map(str, paths[:2]), strict=True)), indent=2))
+    else:
+        print("\n".join(str(p) for p in paths[:2]))
     return 0
 
 
@@ -147,12 +152,10 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a scenario and write its results")
     r.add_argument("scenario", metavar="SCENARIO")
-    r.add_argument(
-        "-o",
-        "--output",
-        metavar="DIR",
-        default=None,
-        help="results folder (default results/<scenario name>/<timestamp>/)",
+    add_output_options(
+        r,
+        printed="the summary as text, or as JSON (summary.json's content) on stdout",
+        folder="results folder (default results/<scenario name>/<timestamp>/)",
     )
     r.add_argument("--seed", type=whole_number, default=None, help="seed (default: the scenario's)")
     r.add_argument("--format", choices=("parquet", "csv"), default="parquet")
@@ -181,6 +184,13 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="write report.html and report.md for a results folder")
     rep.add_argument("results", metavar="RESULTS_DIR", help="a folder written by hpsim run")
+    rep.add_argument(
+        "--output",
+        "-o",
+        choices=("text", "json"),
+        default="text",
+        help="the files written, one a line, or as JSON",
+    )
     rep.set_defaults(func=_cmd_report)
 
     cmp = sub.add_parser(

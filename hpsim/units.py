@@ -24,8 +24,6 @@ from fractions import Fraction
 
 __all__ = [
     "QuantityError",
-    "format_bytes",
-    "format_duration",
     "go_duration",
     "parse_cpu_millicores",
     "parse_data_rate",
@@ -293,25 +291,6 @@ def parse_event_rate(value: object) -> float:
     if count < 0:
         raise QuantityError(f"invalid event rate {_quote(text)}: must not be negative")
     return _finite(count / _PER_UNIT[match.group(2)], "event rate", text)
-
-
-def format_bytes(n: float) -> str:
-    """Human text in binary units: ``1.5 GiB``."""
-    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n:.0f} B"
-
-
-def format_duration(seconds: float) -> str:
-    """Human text: ``2d 3h``, ``4m 10s``, ``12.5s``."""
-    if seconds >= 86400:
-        return f"{int(seconds // 86400)}d {int(seconds % 86400 // 3600)}h"
-    if seconds >= 3600:
-        return f"{int(seconds // 3600)}h {int(seconds % 3600 // 60)}m"
-    if seconds >= 60:
-        return f"{int(seconds // 60)}m {int(seconds % 60)}s"
-    return f"{seconds:.1f}s"
 
 
 def go_duration(seconds: float) -> str:

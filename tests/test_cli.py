@@ -137,7 +137,7 @@ def test_run_writes_identical_files_for_the_same_seed(tmp_path):
     scen = str(ROOT / "scenarios" / "node-bootstrap.yaml")
     for d in ("a", "b"):
         assert (
-            main(["run", scen, "-o", str(tmp_path / d), "--seed", "3", "-q", "--format", "csv"])
+            main(["run", scen, "-d", str(tmp_path / d), "--seed", "3", "-q", "--format", "csv"])
             == 0
         )
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
@@ -212,3 +212,61 @@ def test_validate_bare_manifest_on_an_older_node(capsys):
     )
     row = json.loads(capsys.readouterr().out)[0]
     assert row["containers"][0]["jobCpuRate"] == 625  # 500m on 8 CPUs
+
+
+# -- -o is what is printed (text or json), -d where the results go ----------------------------
+
+
+def test_run_o_json_prints_the_summary_json_on_stdout_and_the_rest_on_stderr(tmp_path, capsys):
+    scen = str(ROOT / "scenarios" / "node-bootstrap.yaml")
+    out = tmp_path / "a"
+    assert main(["run", scen, "-o", "json", "-d", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == json.loads((out / "summary.json").read_text())
+    assert captured.out == (out / "summary.json").read_text()
+    assert captured.err == f"node-bootstrap: seed 1, 2.0 h simulated -> {out}\n"
+
+
+def test_run_prints_the_summary_in_units_people_read(tmp_path, capsys):
+    scen = str(ROOT / "scenarios" / "node-bootstrap.yaml")
+    out = tmp_path / "a"
+    assert main(["run", scen, "--results", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"node-bootstrap: seed 1, 2.0 h simulated -> {out}"
+    assert "fresh_node_all_running_s       10.8 min" in lines
+    assert "pull_share_of_start_latency    99.5%" in lines
+    assert "disk_actual_bytes_peak         28.1 GiB" in lines
+    assert "first_eviction_s               - (the run had no eviction)" in lines
+
+
+def test_run_o_dir_still_writes_there_with_a_deprecation_warning(tmp_path, capsys):
+    scen = str(ROOT / "scenarios" / "node-bootstrap.yaml")
+    out = tmp_path / "old"
+    assert main(["run", scen, "-o", str(out), "-q"]) == 0
+    assert capsys.readouterr().err == (
+        f"hpsim: warning: -o {out}: a results folder given with -o is deprecated and will not "
+        f"be accepted in the next release; use -d {out} (or --results); -o takes text or json\n"
+    )
+    assert (out / "summary.json").is_file()
+    # Both spellings at once: which folder is meant is not guessed.
+    assert main(["run", scen, "-o", str(tmp_path / "x"), "-d", str(tmp_path / "y")]) == 2
+    assert capsys.readouterr().err == (
+        f"hpsim: error: -o: -o takes text or json (got {tmp_path / 'x'}); "
+        "the results folder is -d, given once\n"
+    )
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_report_o_json(tmp_path, capsys, monkeypatch):
+    scen = str(ROOT / "scenarios" / "node-bootstrap.yaml")
+    out = tmp_path / "a"
+    assert main(["run", scen, "-d", str(out), "-q"]) == 0
+    # What is printed, not the report itself (tests/test_report.py): no figures drawn.
+    monkeypatch.setattr(
+        "hpsim.observe.report.write_report", lambda folder: [out / "report.html", out / "report.md"]
+    )
+    assert main(["report", str(out), "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "report_html": str(out / "report.html"),
+        "report_md": str(out / "report.md"),
+    }

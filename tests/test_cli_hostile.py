@@ -144,7 +144,7 @@ def test_unreachable_scheduler_is_refused_at_once_and_leaves_no_folder(scen, tmp
     )
     out = tmp_path / "sw"
     argv = ["sweep", scen, "--set", "node.cpu=2,4", "--scheduler", "tcp://127.0.0.1:1"]
-    assert main([*argv, "-o", str(out), "-q"]) == 2
+    assert main([*argv, "-d", str(out), "-q"]) == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in _err(capsys)
     assert time.monotonic() - t0 < executors.SCHEDULER_TIMEOUT_S  # no waiting out Dask retries
     assert not out.exists()
@@ -181,15 +181,15 @@ def test_output_that_is_a_file_or_under_a_file_is_refused_before_running(
     _never_run(monkeypatch)
     f = tmp_path / "a-file"
     f.write_text("x")
-    assert main(["run", scen, "-o", str(f)]) == 2
+    assert main(["run", scen, "-d", str(f)]) == 2
     assert _err(capsys) == (
         f"hpsim: error: cannot write results to {f}: it is a file, not a folder\n"
     )
-    assert main(["run", scen, "-o", str(f / "sub" / "out")]) == 2
+    assert main(["run", scen, "-d", str(f / "sub" / "out")]) == 2
     assert _err(capsys) == (
         f"hpsim: error: cannot write results to {f / 'sub' / 'out'}: {f} is a file, not a folder\n"
     )
-    assert main(["sweep", scen, "--set", "node.cpu=2,4", "-o", str(f / "sw")]) == 2
+    assert main(["sweep", scen, "--set", "node.cpu=2,4", "-d", str(f / "sw")]) == 2
     assert _err(capsys).endswith(
         f"hpsim: error: cannot write results to {f / 'sw'}: {f} is a file, not a folder\n"
     )
@@ -199,7 +199,7 @@ def test_output_that_is_a_file_or_under_a_file_is_refused_before_running(
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
 def test_output_in_proc_is_refused_before_running(scen, tmp_path, capsys, monkeypatch):
     _never_run(monkeypatch)
-    assert main(["run", scen, "-o", "/proc/hpsim-out"]) == 2
+    assert main(["run", scen, "-d", "/proc/hpsim-out"]) == 2
     assert _err(capsys) == (
         "hpsim: error: cannot write results to /proc/hpsim-out: "
         f"[Errno {errno.ENOENT}] No such file or directory\n"
@@ -215,7 +215,7 @@ def test_output_in_a_read_only_folder_is_refused_before_running(
     ro.mkdir()
     ro.chmod(0o555)
     try:
-        assert main(["run", scen, "-o", str(ro / "out")]) == 2
+        assert main(["run", scen, "-d", str(ro / "out")]) == 2
         assert _err(capsys) == (
             f"hpsim: error: cannot write results to {ro / 'out'}: "
             f"[Errno {errno.EACCES}] Permission denied\n"
@@ -230,7 +230,7 @@ def test_a_name_too_long_for_the_file_system_is_refused_before_running(
 ):
     _never_run(monkeypatch)
     long = tmp_path / "results" / ("n" * 300) / "20260101T000000"
-    assert main(["run", scen, "-o", str(long)]) == 2
+    assert main(["run", scen, "-d", str(long)]) == 2
     shown = str(long)[:200] + "..."
     assert _err(capsys) == (
         f"hpsim: error: cannot write results to {shown}: "
@@ -245,7 +245,7 @@ def test_a_name_that_fits_but_whose_temporary_sibling_does_not_is_refused(
     _never_run(monkeypatch)
     name_max = os.pathconf(tmp_path, "PC_NAME_MAX")
     out = tmp_path / ("n" * (name_max - 2))  # ".NAME.tmp-PID" is past the limit
-    assert main(["run", scen, "-o", str(out)]) == 2
+    assert main(["run", scen, "-d", str(out)]) == 2
     assert f"[Errno {errno.ENAMETOOLONG}] File name too long" in _err(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
 
@@ -259,13 +259,13 @@ def test_a_full_disk_after_the_run_prints_the_results_and_leaves_nothing(
     # Called in the temporary folder, after the tables are written there.
     monkeypatch.setattr(output, "summary_json", full)
     out = tmp_path / "out"
-    assert main(["run", scen, "-o", str(out), "--format", "csv"]) == 2
+    assert main(["run", scen, "-d", str(out), "--format", "csv"]) == 2
     captured = capsys.readouterr()
     assert captured.err == (
         f"hpsim: error: could not write results to {out}: "
         f"[Errno {errno.ENOSPC}] No space left on device\n"
     )
-    assert captured.out.startswith("tiny: seed 1, 600 s simulated (not written)\n")
+    assert captured.out.startswith("tiny: seed 1, 10.0 min simulated (not written)\n")
     assert "pods_created" in captured.out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
 
@@ -355,7 +355,7 @@ def test_a_sweep_records_a_run_it_cannot_write_as_failed_and_finishes(
 
     monkeypatch.setattr(output, "write_results", full_for_p001)
     out = tmp_path / "sw"
-    argv = ["sweep", scen, "--set", "node.cpu=2,4", "-j", "1", "-o", str(out)]
+    argv = ["sweep", scen, "--set", "node.cpu=2,4", "-j", "1", "-d", str(out)]
     assert main(argv) == 1
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
@@ -380,7 +380,7 @@ def test_a_sweep_whose_combined_tables_cannot_be_written_prints_them_and_exits_2
 
     monkeypatch.setattr(sweep, "_atomic_table", full)
     out = tmp_path / "sw"
-    argv = ["sweep", scen, "--set", "node.cpu=2,4", "-j", "1", "-o", str(out), "--format", "csv"]
+    argv = ["sweep", scen, "--set", "node.cpu=2,4", "-j", "1", "-d", str(out), "--format", "csv"]
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert "tiny: 2 of 2 runs finished, 0 failed" in captured.out
@@ -495,7 +495,7 @@ def test_max_replications_without_until(scen, tmp_path, capsys, monkeypatch):
 
 def test_a_report_that_cannot_be_written_is_one_line(scen, tmp_path, capsys, monkeypatch):
     out = tmp_path / "r"
-    assert main(["run", scen, "-o", str(out), "-q"]) == 0
+    assert main(["run", scen, "-d", str(out), "-q"]) == 0
 
     def full(path, data):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
@@ -559,7 +559,7 @@ def outside(tmp_path, monkeypatch) -> Path:
 
 def test_run_refuses_a_file_outside_the_folder_unless_allowed(outside, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["run", str(outside), "-o", str(out), "-q"]) == 2
+    assert main(["run", str(outside), "-d", str(out), "-q"]) == 2
     assert _err(capsys) == (
         f"hpsim: error: {outside}:16: workloads[0].manifest: manifest file '../app.yaml' is "
         "outside the scenario's folder; hpsim reads only files in the scenario's folder and "
@@ -568,7 +568,7 @@ def test_run_refuses_a_file_outside_the_folder_unless_allowed(outside, tmp_path,
     )
     assert not out.exists()
     # Allowed, also in worker processes, which load the scenario again from its data.
-    args = ["run", str(outside), "-o", str(out), "-q", "-r", "2", "-j", "2"]
+    args = ["run", str(outside), "-d", str(out), "-q", "-r", "2", "-j", "2"]
     assert main([*args, "--allow-outside-files"]) == 0
     assert (out / "run.json").is_file()
 
@@ -576,7 +576,7 @@ def test_run_refuses_a_file_outside_the_folder_unless_allowed(outside, tmp_path,
 def test_sweep_compare_and_validate_take_allow_outside_files(outside, tmp_path, capsys):
     flag = "--allow-outside-files"
     sweep_out = tmp_path / "sw"
-    args = ["sweep", str(outside), "--set", "node.cpu=2,4", "-o", str(sweep_out), "-j", "2"]
+    args = ["sweep", str(outside), "--set", "node.cpu=2,4", "-d", str(sweep_out), "-j", "2"]
     assert main(args) == 2
     assert "is outside the scenario's folder" in _err(capsys)
     assert main([*args, flag]) == 0

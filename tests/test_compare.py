@@ -54,6 +54,9 @@ def test_compare_on_common_random_numbers_is_paired_and_exact(tmp_path, capsys):
     assert restarts["b"] == 0 and restarts["a"] > 0 and restarts["diff"] == -restarts["a"]
     assert restarts["paired"] is True
     assert restarts["b_half_width"] == 0
+    # A's and B's own 95% intervals (bootstrap): within the replications' values, never below 0.
+    assert 0 <= restarts["a_low"] <= restarts["a"] <= restarts["a_high"]
+    assert restarts["b_low"] == restarts["b_high"] == 0
     # Same seeds, same streams: the agent's numbers do not move at all.
     assert by["disk_host_writes_bytes_end"]["diff"] == 0
     assert by["disk_host_writes_bytes_end"]["half_width"] == 0
@@ -101,7 +104,9 @@ def test_two_result_folders_of_replications_compare_paired(tmp_path, three_runs,
     shutil.copytree(a, tmp_path / "b")
     assert main(["compare", str(a), str(tmp_path / "b")]) == 0
     text = capsys.readouterr().out
-    assert "intervals: paired t-interval over 3 replications on common random numbers" in text
+    assert (
+        "intervals of B - A: paired t-interval over 3 replications on common random numbers" in text
+    )
 
 
 def test_compare_two_result_folders_text(tmp_path, capsys):
@@ -122,7 +127,7 @@ def test_compare_two_result_folders_text(tmp_path, capsys):
         "±",
         "95%",
     ]
-    assert "intervals: one replication each: no intervals" in text
+    assert "intervals of B - A: one replication each: no intervals" in text
     assert read_results(a).summary() == one.summary() | {}
 
 

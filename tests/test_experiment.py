@@ -163,17 +163,17 @@ def test_cli_run_replications_and_until(tmp_path, capsys):
 
     f.write_text(yaml.safe_dump(_batch().data))
     assert (
-        main(["run", str(f), "-o", str(tmp_path / "a"), "-r", "3", "-j", "2", "--seed", "5"]) == 0
+        main(["run", str(f), "-d", str(tmp_path / "a"), "-r", "3", "-j", "2", "--seed", "5"]) == 0
     )
     import pandas as pd
 
     pods = pd.read_parquet(tmp_path / "a" / "pods.parquet")
     assert sorted(pods["replication"].unique()) == [0, 1, 2]
     capsys.readouterr()
-    assert main(["run", str(f), "-o", str(tmp_path / "b"), "--until", "pods_created:±50%"]) == 0
+    assert main(["run", str(f), "-d", str(tmp_path / "b"), "--until", "pods_created:±50%"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"--until: pods_created half-width <= 50% met after \d+ replications", out)
-    assert main(["run", str(f), "-o", str(tmp_path / "c"), "--until", "p95_strt:±5%"]) == 2
+    assert main(["run", str(f), "-d", str(tmp_path / "c"), "--until", "p95_strt:±5%"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("hpsim: error: --until: unknown metric")
     assert len(err.strip().splitlines()) == 1

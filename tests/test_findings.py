@@ -157,10 +157,10 @@ def test_fail_on_warning_exits_1_and_prints_the_warnings(tmp_path, capsys) -> No
     path.write_text(
         json.dumps(scenario([{"manifest": pod("big", requests={"cpu": "100"})}], [APP]))
     )
-    assert main(["run", str(path), "-o", str(tmp_path / "a")]) == 0
+    assert main(["run", str(path), "-d", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out
     assert "\nWarnings (1):\n- Workload big never became Ready" in out
-    assert main(["run", str(path), "-o", str(tmp_path / "b"), "--fail-on-warning", "-q"]) == 1
+    assert main(["run", str(path), "-d", str(tmp_path / "b"), "--fail-on-warning", "-q"]) == 1
     written = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert [w["kind"] for w in written["warnings"]] == ["never-ready"]
 
@@ -168,7 +168,7 @@ def test_fail_on_warning_exits_1_and_prints_the_warnings(tmp_path, capsys) -> No
 def test_a_clean_run_has_no_warning_and_fail_on_warning_exits_0(tmp_path) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(json.dumps(scenario([{"manifest": pod("ok")}], [APP])))
-    assert main(["run", str(path), "-o", str(tmp_path / "a"), "--fail-on-warning", "-q"]) == 0
+    assert main(["run", str(path), "-d", str(tmp_path / "a"), "--fail-on-warning", "-q"]) == 0
 
 
 # -- hpsim validate: what is knowable before running -----------------------------------------

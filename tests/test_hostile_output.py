@@ -347,4 +347,4 @@ def test_compare_and_the_summary_print_names_from_results_files_escaped(capsys):
     assert "A: x\\x1b]0;pwned\\x07" in table
     print_summary({"start_latency_s_p50 \x1b[2J": 1.0})
     out = capsys.readouterr().out
-    assert out == "start_latency_s_p50 \\x1b[2J  1.0\n"
+    assert out == "start_latency_s_p50 \\x1b[2J  1.0 s\n"

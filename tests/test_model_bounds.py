@@ -115,7 +115,7 @@ def test_more_replicas_than_memory_holds_stop_with_an_error(monkeypatch, tmp_pat
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(data))
     out = tmp_path / "out"
-    assert main(["run", str(path), "-o", str(out), "-q"]) == 2
+    assert main(["run", str(path), "-d", str(out), "-q"]) == 2
     err = capsys.readouterr().err
     assert err == (
         f'hpsim: error: {path}: workloads[0]: workload "web": more than 1,000 pods pending '

@@ -240,12 +240,21 @@ def test_report_over_replications_gives_intervals_from_summary_json(
     md = (out / "report.md").read_text()
     html = (out / "report.html").read_text()
     s = json.loads((out / "summary.json").read_text())
-    assert "Mean ± half-width of the 95% t-interval over 3 replications." in md
+    assert (
+        "Each answer is the mean of 3 replications, with its 95% interval in parentheses where "
+        "the replications differ (bootstrap percentile interval of the mean, expanded for small "
+        "samples, within the values the replications gave)." in md
+    )
     assert "3 replications; hpsim" in md
 
     def pm(v, words):
-        text = words(v["mean"])
-        return text + (f" ± {words(v['half_width'])}" if v["half_width"] else "")
+        # '40.4 GiB (40.3 to 40.5 GiB)': the unit once when both ends share it; nothing
+        # where the interval rounds to the mean's last digit.
+        text, low, high = words(v["mean"]), words(v["low"]), words(v["high"])
+        if low == high:
+            return text
+        lo_number, _, lo_unit = low.partition(" ")
+        return f"{text} ({lo_number if lo_unit == high.partition(' ')[2] else low} to {high})"
 
     peak = s["disk_actual_bytes_peak"]
     accounted = s["disk_accounted_bytes_peak"]
@@ -305,3 +314,29 @@ def test_report_says_what_pulls_run_at_and_what_start_latency_rests_on():
         "download 105 MB/s; layers extract at 5.2 MB/s "
         "(21 MB/s, 4x slower with antivirus real-time scanning)"
     )
+
+
+def test_answers_give_the_interval_and_say_why_some_replications_have_no_value():
+    from hpsim.observe.report import render_markdown
+    from hpsim.observe.results import Results
+    from hpsim.observe.stats import combine
+
+    runs = [
+        {"fresh_node_all_running_s": f, "pods_per_node_max": p, "restarts_by_workload": r}
+        for f, p, r in [(227.3, 8, {"app": 0}), (None, 8, {"app": 0}), (227.3, 9, {"app": 32})]
+    ]
+    empty = {name: pd.DataFrame() for name in ("pods", "series")}
+    res = Results("s", 0, 3600.0, empty, combined=combine(runs), meta={"replications": 3})
+    md = render_markdown(res, {}, {})
+    assert (
+        "Each answer is the mean of 3 replications, with its 95% interval in parentheses where "
+        "the replications differ (bootstrap percentile interval of the mean, expanded for small "
+        "samples, within the values the replications gave)."
+    ) in md
+    assert "| Most pods bound to the node at once | 8.3 (8 to 9) |" in md
+    assert "| Fresh node: time until every initial pod runs | 3.8 min |" in md
+    # Markdown escapes the underscores of the metric's name (md_literal).
+    assert (
+        "fresh\\_node\\_all\\_running\\_s: n=2; 1 of 3 replications had no fresh-node start: "
+        "a pod there at t = 0 never became ready, or none was there."
+    ) in md

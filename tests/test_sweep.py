@@ -116,7 +116,7 @@ def test_bad_paths_are_refused_with_the_factor_named(tmp_path, factor, message):
 def test_bad_values_are_refused_before_any_run_naming_file_line_and_factor(tmp_path, capsys):
     f = _write(tmp_path)
     out = tmp_path / "out"
-    code = main(["sweep", str(f), "--set", "node.memory=16Gi,32Gj", "-o", str(out), "-q"])
+    code = main(["sweep", str(f), "--set", "node.memory=16Gi,32Gj", "-d", str(out), "-q"])
     assert code == 2
     err = capsys.readouterr().err
     line = f.read_text().splitlines().index("  memory: 16Gi") + 1
@@ -232,7 +232,7 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypat
     monkeypatch.setattr(run_mod, "simulate", flaky)
     f = _write(tmp_path)
     out = tmp_path / "out"
-    args = ["sweep", str(f), "--set", "node.memory=8Gi,16Gi", "-r", "2", "-o", str(out), "-j", "1"]
+    args = ["sweep", str(f), "--set", "node.memory=8Gi,16Gi", "-r", "2", "-d", str(out), "-j", "1"]
     assert main([*args, "-q"]) == 1
     assert "hpsim: run p000 rep-1 failed: RuntimeError: boom" in capsys.readouterr().err
     err = json.loads((out / "points" / "p000" / "rep-1" / "error.json").read_text())
@@ -260,7 +260,7 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypat
 def test_a_different_sweep_into_the_same_folder_is_refused(tmp_path, capsys):
     f = _write(tmp_path)
     out = tmp_path / "out"
-    base = ["sweep", str(f), "-o", str(out), "-j", "1", "-q"]
+    base = ["sweep", str(f), "-d", str(out), "-j", "1", "-q"]
     assert main([*base, "--set", "node.memory=8Gi,16Gi"]) == 0
     assert main([*base, "--set", "node.memory=8Gi,32Gi"]) == 2
     err = capsys.readouterr().err
@@ -302,7 +302,7 @@ def test_sigkilled_sweep_resumes_without_recomputing_and_matches_an_uninterrupte
     f = _write(tmp_path, duration="4h", rate="60/h")
     factors = ["--set", "node.memory=8Gi,16Gi", "--set", "workloads.app.replicas=1,2"]
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "hpsim", "sweep", str(f), *factors, "-r", "3", "-o", str(out)]
+    cmd = [sys.executable, "-m", "hpsim", "sweep", str(f), *factors, "-r", "3", "-d", str(out)]
     cmd += ["-j", "2", "-q"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -335,3 +335,89 @@ def test_sigkilled_sweep_resumes_without_recomputing_and_matches_an_uninterrupte
             pd.read_parquet(tmp_path / "whole" / f"{name}.parquet"),
         )
     pdt.assert_frame_equal(ref.pods, pd.read_parquet(out / "pods.parquet"))
+
+
+def _point(point: str, cpu: int, runs: int, **metrics: tuple) -> dict:
+    """A summary.parquet row: metric=(mean, low, high, n); the t half-width is not shown."""
+    row = {"point": point, "node.cpu": cpu, "runs": runs, "failed": 0}
+    for m, (mean, low, high, n) in metrics.items():
+        row |= {f"{m}_mean": mean, f"{m}_half_width": 1.0, f"{m}_low": low, f"{m}_high": high}
+        row[f"{m}_n"] = n
+    return row
+
+
+def test_the_printed_sweep_table_sizes_a_node_in_readable_units(capsys):
+    from hpsim.experiment.commands import print_sweep
+
+    nan = float("nan")
+    table = pd.DataFrame(
+        [
+            _point(
+                "p000",
+                4,
+                3,
+                pods_per_node_max=(5.0, 5.0, 5.0, 3),
+                pending_s_mean=(1233.6, 870.0, 1584.0, 3),
+                pending_s_p95=(4833.6, 4020.0, 5448.0, 3),
+                start_latency_s_p95=(4836.6, 4026.0, 5451.0, 3),
+                fresh_node_all_running_s=(21.8, 21.8, 21.8, 2),
+                restarts_total=(32 / 3, 0.0, 32.0, 3),
+                memory_committed_bytes_peak=(4.3 * 2**30, 4.2 * 2**30, 4.4 * 2**30, 3),
+                disk_actual_bytes_peak=(28.8 * 2**30, 28.8 * 2**30, 28.8 * 2**30, 3),
+            ),
+            _point(
+                "p001",
+                8,
+                3,
+                pods_per_node_max=(7.0, 6.0, 8.0, 3),
+                pending_s_mean=(0.0, 0.0, 0.0, 3),
+                pending_s_p95=(0.0, 0.0, 0.0, 3),
+                start_latency_s_p95=(12.7, 3.0, 31.0, 3),
+                fresh_node_all_running_s=(nan, nan, nan, 0),
+                restarts_total=(0.0, 0.0, 0.0, 3),
+                memory_committed_bytes_peak=(11.3 * 2**30, 10.5 * 2**30, 12.1 * 2**30, 3),
+                disk_actual_bytes_peak=(28.8 * 2**30, 28.8 * 2**30, 28.8 * 2**30, 3),
+            ),
+        ]
+    )
+    empty = pd.DataFrame()
+    res = sweep_mod.SweepResults("s", 1, 3, {"node.cpu": [4, 8]}, empty, {}, empty, empty, table)
+    print_sweep(res)
+    assert capsys.readouterr().out.splitlines() == [
+        "each point: mean of its runs and 95% interval (bootstrap percentile interval of the "
+        "mean, expanded for small samples, within the values the replications gave)",
+        "point  node.cpu  runs  failed  pods_per_node_max  pending_s_mean               "
+        "pending_s_p95                start_latency_s_p95          fresh_node_all_running_s  "
+        "restarts_total  memory_committed_bytes_peak  disk_actual_bytes_peak",
+        "p000   4         3     0       5                  20.6 min (14.5 to 26.4 min)  "
+        "80.6 min (67.0 to 90.8 min)  80.6 min (67.1 to 90.8 min)  21.8 s, n=2               "
+        "10.7 (0 to 32)  4.3 GiB (4.2 to 4.4 GiB)     28.8 GiB",
+        "p001   8         3     0       7 (6 to 8)         0.0 s                        "
+        "0.0 s                        12.7 s (3.0 to 31.0 s)       -, n=0                    "
+        "0               11.3 GiB (10.5 to 12.1 GiB)  28.8 GiB",
+        "fresh_node_all_running_s at p000: 1 of 3 replications had no fresh-node start: "
+        "a pod there at t = 0 never became ready, or none was there",
+        "fresh_node_all_running_s at p001: each of 3 replications had no fresh-node start: "
+        "a pod there at t = 0 never became ready, or none was there",
+    ]
+
+
+def test_sweep_prints_json_with_o_json_and_warns_on_o_dir(tmp_path, capsys):
+    f = _write(tmp_path)
+    out = tmp_path / "out"
+    args = ["sweep", str(f), "--set", "node.memory=8Gi,16Gi", "-j", "1"]
+    assert main([*args, "-d", str(out), "-o", "json"]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert (doc["scenario"], doc["runs"], doc["failed"], doc["results"]) == ("sw", 2, 0, str(out))
+    assert [p["node.memory"] for p in doc["points"]] == ["8Gi", "16Gi"]
+    assert {"pods_per_node_max_mean", "pending_s_p95_low", "pending_s_p95_n"} <= set(
+        doc["points"][0]
+    )
+    assert f"sw: 2 of 2 runs finished, 0 failed -> {out}" in captured.err
+    # The old spelling: -o names the folder, for one more release, with a warning.
+    assert main([*args, "-o", str(out), "-q"]) == 0
+    assert capsys.readouterr().err == (
+        f"hpsim: warning: -o {out}: a results folder given with -o is deprecated and will not "
+        f"be accepted in the next release; use -d {out} (or --results); -o takes text or json\n"
+    )

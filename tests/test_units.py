@@ -427,21 +427,7 @@ def test_quantity_error_is_a_value_error() -> None:
     assert issubclass(QuantityError, ValueError)
 
 
-# -- formatting -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("n", "text"), [(1536 * Mi, "1.5 GiB"), (Ki, "1.0 KiB"), (1023, "1023 B"), (3 * Ti, "3.0 TiB")]
-)
-def test_format_bytes(n: int, text: str) -> None:
-    assert units.format_bytes(n) == text
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"), [(12.5, "12.5s"), (250, "4m 10s"), (5400, "1h 30m"), (183600, "2d 3h")]
-)
-def test_format_duration(seconds: float, text: str) -> None:
-    assert units.format_duration(seconds) == text
+# -- Go's duration text (numbers for people: tests/test_words.py) --------------------------
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hpsim.errors import HpsimError, excerpt
 from hpsim.experiment.executors import EXECUTORS
@@ -31,26 +30,22 @@ from hpsim.observe.output import (
     print_warnings,
     read_results,
     shown_path,
+    summary_json,
     write_failure,
     write_results,
 )
 from hpsim.observe.results import Results
 from hpsim.scenario.load import LoadedScenario, load
 from hpsim.scenario.schema import REPLICATIONS_LIMIT
+from hpsim.words import INTERVAL_METHOD, duration_words
+
+if TYPE_CHECKING:
+    from hpsim.experiment.sweep import SweepResults
 
 # The most worker processes -j may start. Our choice, not an upstream rule: more than
 # any one machine has cores, and each worker is a Python process holding a scenario;
 # a larger number is a typo that would start thousands of processes.
 JOBS_LIMIT = 1024
-
-#: Headline metrics ``hpsim sweep`` prints per point (all are in summary.parquet).
-SHOWN = (
-    "start_latency_s_p95",
-    "fresh_node_all_running_s",
-    "restarts_total",
-    "memory_committed_bytes_peak",
-    "disk_actual_bytes_peak",
-)
 
 
 def whole_number(text: str) -> int:
@@ -195,6 +190,50 @@ def until_note(meta: dict[str, Any]) -> str | None:
     )
 
 
+OUTPUTS = ("text", "json")
+
+
+def add_output_options(p: argparse.ArgumentParser, *, printed: str, folder: str) -> None:
+    """``-o/--output text|json`` (what is printed, as in every command) and ``-d/--results
+    DIR`` (where the results go) for ``hpsim run`` and ``hpsim sweep``.
+
+    ``-o DIR`` used to name the results folder; for one release any ``-o`` value other than
+    text or json is still taken as the folder, with a warning (:func:`output_choice`).
+    """
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="{text,json}",
+        default="text",
+        help=f"what is printed: {printed} (default text)",
+    )
+    p.add_argument("-d", "--results", metavar="DIR", default=None, help=folder)
+
+
+def deprecated_output(value: str) -> str:
+    """The warning for ``-o DIR``, the results folder's old spelling."""
+    return (
+        f"hpsim: warning: -o {excerpt(value, 200)}: a results folder given with -o is "
+        f"deprecated and will not be accepted in the next release; use -d {excerpt(value, 200)} "
+        "(or --results); -o takes text or json"
+    )
+
+
+def output_choice(args: argparse.Namespace) -> tuple[str, Path | None]:
+    """(what to print, the results folder given) from ``-o`` and ``-d``; ``-o DIR`` still
+    names the folder, with a warning on stderr."""
+    if args.output in OUTPUTS:
+        return args.output, Path(args.results) if args.results is not None else None
+    if args.results is not None:
+        raise HpsimError(
+            f"-o takes text or json (got {excerpt(args.output, 200)}); "
+            "the results folder is -d, given once",
+            field="-o",
+        )
+    print(deprecated_output(args.output), file=sys.stderr)
+    return "text", Path(args.output)
+
+
 def add_sweep_parser(sub: Any) -> None:
     """The ``hpsim sweep`` subcommand."""
     s = sub.add_parser(
@@ -224,12 +263,10 @@ def add_sweep_parser(sub: Any) -> None:
         help=f"replications of every point (at most {REPLICATIONS_LIMIT:,})",
     )
     s.add_argument("--seed", type=whole_number, default=None, help="seed (default: the scenario's)")
-    s.add_argument(
-        "-o",
-        "--output",
-        metavar="DIR",
-        default=None,
-        help="sweep folder (default results/<scenario>/sweep-<hash of the sweep>/); "
+    add_output_options(
+        s,
+        printed="one line per point, or the points as JSON on stdout",
+        folder="sweep folder (default results/<scenario>/sweep-<hash of the sweep>/); "
         "the same command again resumes it",
     )
     s.add_argument("--format", choices=("parquet", "csv"), default="parquet")
@@ -240,28 +277,43 @@ def add_sweep_parser(sub: Any) -> None:
     s.set_defaults(func=sweep_command)
 
 
-def _cell(mean: Any, hw: Any) -> str:
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "-"
-    text = f"{mean:,.1f}"
-    if hw is not None and not (isinstance(hw, float) and math.isnan(hw)):
-        text += f" ± {hw:,.1f}"
-    return text
-
-
-def print_sweep(res: Any, file: Any = sys.stdout) -> None:
-    """One line per point: its factors, runs and the headline metrics as mean ± half-width."""
-    table = res.summary()
-    cols = ["point", *res.factors, "runs", "failed"]
-    shown = [m for m in SHOWN if f"{m}_mean" in table.columns]
-    rows = [[*cols, *shown]]
-    for _, r in table.iterrows():
-        rows.append(
-            [str(r[c]) for c in cols] + [_cell(r[f"{m}_mean"], r[f"{m}_half_width"]) for m in shown]
-        )
+def print_sweep(res: SweepResults, file: Any = None) -> None:
+    """One line per point: its factors, runs and the headline metrics (:data:`SHOWN`) in their
+    units, each the mean and its 95% interval; below, why a point has fewer values than runs."""
+    file = sys.stdout if file is None else file
+    table = res.summary_words()
+    rows = [list(map(str, table.columns))]
+    rows += [[str(v) for v in row] for row in table.itertuples(index=False)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print(f"each point: mean of its runs and 95% interval ({INTERVAL_METHOD})", file=file)
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)), file=file)
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=file)
+    for note in res.missing_notes():
+        print(note, file=file)
+
+
+def sweep_json(res: SweepResults, total: int) -> str:
+    """``hpsim sweep -o json``: the runs and one record per point (summary.parquet's row)."""
+    table = res.summary()
+    points = table.astype(object).where(table.notna(), None).to_dict("records")
+    return json.dumps(
+        {
+            "scenario": res.scenario,
+            "seed": res.seed,
+            "results": str(res.output) if res.output is not None else None,
+            "runs": total,
+            "failed": len(res.failed),
+            "points": points,
+        },
+        indent=2,
+        default=_json_default,
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
 
 
 def sweep_command(args: argparse.Namespace) -> int:
@@ -276,6 +328,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             raise HpsimError(f"{path} is set twice", field="--set")
         factors[path] = values
     align = not args.no_align
+    output, folder = output_choice(args)
     check_seed(args.seed, "--seed")
     check_count(args.replications, "--replications")
     check_jobs(args.jobs)
@@ -287,7 +340,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         align=align,
         fmt=args.format,
     )
-    out = Path(args.output) if args.output else default_output(identity, loaded.name)
+    out = folder or default_output(identity, loaded.name)
     if not out.is_dir() or not any(out.iterdir()):
         check_output(out)  # a new sweep: its folder must be writable (else sweep() words it)
     total = len(points) * args.replications
@@ -316,9 +369,13 @@ def sweep_command(args: argparse.Namespace) -> int:
         note = f", {resumed} already done" if resumed else ""
         print(
             f"{loaded.name}: {total - failed} of {total} runs finished{note}, "
-            f"{failed} failed -> {out}"
+            f"{failed} failed -> {out}",
+            file=sys.stderr if output == "json" else sys.stdout,
         )
-        print_sweep(res)
+        if output == "json":
+            print(sweep_json(res, total))
+        else:
+            print_sweep(res)
     if failed:
         for row in res.failed.head(5).itertuples(index=False):
             print(
@@ -338,36 +395,47 @@ def run_command(args: argparse.Namespace) -> int:
     """``hpsim run``: load, check the options and the results folder, simulate, write, print.
 
     Results that cannot be written once computed (a full disk) are still printed;
-    nothing half-written is left, and the command ends with the error (exit 2).
+    nothing half-written is left, and the command ends with the error (exit 2). With
+    ``-o json`` stdout holds only the summary's JSON; the lines about the run go to stderr.
     """
+    output, folder = output_choice(args)
     check_seed(args.seed, "--seed")
     options = run_options(args)
     loaded = load_scenario(args.scenario, args.allow_outside_files)
-    if args.output:
-        out = Path(args.output)
+    if folder is not None:
+        out = folder
     else:
         stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
         out = Path("results") / loaded.name / stamp
     check_output(out)
     res = run(loaded, seed=args.seed, **options)
     summary = res.summary()
+    info = sys.stderr if output == "json" else sys.stdout
+    head = f"{loaded.name}: seed {res.seed}, {duration_words(res.duration)} simulated"
     try:
         write_results(res, out, args.format, scenario_file=args.scenario, report=args.report)
     except OSError as exc:
         if not args.quiet:
-            print(f"{loaded.name}: seed {res.seed}, {res.duration:,.0f} s simulated (not written)")
-            print_summary(summary)
-            print_warnings(summary)
+            print(f"{head} (not written)", file=info)
+            _print_summary(summary, output)
         raise HpsimError(write_failure(out, exc)) from None
     if not args.quiet:
-        print(f"{loaded.name}: seed {res.seed}, {res.duration:,.0f} s simulated -> {out}")
+        print(f"{head} -> {out}", file=info)
         if args.report:
-            print(f"report: {out / 'report.html'} and {out / 'report.md'}")
+            print(f"report: {out / 'report.html'} and {out / 'report.md'}", file=info)
         if note := until_note(res.meta):
-            print(note)
+            print(note, file=info)
+        _print_summary(summary, output)
+    return 1 if args.fail_on_warning and summary.get("warnings") else 0
+
+
+def _print_summary(summary: dict[str, Any], output: str) -> None:
+    """The summary as text (:func:`print_summary`) or as summary.json's JSON."""
+    if output == "json":
+        print(summary_json(summary), end="")
+    else:
         print_summary(summary)
         print_warnings(summary)
-    return 1 if args.fail_on_warning and summary.get("warnings") else 0
 
 
 # -- compare ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ With an output folder each run writes its own folder, atomically::
     DIR/points/p000/rep-1/error.json    a run that raised: its error and traceback
     DIR/pods.parquet ...                every run's table, with point, factor and
                                         replication columns (written at the end)
-    DIR/summary.parquet                 one row per point: metric mean and half-width
+    DIR/summary.parquet                 one row per point: metric mean, interval and n
     DIR/runs.parquet, DIR/failed.parquet one row per run / per failed run
 
 Started again with the same sweep, it skips runs whose folder is whole and
@@ -61,9 +61,10 @@ from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.run import check_count, check_seed, spawn_key
 from hpsim.observe.output import TABLES, os_reason, shown_path, without_metadata, write_failure
 from hpsim.observe.results import TableViews
-from hpsim.observe.stats import interval
+from hpsim.observe.stats import record
 from hpsim.scenario.load import LoadedScenario, load, load_data
 from hpsim.scenario.yamlsrc import Source, iter_documents, join_path, read_text
+from hpsim.words import missing_words, unit_words, with_interval
 
 SWEEP_FILE = "sweep.json"
 
@@ -235,14 +236,14 @@ def _claim(out: Path, manifest: dict[str, Any]) -> None:
                 )
             raise HpsimError(
                 f"this folder holds a different sweep ({'; '.join(what)}); "
-                "choose another -o DIR or delete it",
+                "choose another -d DIR or delete it",
                 file=str(info),
             )
         return
     if out.exists() and any(out.iterdir()):
         raise HpsimError(
             f"results folder {out} exists, is not empty and holds no {SWEEP_FILE}; "
-            "choose another -o DIR"
+            "choose another -d DIR"
         )
     out.mkdir(parents=True, exist_ok=True)
     atomic.write_text(info, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -278,11 +279,42 @@ def _read_run(run_dir: Path, fmt: str) -> tuple[dict[str, pd.DataFrame], dict[st
 # -- results ------------------------------------------------------------------------------------
 
 
+#: The headline metrics ``hpsim sweep`` prints per point (summary.parquet has them all): what
+#: sizes a node (pods per node, pending), then start-up, restarts, memory and disk.
+SHOWN = (
+    "pods_per_node_max",
+    "pending_s_mean",
+    "pending_s_p95",
+    "start_latency_s_p95",
+    "fresh_node_all_running_s",
+    "restarts_total",
+    "memory_committed_bytes_peak",
+    "disk_actual_bytes_peak",
+)
+
+
+def _present(value: Any) -> float | None:
+    """A summary table cell: None for a missing or NaN one."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def _cell(metric: str, row: Any) -> str:
+    """One point's metric: mean and 95% interval in its units, n if some runs had none."""
+    rec = {k: _present(row.get(f"{metric}_{k}")) for k in ("mean", "half_width", "low", "high")}
+    n = _present(row.get(f"{metric}_n"))
+    text = with_interval({**rec, "n": n}, unit_words(metric))
+    if n is not None and n < int(row["runs"]):
+        text += f", n={n:.0f}"
+    return text
+
+
 @dataclass
 class SweepResults(TableViews):
     """What ``hpsim.sweep`` returns: every run's tables with point, factor and replication
     columns; ``runs`` (one row per run, its headline numbers), ``failed`` and
-    ``summary()`` (one row per point: each metric's mean and 95% half-width)."""
+    ``summary()`` (one row per point: each metric's mean, 95% interval and n)."""
 
     scenario: str
     seed: int
@@ -297,8 +329,34 @@ class SweepResults(TableViews):
     meta: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
-        """One row per point: factors, runs, failed, ``<metric>_mean``, ``<metric>_half_width``."""
+        """One row per point: factors, runs, failed and, per metric, ``<metric>_mean``,
+        ``<metric>_low`` and ``<metric>_high`` (its 95% interval), ``<metric>_half_width``
+        (the t half-width) and ``<metric>_n`` (runs that gave it a value)."""
         return self.summary_table
+
+    def summary_words(self, metrics: Sequence[str] = SHOWN) -> pd.DataFrame:
+        """The summary as people read it: one row per point, its factors, runs and failed,
+        and each metric as text in its units: '20.6 min (14.5 to 26.4 min)', the mean and its
+        95% interval, with n where some runs gave the metric no value ('3.8 min, n=2')."""
+        table = self.summary_table
+        rows = []
+        for _, r in table.iterrows():
+            row = {c: r[c] for c in ["point", *self.factors, "runs", "failed"]}
+            for m in metrics:
+                row[m] = _cell(m, r) if f"{m}_mean" in table.columns else "-"
+            rows.append(row)
+        return pd.DataFrame(rows, columns=["point", *self.factors, "runs", "failed", *metrics])
+
+    def missing_notes(self, metrics: Sequence[str] = SHOWN) -> list[str]:
+        """Why a point's metric has fewer values than runs: 'fresh_node_all_running_s at
+        p001: 1 of 3 replications had no fresh-node start: ...'."""
+        notes = []
+        for _, r in self.summary_table.iterrows():
+            for m in metrics:
+                n, runs = _present(r.get(f"{m}_n")), int(r["runs"])
+                if n is not None and n < runs:
+                    notes.append(f"{m} at {r['point']}: {missing_words(m, runs - int(n), runs)}")
+        return notes
 
 
 def _flat(summary: dict[str, Any]) -> dict[str, float]:
@@ -438,9 +496,9 @@ def _derived(
         row["failed"] = replications - len(flats)
         metrics = list(dict.fromkeys(k for f in flats for k in f))
         for m in metrics:
-            iv = interval([f.get(m) for f in flats])
-            row[f"{m}_mean"] = iv["mean"]
-            row[f"{m}_half_width"] = iv["half_width"]
+            iv = record([f.get(m) for f in flats])
+            for stat in ("mean", "half_width", "low", "high", "n"):
+                row[f"{m}_{stat}"] = iv[stat]
         summary_rows.append(row)
     head_cols = ["point", *factors, "replication"]
     runs = pd.DataFrame(run_rows) if run_rows else pd.DataFrame(columns=head_cols)

@@ -12,18 +12,19 @@ sqrt(hA² + hB²), which is wider.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from hpsim.errors import excerpt
 from hpsim.observe.results import Results
 from hpsim.observe.stats import interval
+from hpsim.words import INTERVAL_METHOD, unit_words, with_interval
 
 
 @dataclass
 class Difference:
-    """A headline metric of A and B and B - A, each with a 95% half-width (None: none)."""
+    """A headline metric of A and B and B - A. A and B have their t half-widths and 95%
+    intervals (low, high) over replications, the difference its t half-width (None: none)."""
 
     metric: str
     a: float | None
@@ -33,6 +34,10 @@ class Difference:
     paired: bool
     a_half_width: float | None = None
     b_half_width: float | None = None
+    a_low: float | None = None
+    a_high: float | None = None
+    b_low: float | None = None
+    b_high: float | None = None
 
 
 def _scalar_metrics(summary: dict[str, Any]) -> list[str]:
@@ -104,61 +109,46 @@ def differences(a: Results, b: Results) -> list[Difference]:
                 diff, half, is_paired = d["mean"], d["half_width"], True
         if diff is not None and not is_paired and ha is not None and hb is not None:
             half = math.hypot(ha, hb)
-        out.append(Difference(metric, va, vb, diff, half, is_paired, ha, hb))
+        la, lb = _lookup(sa, metric), _lookup(sb, metric)
+        out.append(
+            Difference(
+                metric,
+                *(va, vb, diff, half, is_paired, ha, hb),
+                *(_stat(la, "low"), _stat(la, "high"), _stat(lb, "low"), _stat(lb, "high")),
+            )
+        )
     return out
 
 
+def _stat(value: Any, name: str) -> float | None:
+    return value.get(name) if isinstance(value, dict) else None
+
+
 def _half(value: Any) -> float | None:
-    return value.get("half_width") if isinstance(value, dict) else None
+    return _stat(value, "half_width")
 
 
-def _fmt(v: float | None) -> str:
-    if v is None:
-        return "-"
-    if float(v).is_integer() and abs(v) < 1e15:
-        return f"{v:,.0f}"
-    return f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.3g}"
-
-
-def _percent(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.1f}%"
-
-
-def _words(metric: str) -> Callable[[float | None], str]:
-    """How a person reads the metric: bytes in GiB/MiB, times in s/min/h/days, fractions in %."""
-    from hpsim.observe.report import bytes_words, duration_words
-
-    name = metric.partition(".")[0]
-    if "_bytes" in name:
-        return bytes_words
-    if name.endswith("_s") or "_s_" in name:
-        return duration_words
-    if "fraction" in name:
-        return _percent
-    return _fmt
-
-
-def _pm(words: Callable[[float | None], str], v: float | None, h: float | None) -> str:
-    """'3.2 GiB ± 0.1 GiB'; no '±' where the interval rounds to nothing."""
-    text = words(v)
-    if v is None or h is None:
-        return text
-    half = words(h)
-    return text if half == words(0.0) else f"{text} ± {half}"
+def _side(metric: str, v: float | None, low: float | None, high: float | None, h: Any) -> str:
+    """A or B over replications: '4.3 GiB (4.2 to 4.4 GiB)', its mean and 95% interval."""
+    record = {"mean": v, "half_width": h, "n": 0, "low": low, "high": high}
+    if low is None or high is None:
+        del record["low"], record["high"]  # a summary.json from before the intervals
+    return with_interval(record, unit_words(metric))
 
 
 def format_table(a: Results, b: Results, diffs: list[Difference]) -> str:
-    """The metrics side by side in readable units: A, B (± 95% half-widths), B - A ± 95%."""
+    """The metrics side by side in readable units: A and B (with their 95% intervals over
+    replications), B - A and the 95% half-width of the difference."""
     # A results folder's run.json is only a file: its scenario name is shown escaped.
     head = ("metric", f"A: {excerpt(a.scenario)}", f"B: {excerpt(b.scenario)}", "B - A", "± 95%")
     rows = []
     for d in diffs:
-        words = _words(d.metric)
+        words = unit_words(d.metric)
         rows.append(
             (
                 d.metric,
-                _pm(words, d.a, d.a_half_width),
-                _pm(words, d.b, d.b_half_width),
+                _side(d.metric, d.a, d.a_low, d.a_high, d.a_half_width),
+                _side(d.metric, d.b, d.b_low, d.b_high, d.b_half_width),
                 words(d.diff),
                 words(d.half_width) if d.half_width is not None else "",
             )
@@ -179,4 +169,7 @@ def format_table(a: Results, b: Results, diffs: list[Difference]) -> str:
         note = "unpaired: sqrt(hA² + hB²) from the two summaries"
     else:
         note = "one replication each: no intervals"
-    return "\n".join([*lines, "", f"intervals: {note}"])
+    sides = []
+    if any(d.a_low is not None or d.b_low is not None for d in diffs):
+        sides = [f"A, B: mean and 95% interval ({INTERVAL_METHOD})"]
+    return "\n".join([*lines, "", *sides, f"intervals of B - A: {note}"])

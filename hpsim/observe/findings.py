@@ -24,15 +24,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hpsim.observe.words import (
+from hpsim.words import (
     DAY,
     Quote,
     bytes_words,
-    count_words,
     duration_words,
     mean_of,
     with_interval,
 )
+from hpsim.words import noun_words as count_words
 
 # Ours: a pod that waited longer than this for the scheduler is worth a warning. Windows pods
 # already spend minutes pulling; five more minutes pending is a node that is too small.

@@ -24,6 +24,7 @@ import pandas as pd
 from hpsim import atomic
 from hpsim.errors import HpsimError, excerpt
 from hpsim.observe.results import Results
+from hpsim.words import INTERVAL_METHOD, is_record, summary_lines
 
 TABLES = (
     "pods",
@@ -236,35 +237,25 @@ def _check_run_json(folder: Path) -> None:
         raise HpsimError("not a finished results folder (no run.json): " + hint, file=name)
 
 
-def _is_interval(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"mean", "half_width", "n"}
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if _is_interval(value):
-        if value["half_width"] is None:
-            return _fmt(value["mean"])
-        return f"{_fmt(value['mean'])} ± {_fmt(value['half_width'])} (n={value['n']})"
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    return str(value)
-
-
 def print_summary(summary: dict[str, Any], file: Any = None) -> None:
-    """A short two-column table of the headline numbers (mean ± 95% half-width over runs)."""
+    """The headline numbers in their units, two columns; over replications each is the mean
+    with its 95% interval and n (:func:`hpsim.words.summary_lines`), under a line saying so."""
     file = sys.stdout if file is None else file
-    rows = [
-        (k, v) for k, v in summary.items() if (not isinstance(v, dict | list)) or _is_interval(v)
-    ]
+    rows = summary_lines(summary)
     if not rows:
         return
     # Keys name workloads (from the scenario, or from a results folder's summary.json).
     rows = [(excerpt(k, 120), v) for k, v in rows]
+    records = [v for v in summary.values() if is_record(v)]
+    reps = max((v.get("n") or 0 for v in records), default=0)
+    if reps > 1:
+        # A summary.json written before the bootstrap intervals has t half-widths only.
+        bootstrap = any("low" in v for v in records)
+        method = f"95% interval: {INTERVAL_METHOD}" if bootstrap else "± the t half-width"
+        print(f"mean of {reps} replications; {method}", file=file)
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
-        print(f"{k:<{width}}  {_fmt(v)}", file=file)
+        print(f"{k:<{width}}  {v}", file=file)
 
 
 def print_warnings(summary: dict[str, Any], file: Any = None) -> None:

@@ -33,11 +33,15 @@ from hpsim.errors import excerpt
 from hpsim.observe.output import read_results
 from hpsim.observe.plots import Plots, figure_png
 from hpsim.observe.results import Results
-from hpsim.observe.words import (
+from hpsim.words import (  # bytes_words, duration_words: kept under these names here
+    INTERVAL_METHOD,
     Quote,
     bytes_words,
     duration_words,
+    is_record,
     mean_of,
+    missing_words,
+    percent_words,
     with_interval,
 )
 
@@ -153,7 +157,7 @@ def headline(res: Results, quote: Quote = str) -> list[Row]:
                 Row(
                     f"{quote(wl)}: memory-cap failures / restarts / time running",
                     f"{with_interval(v)} / {with_interval(restarts)} / "
-                    f"{with_interval(running, lambda x: f'{100 * x:.1f}%')}",
+                    f"{with_interval(running, percent_words)}",
                 )
             )
     rows += [
@@ -285,15 +289,13 @@ def render_html(res: Results, figures: dict[str, bytes], info: dict[str, Any]) -
         parts.append(f"<p>{_esc(_admitted_line(res))}</p>")
     parts.append("<h2>Answers</h2>")
     if _reps(res) > 1:
-        parts.append(
-            f'<p class="muted">Mean ± half-width of the 95% t-interval over {_reps(res)} '
-            "replications.</p>"
-        )
+        parts.append(f'<p class="muted">{_esc(_intervals_line(res))}</p>')
     parts.append("<table><tr><th>question</th><th>answer</th></tr>")
     parts += [
         f"<tr><td>{_esc(r.question)}</td><td>{_esc(r.answer)}</td></tr>" for r in headline(res)
     ]
     parts.append("</table>")
+    parts += [f'<p class="muted">{_esc(note)}</p>' for note in _missing_notes(res)]
     parts.append("<h2>Figures</h2>")
     for name, png in figures.items():
         data = base64.b64encode(png).decode("ascii")
@@ -370,9 +372,10 @@ def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, 
         lines.append(_admitted_line(res, q))
     lines += ["", "## Answers", ""]
     if _reps(res) > 1:
-        lines += [f"Mean ± half-width of the 95% t-interval over {_reps(res)} replications.", ""]
+        lines += [_intervals_line(res), ""]
     lines += ["| question | answer |", "|---|---|"]
     lines += [f"| {r.question} | {r.answer} |" for r in headline(res, q)]
+    lines += [line for note in _missing_notes(res, q) for line in ("", note)]
     lines += ["", "## Figures", ""]
     if figure_files:
         for name, rel in figure_files.items():
@@ -388,6 +391,29 @@ def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, 
 
 def _reps(res: Results) -> int:
     return int(res.meta.get("replications", 1))
+
+
+def _intervals_line(res: Results) -> str:
+    return (
+        f"Each answer is the mean of {_reps(res)} replications, with its 95% interval in "
+        f"parentheses where the replications differ ({INTERVAL_METHOD})."
+    )
+
+
+def _missing_notes(res: Results, quote: Quote = str) -> list[str]:
+    """'fresh_node_all_running_s: n=29; 1 of 30 replications had no fresh-node start: ...'
+    for every number some replications gave no value (a map's entries as ``map.key``)."""
+    reps = _reps(res)
+    notes = []
+    for key, value in res.summary().items():
+        entries = [(key, value)] if is_record(value) else []
+        if isinstance(value, dict) and not is_record(value):
+            entries = [(f"{key}.{k}", v) for k, v in sorted(value.items()) if is_record(v)]
+        for metric, rec in entries:
+            n = int(rec.get("n") or 0)
+            if 0 < n < reps:
+                notes.append(f"{quote(metric)}: n={n}; {missing_words(metric, reps - n, reps)}.")
+    return notes
 
 
 def _run_line(res: Results, info: dict[str, Any], quote: Quote = str) -> str:

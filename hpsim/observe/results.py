@@ -44,7 +44,6 @@ from hpsim.facts import ContainerRecord, GCRecord, PodRecord, PullRecord, WriteR
 from hpsim.observe.findings import Finding, findings
 from hpsim.observe.recorder import SERIES_COLUMNS, Recorder
 from hpsim.observe.stats import combine
-from hpsim.observe.words import Quote
 from hpsim.scenario.derived import (
     allocatable,
     commit_limit,
@@ -53,6 +52,7 @@ from hpsim.scenario.derived import (
     unpack_throughput,
 )
 from hpsim.scenario.schema import NodeSpec
+from hpsim.words import Quote
 
 if TYPE_CHECKING:
     from hpsim.observe.plots import Plots
@@ -479,8 +479,9 @@ class Results(TableViews):
         return Plots(self)
 
     def summary(self) -> dict[str, Any]:
-        """Headline numbers (over replications each is mean, 95% half-width and n), and
-        under ``warnings`` what went wrong (:mod:`hpsim.observe.findings`)."""
+        """Headline numbers (over replications each is a record: mean, its 95% interval
+        (low, high), n and the t half-width, :mod:`hpsim.observe.stats`), and under
+        ``warnings`` what went wrong (:mod:`hpsim.observe.findings`)."""
         if self.combined is not None:
             return dict(self.combined)
         numbers = dict(self.summaries[0]) if len(self.summaries) == 1 else combine(self.summaries)

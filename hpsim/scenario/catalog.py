@@ -40,7 +40,7 @@ import yaml
 
 from hpsim.errors import HpsimError, excerpt
 from hpsim.scenario.yamlsrc import iter_documents, read_text
-from hpsim.units import format_bytes
+from hpsim.words import bytes_words
 
 __all__ = [
     "DATA_FILE",
@@ -122,9 +122,9 @@ class CatalogImage:
             "osVersion": self.os_version,
             "baseBuild": self.base_build,
             "compressedBytes": self.size,
-            "compressed": format_bytes(self.size),
+            "compressed": bytes_words(self.size),
             "unpackedBytes": self.unpacked,
-            "unpacked": format_bytes(self.unpacked),
+            "unpacked": bytes_words(self.unpacked),
             "unpackedRatio": self.layers[0].unpacked_ratio if self.layers else UNPACKED_RATIO,
             "estimate": self.estimate,
             "sources": list(self.sources),
@@ -391,9 +391,9 @@ def format_table(rows: list[CatalogImage]) -> str:
                 image.ref,
                 image.os_version or "-",
                 str(len(image.layers)),
-                format_bytes(image.size),
+                bytes_words(image.size),
                 f"{image.size:,}",
-                format_bytes(image.unpacked) + (" *" if image.estimate else ""),
+                bytes_words(image.unpacked) + (" *" if image.estimate else ""),
                 ",".join(str(notes[s]) for s in image.sources),
             )
         )

@@ -34,6 +34,7 @@ from pydantic_core import InitErrorDetails
 
 from hpsim import units
 from hpsim.errors import excerpt
+from hpsim.words import duration_words
 
 # -- unit-typed fields -------------------------------------------------------------------------
 
@@ -739,8 +740,8 @@ class Uniform(Model):
         if self.min > self.max:
             raise _error_at(
                 ("min",),
-                f"min must not be greater than max ({units.format_duration(self.min)} > "
-                f"{units.format_duration(self.max)})",
+                f"min must not be greater than max ({duration_words(self.min)} > "
+                f"{duration_words(self.max)})",
                 self.min,
             )
         if self.max <= 0:
@@ -787,8 +788,8 @@ class Arrivals(Model):
         if isinstance(p, Poisson) and p.stop is not None and p.stop <= p.start:
             raise _error_at(
                 ("poisson", "Poisson", "stop"),
-                f"stop must be after start ({units.format_duration(p.stop)} is not after "
-                f"{units.format_duration(p.start)})",
+                f"stop must be after start ({duration_words(p.stop)} is not after "
+                f"{duration_words(p.start)})",
                 p.stop,
             )
         return self
