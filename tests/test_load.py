@@ -209,11 +209,6 @@ def test_union_errors_name_the_field_not_the_member() -> None:
 
 NOT_MODELLED = [
     (
-        HEAD + "  containerd: {version: 1.7.22, imagePullProgressTimeout: 10m}\n",
-        "s.yaml:6: node.containerd.imagePullProgressTimeout: imagePullProgressTimeout is not "
-        "modelled yet: hpsim's pulls never stall, so it could not change a result; remove it",
-    ),
-    (
         HEAD + "  fileBinding: false\n",
         "s.yaml:6: node.fileBinding: fileBinding is not modelled yet: hpsim runs HostProcess "
         "containers the same way with or without bindflt, so it could not change a result; "
@@ -233,13 +228,8 @@ def test_a_setting_not_modelled_yet_is_refused(text: str, expected: str) -> None
 
 
 def test_a_setting_not_modelled_yet_is_refused_whatever_its_value() -> None:
-    # The default, or a value that would not even parse: refused for the same reason.
-    for text in (
-        HEAD + "  containerd: {imagePullProgressTimeout: 5m}\n",
-        HEAD + "  containerd: {imagePullProgressTimeout: soon}\n",
-    ):
-        assert message(text) == NOT_MODELLED[0][1]
-    assert message(HEAD + "  fileBinding: true\n") == NOT_MODELLED[1][1]
+    # The default: refused for the same reason.
+    assert message(HEAD + "  fileBinding: true\n") == NOT_MODELLED[0][1]
     assert message(HEAD + "  kubelet:\n    kubeReserved: {pid: 100}\n") == (
         "s.yaml:7: node.kubelet.kubeReserved.pid: pid is not modelled yet: hpsim counts no "
         "process IDs, so it could not change a result; remove it"
@@ -248,7 +238,6 @@ def test_a_setting_not_modelled_yet_is_refused_whatever_its_value() -> None:
 
 def test_a_setting_not_modelled_yet_is_not_in_the_json_schema() -> None:
     text = json.dumps(Scenario.model_json_schema(by_alias=True))
-    assert '"imagePullProgressTimeout"' not in text
     assert '"fileBinding"' not in text
     assert '"pid"' not in text
     assert '"ephemeral-storage"' in text  # the rest of systemReserved is still there

@@ -46,11 +46,32 @@ What the real components do, and where that comes from:
   that a pull still in flight uses are kept until that pull ends.
 - Removing an image frees the blobs and snapshots that no other image and no pull in
   flight references. This is the end state of containerd's GC after an image delete.
+
+What can make a pull fail (``PullResult.error``), in the order containerd meets it:
+
+- the registry is down: the resolve is answered 503 (hpsim.node.registry);
+- the reference names a manifest list and no Windows entry matches the host
+  (hpsim.node.platforms): "no match for platform in manifest", before any layer moves;
+- the volume cannot hold what the pull would add: the first layer that does not fit
+  fails to extract ("There is not enough space on the disk."), checked up front;
+- no byte arrives for ``image_pull_progress_timeout`` while the pull has downloads open:
+  the CRI's progress reporter checks every 10 s (``defaultPullProgressReportInterval``,
+  half the timeout when that is under 10 s) and cancels the pull once the time since
+  the last check that saw progress exceeds the timeout (internal/cri/server/images/
+  image_pull.go ``pullProgressReporter.start``, ``transferProgressReporter``). Bytes flow
+  whenever the link has a rate, so only a registry outage stalls a pull; the check that
+  last saw progress is the first at or after the stall began (the reporter's ticks run
+  from the pull's start). The cancelled pull's own downloads and layer apply stop;
+  blobs it stored and chains it applied stay for the next attempt (the next pull finds
+  them; containerd's GC might remove them first once the pull's lease is gone, which
+  hpsim does not model), partial downloads are lost. Another pull waiting on one of its
+  downloads or applies takes it over.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import cached_property
@@ -58,8 +79,15 @@ from typing import Any, cast
 
 import simpy
 from simpy.events import Event, Process, Timeout
+from simpy.exceptions import Interrupt
+
+from hpsim.node.platforms import no_match_error
+from hpsim.node.registry import Registry, cancelled_error, not_found_error, unavailable_error
 
 DONE_EPS = 1e-6  # bytes: a download with no more than this left has finished
+# internal/cri/server/images/image_pull.go defaultPullProgressReportInterval.
+PROGRESS_REPORT_INTERVAL_S = 10.0
+_TICK_EPS = 1e-9  # a time this close to a reporter tick is on it (float rounding)
 
 Fact = Callable[[str, dict[str, Any]], None]
 
@@ -76,6 +104,9 @@ class Image:
     ref: str
     layers: tuple[Layer, ...]
     os_version: str | None = None
+    # Published as a manifest list whose Windows entry has ``os_version`` as its platform
+    # OSVersion: containerd's platform matcher chooses (or refuses) it at pull time.
+    manifest_list: bool = False
 
     @property
     def size(self) -> int:
@@ -101,6 +132,19 @@ class Image:
 
 
 @dataclass(frozen=True)
+class PullError:
+    """Why containerd's CRI refused or gave up a pull: the gRPC code kubelet gets
+    (containerd errdefs ``ToGRPC``) and containerd's message."""
+
+    code: str
+    message: str
+
+    def rpc(self) -> str:
+        """As kubelet prints a CRI error (a gRPC status)."""
+        return f"rpc error: code = {self.code} desc = {self.message}"
+
+
+@dataclass(frozen=True)
 class PullResult:
     ref: str
     started: float
@@ -109,6 +153,7 @@ class PullResult:
     bytes_downloaded: int  # compressed bytes this pull fetched itself
     bytes_unpacked: int  # snapshot bytes this pull applied itself
     unpack_s: float = 0.0  # seconds this pull spent applying layers itself
+    error: PullError | None = None  # None: the image is in the store
 
 
 @dataclass
@@ -124,7 +169,8 @@ class _Shared:
     """A rate shared equally by the jobs in flight (processor sharing).
 
     The node's link is one, shared by the downloads in flight; the node's layer
-    extraction is another, shared by the layer applies in flight.
+    extraction is another, shared by the layer applies in flight. The rate may change
+    (a throttled or unreachable registry) and may be 0: then nothing moves.
     """
 
     def __init__(self, env: simpy.Environment, rate: float) -> None:
@@ -132,9 +178,14 @@ class _Shared:
         self._rate = rate
         self._left: dict[int, float] = {}  # job -> bytes still to go
         self._done: dict[int, simpy.Event] = {}
+        self._key_of: dict[simpy.Event, int] = {}
         self._next_key = 0
         self._since = env.now
         self._generation = 0
+
+    @property
+    def rate(self) -> float:
+        return self._rate
 
     def transfer(self, size: int) -> simpy.Event:
         """An event that succeeds once ``size`` bytes have gone through."""
@@ -143,15 +194,32 @@ class _Shared:
         self._next_key += 1
         self._left[key] = float(size)
         self._done[key] = done = Event(self._env)
+        self._key_of[done] = key
         self._reschedule()
         return done
 
+    def cancel(self, done: simpy.Event) -> None:
+        """Stop the transfer whose event is ``done`` (it never succeeds)."""
+        key = self._key_of.pop(done, None)
+        if key is None:
+            return
+        self._settle()
+        del self._left[key]
+        del self._done[key]
+        self._reschedule()
+
+    def set_rate(self, rate: float) -> None:
+        self._settle()
+        self._rate = rate
+        self._reschedule()
+
     def _settle(self) -> None:
-        # Every job has had the same share since the set of jobs last changed.
+        # Every job has had the same share since the set of jobs (or the rate) last changed.
         if self._left:
             progress = (self._env.now - self._since) * self._rate / len(self._left)
-            for key in self._left:
-                self._left[key] -= progress
+            if progress:
+                for key in self._left:
+                    self._left[key] -= progress
         self._since = self._env.now
 
     def _reschedule(self) -> None:
@@ -160,13 +228,19 @@ class _Shared:
             now = self._env.now
             # A remainder too small to move the float clock counts as done; if it did not,
             # it would schedule zero-length timeouts forever.
-            finished = [k for k, b in self._left.items() if b <= DONE_EPS or now + b / share <= now]
+            finished = [
+                k
+                for k, b in self._left.items()
+                if b <= DONE_EPS or (share > 0 and now + b / share <= now)
+            ]
             for key in finished:
                 del self._left[key]
-                self._done.pop(key).succeed(now)
+                done = self._done.pop(key)
+                del self._key_of[done]
+                done.succeed(now)
         # A new generation makes the timeout scheduled before it stale.
         self._generation += 1
-        if self._left:
+        if self._left and self._rate > 0:
             share = self._rate / len(self._left)
             generation = self._generation
             wake = Timeout(self._env, min(self._left.values()) / share)
@@ -176,6 +250,22 @@ class _Shared:
         if generation == self._generation:
             self._settle()
             self._reschedule()
+
+
+class _Job:
+    """One CRI pull in flight: what its progress reporter watches and a cancel undoes."""
+
+    def __init__(self, image: Image, started: float) -> None:
+        self.image = image
+        self.started = started
+        self.work = _Work()
+        self.fetches: list[simpy.Process] = []
+        self.process: simpy.Process | None = None
+        self.active = 0  # its own downloads open (the reporter's activeReqs)
+        self.stalled = False  # downloads open and no byte arriving
+        self.watch = 0  # a scheduled cancel of an older generation does nothing
+        # (chain ID, extraction transfer, chain lock) of the layer it is applying itself
+        self.applying: tuple[str, simpy.Event, simpy.Event] | None = None
 
 
 class Containerd:
@@ -190,23 +280,39 @@ class Containerd:
         max_concurrent_downloads: int = 3,
         discard_unpacked_layers: bool = False,
         on_fact: Fact | None = None,
+        version: str = "1.7.22",
+        platform: Callable[[str | None], bool] | None = None,
+        progress_timeout_s: float = 0.0,
+        room: Callable[[int], bool] | None = None,
+        registry: Registry | None = None,
     ) -> None:
+        """``platform`` says whether a manifest list's Windows entry of an OS version
+        matches the host (None: every entry does); ``progress_timeout_s`` is
+        image_pull_progress_timeout (0: none); ``room`` whether the volume can take so
+        many more bytes; ``registry`` the registry's state (None: always up)."""
         if network_Bps <= 0 or unpack_Bps <= 0:
             raise ValueError("network_Bps and unpack_Bps must be positive")
         if max_concurrent_downloads < 1:
             raise ValueError("max_concurrent_downloads must be at least 1")
         self._env = env
+        self._network = network_Bps
         self._net = _Shared(env, network_Bps)
         self._extract = _Shared(env, unpack_Bps)
         self._max_downloads = max_concurrent_downloads
         self._discard = discard_unpacked_layers
         self._fact: Fact = on_fact or (lambda kind, fields: None)
+        self._version = version
+        self._platform = platform
+        self._timeout = progress_timeout_s
+        self._room = room
+        self._registry = registry
         self._images: dict[str, Image] = {}
         self._blobs: dict[str, int] = {}  # digest -> compressed bytes
         self._snapshots: dict[str, int] = {}  # chain ID -> unpacked bytes
-        self._fetching: dict[str, simpy.Event] = {}  # digest -> its download in flight
-        self._applying: dict[str, simpy.Event] = {}  # chain ID -> its unpack in flight
+        self._fetching: dict[str, simpy.Event] = {}  # digest -> lock of its download in flight
+        self._applying: dict[str, simpy.Event] = {}  # chain ID -> lock of its unpack in flight
         self._leases: list[Image] = []  # images being pulled: their content is in use
+        self._jobs: list[_Job] = []
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -238,34 +344,109 @@ class Containerd:
     def snapshot_bytes(self) -> int:
         return sum(self._snapshots.values())
 
+    # -- the node image ----------------------------------------------------------------------
+
+    def preload(self, image: Image) -> None:
+        """An image the node image ships with, in the store before anything runs (no fact:
+        the node builds its volume after, and the volume reads the store then)."""
+        for layer, chain in zip(image.layers, image.chain_ids, strict=True):
+            if not self._discard:
+                self._blobs[layer.digest] = layer.size
+            self._snapshots[chain] = layer.unpacked
+        self._images[image.ref] = image
+
+    # -- the registry ----------------------------------------------------------------------
+
+    def registry_changed(self) -> None:
+        """The registry went down or came back, or its throttle changed."""
+        reg = self._registry
+        cap = reg.rate_cap if reg is not None else None
+        rate = 0.0 if reg is not None and reg.down else min(self._network, cap or math.inf)
+        if rate != self._net.rate:
+            self._net.set_rate(rate)
+            for job in self._jobs:
+                self._watch(job)
+
+    def resolve_error(self, ref: str) -> PullError:
+        """Why a pull of an image the registry does not have fails: the registry is down
+        (503), or it answers NotFound (``not_found_error``)."""
+        if self._registry is not None and self._registry.down:
+            return PullError("Unknown", self._unavailable(ref))
+        message = not_found_error(ref, self._version, discard_unpacked_layers=self._discard)
+        return PullError("NotFound", message)
+
+    def _unavailable(self, ref: str) -> str:
+        return unavailable_error(ref, self._version, discard_unpacked_layers=self._discard)
+
     # -- pulling ---------------------------------------------------------------------------
 
     def pull(self, image: Image) -> simpy.Process:
         """Pull ``image``. The process's value is a PullResult."""
         return Process(self._env, self._pull(image))
 
+    def check(self, image: Image) -> PullError | None:
+        """What fails a pull of ``image`` before any byte moves, if anything: the registry
+        down (resolving comes first, even for an image the store holds), no manifest-list
+        entry for this host, no room on the volume for what the pull would add."""
+        ref = image.ref
+        if self._registry is not None and self._registry.down:
+            return PullError("Unknown", self._unavailable(ref))
+        platform = self._platform
+        if image.manifest_list and platform is not None and not platform(image.os_version):
+            return PullError("NotFound", no_match_error(ref))
+        # Checked up front: the first layer that does not fit fails the pull.
+        room = self._room
+        if ref not in self._images and room is not None and not room(self.missing_bytes(image)):
+            return PullError(
+                "Unknown",
+                f'failed to pull and unpack image "{ref}": failed to extract layer: '
+                "There is not enough space on the disk.",
+            )
+        return None
+
     def _pull(self, image: Image) -> Generator[simpy.Event, Any, PullResult]:
         started = self._env.now
-        if image.ref in self._images:
-            return PullResult(image.ref, started, started, started, 0, 0)
+        ref = image.ref
+        error = self.check(image)
+        if error is not None:
+            return PullResult(ref, started, started, started, 0, 0, error=error)
+        if ref in self._images:
+            return PullResult(ref, started, started, started, 0, 0)
+        job = _Job(image, started)
+        job.process = self._env.active_process
+        self._jobs.append(job)
         self._leases.append(image)
         chains = image.chain_ids
         first = next((i for i, c in enumerate(chains) if c not in self._snapshots), len(chains))
         todo = list(zip(image.layers[first:], chains[first:], strict=True))
-        work = _Work()
         slots = simpy.Resource(self._env, capacity=self._max_downloads)
         fetched = [Event(self._env) for _ in todo]
         for (layer, _chain), done in zip(todo, fetched, strict=True):
-            Process(self._env, self._fetch(image.ref, layer, slots, done, work))
-        for (layer, chain), done in zip(todo, fetched, strict=True):
-            yield done
-            yield from self._apply(image.ref, layer, chain, work)
+            job.fetches.append(Process(self._env, self._fetch(job, layer, slots, done)))
+        try:
+            for (layer, chain), done in zip(todo, fetched, strict=True):
+                yield done
+                yield from self._apply(job, layer, chain)
+        except Interrupt:
+            self._abandon(job)
+            return PullResult(
+                ref=ref,
+                started=started,
+                downloaded=self._env.now,
+                finished=self._env.now,
+                bytes_downloaded=job.work.downloaded,
+                bytes_unpacked=job.work.unpacked,
+                unpack_s=job.work.unpack_s,
+                error=PullError("Canceled", cancelled_error(ref)),
+            )
+        self._jobs.remove(job)
         self._leases.remove(image)
-        self._images[image.ref] = image
+        self._images[ref] = image
         if self._discard:
             self._discard_blobs(image)
+        work = job.work
         result = PullResult(
-            ref=image.ref,
+            ref=ref,
             started=started,
             downloaded=max((cast(float, done.value) for done in fetched), default=started),
             finished=self._env.now,
@@ -276,7 +457,7 @@ class Containerd:
         self._fact(
             "image_pulled",
             {
-                "ref": image.ref,
+                "ref": ref,
                 "started": started,
                 "bytes_downloaded": work.downloaded,
                 "bytes_unpacked": work.unpacked,
@@ -285,55 +466,117 @@ class Containerd:
         return result
 
     def _fetch(
-        self, ref: str, layer: Layer, slots: simpy.Resource, done: simpy.Event, work: _Work
+        self, job: _Job, layer: Layer, slots: simpy.Resource, done: simpy.Event
     ) -> Generator[simpy.Event, Any, None]:
-        with slots.request() as slot:
-            yield slot
-            if layer.digest not in self._blobs:
-                inflight = self._fetching.get(layer.digest)
-                if inflight is not None:
-                    yield inflight
-                else:
-                    inflight = self._net.transfer(layer.size)
-                    self._fetching[layer.digest] = inflight
-                    yield inflight
-                    # This process waited first, so the blob is stored before any waiter resumes.
-                    del self._fetching[layer.digest]
-                    self._blobs[layer.digest] = layer.size
-                    work.downloaded += layer.size
+        digest = layer.digest
+        mine: tuple[simpy.Event, simpy.Event] | None = None  # (transfer, lock) of its own fetch
+        try:
+            with slots.request() as slot:
+                yield slot
+                while digest not in self._blobs:
+                    lock = self._fetching.get(digest)
+                    if lock is not None:
+                        yield lock  # False: that fetch was abandoned; look again
+                        continue
+                    self._fetching[digest] = lock = Event(self._env)
+                    transfer = self._net.transfer(layer.size)
+                    mine = (transfer, lock)
+                    self._opened(job, 1)
+                    yield transfer
+                    mine = None
+                    self._opened(job, -1)
+                    del self._fetching[digest]
+                    self._blobs[digest] = layer.size
+                    job.work.downloaded += layer.size
                     self._fact(
                         "layer_downloaded",
-                        {"ref": ref, "digest": layer.digest, "bytes": layer.size},
+                        {"ref": job.image.ref, "digest": digest, "bytes": layer.size},
                     )
-        done.succeed(self._env.now)
+                    lock.succeed(True)
+            done.succeed(self._env.now)
+        except Interrupt:
+            if mine is not None:
+                transfer, lock = mine
+                self._net.cancel(transfer)
+                del self._fetching[digest]
+                self._opened(job, -1)
+                lock.succeed(False)
 
-    def _apply(
-        self, ref: str, layer: Layer, chain: str, work: _Work
-    ) -> Generator[simpy.Event, Any, None]:
-        if chain in self._snapshots:
+    def _apply(self, job: _Job, layer: Layer, chain: str) -> Generator[simpy.Event, Any, None]:
+        while chain not in self._snapshots:
+            lock = self._applying.get(chain)
+            if lock is not None:
+                yield lock  # False: that apply was abandoned; look again
+                continue
+            self._applying[chain] = lock = Event(self._env)
+            started = self._env.now
+            transfer = self._extract.transfer(layer.size)
+            job.applying = (chain, transfer, lock)
+            yield transfer
+            job.applying = None
+            del self._applying[chain]
+            self._snapshots[chain] = layer.unpacked
+            job.work.unpacked += layer.unpacked
+            job.work.unpack_s += self._env.now - started
+            self._fact(
+                "layer_unpacked",
+                {
+                    "ref": job.image.ref,
+                    "digest": layer.digest,
+                    "chain_id": chain,
+                    "bytes": layer.unpacked,
+                    "compressed_bytes": layer.size,
+                },
+            )
+            lock.succeed(True)
+
+    def _abandon(self, job: _Job) -> None:
+        """The pull was cancelled: its downloads and its apply stop, its lease goes."""
+        for proc in job.fetches:
+            if proc.is_alive:
+                proc.interrupt("cancelled")
+        if job.applying is not None:
+            chain, transfer, lock = job.applying
+            job.applying = None
+            self._extract.cancel(transfer)
+            del self._applying[chain]
+            lock.succeed(False)
+        self._jobs.remove(job)
+        self._leases.remove(job.image)
+        self._fact("pull_cancelled", {"ref": job.image.ref})
+
+    # -- the progress reporter -------------------------------------------------------------
+
+    def _opened(self, job: _Job, change: int) -> None:
+        job.active += change
+        self._watch(job)
+
+    def _watch(self, job: _Job) -> None:
+        """Schedule (or drop) the cancel of a pull whose open downloads get no bytes."""
+        stalled = job.active > 0 and self._net.rate <= 0
+        if stalled == job.stalled:
             return
-        inflight = self._applying.get(chain)
-        if inflight is not None:
-            yield inflight
+        job.stalled = stalled
+        job.watch += 1
+        if not stalled or self._timeout <= 0:
             return
-        self._applying[chain] = mine = Event(self._env)
-        started = self._env.now
-        yield self._extract.transfer(layer.size)
-        del self._applying[chain]
-        self._snapshots[chain] = layer.unpacked
-        work.unpacked += layer.unpacked
-        work.unpack_s += self._env.now - started
-        self._fact(
-            "layer_unpacked",
-            {
-                "ref": ref,
-                "digest": layer.digest,
-                "chain_id": chain,
-                "bytes": layer.unpacked,
-                "compressed_bytes": layer.size,
-            },
+        timeout = self._timeout
+        interval = (
+            PROGRESS_REPORT_INTERVAL_S if timeout >= PROGRESS_REPORT_INTERVAL_S else timeout / 2
         )
-        mine.succeed()
+        now = self._env.now
+        # The first tick at or after the stall saw the last bytes; cancel at the first tick
+        # after it that is more than the timeout later.
+        seen = job.started + math.ceil((now - job.started) / interval - _TICK_EPS) * interval
+        ticks = math.floor(timeout / interval + _TICK_EPS) + 1
+        generation = job.watch
+        Timeout(self._env, seen + ticks * interval - now).callbacks.append(
+            lambda _e: self._timed_out(job, generation)
+        )
+
+    def _timed_out(self, job: _Job, generation: int) -> None:
+        if generation == job.watch and job in self._jobs and job.process is not None:
+            job.process.interrupt("no progress")
 
     def _discard_blobs(self, image: Image) -> None:
         in_use = {layer.digest for img in self._leases for layer in img.layers}

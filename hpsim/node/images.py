@@ -3,6 +3,11 @@
 An image the scenario neither lists nor the catalogue knows cannot be pulled:
 the registry answers NotFound, as it does for a placeholder tag such as the
 ``VERSION`` left in sig-windows-tools' kube-proxy manifest.
+
+A scenario image is a single manifest unless it says ``manifestList: true`` (images
+pushed by ``docker build``/``docker push`` are; multi-platform ones built with buildx or
+manifest-tool are lists): containerd pulls a single manifest whatever its OS version, and
+only matches a manifest list's entry against the host (hpsim.node.platforms).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ def _from_catalog(ref: str, ratio: float = catalog.UNPACKED_RATIO) -> Image | No
     layers = tuple(
         Layer(digest=lay.digest, size=lay.size, unpacked=lay.unpacked) for lay in entry.layers
     )
-    return Image(ref=ref, layers=layers, os_version=entry.os_version)
+    return Image(
+        ref=ref, layers=layers, os_version=entry.os_version, manifest_list=entry.manifest_list
+    )
 
 
 def _resolve(name: str, known: dict[str, ImageSpec], ratio: float, done: dict[str, Image]) -> Image:
@@ -72,11 +79,15 @@ def _stack(spec: ImageSpec, base: Image | None, ratio: float) -> Image:
         for i, lay in enumerate(spec.layers)
     )
     if base is None:
-        return Image(ref=spec.name, layers=own, os_version=spec.os_version)
+        return Image(
+            ref=spec.name, layers=own, os_version=spec.os_version, manifest_list=spec.manifest_list
+        )
+    # A manifest list or not is how the image itself is published, not its base.
     return Image(
         ref=spec.name,
         layers=base.layers + own,
         os_version=spec.os_version or base.os_version,
+        manifest_list=spec.manifest_list,
     )
 
 
@@ -107,14 +118,6 @@ def _host_nanoserver(os_build: str) -> str | None:
     tag = catalog.LTSC_TAG.get(build_of(os_build) or 0)
     entry = catalog.lookup(f"mcr.microsoft.com/windows/nanoserver:{tag}") if tag else None
     return entry.os_version if entry is not None else None
-
-
-def not_found_error(ref: str) -> str:
-    """containerd's answer (through the CRI) for an image the registry does not have."""
-    return (
-        f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
-        f'failed to resolve reference "{ref}": {ref}: not found'
-    )
 
 
 def build_of(os_version: str | None) -> int | None:

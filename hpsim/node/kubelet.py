@@ -2,14 +2,22 @@
 
 What it mirrors (k/k pkg/kubelet):
 
-- ``SyncPod`` order: the sandbox (pause image, pinned, pulled once), then init
-  containers one at a time, each run to completion, then app containers
-  started one after another; each start first ensures its image
-  (``EnsureImageExists``: imagePullPolicy Always / IfNotPresent / Never).
+- ``SyncPod`` order: the sandbox, then init containers one at a time, each run
+  to completion, then app containers started one after another; each start first
+  ensures its image (``EnsureImageExists``: imagePullPolicy Always / IfNotPresent /
+  Never).
+- The sandbox image (pause, pinned) is containerd's business: RunPodSandbox pulls it
+  when it is missing (containerd pkg/cri/server/sandbox_run.go ``ensureImageExists``;
+  2.3+ internal/cri/server/sandbox_run.go ``ensurePauseImageExists``), outside
+  kubelet's puller and pull limit and with no Pulling/Pulled event on the pod. A
+  failed pull fails RunPodSandbox: a FailedCreatePodSandBox event (k/k
+  pkg/kubelet/kuberuntime/kuberuntime_manager.go ``SyncPod``), and the pod worker tries
+  again after its back-off. Node images ship it already (NodeSpec.pre_pulled_images).
 - Image pulls go through one node-wide puller: serialized by default
-  (serializeImagePulls), else at most maxParallelImagePulls at once. A failed
-  pull is ErrImagePull, then ImagePullBackOff: 10 s doubling to 300 s
-  (``IsInBackOffSinceUpdate``).
+  (serializeImagePulls), else at most maxParallelImagePulls at once; a pull leaving
+  the queue needs a token of the registryPullQPS/registryBurst bucket
+  (hpsim.node.tokenbucket). A failed pull is ErrImagePull, then ImagePullBackOff:
+  10 s doubling to 300 s (``IsInBackOffSinceUpdate``).
 - Restarts follow restartPolicy; ``doBackOff`` keys a client-go Backoff on
   the container: the first restart is immediate, later ones wait 10 s
   doubling to 300 s from the container's finish, and the delay resets once
@@ -36,14 +44,16 @@ from simpy.events import Event, Process, Timeout
 from hpsim import units
 from hpsim.facts import ContainerRecord, Emitter, PullRecord
 from hpsim.node.backoff import Backoff
-from hpsim.node.containerd import Containerd, Image
+from hpsim.node.containerd import Containerd, Image, PullError
 from hpsim.node.cpu import ProcessorSharing, job_rate_to_millicores
 from hpsim.node.draws import Streams
-from hpsim.node.images import not_found_error, process_isolation_compatible
+from hpsim.node.images import process_isolation_compatible
 from hpsim.node.jobobject import CapHit, CommitLedger
 from hpsim.node.pod import ContainerState, Pod, PodStates
+from hpsim.node.registry import sandbox_error
 from hpsim.node.spikes import SpikeTrain
 from hpsim.node.storage import Volume
+from hpsim.node.tokenbucket import PULL_QPS_EXCEEDED, TokenBucket
 from hpsim.node.waits import all_done, first_of
 from hpsim.scenario.schema import NodeSpec
 
@@ -51,6 +61,10 @@ HOSTPROCESS_SHUTDOWN_S = 5.0  # hcsshim jobcontainers Shutdown: context.WithTime
 # k/k pkg/kubelet/kubelet.go: backOffPeriod 10 s, MaxContainerBackOff / MaxImageBackOff 300 s.
 BACKOFF_INITIAL_S = 10.0
 BACKOFF_MAX_S = 300.0
+# After a failed sync (RunPodSandbox failed) the pod worker requeues the pod after
+# wait.Jitter(backOffPeriod, 0.5): 10-15 s (k/k pkg/kubelet/pod_workers.go completeWork,
+# workerBackOffPeriodJitterFactor). hpsim takes the lower end, 10 s: no random draw.
+POD_WORKER_BACKOFF_S = BACKOFF_INITIAL_S
 OS_MISMATCH = (
     "Error: failed to create containerd task: failed to create shim task: "
     "hcs::CreateComputeSystem {id}: The container operating system does not match the host "
@@ -106,13 +120,19 @@ class Kubelet:
         self.crash_backoff = Backoff(BACKOFF_INITIAL_S, BACKOFF_MAX_S)
         self.pull_backoff = Backoff(BACKOFF_INITIAL_S, BACKOFF_MAX_S)
         self._pulls: dict[str, simpy.Event] = {}  # in-flight pull per image ref
+        self._sandbox_pulls: dict[str, simpy.Event] = {}  # RunPodSandbox's pulls in flight
+        qps = k.registry_pull_qps
+        self.pull_limit = TokenBucket(qps, k.registry_burst, env.now) if qps > 0 else None
         self._pulled_in: dict[str, float] = {}  # ref -> seconds its last pull took
         self.pinned = {spec.containerd.sandbox_image}
         self._build = spec.build
         self._isolation_ok: dict[str, bool] = {}  # image ref -> runs process-isolated here
         self._pulls_active = 0
         self._pulled: set[str] = set()  # images pulled at least once in the run
-        self._layers_seen: set[str] = set()  # layer digests pulled so far in the run
+        # Layer digests on the node so far in the run (the node image's from the start).
+        self._layers_seen: set[str] = {
+            lay.digest for ref in spec.pre_pulled for lay in images[ref].layers
+        }
         # Job objects' commit keys -> their container (a refusal counts against it).
         self._owner_of: dict[Hashable, tuple[Pod, ContainerState]] = {}
 
@@ -162,54 +182,71 @@ class Kubelet:
         """One pull through the node's puller; returns an error text, or None with the
         pull's own duration (after any wait for the serial puller) in ``_pulled_in``."""
         queued = self.env.now
-        image = self.images.get(ref)
-        if image is None:
-            error = not_found_error(ref)
-            self.emit.pull(
-                PullRecord(pod.name, ref, queued, None, None, queued, 0, 0, 0.0, 0.0, error)
-            )
-            return error
         with self.pull_slots.request() as slot:
             yield slot
-            if self.containerd.has_image(ref):
-                self._pulled_in[ref] = 0.0  # pulled while this request queued
-                return None
             started = self.env.now
-            # Checked up front: the first layer that does not fit fails the pull.
-            if not self.volume.has_room(self.containerd.missing_bytes(image)):
-                error = (
-                    f"rpc error: code = Unknown desc = failed to pull and unpack image "
-                    f'"{ref}": failed to extract layer: There is not enough space on '
-                    "the disk."
-                )
-                self.emit.pull(
-                    PullRecord(pod.name, ref, queued, started, None, started, 0, 0, 0.0, 0.0, error)
-                )
-                return error
-            self._pulls_active += 1
-            self.emit.level(started, pulls_active=float(self._pulls_active))
-            result = yield self.containerd.pull(image)
-            now = self.env.now
-            self._pulled_in[ref] = now - started
-            self._pulls_active -= 1
-            self.emit.level(now, pulls_active=float(self._pulls_active))
-            self.emit.pull(
-                PullRecord(
-                    pod.name,
-                    ref,
-                    queued,
-                    started,
-                    result.downloaded,
-                    now,
-                    result.bytes_downloaded,
-                    result.bytes_unpacked,
-                    result.downloaded - started,
-                    result.unpack_s,
-                    "",
-                )
-            )
-            self._image_pulled(image)
+            if self.pull_limit is not None and not self.pull_limit.try_accept(started):
+                self._refused(pod, ref, queued, PULL_QPS_EXCEEDED)
+                return PULL_QPS_EXCEEDED
+            if self.containerd.has_image(ref):
+                # Present (pulled while this request queued, or imagePullPolicy Always):
+                # containerd resolves the reference and finds every layer in its store.
+                refusal = self.containerd.check(self.images[ref])
+                if refusal is not None:
+                    self._refused(pod, ref, queued, refusal.rpc())
+                    return refusal.rpc()
+                self._pulled_in[ref] = 0.0
+                return None
+            error = yield from self._runtime_pull(ref, pod, queued)
+            if error is not None:
+                return error.rpc()
+            self._pulled_in[ref] = self.env.now - started
         return None
+
+    def _refused(self, pod: Pod, ref: str, queued: float, error: str) -> None:
+        """A pull that failed before any byte moved."""
+        now = self.env.now
+        self.emit.pull(PullRecord(pod.name, ref, queued, now, None, now, 0, 0, 0.0, 0.0, error))
+
+    def _runtime_pull(self, ref: str, pod: Pod, queued: float) -> Proc:
+        """The CRI's PullImage of an image not in the store, recorded in the pulls table:
+        None, or containerd's PullError."""
+        image = self.images.get(ref)
+        refusal: PullError | None
+        if image is None:
+            refusal = self.containerd.resolve_error(ref)
+        else:
+            refusal = self.containerd.check(image)
+        if refusal is not None:
+            self._refused(pod, ref, queued, refusal.rpc())
+            return refusal
+        assert image is not None
+        started = self.env.now
+        self._pulls_active += 1
+        self.emit.level(started, pulls_active=float(self._pulls_active))
+        result = yield self.containerd.pull(image)
+        now = self.env.now
+        self._pulls_active -= 1
+        self.emit.level(now, pulls_active=float(self._pulls_active))
+        error = result.error
+        self.emit.pull(
+            PullRecord(
+                pod.name,
+                ref,
+                queued,
+                started,
+                result.downloaded if error is None else None,
+                now,
+                result.bytes_downloaded,
+                result.bytes_unpacked,
+                (result.downloaded if error is None else now) - started,
+                result.unpack_s,
+                error.rpc() if error is not None else "",
+            )
+        )
+        if error is None:
+            self._image_pulled(image)
+        return error
 
     def _image_pulled(self, img: Image) -> None:
         now, ref = self.env.now, img.ref
@@ -297,10 +334,46 @@ class Kubelet:
     def start_pod(self, pod: Pod) -> None:
         Process(self.env, self._sync_pod(pod))
 
+    def _sandbox_image(self, pod: Pod) -> Proc:
+        """RunPodSandbox's check of the sandbox image; True once it is there, False if the
+        pod went away. containerd pulls a missing one itself (module docstring); each
+        failure is a FailedCreatePodSandBox and a retry after the pod worker's back-off."""
+        ref = self.spec.containerd.sandbox_image
+        while not self.containerd.has_image(ref):
+            inflight = self._sandbox_pulls.get(ref)
+            if inflight is None:
+                # Pods starting together share one pull: containerd's blob and chain locks
+                # make the later RunPodSandbox wait for the first one's work.
+                inflight = Process(self.env, self._sandbox_pull(ref, pod))
+                self._sandbox_pulls[ref] = inflight
+
+                def forget(_e: simpy.Event) -> None:
+                    self._sandbox_pulls.pop(ref, None)
+
+                inflight.callbacks.append(forget)
+            if not (yield from self._wait(pod, inflight)):
+                return False
+            error = inflight.value
+            if error is None:
+                continue
+            self._event(
+                pod, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {error}", "Warning"
+            )
+            if not (yield from self._wait(pod, Timeout(self.env, POD_WORKER_BACKOFF_S))):
+                return False
+        return True
+
+    def _sandbox_pull(self, ref: str, pod: Pod) -> Proc:
+        """containerd's own pull of the sandbox image; None, or RunPodSandbox's error."""
+        error = yield from self._runtime_pull(ref, pod, self.env.now)
+        if error is None:
+            return None
+        message = sandbox_error(ref, self.spec.containerd.version, error.message)
+        return PullError(error.code, message).rpc()
+
     def _sync_pod(self, pod: Pod) -> Proc:
         pod.set_state("ContainerCreating", self.env.now, self.states)
-        sandbox = self.spec.containerd.sandbox_image
-        if not (yield from self.ensure_image(pod, sandbox, "IfNotPresent")):
+        if not (yield from self._sandbox_image(pod)):
             return
         costs = self.spec.startup
         cost = costs.host_process_sandbox if pod.host_process else costs.sandbox

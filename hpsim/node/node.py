@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Generator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 import numpy as np
@@ -33,7 +34,9 @@ from hpsim.node.imagegc import ImageGC
 from hpsim.node.images import resolve_images
 from hpsim.node.jobobject import CommitLedger
 from hpsim.node.kubelet import Kubelet
+from hpsim.node.platforms import entry_matches
 from hpsim.node.pod import ContainerState, Pod, PodStates
+from hpsim.node.registry import Registry
 from hpsim.node.runloop import run_watched
 from hpsim.node.schedqueue import SchedulingQueue
 from hpsim.node.scheduler import (
@@ -51,6 +54,7 @@ from hpsim.scenario.derived import (
     commit_limit,
     eviction_enforced,
     eviction_thresholds,
+    progress_timeout,
     unpack_throughput,
 )
 from hpsim.scenario.load import LoadedScenario, WorkloadPlan
@@ -144,6 +148,7 @@ class WindowsNode:
         self.taints = [(t.key, t.value, t.effect) for t in spec.taints]
         self.unschedulable = False
         self.states = PodStates(emit, on_live=lambda: self.imagegc.changed())
+        self.registry = Registry(on_change=lambda: self.containerd.registry_changed())
         self.containerd = Containerd(
             env,
             network_Bps=spec.network,
@@ -151,6 +156,11 @@ class WindowsNode:
             max_concurrent_downloads=spec.containerd.max_concurrent_downloads,
             discard_unpacked_layers=spec.containerd.discard_unpacked_layers,
             on_fact=lambda _kind, _fields: self.volume.images_changed(),
+            version=spec.containerd.version,
+            platform=partial(entry_matches, spec.os_build, spec.containerd.version),
+            progress_timeout_s=progress_timeout(spec),
+            room=lambda size: self.volume.has_room(size),
+            registry=self.registry,
         )
         self.cpu = ProcessorSharing(
             env,
@@ -163,6 +173,10 @@ class WindowsNode:
             on_change=self._commit_changed,
             on_failure=lambda hit: self.kubelet.cap_hit(hit),
         )
+        # The node image's images are in the store before the volume first reads it.
+        images = resolve_images(self.scenario)
+        for ref in spec.pre_pulled:
+            self.containerd.preload(images[ref])
         self.volume = Volume(
             env,
             capacity=spec.disk,
@@ -175,7 +189,7 @@ class WindowsNode:
             env,
             emit,
             spec,
-            images=resolve_images(self.scenario),
+            images=images,
             containerd=self.containerd,
             volume=self.volume,
             ledger=self.ledger,
@@ -620,7 +634,7 @@ class WindowsNode:
         self.free_pod_storage(pod)
         self.pod_terminal(pod)
 
-    # -- scenario events: rollout, scale, cordon, drain ----------------------------------------
+    # -- scenario events: rollout, scale, cordon, drain, registry trouble ----------------------
 
     def _scenario_event(self, ev: ScenarioEvent) -> Generator[simpy.Event, Any, None]:
         yield Timeout(self.env, ev.at)
@@ -644,3 +658,30 @@ class WindowsNode:
             for pod in self.live_pods():
                 if pod.template.kind != "DaemonSet":
                     self.delete_pod(pod, "Drained")
+        elif ev.registry is not None:
+            yield from self._registry_trouble(ev)
+
+    def _registry_trouble(self, ev: ScenarioEvent) -> Generator[simpy.Event, Any, None]:
+        """An outage or a throttle of the registry, for its window (hpsim.node.registry)."""
+        assert ev.registry is not None
+        emit, name = self.emit, "registry"
+        outage, throttle = ev.registry.outage, ev.registry.throttle
+        if outage is not None:
+            emit.event(self.env.now, "Registry", name, "RegistryOutage", f"for {outage:g} s")
+            self.registry.outage(begins=True)
+            yield Timeout(self.env, outage)
+            self.registry.outage(begins=False)
+            emit.event(self.env.now, "Registry", name, "RegistryRestored", "")
+        elif throttle is not None:
+            rate, span = throttle.rate, throttle.for_
+            emit.event(
+                self.env.now,
+                "Registry",
+                name,
+                "RegistryThrottled",
+                f"{rate:g} bytes/s for {span:g} s",
+            )
+            self.registry.throttle(rate, begins=True)
+            yield Timeout(self.env, span)
+            self.registry.throttle(rate, begins=False)
+            emit.event(self.env.now, "Registry", name, "RegistryUnthrottled", "")

@@ -3,24 +3,24 @@
 ``hpsim validate`` on a scenario reports, per admitted workload, what would keep
 its pods from ever running, in the words the run itself would use (the same
 functions make both): an image neither the scenario nor the catalogue defines
-(containerd's "not found"), a process-isolated container whose image's Windows
-build the host cannot run (hcsshim's "does not match the host operating
-system"), and a pod the node can never hold (the scheduler's FailedScheduling
-message against an empty node: requests above allocatable, a nodeSelector or
-affinity the node's labels do not meet, a taint the pod does not tolerate).
+(containerd's "not found"), a manifest list whose Windows entry containerd's
+platform matcher refuses on this host ("no match for platform in manifest"), a
+process-isolated container whose image's Windows build the host cannot run
+(hcsshim's "does not match the host operating system"), and a pod the node can
+never hold (the scheduler's FailedScheduling message against an empty node:
+requests above allocatable, a nodeSelector or affinity the node's labels do not
+meet, a taint the pod does not tolerate).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hpsim.node.images import (
-    build_of,
-    not_found_error,
-    process_isolation_compatible,
-    resolve_images,
-)
+from hpsim.node.containerd import PullError
+from hpsim.node.images import build_of, process_isolation_compatible, resolve_images
 from hpsim.node.kubelet import OS_MISMATCH
+from hpsim.node.platforms import entry_matches, no_match_error
+from hpsim.node.registry import not_found_error
 from hpsim.node.scheduler import (
     Usage,
     insufficient_for,
@@ -39,7 +39,7 @@ class Obstacle:
     """Why a workload's pods would never run: ``kind`` and the run's own words."""
 
     workload: str
-    kind: str  # "image-not-found", "os-mismatch", "never-fits"
+    kind: str  # "image-not-found", "platform-mismatch", "os-mismatch", "never-fits"
     message: str
 
     def to_json(self) -> dict[str, str]:
@@ -52,6 +52,7 @@ def obstacles(loaded: LoadedScenario) -> dict[str, list[Obstacle]]:
     node = sc.node
     images = resolve_images(sc)
     host_build = build_of(node.os_build)
+    containerd = node.containerd.version
     alloc = allocatable(node)
     taints = [(t.key, t.value, t.effect) for t in node.taints]
     out: dict[str, list[Obstacle]] = {}
@@ -81,8 +82,29 @@ def obstacles(loaded: LoadedScenario) -> dict[str, list[Obstacle]]:
         for name, ref, when in uses:
             image = images.get(ref)
             if image is None:
-                error = f'{when}Failed to pull image "{ref}": {not_found_error(ref)}'
+                message = not_found_error(
+                    ref, containerd, discard_unpacked_layers=node.containerd.discard_unpacked_layers
+                )
+                error = (
+                    f'{when}Failed to pull image "{ref}": {PullError("NotFound", message).rpc()}'
+                )
                 found.append(Obstacle(plan.name, "image-not-found", error))
+            elif (
+                image.manifest_list
+                and ref not in node.pre_pulled
+                and not entry_matches(node.os_build, containerd, image.os_version)
+            ):
+                entry = f"Windows {image.os_version}" if image.os_version else "no OS version"
+                refused = PullError("NotFound", no_match_error(ref)).rpc()
+                found.append(
+                    Obstacle(
+                        plan.name,
+                        "platform-mismatch",
+                        f'{when}container "{name}": image "{ref}" is a manifest list whose '
+                        f"Windows entry has {entry}, which containerd {containerd} does not "
+                        f'match on {node.os_build}: Failed to pull image "{ref}": {refused}',
+                    )
+                )
             elif (
                 not verdict.host_process
                 and host_build is not None

@@ -88,6 +88,9 @@ class CatalogImage:
     ref: str
     os_version: str | None
     layers: tuple[CatalogLayer, ...]
+    # The tag names a manifest list whose Windows entry has ``os_version``: containerd
+    # matches the entry against the host at pull time (hpsim.node.platforms).
+    manifest_list: bool = False
 
     @property
     def base_build(self) -> str | None:
@@ -120,6 +123,7 @@ class CatalogImage:
         return {
             "ref": self.ref,
             "osVersion": self.os_version,
+            "manifestList": self.manifest_list,
             "baseBuild": self.base_build,
             "compressedBytes": self.size,
             "compressed": bytes_words(self.size),
@@ -267,7 +271,12 @@ def _parse(data: Any, file: str) -> dict[str, CatalogImage]:
         raise r.fail("images", "expected a non-empty list")
     for i, item in enumerate(data["images"]):
         where = f"images[{i}]"
-        r.mapping(item, where, ("repo", "tags", "os_version", "layers"), ("repo", "tags", "layers"))
+        r.mapping(
+            item,
+            where,
+            ("repo", "tags", "os_version", "manifest_list", "layers"),
+            ("repo", "tags", "layers"),
+        )
         repo = r.text(item["repo"], f"{where}.repo") or ""
         os_version = r.text(item.get("os_version"), f"{where}.os_version", optional=True)
         if os_version is not None:
@@ -282,7 +291,18 @@ def _parse(data: Any, file: str) -> dict[str, CatalogImage]:
             if lid not in layers:
                 raise r.fail(f"{where}.layers[{j}]", f"no layer with id {excerpt(repr(lid))}")
         used.update(ids)
-        image = CatalogImage(ref="", os_version=os_version, layers=tuple(layers[x] for x in ids))
+        manifest_list = item.get("manifest_list", False)
+        if not isinstance(manifest_list, bool):
+            raise r.fail(
+                f"{where}.manifest_list",
+                f"expected true or false, got {excerpt(repr(manifest_list))}",
+            )
+        image = CatalogImage(
+            ref="",
+            os_version=os_version,
+            layers=tuple(layers[x] for x in ids),
+            manifest_list=manifest_list,
+        )
         for j, tag in enumerate(r.texts(item["tags"], f"{where}.tags")):
             ref = f"{repo}:{tag}"
             if ref in images:

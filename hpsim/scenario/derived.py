@@ -11,6 +11,8 @@
   https://kubernetes.io/docs/concepts/configuration/windows-resource-management/).
 - The rate the node extracts layers at: its unpackRate, slowed by real-time antivirus
   scanning where that is on (the sources are at hpsim.scenario.schema.UNPACK_RATE).
+- containerd's image_pull_progress_timeout by version (hpsim.scenario.schema
+  ``pull_progress_timeout``).
 
 The model sizes the node with these functions and the report draws the same lines.
 """
@@ -26,6 +28,7 @@ from hpsim.scenario.schema import (
     eviction_hard,
     eviction_threshold_bytes,
     node_reservation,
+    pull_progress_timeout,
     version_tuple,
 )
 
@@ -39,6 +42,7 @@ __all__ = [
     "eviction_enforced",
     "eviction_hard",
     "eviction_thresholds",
+    "progress_timeout",
     "unpack_throughput",
 ]
 
@@ -52,6 +56,11 @@ def unpack_throughput(node: NodeSpec) -> float:
     """Bytes of compressed input per second the node's layer applies share."""
     av = node.antivirus
     return node.unpack_rate / (av.unpack_slowdown if av.real_time_scanning else 1.0)
+
+
+def progress_timeout(node: NodeSpec) -> float:
+    """Seconds a pull may read nothing before containerd cancels it (0: never)."""
+    return pull_progress_timeout(node.containerd)
 
 
 def commit_limit(node: NodeSpec) -> int:

@@ -503,6 +503,22 @@ def load_source(src: Source, *, base_dir: Path, allow_outside: bool = False) -> 
         )
         raise src.error(("images", i, "base"), f'unknown base image "{excerpt(image.base)}"{hint}')
     _check_base_cycles(src, scenario, image_names)
+    if scenario.node.pre_pulled_images is not None:
+        for i, ref in enumerate(scenario.node.pre_pulled_images):
+            if ref in image_names or catalog.lookup(ref) is not None:
+                continue
+            known = [*catalog.IMAGES, *image_names]
+            near = difflib.get_close_matches(ref, known, n=1, cutoff=0.8)
+            hint = (
+                f' (did you mean "{excerpt(near[0])}"?)'
+                if near
+                else " (list it under images:, or see `hpsim catalog`)"
+            )
+            raise src.error(
+                ("node", "prePulledImages", i),
+                f'unknown image "{excerpt(ref)}": a node image cannot hold an image '
+                f"no one defines{hint}",
+            )
     for i, event in enumerate(scenario.events):
         if event.at > scenario.duration:
             raise src.error(("events", i, "at"), "the event is after the end of the scenario")

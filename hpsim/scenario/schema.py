@@ -66,6 +66,10 @@ PerSecond: TypeAlias = Annotated[
 ]
 
 
+# The range of Kubernetes' int32 fields: exit codes (k/k staging/src/k8s.io/api/core/v1/types.go
+# ContainerStateTerminated.ExitCode), replicas, KubeletConfiguration's registryPullQPS.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
 
 
@@ -243,6 +247,24 @@ class KubeletConfig(Model):
     # --allow-privileged; validateWindowsHostProcessPod rule 4
     # (k/k pkg/apis/core/validation/validation.go).
     allow_privileged: bool = True
+    # A token bucket in front of the runtime's PullImage (k/k pkg/kubelet/images/helpers.go
+    # throttleImagePulling): registryPullQPS tokens a second, at most registryBurst held; a
+    # pull that finds none fails with "pull QPS exceeded". 0 QPS: no limit. Both int32;
+    # defaults.go sets 5 and 10.
+    registry_pull_qps: int = Field(5, alias="registryPullQPS", le=INT32_MAX)
+    registry_burst: int = Field(10, alias="registryBurst", le=INT32_MAX)
+
+    @field_validator("registry_pull_qps", "registry_burst")
+    @classmethod
+    def _not_negative(cls, v: int, info: ValidationInfo) -> int:
+        # k/k pkg/kubelet/apis/config/validation/validation.go ValidateKubeletConfiguration.
+        if v < 0:
+            name, flag = {
+                "registry_pull_qps": ("registryPullQPS", "--registry-qps"),
+                "registry_burst": ("registryBurst", "--registry-burst"),
+            }[str(info.field_name)]
+            raise ValueError(f"{name} ({flag}) {v} must not be a negative number")
+        return v
 
     @field_validator("eviction_hard")
     @classmethod
@@ -281,9 +303,12 @@ class ContainerdConfig(Model):
     max_concurrent_downloads: int = Field(3, ge=1)
     # internal/cri/config/config.go: blobs are kept after unpack by default.
     discard_unpacked_layers: bool = False
-    # containerd cancels a pull that gets no bytes for this long (internal/cri/config/config.go
-    # defaultImagePullProgressTimeoutDuration). Refused: see _image_pull_progress_timeout.
-    image_pull_progress_timeout: SkipJsonSchema[Seconds] = Field(300.0, exclude=True)
+    # image_pull_progress_timeout: containerd cancels a pull whose open downloads read no byte
+    # for this long; 0 turns it off. None: the version's default (see
+    # pull_progress_timeout): none before 1.7.0 (containerd 1.6 has no such setting), 1 min
+    # on Windows in 1.7.0-1.7.9 (pkg/cri/config/config_windows.go), 5 min from 1.7.10
+    # (commit 206806128, internal/cri/config/config.go defaultImagePullProgressTimeoutDuration).
+    image_pull_progress_timeout: Seconds | None = None
     # pinned_images.sandbox; containerd 1.7's DefaultSandboxImage (2.0 uses pause:3.10).
     sandbox_image: str = "registry.k8s.io/pause:3.8"
     # hcsshim runhcs.proto default_container_scratch_size_in_gb comment: 20 GB.
@@ -295,11 +320,39 @@ class ContainerdConfig(Model):
         version_tuple(v)
         return v
 
-    @field_validator("image_pull_progress_timeout", mode="before")
-    @classmethod
-    def _image_pull_progress_timeout(cls, v: Any) -> Any:
-        # Every download in flight gets its share of the network until it is done.
-        raise _not_modelled("imagePullProgressTimeout", "hpsim's pulls never stall")
+    @model_validator(mode="after")
+    def _progress_timeout(self) -> ContainerdConfig:
+        timeout = self.image_pull_progress_timeout
+        if timeout is None:
+            return self
+        if timeout < 0:
+            # A negative one would make containerd's reporter ticker panic (time.NewTicker).
+            raise _error_at(("imagePullProgressTimeout",), "must not be negative", timeout)
+        if version_tuple(self.version) < PULL_PROGRESS_TIMEOUT_FROM:
+            raise _error_at(
+                ("imagePullProgressTimeout",),
+                f"containerd {excerpt(self.version)} has no image_pull_progress_timeout "
+                "(it came with 1.7.0)",
+                timeout,
+            )
+        return self
+
+
+# containerd's image_pull_progress_timeout: added in 1.7.0 (commit 00d102da9); on Windows 1 min
+# until 1.7.9 (pkg/cri/config/config_windows.go DefaultConfig), 5 min from 1.7.10 (commit
+# 206806128, defaultImagePullProgressTimeoutDuration in internal/cri/config/config.go).
+PULL_PROGRESS_TIMEOUT_FROM = (1, 7, 0)
+PULL_PROGRESS_TIMEOUT_5M_FROM = (1, 7, 10)
+
+
+def pull_progress_timeout(containerd: ContainerdConfig) -> float:
+    """Seconds without a byte after which containerd cancels a pull (0: never)."""
+    if containerd.image_pull_progress_timeout is not None:
+        return containerd.image_pull_progress_timeout
+    version = version_tuple(containerd.version)
+    if version < PULL_PROGRESS_TIMEOUT_FROM:
+        return 0.0
+    return 300.0 if version >= PULL_PROGRESS_TIMEOUT_5M_FROM else 60.0
 
 
 class StartupCosts(Model):
@@ -447,6 +500,21 @@ class NodeSpec(Model):
     taints: list[Taint] = []
     kubelet: KubeletConfig = KubeletConfig()
     startup: StartupCosts = StartupCosts()
+    # Images in containerd's store when the node starts: the node image (VHD/AMI) pulled
+    # them at build time. None: the sandbox image alone, which AKS's and EKS's Windows node
+    # images both cache (Azure/AgentBaker parts/common/components.json, ContainerImages
+    # with windowsVersions: oss/v2/kubernetes/pause; EKS User Guide
+    # eks-optimized-windows-ami.adoc "Cached container images": eks/pause-windows). Both
+    # cache nanoserver and servercore too, at the patch levels of the image's month: list
+    # them (scenario or catalogue images) to model that; [] for a node that caches nothing.
+    pre_pulled_images: list[str] | None = None
+
+    @property
+    def pre_pulled(self) -> list[str]:
+        """The images the node starts with (the sandbox image unless set)."""
+        if self.pre_pulled_images is None:
+            return [self.containerd.sandbox_image]
+        return list(dict.fromkeys(self.pre_pulled_images))
 
     @model_validator(mode="before")
     @classmethod
@@ -615,6 +683,10 @@ class ImageSpec(Model):
     base: str | None = None
     # Platform OSVersion in the manifest; None: the base's, or none (HostProcess images).
     os_version: str | None = None
+    # Published as a manifest list (buildx, manifest-tool) whose Windows entry carries
+    # os_version: containerd matches that entry against the host at pull time. false: a
+    # single manifest, pulled whatever its OS version (hpsim.node.platforms).
+    manifest_list: bool = False
     layers: list[LayerSpec] = []
 
     @field_validator("name")
@@ -632,9 +704,6 @@ class ImageSpec(Model):
 # At sigma 10 the 99th percentile is already e^23 (about 10^10) times the median; far
 # larger sigmas overflowed math.exp at run time (sigma 1,000,000).
 SIGMA_LIMIT = 10.0
-# Kubernetes exit codes are int32 (k/k staging/src/k8s.io/api/core/v1/types.go
-# ContainerStateTerminated.ExitCode).
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
 class Normal(Model):
@@ -830,16 +899,48 @@ class Drain(Model):
     grace_period: Seconds | None = None
 
 
+def _positive_window(v: float | None) -> float | None:
+    if v is not None and v <= 0:
+        raise ValueError("must be greater than zero")
+    return v
+
+
+class Throttle(Model):
+    """The registry serves the node at no more than ``rate`` for a while."""
+
+    rate: BytesPerSecond
+    for_: Seconds = Field(alias="for")
+
+    _rate = field_validator("rate")(_positive_window)
+    _for = field_validator("for_")(_positive_window)
+
+
+class RegistryTrouble(Model):
+    """The image registry down (``outage: 30m``) or slow (``throttle: {rate, for}``) from
+    the event's time on (hpsim.node.registry says what each does to pulls)."""
+
+    outage: Seconds | None = None
+    throttle: Throttle | None = None
+
+    _outage = field_validator("outage")(_positive_window)
+
+    @model_validator(mode="after")
+    def _one(self) -> RegistryTrouble:
+        _exactly_one(self, ("outage", "throttle"), "registry")
+        return self
+
+
 class Event(Model):
     at: Seconds
     rollout: Rollout | None = None
     scale: Scale | None = None
     cordon: bool | None = None
     drain: Drain | None = None
+    registry: RegistryTrouble | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Event:
-        _exactly_one(self, ("rollout", "scale", "cordon", "drain"), "an event")
+        _exactly_one(self, ("rollout", "scale", "cordon", "drain", "registry"), "an event")
         return self
 
 
