@@ -233,7 +233,7 @@ def test_run_prints_the_summary_in_units_people_read(tmp_path, capsys):
     assert main(["run", scen, "--results", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"node-bootstrap: seed 1, 2.0 h simulated -> {out}"
-    assert "fresh_node_all_running_s       10.8 min" in lines
+    assert "fresh_node_all_running_s       10.3 min" in lines
     assert "pull_share_of_start_latency    99.5%" in lines
     assert "disk_actual_bytes_peak         28.1 GiB" in lines
     assert "first_eviction_s               - (the run had no eviction)" in lines

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hpsim.cli import main
 from hpsim.errors import HpsimError
 from hpsim.scenario.load import load, load_text
-from hpsim.scenario.schema import Scenario
+from hpsim.scenario.schema import Scenario, pull_progress_timeout
 
 HEAD = """\
 name: t
@@ -203,6 +203,98 @@ def test_union_errors_name_the_field_not_the_member() -> None:
     assert message(HEAD + "workloads:\n  - manifest: 5\n") == (
         "s.yaml:7: workloads[0].manifest: Input should be a valid string (got 5)"
     )
+
+
+# -- image pulls: registry trouble, pull limits, the node image -------------------------------
+
+PULL_SETTINGS = [
+    (
+        HEAD + "  kubelet: {registryPullQPS: -1}\n",
+        "s.yaml:6: node.kubelet.registryPullQPS: registryPullQPS (--registry-qps) -1 must "
+        "not be a negative number",
+    ),
+    (
+        HEAD + "  kubelet:\n    registryBurst: -2\n",
+        "s.yaml:7: node.kubelet.registryBurst: registryBurst (--registry-burst) -2 must not be "
+        "a negative number",
+    ),
+    (
+        HEAD + "  kubelet: {registryPullQps: 3}\n",
+        's.yaml:6: node.kubelet.registryPullQps: unknown key "registryPullQps" (did you mean '
+        '"registryPullQPS"?)',
+    ),
+    (
+        HEAD + "  containerd: {version: 1.6.20, imagePullProgressTimeout: 10m}\n",
+        "s.yaml:6: node.containerd.imagePullProgressTimeout: containerd 1.6.20 has no "
+        "image_pull_progress_timeout (it came with 1.7.0)",
+    ),
+    (
+        HEAD + "  prePulledImages: [mcr.microsoft.com/windows/servercore:ltsc2023]\n",
+        's.yaml:6: node.prePulledImages[0]: unknown image "mcr.microsoft.com/windows/'
+        'servercore:ltsc2023": a node image cannot hold an image no one defines (did you '
+        'mean "mcr.microsoft.com/windows/servercore:ltsc2025"?)',
+    ),
+    (
+        HEAD.replace("1h", "3h") + "events:\n  - at: 1h\n    registry: {outage: 0s}\n",
+        "s.yaml:8: events[0].registry.outage: must be greater than zero",
+    ),
+    (
+        HEAD.replace("1h", "3h") + "events:\n  - at: 1h\n    registry: {}\n",
+        "s.yaml:8: events[0].registry: registry takes exactly one of outage, throttle (found none)",
+    ),
+    (
+        HEAD.replace("1h", "3h")
+        + "events:\n  - at: 1h\n    registry:\n      throttle: {rate: 5MB/s}\n",
+        's.yaml:9: events[0].registry.throttle.for: required key "for" is missing',
+    ),
+    (
+        HEAD.replace("1h", "3h")
+        + "events:\n  - at: 1h\n    registry:\n      throttle: {rate: 0, for: 1h}\n",
+        "s.yaml:9: events[0].registry.throttle.rate: must be greater than zero",
+    ),
+    (
+        HEAD.replace("1h", "3h") + "events:\n  - at: 1h\n    registry: {outgae: 30m}\n",
+        's.yaml:8: events[0].registry.outgae: unknown key "outgae" (did you mean "outage"?)',
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PULL_SETTINGS)
+def test_pull_settings_are_checked_with_file_line_and_field(text: str, expected: str) -> None:
+    assert message(text) == expected
+
+
+def test_pull_settings_load_and_are_in_the_json_schema() -> None:
+    text = (
+        HEAD.replace("1h", "3h")
+        + "  containerd: {version: 1.7.9}\n"
+        + "  kubelet: {registryPullQPS: 0, registryBurst: 3}\n"
+        + "  prePulledImages: [mcr.microsoft.com/windows/nanoserver:ltsc2022]\n"
+        + "images:\n  - {name: a/b:1, manifestList: true}\n"
+        + "events:\n"
+        + "  - {at: 2h, registry: {outage: 30m}}\n"
+        + "  - {at: 1h, registry: {throttle: {rate: 5MB/s, for: 1h}}}\n"
+    )
+    sc = load_text(text, file="s.yaml").scenario
+    assert (sc.node.kubelet.registry_pull_qps, sc.node.kubelet.registry_burst) == (0, 3)
+    # containerd 1.7.0-1.7.9 cancel after 1 min on Windows, 1.7.10 on after 5 min.
+    assert pull_progress_timeout(sc.node.containerd) == 60.0
+    assert sc.node.pre_pulled == ["mcr.microsoft.com/windows/nanoserver:ltsc2022"]
+    assert sc.images[0].manifest_list is True
+    assert sc.events[0].registry is not None and sc.events[0].registry.outage == 1800.0
+    throttle = sc.events[1].registry.throttle if sc.events[1].registry else None
+    assert throttle is not None and (throttle.rate, throttle.for_) == (5e6, 3600.0)
+    schema = json.dumps(Scenario.model_json_schema(by_alias=True))
+    for key in (
+        "registryPullQPS",
+        "registryBurst",
+        "imagePullProgressTimeout",
+        "prePulledImages",
+        "manifestList",
+        "outage",
+        "throttle",
+    ):
+        assert f'"{key}"' in schema
 
 
 # -- settings hpsim does not model yet -------------------------------------------------------

@@ -172,3 +172,19 @@ def test_validate_says_a_manifest_list_no_entry_matches_cannot_run(tmp_path, cap
             f'10.0.17763.5000: Failed to pull image "{NANO_2022}": {_no_match(NANO_2022)}',
         }
     ]
+
+
+def test_the_warning_says_no_entry_matches_the_hosts_build() -> None:
+    """A Deployment of nanoserver:ltsc2022 on an ltsc2019 node never becomes Ready; the
+    warning names the platform match, not an image nobody defined."""
+    data = scenario(
+        [{"manifest": pod("web", NANO_2022, kind="Deployment")}],
+        node=node(osBuild="10.0.17763.5000"),
+        duration="2h",
+    )
+    (warning,) = run(data).summary()["warnings"]
+    assert warning["text"] == (
+        "Workload web never became Ready (none of 1 pod per run): their image is a manifest "
+        "list with no entry containerd matches to this host's Windows build, so the pull "
+        f'fails: "Failed to pull image "{NANO_2022}": {_no_match(NANO_2022)}".'
+    )

@@ -351,10 +351,15 @@ class Kubelet:
                     self._sandbox_pulls.pop(ref, None)
 
                 inflight.callbacks.append(forget)
+            if pod.pull_started is None:
+                pod.pull_started = self.env.now
+            t0 = self.env.now
             if not (yield from self._wait(pod, inflight)):
                 return False
             error = inflight.value
             if error is None:
+                # Pull time all the same, though no kubelet event says so.
+                pod.pull_s += self.env.now - t0
                 continue
             self._event(
                 pod, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {error}", "Warning"

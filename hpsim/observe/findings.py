@@ -48,6 +48,7 @@ EVICTION_STORM_WINDOW_S = 3600.0
 
 # Why pods never became Ready, recognised in kubelet's and containerd's messages.
 OS_MISMATCH = "does not match the host operating system"
+NO_PLATFORM_MATCH = "no match for platform in manifest"  # containerd's platform matcher
 NOT_FOUND = ": not found"
 CRASH_LOOP = "Back-off restarting failed container"
 GENERIC_ERROR = r"Error: \w+"  # kubelet's "Error: ErrImagePull" after the real message
@@ -157,6 +158,11 @@ class _Facts:
             return (
                 "their image's Windows build cannot run on this host (process isolation needs "
                 f'the host\'s build): {q(reason)}: "{q(msg)}"'
+            )
+        if NO_PLATFORM_MATCH in msg:
+            return (
+                "their image is a manifest list with no entry containerd matches to this "
+                f'host\'s Windows build, so the pull fails: "{q(msg)}"'
             )
         if NOT_FOUND in msg:
             return (
