@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import simpy
+
 import hpsim
 from hpsim.scenario.load import load_data
 
@@ -87,3 +89,15 @@ def scenario(
 
 def run(data: dict[str, Any], seed: int = 0, replications: int | None = None):
     return hpsim.run(load_data(data), seed=seed, replications=replications)
+
+
+class CountingEnvironment(simpy.Environment):
+    """simpy's Environment, counting the events it processes (what a run costs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.processed = 0
+
+    def step(self) -> None:
+        self.processed += 1
+        super().step()
