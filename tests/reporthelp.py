@@ -6,7 +6,19 @@ from typing import Any
 
 from simhelp import node, pod, scenario
 
-FIGURES = ("timeline", "memory", "cpu", "disk", "images", "start_latency", "restarts")
+# The figures of a run, in the report's order (hpsim.observe.plots.Plots.NAMES).
+FIGURES = (
+    "timeline",
+    "pending",
+    "memory",
+    "container_memory",
+    "cpu",
+    "disk",
+    "pulls",
+    "images",
+    "start_latency",
+    "restarts",
+)
 
 
 def small(name: str = "small", description: str = "", **over: Any) -> dict[str, Any]:
