@@ -257,12 +257,16 @@ def container_memory(p: Plots, replication: int = 0) -> Figure:
         if at_start:
             parts[0] += f" ({at_start:,} refused at their start)"
         parts.append(count(n_refused[key], "refused allocation"))
+        notes = []
         if missing:
-            parts.append(f"{count(missing, 'instance')} not attributable, not drawn")
+            notes.append(f"{count(missing, 'instance')} not attributable, not drawn")
         below = hits[(hits["by"] == "job") & (hits["bytes"] < 0.99 * (limit or 0.0))]
         if len(below):
-            parts.append("a cross below the limit is a burst (a spike, in no record) refused")
-        ax.set_title(f"{key[0]} / {key[1]}: " + ", ".join(parts), loc="left", fontsize=9, **LITERAL)
+            notes.append("a cross under the limit: a refused spike (spikes are in no record)")
+        title = f"{key[0]} / {key[1]}: " + ", ".join(parts)
+        if notes:
+            title += "\n" + "; ".join(notes)
+        ax.set_title(title, loc="left", fontsize=9, **LITERAL)
     hours_axis(axes[-1], end)
     handles: dict[str, Any] = {}
     for ax in axes:

@@ -167,7 +167,7 @@ def check_metric(objective: Objective, sweep: Sweep) -> None:
     shown = ", ".join(k for k, _, _ in HEADLINE if k in metrics)
     raise HpsimError(
         f'unknown metric "{excerpt(objective.metric)}"{hint}; headline metrics: {shown} '
-        "(or any column of summary.parquet, without _mean)",
+        "(or any column of the sweep's summary table, without _mean)",
         field="--objective",
     )
 
