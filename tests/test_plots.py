@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
@@ -452,3 +453,32 @@ def test_same_results_give_the_same_png_bytes(one_run, name):
     a = figure_png(getattr(Plots(one_run), name)(), dpi=20)
     b = figure_png(getattr(Plots(one_run), name)(), dpi=20)
     assert a == b
+
+
+def test_a_reused_pod_name_starts_afresh():
+    # A StatefulSet's db-0 stuck in ImagePullBackOff is deleted at 20 s; the next db-0 (30 s)
+    # pulls nothing and runs from 40 s: its wait is "creating", not the old pod's back-off.
+    from hpsim.observe.results import Results
+
+    transitions = pd.DataFrame(
+        [
+            (0.0, "db-0", "", "Pending"),
+            (0.0, "db-0", "Pending", "ContainerCreating"),
+            (20.0, "db-0", "ContainerCreating", "Deleted"),
+            (30.0, "db-0", "", "Pending"),
+            (30.0, "db-0", "Pending", "ContainerCreating"),
+            (40.0, "db-0", "ContainerCreating", "Running"),
+        ],
+        columns=["time_s", "pod", "from", "to"],
+    )
+    events = pd.DataFrame(
+        [(5.0, "Pod", "db-0", "Normal", "BackOff", 'Back-off pulling image "db:1"')],
+        columns=["time_s", "kind", "object", "type", "reason", "message"],
+    )
+    res = Results("s", 0, 60.0, {"transitions": transitions, "events": events})
+    states = tl.pod_states(res)
+    assert states[["state", "start_s", "end_s"]].values.tolist() == [
+        ["creating", 0.0, 5.0],
+        ["back-off", 5.0, 20.0],
+        ["creating", 30.0, 60.0],  # Running, but no container instance on record
+    ]

@@ -210,6 +210,17 @@ def pod_states(res: Results, replication: int = 0) -> pd.DataFrame:
             app["pod"].astype(str), app["started_s"].to_numpy(float), stops, strict=True
         ):
             overlays[pod].append((a, b, "running"))
+    # A window left open when its pod was deleted ends there (a StatefulSet's next pod
+    # of the same name starts afresh).
+    deleted = transitions[transitions["to"] == "Deleted"]
+    gone: dict[str, list[float]] = defaultdict(list)
+    for pod, t in zip(deleted["pod"].astype(str), deleted["time_s"].to_numpy(float), strict=True):
+        gone[pod].append(t)
+    for pod, windows in overlays.items():
+        if pod in gone:
+            overlays[pod] = [
+                (a, min([b, *(d for d in gone[pod] if d >= a)]), s) for a, b, s in windows
+            ]
     workload = workload_of(res, replication)
     rows = [
         (pod, workload.get(pod, pod), state, a, b)
