@@ -209,8 +209,11 @@ class Sweep:
             return None, None
         return _num(row.iloc[0][f"{metric}_mean"]), _num(row.iloc[0].get(f"{metric}_half_width"))
 
-    def table(self, name: str, columns: list[str]) -> pd.DataFrame:
-        """One of the combined tables, only ``columns`` (empty if the folder has none)."""
+    def table(
+        self, name: str, columns: list[str], reasons: tuple[str, ...] | None = None
+    ) -> pd.DataFrame:
+        """One of the combined tables, only ``columns`` (empty if the folder has none);
+        with ``reasons``, only the rows whose ``reason`` is one of them."""
         path = self.folder / f"{name}.{self.fmt}"
         if not path.is_file():
             return pd.DataFrame(columns=columns)
@@ -218,8 +221,11 @@ class Sweep:
             import pyarrow.parquet as pq
 
             have = set(pq.read_schema(path).names)
-            return pd.read_parquet(path, columns=[c for c in columns if c in have])
-        return pd.read_csv(path, usecols=lambda c: c in columns)
+            # Filtered as it is read: a long sweep's events run to millions of rows.
+            where = [("reason", "in", list(reasons))] if reasons and "reason" in have else None
+            return pd.read_parquet(path, columns=[c for c in columns if c in have], filters=where)
+        table = pd.read_csv(path, usecols=lambda c: c in columns)
+        return table[table["reason"].isin(reasons)] if reasons and "reason" in table else table
 
 
 def _num(value: Any) -> float | None:
@@ -299,8 +305,8 @@ def _bound(reason: str, message: str) -> list[str]:
 def binding(sweep: Sweep) -> pd.DataFrame:
     """Per point: the resource that bound first (and in how many runs), when it first
     bound (mean over those runs), and each resource's peak use against its limit."""
-    events = sweep.table("events", ["point", "replication", "time_s", "reason", "message"])
-    events = events[events["reason"].isin(_SIGNALS)] if not events.empty else events
+    columns = ["point", "replication", "time_s", "reason", "message"]
+    events = sweep.table("events", columns, _SIGNALS)
     first: dict[tuple[str, int], dict[str, float]] = {}
     for point, rep, t, reason, message in zip(
         events.get("point", []),
