@@ -383,6 +383,19 @@ def test_scaling_a_pod_is_refused() -> None:
     assert message(text) == "s.yaml:16: events[0].scale.workload: a Pod cannot be scaled"
 
 
+def test_a_rollout_of_a_bare_pod_is_refused_not_a_crash() -> None:
+    text = (
+        HEAD
+        + "workloads:\n  - manifest:\n"
+        + POD
+        + "events:\n  - {at: 1m, rollout: {workload: p, image: x:2}}\n"
+    )
+    assert message(text) == (
+        "s.yaml:16: events[0].rollout.workload: a bare Pod has no rollout (an in-place image "
+        "update is not modelled): use a Deployment"
+    )
+
+
 def test_arrivals_on_a_deployment() -> None:
     text = HEAD + "workloads:\n  - manifest:\n" + DEPLOY_INLINE + "    arrivals: {at: [1m, 2m]}\n"
     assert message(text) == (
