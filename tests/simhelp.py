@@ -19,6 +19,10 @@ def node(**over: Any) -> dict[str, Any]:
         "cpu": 4,
         "memory": "16Gi",
         "pagefile": "0",
+        # Nothing committed but the pods' own: a test that wants the node's own commit
+        # (Windows, kubelet, containerd; a silo per process-isolated container) sets it.
+        "systemCommit": "0",
+        "isolatedContainerCommit": "0",
         "network": "100MiB/s",
         "unpackRate": "20MiB/s",
         # No scanning: the rate a test sets is the rate layers extract at.
