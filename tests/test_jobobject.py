@@ -111,3 +111,19 @@ def test_node_exhaustion_counts_a_refusal_against_every_growing_container():
     assert pods.loc["fast", "phase"] == pods.loc["slow", "phase"] == "Failed"
     assert pods.loc["fast", "finished_s"] == pytest.approx(1 + 824 / 3)
     assert pods.loc["slow", "finished_s"] == pytest.approx(1 + 824 / 3)
+
+
+def test_a_system_commit_that_leaves_nothing_for_pods_is_refused():
+    """systemCommit 8Gi on 4Gi RAM + 4Gi pagefile: 8 GiB is not less than 8 GiB."""
+    from pydantic import ValidationError
+
+    from hpsim.scenario.schema import NodeSpec
+
+    with pytest.raises(ValidationError) as info:
+        NodeSpec.model_validate(
+            {"cpu": 4, "memory": "4Gi", "pagefile": "4Gi", "systemCommit": "8Gi"}
+        )
+    assert info.value.errors()[0]["msg"] == (
+        "Value error, must be less than memory + pagefile (8Gi is not less than 8Gi): the "
+        "node could not commit anything for its pods"
+    )

@@ -214,12 +214,6 @@ NOT_MODELLED = [
         "modelled yet: hpsim's pulls never stall, so it could not change a result; remove it",
     ),
     (
-        HEAD + "  fileBinding: false\n",
-        "s.yaml:6: node.fileBinding: fileBinding is not modelled yet: hpsim runs HostProcess "
-        "containers the same way with or without bindflt, so it could not change a result; "
-        "remove it",
-    ),
-    (
         HEAD + "  kubelet:\n    systemReserved:\n      cpu: 500m\n      pid: 1000\n",
         "s.yaml:9: node.kubelet.systemReserved.pid: pid is not modelled yet: hpsim counts no "
         "process IDs, so it could not change a result; remove it",
@@ -239,7 +233,6 @@ def test_a_setting_not_modelled_yet_is_refused_whatever_its_value() -> None:
         HEAD + "  containerd: {imagePullProgressTimeout: soon}\n",
     ):
         assert message(text) == NOT_MODELLED[0][1]
-    assert message(HEAD + "  fileBinding: true\n") == NOT_MODELLED[1][1]
     assert message(HEAD + "  kubelet:\n    kubeReserved: {pid: 100}\n") == (
         "s.yaml:7: node.kubelet.kubeReserved.pid: pid is not modelled yet: hpsim counts no "
         "process IDs, so it could not change a result; remove it"
@@ -249,7 +242,7 @@ def test_a_setting_not_modelled_yet_is_refused_whatever_its_value() -> None:
 def test_a_setting_not_modelled_yet_is_not_in_the_json_schema() -> None:
     text = json.dumps(Scenario.model_json_schema(by_alias=True))
     assert '"imagePullProgressTimeout"' not in text
-    assert '"fileBinding"' not in text
+    assert '"fileBinding"' in text  # modelled: where HostProcess volume mounts land
     assert '"pid"' not in text
     assert '"ephemeral-storage"' in text  # the rest of systemReserved is still there
 

@@ -415,6 +415,15 @@ def _quantity_text(n: int, *, cpu: bool = False) -> str:
     return str(n)
 
 
+class RuntimeClass(Model):
+    """A RuntimeClass (node.k8s.io/v1) and what containerd's runtime for its handler does."""
+
+    handler: str
+    # containerd runtime options SandboxIsolation = 1 (hcsshim runhcs options.proto
+    # SandboxIsolation HYPERVISOR): pods of this class run in a utility VM.
+    hypervisor: bool = False
+
+
 class NodeSpec(Model):
     """One Windows Server node."""
 
@@ -451,8 +460,12 @@ class NodeSpec(Model):
     containerd: ContainerdConfig = ContainerdConfig()
     feature_gates: dict[str, bool] = {}
     # bindflt present (KEP-1981 README.md): true on WS2022+ and on WS2019 since the 2022-07
-    # patches.
-    file_binding: SkipJsonSchema[bool] = Field(True, exclude=True)  # refused: see _file_binding
+    # patches. hcsshim (containerd 1.7+) binds HostProcess volumes with it, else symlinks them
+    # (hpsim.scenario.hpcmounts).
+    file_binding: bool = True
+    # RuntimeClasses by name: the handler, and whether containerd's runtime for it runs
+    # hypervisor isolation (runhcs option SandboxIsolation = 1). Only what admission needs.
+    runtime_classes: dict[str, RuntimeClass] = {}
     labels: dict[str, str] = {}
     taints: list[Taint] = []
     kubelet: KubeletConfig = KubeletConfig()
@@ -465,13 +478,6 @@ class NodeSpec(Model):
         if isinstance(data, dict) and isinstance(data.get("containerd"), str):
             data = {**data, "containerd": {"version": data["containerd"]}}
         return data
-
-    @field_validator("file_binding", mode="before")
-    @classmethod
-    def _file_binding(cls, v: Any) -> Any:
-        raise _not_modelled(
-            "fileBinding", "hpsim runs HostProcess containers the same way with or without bindflt"
-        )
 
     @field_validator("memory", "disk")
     @classmethod
