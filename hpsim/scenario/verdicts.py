@@ -247,9 +247,12 @@ def check_template(t: PodTemplate, *, node: NodeSpec, level: str) -> TemplateVer
         namespace_level=level,
         node=tuple(admission.node_rules(t.raw_spec, node_facts(node))),
         containers=tuple(admission.effective_containers(t.raw_spec, node.cpu)),
+        # Only a pod the API server admits reaches the node and mounts anything.
         mounts=host_process_mounts(
             t.raw_spec, version_tuple(node.containerd.version), node.file_binding
-        ),
+        )
+        if not errors
+        else (),
     )
 
 
