@@ -83,10 +83,16 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from hpsim.observe.output import check_finished, os_reason, shown_path
     from hpsim.observe.report import write_report
+    from hpsim.observe.sweepreport import is_sweep, parse_objective, write_sweep_report
 
-    check_finished(args.results)
+    objective = parse_objective(args.objective) if args.objective is not None else None
+    sweep = is_sweep(args.results)
+    if not sweep:
+        if objective is not None:
+            raise HpsimError("applies to a sweep folder (one with sweep.json)", field="--objective")
+        check_finished(args.results)
     try:
-        paths = write_report(args.results)
+        paths = write_sweep_report(args.results, objective) if sweep else write_report(args.results)
     except OSError as exc:
         raise HpsimError(
             f"could not write the report to {shown_path(args.results)}: {os_reason(exc)}"
@@ -182,8 +188,19 @@ def _parser() -> argparse.ArgumentParser:
     ini.add_argument("--quiet", "-q", action="store_true", help="print nothing")
     ini.set_defaults(func=_cmd_init)
 
-    rep = sub.add_parser("report", help="write report.html and report.md for a results folder")
-    rep.add_argument("results", metavar="RESULTS_DIR", help="a folder written by hpsim run")
+    rep = sub.add_parser(
+        "report", help="write report.html and report.md for a results folder or a sweep folder"
+    )
+    rep.add_argument(
+        "results", metavar="RESULTS_DIR", help="a folder written by hpsim run or hpsim sweep"
+    )
+    rep.add_argument(
+        "--objective",
+        metavar="METRIC<=NUMBER",
+        default=None,
+        help='a sweep: the cheapest point meeting it, e.g. "pending_s_p95<=300" '
+        "(<=, <, >=, >; the metric's own unit)",
+    )
     rep.add_argument(
         "--output",
         "-o",

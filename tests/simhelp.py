@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import simpy
+
 import hpsim
 from hpsim.scenario.load import load_data
 
@@ -17,6 +19,10 @@ def node(**over: Any) -> dict[str, Any]:
         "cpu": 4,
         "memory": "16Gi",
         "pagefile": "0",
+        # Nothing committed but the pods' own: a test that wants the node's own commit
+        # (Windows, kubelet, containerd; a silo per process-isolated container) sets it.
+        "systemCommit": "0",
+        "isolatedContainerCommit": "0",
         "network": "100MiB/s",
         "unpackRate": "20MiB/s",
         # No scanning: the rate a test sets is the rate layers extract at.
@@ -87,3 +93,15 @@ def scenario(
 
 def run(data: dict[str, Any], seed: int = 0, replications: int | None = None):
     return hpsim.run(load_data(data), seed=seed, replications=replications)
+
+
+class CountingEnvironment(simpy.Environment):
+    """simpy's Environment, counting the events it processes (what a run costs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.processed = 0
+
+    def step(self) -> None:
+        self.processed += 1
+        super().step()

@@ -32,6 +32,7 @@ def test_validate_real_hostprocess_manifests_as_json(capsys):
         "namespaceLevel",
         "node",
         "containers",
+        "hostProcessMounts",
     }
     assert all(set(r) == keys for r in rows)
     hp = {r["name"] for r in rows if r["hostProcess"]}

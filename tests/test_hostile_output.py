@@ -18,12 +18,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from reporthelp import small
+from reporthelp import FIGURES, small
 
 import hpsim
 from hpsim.cli import main
 from hpsim.observe.compare import differences, format_table
 from hpsim.observe.output import print_summary, write_results
+from hpsim.observe.plots import FIGURE_TITLES
 from hpsim.observe.report import md_literal, render_markdown
 from hpsim.scenario.load import load_data
 
@@ -156,7 +157,9 @@ def test_report_md_payloads_render_as_literal_text(reported):
         (t.tag, _text(tokens[i + 1])) for i, t in enumerate(tokens) if t.type == "heading_open"
     ]
     heads = ["Warnings", "Node", "Admission", "Answers", "Figures"]
-    assert headings == [("h1", NAME), *[("h2", h) for h in heads]]
+    figures = [(tag, h) for tag, h in headings if tag == "h3"]  # hpsim's own titles
+    assert [h for h in headings if h[0] != "h3"] == [("h1", NAME), *[("h2", h) for h in heads]]
+    assert figures == [("h3", FIGURE_TITLES[name]) for name in FIGURES]
     images = [t.attrGet("src") for t in tokens if t.type == "image"]
     assert images and all(str(src).startswith("figures/") for src in images)
     assert sum(t.type == "bullet_list_open" for t in tokens) == 1  # the warnings
@@ -256,7 +259,8 @@ def test_report_html_payloads_are_text(reported):
             assert not name.startswith("on") and "javascript:" not in (value or ""), (tag, name)
             if tag == "img" and name == "src":
                 assert str(value).startswith("data:image/png;base64,")
-    assert sum(tag == "img" for tag, _ in parser.tags) == 7
+    blanks = [a for tag, a in parser.tags if tag == "p" and ("class", "blank") in a]
+    assert sum(tag == "img" for tag, _ in parser.tags) + len(blanks) == len(FIGURES)
     assert parser.title == f"hpsim report: {NAME}"
     text = html.unescape(page)
     for payload in (*P.values(), AGENT, APP, REFUSED, DESCRIPTION):

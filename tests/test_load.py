@@ -301,12 +301,6 @@ def test_pull_settings_load_and_are_in_the_json_schema() -> None:
 
 NOT_MODELLED = [
     (
-        HEAD + "  fileBinding: false\n",
-        "s.yaml:6: node.fileBinding: fileBinding is not modelled yet: hpsim runs HostProcess "
-        "containers the same way with or without bindflt, so it could not change a result; "
-        "remove it",
-    ),
-    (
         HEAD + "  kubelet:\n    systemReserved:\n      cpu: 500m\n      pid: 1000\n",
         "s.yaml:9: node.kubelet.systemReserved.pid: pid is not modelled yet: hpsim counts no "
         "process IDs, so it could not change a result; remove it",
@@ -320,8 +314,7 @@ def test_a_setting_not_modelled_yet_is_refused(text: str, expected: str) -> None
 
 
 def test_a_setting_not_modelled_yet_is_refused_whatever_its_value() -> None:
-    # The default: refused for the same reason.
-    assert message(HEAD + "  fileBinding: true\n") == NOT_MODELLED[0][1]
+    # In kubeReserved as in systemReserved.
     assert message(HEAD + "  kubelet:\n    kubeReserved: {pid: 100}\n") == (
         "s.yaml:7: node.kubelet.kubeReserved.pid: pid is not modelled yet: hpsim counts no "
         "process IDs, so it could not change a result; remove it"
@@ -330,7 +323,7 @@ def test_a_setting_not_modelled_yet_is_refused_whatever_its_value() -> None:
 
 def test_a_setting_not_modelled_yet_is_not_in_the_json_schema() -> None:
     text = json.dumps(Scenario.model_json_schema(by_alias=True))
-    assert '"fileBinding"' not in text
+    assert '"fileBinding"' in text  # modelled: where HostProcess volume mounts land
     assert '"pid"' not in text
     assert '"ephemeral-storage"' in text  # the rest of systemReserved is still there
 
@@ -462,6 +455,19 @@ def test_scaling_a_pod_is_refused() -> None:
         + "events:\n  - {at: 1m, scale: {workload: p, replicas: 2}}\n"
     )
     assert message(text) == "s.yaml:16: events[0].scale.workload: a Pod cannot be scaled"
+
+
+def test_a_rollout_of_a_bare_pod_is_refused_not_a_crash() -> None:
+    text = (
+        HEAD
+        + "workloads:\n  - manifest:\n"
+        + POD
+        + "events:\n  - {at: 1m, rollout: {workload: p, image: x:2}}\n"
+    )
+    assert message(text) == (
+        "s.yaml:16: events[0].rollout.workload: a bare Pod has no rollout (an in-place image "
+        "update is not modelled): use a Deployment"
+    )
 
 
 def test_arrivals_on_a_deployment() -> None:

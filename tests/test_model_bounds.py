@@ -12,7 +12,7 @@ import pandas.testing as pdt
 import pytest
 import simpy
 import yaml
-from simhelp import node, pod, scenario
+from simhelp import CountingEnvironment, node, pod, scenario
 
 import hpsim.node.node as node_module
 from hpsim.cli import main
@@ -31,16 +31,6 @@ from hpsim.scenario.schema import Lifetime
 
 APP = {"name": "test/app:1", "layers": [{"size": 0}]}
 LIMIT = 20_000  # a low limit, so that the tests stop in a fraction of a second
-
-
-class CountingEnvironment(simpy.Environment):
-    def __init__(self) -> None:
-        super().__init__()
-        self.processed = 0
-
-    def step(self) -> None:
-        self.processed += 1
-        super().step()
 
 
 def _deployment(name: str, replicas: int, **extra: Any) -> dict[str, Any]:

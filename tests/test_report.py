@@ -54,10 +54,19 @@ def test_report_files_hold_the_summary_numbers(reported):
     assert html.startswith("<!DOCTYPE html>") and "http" not in html.replace("http-equiv", ""), (
         "the report must not fetch anything"
     )
-    assert html.count('src="data:image/png;base64,') == len(FIGURES)
-    for name in FIGURES:
+    # Every pod of the small run is bound when it is created: no pending figure, a sentence.
+    drawn = [name for name in FIGURES if name != "pending"]
+    assert html.count('src="data:image/png;base64,') == len(drawn)
+    for name in drawn:
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
         assert f"figures/{name}.png" in md
+    assert not (out / "figures" / "pending.png").exists()
+    sentence = "No pod waited for the scheduler: each was bound when it was created."
+    assert f"### Pending pods by the scheduler's reason\n\n{sentence}\n" in md
+    assert (
+        f'<p class="blank" id="fig-pending">Pending pods by the scheduler&#x27;s reason: '
+        f"{sentence}</p>" in html
+    )
     s = json.loads((out / "summary.json").read_text())
     restarts = s["restarts_by_workload"]["app"]
     failures = s["alloc_failures_by_workload"]["app"]
@@ -279,7 +288,7 @@ def test_report_from_a_csv_folder(tmp_path, one_run, fast_figures):
     out = write_results(one_run, tmp_path / "run", "csv")
     assert main(["report", str(out)]) == 0
     html = (out / "report.html").read_text()
-    assert html.count('src="data:image/png;base64,') == len(FIGURES)
+    assert html.count('src="data:image/png;base64,') == len(FIGURES) - 1  # pending: a sentence
     assert read_results(out).summary() == json.loads((out / "summary.json").read_text())
 
 

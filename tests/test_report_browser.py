@@ -9,9 +9,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from reporthelp import FIGURES, small
+from reporthelp import FIGURES, cpu_bound_sweep, small
 
 import hpsim
+from hpsim.cli import main
 from hpsim.observe.output import write_results
 from hpsim.scenario.load import load_data
 
@@ -61,7 +62,28 @@ def test_report_loads_without_console_errors_and_shows_every_figure(tmp_path, br
         "return Array.from(document.querySelectorAll('figure img')).map("
         "i => [i.closest('figure').id, i.complete && i.naturalWidth > 0])"
     )
-    assert shown == [[f"fig-{name}", True] for name in FIGURES]
+    # Every figure is drawn and loaded, but the pending pods' (no pod waited): its sentence.
+    assert shown == [[f"fig-{name}", True] for name in FIGURES if name != "pending"]
+    blank = browser.find_element("id", "fig-pending").text
+    assert blank.endswith("No pod waited for the scheduler: each was bound when it was created.")
     # The description is text on the page, not a script that ran.
     text = browser.find_element("tag name", "body").text
     assert "<script>console.error('x')</script> & more" in text
+
+
+def test_sweep_report_shows_its_figures_and_the_objective_answer(tmp_path, browser):
+    folder = cpu_bound_sweep(tmp_path / "sweep")
+    assert main(["report", str(folder), "--objective", "pending_s_mean<=60"]) == 0
+    browser.get((folder / "report.html").as_uri())
+    assert browser.title == "hpsim sweep report: cpu-bound"
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+    shown = browser.execute_script(
+        "return Array.from(document.querySelectorAll('figure img')).map("
+        "i => [i.closest('figure').id, i.complete && i.naturalWidth > 0])"
+    )
+    # What differs between a 4-CPU and an 8-CPU node: the waits and the pods bound at once.
+    assert ["fig-pending_s_mean", True] in shown and ["fig-pods_per_node_max", True] in shown
+    assert all(loaded for _, loaded in shown)
+    answer = browser.find_element("id", "objective-answer").text
+    assert answer.startswith("The cheapest point that meets it is p001 (node.cpu=8; 8 CPUs,")

@@ -6,7 +6,19 @@ memory limit floored to whole MiB; hcsshim internal/jobcontainers/oci.go,
 internal/jobobject/limits.go). An allocation that would pass the cap fails:
 there is no OOM killer (kubernetes/website windows-resource-management.md).
 The node as a whole cannot commit more than its commit limit, RAM + pagefile;
-past it every allocation fails.
+past it every allocation fails, whatever process makes it and whether or not its
+job has a limit ("Windows nodes do not overcommit memory for processes running in
+containers", kubernetes/website content/en/docs/concepts/configuration/
+windows-resource-management.md): when the node's commit reaches the limit, every
+container that is allocating at that instant (every grower) is refused at once,
+each counted against itself, and each follows its own onMemoryCap.
+
+The node's commit also holds what no job accounts for: Windows, kubelet and
+containerd before any pod (``system_commit``), and a per-container ``overhead``
+committed outside the container's job statistics (the silo's own system processes
+of a process-isolated container: microsoft/Windows-Containers#180 reports
+200-300 MB per container unaccounted for). Both count against the node's commit
+limit (and so against ``memory.available``), never against a job's own limit.
 
 Each container's commit is piecewise linear: a base (sampled per pod), a
 linear growth (a leak) and temporary spikes. The ledger computes, from the
@@ -48,10 +60,12 @@ class _Commit:
     degrade: bool
     since: float  # time `base` was measured
     spike: float = 0.0
+    overhead: float = 0.0  # committed for the container outside its job (node only)
     at_cap: bool = False
     failed: simpy.Event | None = field(default=None, repr=False)
 
     def value(self, now: float) -> float:
+        """What the job object accounts (its statistics, its limit): overhead excluded."""
         return self.base + self.growth * (now - self.since) + self.spike
 
     def rebase(self, now: float) -> None:
@@ -80,8 +94,8 @@ class CommitLedger:
         # they can meet a cap, so only they are looked at when the next hit is computed.
         self._growers: dict[Hashable, _Commit] = {}
         self._slope = 0.0  # sum of the growers' growth, summed afresh when they change
-        self._fastest: Hashable | None = None  # the grower with the largest growth
-        # The wake-up set for the next refusal: (time, whose, "job" or "node"). A change
+        # The wake-up set for the next refusal: (time, whose, "job" or "node"; whose is
+        # None for the node: every grower is refused). A change
         # that leaves the next refusal where it was keeps it instead of setting another.
         self._pending: tuple[float, Hashable, str] | None = None
         self._generation = 0
@@ -97,13 +111,14 @@ class CommitLedger:
         self._enter(c, 1)
 
     def _enter(self, c: _Commit, sign: float) -> None:
-        self._a += sign * (c.base - c.growth * c.since + c.spike)
+        self._a += sign * (c.base - c.growth * c.since + c.spike + c.overhead)
         self._g += sign * c.growth
 
     # -- queries -------------------------------------------------------------------------------
 
     def committed(self, key: Hashable | None = None) -> float:
-        """Bytes committed now: one container's, or the node's (system included)."""
+        """Bytes committed now: one container's as its job accounts it, or the node's
+        (system commit and containers' overheads included)."""
         now = self.env.now
         if key is not None:
             return self._items[key].value(now)
@@ -118,9 +133,6 @@ class CommitLedger:
     def _growers_changed(self) -> None:
         growers = self._growers
         self._slope = sum(c.growth for c in growers.values())
-        # The node refuses whichever process allocates: the fastest grower (the first of
-        # equals, in the order of ``_items``).
-        self._fastest = max(growers, key=lambda k: growers[k].growth) if growers else None
 
     def _stop_growing(self, key: Hashable) -> None:
         if self._growers.pop(key, None) is not None:
@@ -144,8 +156,10 @@ class CommitLedger:
         limit: float | None = None,
         *,
         degrade: bool = False,
+        overhead: float = 0.0,
     ) -> simpy.Event:
-        """A container starts with ``base`` committed; the event fires on a crash-mode refusal."""
+        """A container starts with ``base`` committed in its job and ``overhead`` committed
+        for it outside the job; the event fires on a crash-mode refusal."""
         if key in self._items:
             raise ValueError(f"{key!r} already committed")
         c = _Commit(
@@ -154,6 +168,7 @@ class CommitLedger:
             limit=limit,
             degrade=degrade,
             since=self.env.now,
+            overhead=float(overhead),
             failed=Event(self.env),
         )
         self._items[key] = c
@@ -246,10 +261,11 @@ class CommitLedger:
         if slope > 0:
             dt = max(0.0, (self.commit_limit - committed) / slope)
             if dt < best[0]:
-                best = (dt, self._fastest, "node")
+                best = (dt, None, "node")  # every grower is refused
         return best
 
     def _reschedule(self) -> None:
+        """Set the wake-up for the next refusal (the node's is keyed None: every grower)."""
         committed = self.committed()
         slope = self._slope
         if self._on_change:
@@ -258,7 +274,7 @@ class CommitLedger:
             self._cancel()  # nothing grows: no cap can be met
             return
         dt, key, by = self._next_hit(committed, slope)
-        if key is None:
+        if not by:
             self._cancel()
             return
         at = self.env.now + dt
@@ -281,10 +297,21 @@ class CommitLedger:
             self._generation += 1
             self._pending = None
 
-    def _fire(self, gen: int, key: Hashable, by: str) -> None:
-        if gen != self._generation or key not in self._items:
+    def _fire(self, gen: int, key: Hashable | None, by: str) -> None:
+        if gen != self._generation or (key is not None and key not in self._items):
             return
         self._pending = None
+        if key is None:
+            # The node's commit limit is met: every process allocating now is refused, in
+            # the order the containers started (each counted against itself).
+            for k in list(self._growers):
+                c = self._items[k]
+                self._enter(c, -1)
+                c.rebase(self.env.now)
+                self._enter(c, 1)
+                self._refuse(k, "node")
+            self._reschedule()
+            return
         c = self._items[key]
         self._enter(c, -1)
         c.rebase(self.env.now)

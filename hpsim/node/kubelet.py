@@ -530,6 +530,10 @@ class Kubelet:
             p.memory_growth,
             float(limit) if limit else None,
             degrade=pod.plan.spec.on_memory_cap == "degrade",
+            # A process-isolated container's silo commits outside its job
+            # (microsoft/Windows-Containers#180); a HostProcess container is a bare job
+            # object on the host's own processes, with no silo of its own.
+            overhead=0.0 if c.settings.host_process else float(self.spec.isolated_container_commit),
         )
         writes = p.writes
         if writes:

@@ -170,6 +170,7 @@ class WindowsNode:
         self.ledger = CommitLedger(
             env,
             commit_limit=float(commit_limit(spec)),
+            system_commit=float(spec.system_commit),
             on_change=self._commit_changed,
             on_failure=lambda hit: self.kubelet.cap_hit(hit),
         )

@@ -8,8 +8,17 @@ of a cell shows the figure.
 
 With several replications the node-level figures (memory, CPU, disk, start
 latency) draw the mean over replications and a 95% t-band, evaluated on a
-common time grid; bar figures carry 95% error bars. The pod timeline shows one
-replication (the first, unless asked).
+common time grid; bar figures carry 95% error bars. The pod-level figures (the
+timeline, pending pods, container memory, pulls) show one replication (the
+first, unless asked).
+
+Axes are fitted to the data: a node's limit (allocatable, RAM, the volume's size,
+GC and eviction thresholds) is drawn when it lies within ``FIT_REACH`` times the
+data's peak, and otherwise named in the legend as above the axis, with its value,
+so that a node using 4 GiB of 32 does not squash its data into the bottom tenth.
+Legends sit outside the axes. A figure with nothing to show (no restarts, no pod
+ever pending) is a sentence: :meth:`Plots.blank` gives it, the report prints it in
+the figure's place, and the figure itself shows it.
 
 Text that comes from the scenario or the records (the scenario's name in titles, pod and
 workload names, Windows versions on axes) is drawn as written: with mathtext and TeX off
@@ -18,7 +27,6 @@ workload names, Windows versions on axes) is drawn as written: with mathtext and
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -28,100 +36,33 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
+from hpsim.observe import podplots
+from hpsim.observe import timelines as tl
+from hpsim.observe.figstyle import (
+    GIB,
+    LITERAL,
+    OWNER_COLOURS,
+    OWNER_LABELS,
+    STATE_COLOURS,
+    Limit,
+    figure_png,
+    fit,
+    gib_axis,
+    gib_words,
+    hours_axis,
+    legend_below,
+    nice_step,
+    register_ipython_png,
+    sentence_figure,
+)
 from hpsim.observe.stats import t975
 
 if TYPE_CHECKING:
     from hpsim.observe.results import Results
 
-GIB = 2**30
+__all__ = ["FIGURE_TITLES", "LITERAL", "OWNER_LABELS", "STATE_COLOURS", "Plots", "figure_png"]
+
 GRID_POINTS = 600  # time grid for mean and band over replications
-TIMELINE_MAX_PODS = 60  # more rows than this is unreadable: the first pods created are shown
-# Text properties for every text holding a scenario's or a record's string: matplotlib parses
-# "$...$" as mathtext (Text.set_parse_math) and hands all text to LaTeX when the rcParam
-# text.usetex is on (Text.set_usetex); both off, the string is shown character for character.
-LITERAL: dict[str, Any] = {"parse_math": False, "usetex": False}
-
-# Colours by meaning, kept the same across figures.
-STATE_COLOURS = {
-    "pending": "#c7c7c7",
-    "creating": "#9ecae1",
-    "pulling": "#3182bd",
-    "running": "#31a354",
-    "back-off": "#e6550d",
-    "terminating": "#756bb1",
-}
-OWNER_COLOURS = {
-    "os": "#bdbdbd",
-    "content_store": "#6baed6",
-    "snapshots": "#2171b5",
-    "scratch": "#74c476",
-    "logs": "#fd8d3c",
-    "empty_dir": "#fdd0a2",
-    "host_writes": "#de2d26",
-}
-OWNER_LABELS = {
-    "os": "Windows (OS)",
-    "content_store": "containerd content store",
-    "snapshots": "unpacked snapshots",
-    "scratch": "container scratch (sandbox.vhdx)",
-    "logs": "container logs",
-    "empty_dir": "emptyDir volumes",
-    "host_writes": "HostProcess host-path writes",
-}
-
-
-def _register_ipython_png() -> None:
-    """Let IPython show a bare Figure as PNG (pyplot's inline backend is not involved)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-    formatter = shell.display_formatter.formatters["image/png"]
-    formatter.for_type(Figure, lambda fig: figure_png(fig))
-
-
-def figure_png(fig: Figure, dpi: int = 100) -> bytes:
-    """The figure as PNG bytes."""
-    buf = io.BytesIO()
-    # Constrained layout already fits the labels and outside legends: no "tight" second pass.
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
-def _hours_axis(ax: Any, duration: float) -> str:
-    """Time axis in the unit that reads best for the run's length; returns the unit."""
-    if duration <= 2 * 3600:
-        unit, div = "min", 60.0
-    elif duration <= 3 * 86400:
-        unit, div = "h", 3600.0
-    else:
-        unit, div = "days", 86400.0
-    ax.xaxis.set_major_locator(MultipleLocator(_nice_step(duration / div) * div))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x / div:g}"))
-    ax.set_xlabel(f"time ({unit})")
-    ax.set_xlim(0, duration)
-    return unit
-
-
-def _nice_step(span: float, ticks: int = 8) -> float:
-    """A tick step of 1, 2 or 5 times a power of ten giving about ``ticks`` ticks."""
-    if span <= 0:
-        return 1.0
-    raw = span / ticks
-    power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-
-
-def _gib_axis(ax: Any, label: str) -> None:
-    """Bytes shown in GiB at round GiB ticks (call once the data is drawn)."""
-    ax.set_ylim(bottom=0)
-    top = ax.get_ylim()[1]
-    ax.yaxis.set_major_locator(MultipleLocator(_nice_step(top / GIB, 6) * GIB))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: f"{y / GIB:g}"))
-    ax.set_ylabel(f"{label} (GiB)")
 
 
 def _replications(table: pd.DataFrame) -> list[pd.DataFrame]:
@@ -187,9 +128,23 @@ def _band(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class Plots:
     """The figures of one :class:`~hpsim.observe.results.Results`."""
 
+    NAMES = (
+        "timeline",
+        "pending",
+        "memory",
+        "container_memory",
+        "cpu",
+        "disk",
+        "pulls",
+        "images",
+        "start_latency",
+        "restarts",
+    )
+
     def __init__(self, res: Results) -> None:
         self.res = res
-        _register_ipython_png()
+        self._derived: dict[tuple[str, int], pd.DataFrame] = {}
+        register_ipython_png()
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -198,7 +153,7 @@ class Plots:
         return self.res.meta.get("node", {})
 
     @property
-    def _n(self) -> int:
+    def n(self) -> int:
         return int(self.res.meta.get("replications", 1))
 
     def _grid(self) -> np.ndarray:
@@ -206,8 +161,25 @@ class Plots:
 
     def _title(self, what: str, band: str | None = "band") -> str:
         shown = f"mean and 95% {band}" if band else "mean"
-        reps = f"\n{shown} over {self._n} replications" if self._n > 1 else ""
+        reps = f"\n{shown} over {self.n} replications" if self.n > 1 else ""
         return f"{self.res.scenario}: {what}{reps}"
+
+    def one_title(self, what: str, replication: int) -> str:
+        rep = f", replication {replication}" if self.n > 1 else ""
+        return f"{self.res.scenario}: {what}{rep}"
+
+    def derive(self, what: str, replication: int) -> pd.DataFrame:
+        """A derived table of one replication (pod states, pending reasons...), made once."""
+        key = (what, replication)
+        if key not in self._derived:
+            make = {
+                "states": tl.pod_states,
+                "pending": tl.pending_reasons,
+                "instances": tl.container_memory,
+                "refusals": tl.refusals,
+            }[what]
+            self._derived[key] = make(self.res, replication)
+        return self._derived[key]
 
     def _levels(
         self,
@@ -235,68 +207,73 @@ class Plots:
                 ax.plot(grid, scale(mean), label=label, color=colour)
                 ax.fill_between(grid, scale(lo), scale(hi), color=colour, alpha=0.25, lw=0)
 
-    @staticmethod
-    def _hline(ax: Any, y: float | None, label: str, colour: str, style: str = "--") -> None:
-        if y is not None and y > 0:
-            ax.axhline(y, color=colour, linestyle=style, linewidth=1, label=label)
+    # -- nothing to show -------------------------------------------------------------------------
+
+    def blank(self, name: str, replication: int = 0) -> str | None:
+        """The sentence that replaces figure ``name`` when it has nothing to show, else None."""
+        res = self.res
+        if name in ("memory", "cpu", "disk"):
+            return "The run recorded no node state." if res.series.empty else None
+        if name == "timeline":
+            if self.derive("states", replication).empty:
+                return "No pod was created, or every workload was refused at admission."
+            return None
+        if name == "pending":
+            if self.derive("pending", replication).empty:
+                return "No pod waited for the scheduler: each was bound when it was created."
+            return None
+        if name == "container_memory":
+            if self.derive("instances", replication).empty:
+                return (
+                    "No container ran with a memory limit (resources.limits.memory), so no "
+                    "job object capped its commit."
+                )
+            return None
+        if name == "pulls":
+            if tl.one_replication(res, "pulls", replication).empty:
+                return "No image was pulled: every image the pods needed was on the node."
+            return None
+        if name == "images":
+            return "No image was pulled." if res.images.empty else None
+        if name == "start_latency":
+            pods = res.pods
+            if pods.empty or pods["start_latency_s"].dropna().empty:
+                return "No pod became ready."
+            return None
+        if name == "restarts":
+            pods = res.pods
+            if pods.empty or not (pods["restarts"].sum() or pods["alloc_failures"].sum()):
+                return "No container restarted and no job object refused an allocation."
+            return None
+        raise KeyError(name)
+
+    def blank_figure(self, name: str, replication: int = 0) -> Figure | None:
+        sentence = self.blank(name, replication)
+        if sentence is None:
+            return None
+        return sentence_figure(sentence, f"{self.res.scenario}: {FIGURE_WHAT[name]}")
 
     # -- figures ---------------------------------------------------------------------------------
 
-    def timeline(self, replication: int = 0, max_pods: int = TIMELINE_MAX_PODS) -> Figure:
-        """Per pod: pending, creating, pulling, running, back-off and terminating."""
-        pods = self.res.pods
-        containers = self.res.tables.get("containers", pd.DataFrame())
-        if "replication" in pods.columns:
-            pods = pods[pods["replication"] == replication]
-            if "replication" in containers.columns:
-                containers = containers[containers["replication"] == replication]
-        pods = pods[pods["phase"] != "Refused"].sort_values("created_s", kind="stable")
-        shown = pods.head(max_pods)
-        end = self.res.duration
-        fig = Figure(figsize=(10, max(2.5, 0.28 * len(shown) + 1.5)), layout="constrained")
-        ax = fig.add_subplot()
-        app = containers[~containers["init"].astype(bool)] if len(containers) else containers
-        by_pod = {name: g for name, g in app.groupby("pod")} if len(app) else {}
-        for row, p in enumerate(shown.itertuples(index=False)):
-            stop = min(end, _first(p.finished_s, p.deleted_s, end))
-            bars: list[tuple[str, float, float]] = []
-            scheduled = _first(p.scheduled_s, stop)
-            bars.append(("pending", p.created_s, scheduled))
-            started = _first(p.started_s, stop)
-            bars.append(("creating", scheduled, started))
-            if not _missing(p.pull_started_s) and p.pull_s > 0:
-                bars.append(("pulling", p.pull_started_s, p.pull_started_s + p.pull_s))
-            instances = by_pod.get(p.pod)
-            if instances is not None:
-                last_end = None
-                for inst in instances.sort_values("started_s").itertuples(index=False):
-                    if last_end is not None:
-                        bars.append(("back-off", last_end, inst.started_s))
-                    inst_end = _first(inst.ended_s, stop)
-                    bars.append(("running", inst.started_s, inst_end))
-                    last_end = inst_end
-                if p.phase in ("Terminating", "Deleted") and not _missing(p.deleted_s):
-                    bars.append(("terminating", min(last_end or stop, p.deleted_s), p.deleted_s))
-            for state, a, b in bars:
-                if b > a:
-                    ax.broken_barh(
-                        [(a, b - a)], (row - 0.4, 0.8), facecolors=STATE_COLOURS[state], lw=0
-                    )
-        ax.set_yticks(range(len(shown)), labels=list(map(str, shown["pod"])), fontsize=7, **LITERAL)
-        ax.invert_yaxis()
-        _hours_axis(ax, end)
-        from matplotlib.patches import Patch
+    # -- the pod-level figures (podplots.py) -------------------------------------------------------
 
-        fig.legend(
-            handles=[Patch(color=c, label=s) for s, c in STATE_COLOURS.items()],
-            loc="outside lower center",
-            fontsize=8,
-            ncols=len(STATE_COLOURS),
-        )
-        more = f" (first {max_pods} of {len(pods)} pods)" if len(pods) > max_pods else ""
-        rep = f", replication {replication}" if self._n > 1 else ""
-        ax.set_title(f"{self.res.scenario}: pod timeline{rep}{more}", **LITERAL)
-        return fig
+    def timeline(self, replication: int = 0) -> Figure:
+        """Pods of each workload by state over time, and what the node did (evictions, image GC,
+        FreeDiskSpaceFailed, disk pressure, rollouts): :func:`podplots.timeline`."""
+        return podplots.timeline(self, replication)
+
+    def pending(self, replication: int = 0) -> Figure:
+        """Pods pending over time by the scheduler's latest reason: :func:`podplots.pending`."""
+        return podplots.pending(self, replication)
+
+    def container_memory(self, replication: int = 0) -> Figure:
+        """Each capped container's commit against its job memory limit:
+        :func:`podplots.container_memory`."""
+        return podplots.container_memory(self, replication)
+
+    def pulls(self, replication: int = 0) -> Figure:
+        """Each image pull: waiting, downloading, unpacking: :func:`podplots.pulls`."""
+        return podplots.pulls(self, replication)
 
     def memory(self) -> Figure:
         """Committed memory and working set against requests, allocatable, RAM and the commit limit.
@@ -305,6 +282,9 @@ class Plots:
         the committed bytes RAM can hold (every committed page taken as
         touched), and commit past RAM is what the pagefile must back.
         """
+        blank = self.blank_figure("memory")
+        if blank is not None:
+            return blank
         fig = Figure(figsize=(10, 4.5), layout="constrained")
         ax = fig.add_subplot()
         node = self._node
@@ -340,18 +320,26 @@ class Plots:
                 ("requests_memory_bytes", None, "requested by bound pods", "C1"),
             ],
         )
-        self._hline(ax, node.get("allocatable_memory_bytes"), "allocatable", "C2")
-        self._hline(ax, node.get("memory_bytes"), "RAM", "0.3", ":")
-        self._hline(ax, node.get("commit_limit_bytes"), "commit limit (RAM + pagefile)", "C3")
-        _gib_axis(ax, "memory")
-        _hours_axis(ax, self.res.duration)
-        ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left", fontsize=8)
+        fit(
+            ax,
+            [
+                (node.get("allocatable_memory_bytes"), "allocatable", "C2", "--"),
+                (node.get("memory_bytes"), "RAM", "0.3", ":"),
+                (node.get("commit_limit_bytes"), "commit limit (RAM + pagefile)", "C3", "--"),
+            ],
+            gib_words,
+        )
+        gib_axis(ax, "memory")
+        hours_axis(ax, self.res.duration)
+        legend_below(fig, ax)
         ax.set_title(self._title("node memory"), **LITERAL)
         return fig
 
     def cpu(self) -> Figure:
         """CPU in use (processor sharing under job caps) against requests and allocatable."""
+        blank = self.blank_figure("cpu")
+        if blank is not None:
+            return blank
         fig = Figure(figsize=(10, 4.5), layout="constrained")
         ax = fig.add_subplot()
         self._levels(
@@ -365,18 +353,26 @@ class Plots:
         node = self._node
         alloc = node.get("allocatable_cpu_millicores")
         cap = node.get("cpu_millicores")
-        self._hline(ax, alloc / 1000.0 if alloc else None, "allocatable", "C2")
-        self._hline(ax, cap / 1000.0 if cap else None, "capacity", "0.3", ":")
+        fit(
+            ax,
+            [
+                (alloc / 1000.0 if alloc else None, "allocatable", "C2", "--"),
+                (cap / 1000.0 if cap else None, "capacity", "0.3", ":"),
+            ],
+            lambda v: f"{v:g} CPUs",
+        )
         ax.set_ylabel("CPUs")
-        _hours_axis(ax, self.res.duration)
-        ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left", fontsize=8)
+        hours_axis(ax, self.res.duration)
+        legend_below(fig, ax, ncols=4)
         ax.set_title(self._title("node CPU"), **LITERAL)
         return fig
 
     def disk(self) -> Figure:
         """The C: volume stacked by owner, what kubelet accounts, and the GC and eviction lines."""
-        fig = Figure(figsize=(10, 5), layout="constrained")
+        blank = self.blank_figure("disk")
+        if blank is not None:
+            return blank
+        fig = Figure(figsize=(10, 5.5), layout="constrained")
         ax = fig.add_subplot()
         reps = _replications(self.res.series)
         grid = np.union1d(self._grid(), reps[0]["time_s"].to_numpy()) if len(reps) == 1 else None
@@ -405,21 +401,22 @@ class Plots:
         )
         node = self._node
         capacity = node.get("disk_bytes")
+        limits: list[Limit] = []
         if capacity:
             high = node.get("image_gc_high_percent")
             low = node.get("image_gc_low_percent")
-            self._hline(ax, capacity, "volume size", "0.2", "-")
+            limits.append((capacity, "volume size", "0.2", "-"))
             if high is not None:
-                self._hline(ax, capacity * high / 100, f"image GC high ({high}%)", "C1")
+                limits.append((capacity * high / 100, f"image GC high ({high}%)", "C1", "--"))
             if low is not None:
-                self._hline(ax, capacity * low / 100, f"image GC low ({low}%)", "C1", ":")
+                limits.append((capacity * low / 100, f"image GC low ({low}%)", "C1", ":"))
             evict = node.get("eviction_nodefs_bytes")
             if evict and node.get("eviction_enforced"):
-                self._hline(ax, capacity - evict, "eviction (nodefs.available)", "C3")
-        _gib_axis(ax, "disk")
-        _hours_axis(ax, self.res.duration)
-        ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left", fontsize=7, ncols=2)
+                limits.append((capacity - evict, "eviction (nodefs.available)", "C3", "--"))
+        fit(ax, limits, gib_words)
+        gib_axis(ax, "disk")
+        hours_axis(ax, self.res.duration)
+        legend_below(fig, ax, ncols=3, fontsize=7)
         ax.set_title(self._title("disk: actual versus accounted"), **LITERAL)
         return fig
 
@@ -432,13 +429,12 @@ class Plots:
         is the sum of the images' own sizes, which counts a shared layer in
         every image that has it.
         """
+        blank = self.blank_figure("images")
+        if blank is not None:
+            return blank
         images = self.res.images.copy()
         fig = Figure(figsize=(9, 4), layout="constrained")
         ax = fig.add_subplot()
-        if images.empty:
-            ax.text(0.5, 0.5, "no images pulled", ha="center", va="center")
-            ax.set_axis_off()
-            return fig
         images["version"] = images["os_version"].where(
             images["os_version"].map(lambda v: isinstance(v, str) and bool(v)), "none"
         )
@@ -467,7 +463,7 @@ class Plots:
         ax.set_yticks(y, labels=list(map(str, table.index)), **LITERAL)
         ax.invert_yaxis()
         top = float(table[["new_bytes", "listed_bytes"]].to_numpy().max())
-        ax.xaxis.set_major_locator(MultipleLocator(_nice_step(top / GIB, 6) * GIB))
+        ax.xaxis.set_major_locator(MultipleLocator(nice_step(top / GIB, 6) * GIB))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x / GIB:g}"))
         ax.set_xlabel("GiB: compressed blobs + unpacked snapshots")
         ax.set_ylabel("Windows build")
@@ -481,16 +477,15 @@ class Plots:
 
     def start_latency(self) -> Figure:
         """ECDF of pod start latency (created to ready)."""
+        blank = self.blank_figure("start_latency")
+        if blank is not None:
+            return blank
         pods = self.res.pods
         fig = Figure(figsize=(8, 4.5), layout="constrained")
         ax = fig.add_subplot()
         reps = _replications(pods)
         values = [r["start_latency_s"].dropna().to_numpy() for r in reps]
-        everything = np.concatenate(values) if values else np.array([])
-        if everything.size == 0:
-            ax.text(0.5, 0.5, "no pod became ready", ha="center", va="center")
-            ax.set_axis_off()
-            return fig
+        everything = np.concatenate(values)
         if len(reps) == 1:
             x = np.sort(everything)
             ax.step(x, np.arange(1, x.size + 1) / x.size, where="post", color="C0", label="pods")
@@ -508,12 +503,15 @@ class Plots:
         ax.set_xlabel("start latency: created to ready (s)")
         ax.set_ylabel("fraction of pods")
         ax.set_ylim(0, 1.02)
-        ax.legend(loc="lower right", fontsize=8)
+        legend_below(fig, ax)
         ax.set_title(self._title("start latency"), **LITERAL)
         return fig
 
     def restarts(self) -> Figure:
         """Restarts and refused allocations per workload (95% error bars over replications)."""
+        blank = self.blank_figure("restarts")
+        if blank is not None:
+            return blank
         pods = self.res.pods
         fig = Figure(figsize=(9, 4.5), layout="constrained")
         ax = fig.add_subplot()
@@ -539,26 +537,30 @@ class Plots:
         ax.set_yticks(y, labels=list(map(str, mean.index)), **LITERAL)
         ax.invert_yaxis()
         ax.set_xlabel("count per run")
-        ax.legend(loc="lower right", fontsize=8)
+        legend_below(fig, ax, ncols=2)
         ax.set_title(
             self._title("restarts and memory-cap failures per workload", "interval"), **LITERAL
         )
         return fig
 
-    NAMES = ("timeline", "memory", "cpu", "disk", "images", "start_latency", "restarts")
-
     def all(self) -> dict[str, Figure]:
-        """Every figure, by name (what the report embeds)."""
+        """Every figure, by name (a figure with nothing to show is its sentence)."""
         return {name: getattr(self, name)() for name in self.NAMES}
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value)
+# What each figure shows, for titles and the report's headings.
 
 
-def _first(*values: Any) -> float:
-    """The first value that is not missing."""
-    for v in values:
-        if not _missing(v):
-            return float(v)
-    raise ValueError("no value")
+FIGURE_TITLES = {
+    "timeline": "Pods by state, per workload",
+    "pending": "Pending pods by the scheduler's reason",
+    "memory": "Node memory",
+    "container_memory": "Container memory against its limit",
+    "cpu": "Node CPU",
+    "disk": "Disk: actual versus accounted",
+    "pulls": "Image pulls: download and unpack",
+    "images": "Image bytes by base version",
+    "start_latency": "Start latency",
+    "restarts": "Restarts and memory-cap failures",
+}
+FIGURE_WHAT = {name: title[0].lower() + title[1:] for name, title in FIGURE_TITLES.items()}

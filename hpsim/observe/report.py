@@ -3,7 +3,8 @@
 Written from a results folder, so ``hpsim report DIR`` and ``hpsim run --report``
 give the same report. Contents, in order: the scenario and node; admission
 verdicts (refused workloads in kubectl's words); headline answers with 95%
-intervals over replications; warnings in plain words; the figures.
+intervals over replications; warnings in plain words; the figures, each with a
+sentence saying what it shows (a figure with nothing to show is only a sentence).
 
 The HTML embeds its figures as base64 PNG and its style inline: no script, no
 network, it opens offline and can be mailed around.
@@ -31,7 +32,7 @@ from typing import Any
 from hpsim import atomic
 from hpsim.errors import excerpt
 from hpsim.observe.output import read_results
-from hpsim.observe.plots import Plots, figure_png
+from hpsim.observe.plots import FIGURE_TITLES, Plots, figure_png
 from hpsim.observe.results import Results
 from hpsim.words import (  # bytes_words, duration_words: kept under these names here
     INTERVAL_METHOD,
@@ -227,14 +228,41 @@ def warnings(res: Results, quote: Quote = str) -> list[str]:
 
 # -- writing -----------------------------------------------------------------------------------
 
-FIGURE_TITLES = {
-    "timeline": "Pod timeline",
-    "memory": "Node memory",
-    "cpu": "Node CPU",
-    "disk": "Disk: actual versus accounted",
-    "images": "Image bytes by base version",
-    "start_latency": "Start latency",
-    "restarts": "Restarts and memory-cap failures",
+# What each figure shows, in a sentence under it.
+FIGURE_CAPTIONS = {
+    "timeline": (
+        "Every pod, counted by state in its workload's lane (back-off: CrashLoopBackOff or "
+        "ImagePullBackOff; failed or evicted pods not yet deleted on the right axis), with "
+        "what the node did above: evictions, image GC deletions, FreeDiskSpaceFailed, disk "
+        "pressure, rollouts. One replication."
+    ),
+    "pending": (
+        "Pods waiting for the scheduler, by the reason of its latest FailedScheduling "
+        "event for each. One replication."
+    ),
+    "memory": (
+        "Committed memory against requests and the node's limits; a limit far above the "
+        "data is named in the legend instead of drawn."
+    ),
+    "container_memory": (
+        "Each container with a job memory limit: its instances' committed memory, the "
+        "limit, and a cross at every allocation the job object refused (the commit "
+        "kubelet's event states). The records keep no memory per container over time: an "
+        "instance's start commit and growth are read off the node's memory series where "
+        "its start or its end stands alone at its instant, and the rest are counted, not "
+        "drawn; memory spikes are in no record. One replication."
+    ),
+    "cpu": "CPU in use and requested against allocatable and capacity.",
+    "disk": (
+        "The C: volume by owner, what kubelet accounts, and the image GC and eviction thresholds."
+    ),
+    "pulls": (
+        "Each image pull from kubelet's request: waiting for the puller, downloading the "
+        "layers and unpacking them (the two overlap). One replication."
+    ),
+    "images": "Image bytes by Windows base version, a layer shared by digest counted once.",
+    "start_latency": "The share of pods ready within a time of their creation.",
+    "restarts": "Restarts and allocations refused by job objects, per workload.",
 }
 
 _CSS = """
@@ -245,6 +273,7 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding
 text-align:left;vertical-align:top}th{background:#f5f5f5}
 .warn li{margin:.3em 0}.warn{background:#fff6e5;border-left:4px solid #f0a020;padding:.5em 1.5em}
 figure{margin:1.2em 0}figure img{max-width:100%;border:1px solid #eee}
+figcaption{font-size:.9em;color:#444}.blank{background:#f7f7f7;padding:.5em 1em}
 .muted{color:#666;font-size:.9em}code{background:#f5f5f5;padding:0 .2em}
 """
 
@@ -253,7 +282,14 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def render_html(res: Results, figures: dict[str, bytes], info: dict[str, Any]) -> str:
+def render_html(
+    res: Results,
+    figures: dict[str, bytes],
+    info: dict[str, Any],
+    blanks: dict[str, str] | None = None,
+) -> str:
+    """The report as one HTML page; ``blanks`` holds the sentences of figures with nothing
+    to show (drawn in their place, in the figures' order)."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -297,13 +333,21 @@ def render_html(res: Results, figures: dict[str, bytes], info: dict[str, Any]) -
     parts.append("</table>")
     parts += [f'<p class="muted">{_esc(note)}</p>' for note in _missing_notes(res)]
     parts.append("<h2>Figures</h2>")
-    for name, png in figures.items():
-        data = base64.b64encode(png).decode("ascii")
+    blanks = blanks or {}
+    for name in _figure_order(figures, blanks):
         title = FIGURE_TITLES.get(name, name)
-        parts.append(
-            f'<figure id="fig-{_esc(name)}"><img alt="{_esc(title)}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{_esc(title)}</figcaption></figure>'
-        )
+        caption = FIGURE_CAPTIONS.get(name, "")
+        if name in figures:
+            data = base64.b64encode(figures[name]).decode("ascii")
+            parts.append(
+                f'<figure id="fig-{_esc(name)}"><img alt="{_esc(title)}" '
+                f'src="data:image/png;base64,{data}"><figcaption>{_esc(title)}. '
+                f"{_esc(caption)}</figcaption></figure>"
+            )
+        else:
+            parts.append(
+                f'<p class="blank" id="fig-{_esc(name)}">{_esc(title)}: {_esc(blanks[name])}</p>'
+            )
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
@@ -352,7 +396,14 @@ def _md_paragraph(text: str) -> str:
     return "\n".join(md_literal(line.strip(), line_start=True) for line in lines)
 
 
-def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, Any]) -> str:
+def render_markdown(
+    res: Results,
+    figure_files: dict[str, str],
+    info: dict[str, Any],
+    blanks: dict[str, str] | None = None,
+) -> str:
+    """The report as Markdown, its figures as files (``figure_files``: name -> relative
+    path) and ``blanks`` the sentences of figures with nothing to show."""
     q = md_literal
     lines = [f"# {q(res.scenario)}", ""]
     description = res.meta.get("description") or ""
@@ -377,16 +428,27 @@ def render_markdown(res: Results, figure_files: dict[str, str], info: dict[str, 
     lines += [f"| {r.question} | {r.answer} |" for r in headline(res, q)]
     lines += [line for note in _missing_notes(res, q) for line in ("", note)]
     lines += ["", "## Figures", ""]
-    if figure_files:
-        for name, rel in figure_files.items():
-            lines += [f"![{FIGURE_TITLES.get(name, name)}]({rel})", ""]
-    else:
+    blanks = blanks or {}
+    if not figure_files:
         lines += [
             "The figures are embedded in `report.html`, which `hpsim run SCENARIO --report` "
             "and `hpsim report RESULTS_DIR` write beside this file.",
             "",
         ]
+    for name in _figure_order(figure_files, blanks):
+        title = FIGURE_TITLES.get(name, name)
+        lines += [f"### {title}", ""]
+        if name in figure_files:
+            lines += [f"![{title}]({figure_files[name]})", "", FIGURE_CAPTIONS.get(name, ""), ""]
+        else:
+            lines += [blanks[name], ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _figure_order(*named: dict[str, Any]) -> list[str]:
+    """The figures' names in the order ``Plots.NAMES`` gives them (others after)."""
+    names = {n for d in named for n in d}
+    return [n for n in Plots.NAMES if n in names] + sorted(names - set(Plots.NAMES))
 
 
 def _reps(res: Results) -> int:
@@ -447,7 +509,15 @@ def write_report(folder: str | Path, *, figures: bool = True, stamp: bool = True
     info = json.loads((folder / "run.json").read_text())
     if stamp:
         info["written"] = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    pngs = {name: figure_png(fig) for name, fig in Plots(res).all().items()}
+    plots = Plots(res)
+    pngs: dict[str, bytes] = {}
+    blanks: dict[str, str] = {}
+    for name in Plots.NAMES:
+        sentence = plots.blank(name)
+        if sentence is not None:
+            blanks[name] = sentence
+        else:
+            pngs[name] = figure_png(getattr(plots, name)())
     written = []
     figure_files: dict[str, str] = {}
     if figures:
@@ -458,7 +528,7 @@ def write_report(folder: str | Path, *, figures: bool = True, stamp: bool = True
             figure_files[name] = f"figures/{name}.png"
             written.append(path)
     html_path = folder / "report.html"
-    atomic.write_bytes(html_path, render_html(res, pngs, info).encode("utf-8"))
+    atomic.write_bytes(html_path, render_html(res, pngs, info, blanks).encode("utf-8"))
     md_path = folder / "report.md"
-    atomic.write_bytes(md_path, render_markdown(res, figure_files, info).encode("utf-8"))
+    atomic.write_bytes(md_path, render_markdown(res, figure_files, info, blanks).encode("utf-8"))
     return [html_path, md_path, *written]

@@ -44,6 +44,7 @@ from hpsim.facts import ContainerRecord, GCRecord, PodRecord, PullRecord, WriteR
 from hpsim.observe.findings import Finding, findings
 from hpsim.observe.recorder import SERIES_COLUMNS, Recorder
 from hpsim.observe.stats import combine
+from hpsim.scenario.admission import effective_containers
 from hpsim.scenario.derived import (
     allocatable,
     commit_limit,
@@ -404,6 +405,12 @@ def scenario_meta(loaded: LoadedScenario) -> dict[str, Any]:
             "namespace": plan.template.namespace,
             "host_process": bool(plan.template.host_process),
             "on_memory_cap": plan.spec.on_memory_cap,
+            # The job memory limit of each container that has one, as the model applies it.
+            "memory_limits_bytes": {
+                c.name: c.job_memory_limit_bytes
+                for c in effective_containers(plan.template.raw_spec, loaded.scenario.node.cpu)
+                if c.job_memory_limit_bytes is not None
+            },
         }
         for plan in loaded.workloads
     ]

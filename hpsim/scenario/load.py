@@ -538,6 +538,19 @@ def load_source(src: Source, *, base_dir: Path, allow_outside: bool = False) -> 
             raise src.error(
                 ("events", i, "scale", "workload"), f"a {plan.template.kind} cannot be scaled"
             )
+        if event.rollout and plan.template.kind == "Job":
+            # A Job's pod template is immutable (k/k pkg/apis/batch/validation
+            # ValidateJobSpecUpdate: "field is immutable").
+            raise src.error(
+                ("events", i, "rollout", "workload"),
+                "a Job's pod template is immutable: spec.template: field is immutable",
+            )
+        if event.rollout and plan.template.kind == "Pod":
+            raise src.error(
+                ("events", i, "rollout", "workload"),
+                "a bare Pod has no rollout (an in-place image update is not modelled): "
+                "use a Deployment",
+            )
         if event.rollout and event.rollout.container:
             cnames = [c.name for c in plan.template.spec.containers]
             if event.rollout.container not in cnames:

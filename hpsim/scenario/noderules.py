@@ -5,7 +5,14 @@
   component-base featuregate).
 - containerd >= 1.6 for HostProcess and >= 1.7 for local-group users (hcsshim
   internal/jobcontainers/logon.go; k8s docs create-hostprocess-pod.md).
-- hcsshim's refusal of named pipe mounts (internal/jobcontainers/mounts.go).
+- hcsshim's refusal of named pipe mounts (internal/jobcontainers/mounts.go); Unix domain
+  socket mounts, which the Kubernetes docs list as not supported for HostProcess containers
+  (kubernetes/website content/en/docs/tasks/configure-pod-container/create-hostprocess-pod.md,
+  "Limitations": "Both Named pipe mounts and Unix domain sockets are not supported").
+- Hyper-V isolation: hcsshim runs a job container only when the spec is not hypervisor
+  isolated (cmd/containerd-shim-runhcs-v1/task_hcs.go: ``oci.IsJobContainer(s) &&
+  !oci.IsIsolated(s)``); the docs' "Limitations": "Filesystem or Hyper-V isolation are not
+  supported for HostProcess containers".
 """
 
 from __future__ import annotations
@@ -32,8 +39,10 @@ from hpsim.scenario.podspec import (
 __all__ = [
     "GATE",
     "GATE_OFF_MESSAGE",
+    "HYPERV_MESSAGE",
     "LOCAL_USER_MESSAGE",
     "NAMED_PIPE_MESSAGE",
+    "SOCKET_MESSAGE",
     "NodeFacts",
     "NodeVerdict",
     "is_service_account",
@@ -63,9 +72,14 @@ class NodeFacts:
     kubernetes_version: str
     containerd_version: str
     feature_gates: Mapping[str, bool] = field(default_factory=dict)
+    # RuntimeClass name -> its handler, for the classes whose runtime is hypervisor isolated.
+    hypervisor_classes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "feature_gates", MappingProxyType(dict(self.feature_gates)))
+        object.__setattr__(
+            self, "hypervisor_classes", MappingProxyType(dict(self.hypervisor_classes))
+        )
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,12 @@ LOCAL_USER_MESSAGE = (
 NAMED_PIPE_MESSAGE = (
     "named pipe mounts not supported for job containers - interact with the pipe directly"
 )
+# hpsim's words, after the Kubernetes docs' "Limitations" (create-hostprocess-pod.md).
+SOCKET_MESSAGE = (
+    "Unix domain socket mounts are not supported for HostProcess containers - "
+    "access the socket by its path on the host"
+)
+HYPERV_MESSAGE = "Hyper-V isolation is not supported for HostProcess containers"
 # The three service accounts hcsshim logs on with LOGON32_LOGON_SERVICE; Windows accepts
 # these names with or without the space, in any case.
 _SERVICE_ACCOUNTS = frozenset({"system", "localservice", "networkservice"})
@@ -147,6 +167,16 @@ def _named_pipe(path: object) -> bool:
     return isinstance(path, str) and path.startswith(("\\\\.\\pipe\\", "//./pipe/"))
 
 
+def _socket(volume: Mapping[str, Any]) -> bool:
+    # hostPath type Socket (kubelet checks the path is a socket); a path ending in .sock is
+    # our reading of a Unix socket by its usual name (containerd.sock, docker.sock).
+    host = as_map(volume.get("hostPath"))
+    path = host.get("path")
+    return host.get("type") == "Socket" or (
+        isinstance(path, str) and path.lower().endswith(".sock")
+    )
+
+
 def node_rules(spec: Mapping[str, Any], node: NodeFacts) -> list[NodeVerdict]:
     """Node-level refusals of a HostProcess pod; empty when the node can run it.
 
@@ -191,8 +221,22 @@ def node_rules(spec: Mapping[str, Any], node: NodeFacts) -> list[NodeVerdict]:
         for v in as_list(spec.get("volumes"))
         if _named_pipe(get_in(v, "hostPath", "path"))
     }
+    sockets = {
+        as_map(v).get("name"): get_in(v, "hostPath", "path")
+        for v in as_list(spec.get("volumes"))
+        if _socket(as_map(v))
+    }
     for c in hp_containers:
         for m in map(as_map, as_list(c.get("volumeMounts"))):
+            if m.get("name") in sockets:
+                out.append(
+                    NodeVerdict(
+                        "socket",
+                        f"container {go_quote(container_name(c))} mounts volume "
+                        f"{go_quote(str(m.get('name')))} ({sockets[m.get('name')]}): "
+                        f"{SOCKET_MESSAGE}",
+                    )
+                )
             if m.get("name") in pipes:
                 out.append(
                     NodeVerdict(
@@ -202,4 +246,14 @@ def node_rules(spec: Mapping[str, Any], node: NodeFacts) -> list[NodeVerdict]:
                         f"{NAMED_PIPE_MESSAGE}",
                     )
                 )
+    rc = spec.get("runtimeClassName")
+    if isinstance(rc, str) and rc in node.hypervisor_classes:
+        out.append(
+            NodeVerdict(
+                "hyperV",
+                f"runtimeClassName {go_quote(rc)} (handler "
+                f"{go_quote(node.hypervisor_classes[rc])}) runs hypervisor-isolated pods: "
+                f"{HYPERV_MESSAGE}",
+            )
+        )
     return out

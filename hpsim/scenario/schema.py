@@ -468,6 +468,15 @@ def _quantity_text(n: int, *, cpu: bool = False) -> str:
     return str(n)
 
 
+class RuntimeClass(Model):
+    """A RuntimeClass (node.k8s.io/v1) and what containerd's runtime for its handler does."""
+
+    handler: str
+    # containerd runtime options SandboxIsolation = 1 (hcsshim runhcs options.proto
+    # SandboxIsolation HYPERVISOR): pods of this class run in a utility VM.
+    hypervisor: bool = False
+
+
 class NodeSpec(Model):
     """One Windows Server node."""
 
@@ -477,6 +486,16 @@ class NodeSpec(Model):
     memory: Bytes
     # guess: Windows sizes a system-managed pagefile itself; set what your nodes use.
     pagefile: Bytes = 8 * 2**30
+    # guess: what Windows, kubelet and containerd commit before any pod. No source measures
+    # it; Kubernetes' "Resource Management for Windows nodes" (kubernetes/website content/en/
+    # docs/concepts/configuration/windows-resource-management.md) asks for a system reserved
+    # memory of at least 2 GiB for them, taken here as what they commit.
+    system_commit: Bytes = 2 * 2**30
+    # Commit a process-isolated container costs outside its own job object (its silo's
+    # system processes): microsoft/Windows-Containers#180 reports 200-300 MB per container
+    # missing from the container's statistics; the default is the middle, 250 MiB.
+    # HostProcess containers have none.
+    isolated_container_commit: Bytes = 250 * 2**20
     disk: Bytes = 128 * 2**30  # guess: AKS's default OS disk for Windows pools
     # guess: what Windows Server and the node's own software hold before any image.
     os_disk_usage: Bytes = 20 * 2**30
@@ -494,8 +513,12 @@ class NodeSpec(Model):
     containerd: ContainerdConfig = ContainerdConfig()
     feature_gates: dict[str, bool] = {}
     # bindflt present (KEP-1981 README.md): true on WS2022+ and on WS2019 since the 2022-07
-    # patches.
-    file_binding: SkipJsonSchema[bool] = Field(True, exclude=True)  # refused: see _file_binding
+    # patches. hcsshim (containerd 1.7+) binds HostProcess volumes with it, else symlinks them
+    # (hpsim.scenario.hpcmounts).
+    file_binding: bool = True
+    # RuntimeClasses by name: the handler, and whether containerd's runtime for it runs
+    # hypervisor isolation (runhcs option SandboxIsolation = 1). Only what admission needs.
+    runtime_classes: dict[str, RuntimeClass] = {}
     labels: dict[str, str] = {}
     taints: list[Taint] = []
     kubelet: KubeletConfig = KubeletConfig()
@@ -524,13 +547,6 @@ class NodeSpec(Model):
             data = {**data, "containerd": {"version": data["containerd"]}}
         return data
 
-    @field_validator("file_binding", mode="before")
-    @classmethod
-    def _file_binding(cls, v: Any) -> Any:
-        raise _not_modelled(
-            "fileBinding", "hpsim runs HostProcess containers the same way with or without bindflt"
-        )
-
     @field_validator("memory", "disk")
     @classmethod
     def _size(cls, v: int) -> int:
@@ -553,6 +569,14 @@ class NodeSpec(Model):
                 f"must be larger than osDiskUsage ({_quantity_text(self.disk)} is not larger "
                 f"than {_quantity_text(self.os_disk_usage)}): Windows itself would fill the volume",
                 self.disk,
+            )
+        if self.system_commit >= self.memory + self.pagefile:
+            raise _error_at(
+                ("systemCommit",),
+                f"must be less than memory + pagefile ({_quantity_text(self.system_commit)} "
+                f"is not less than {_quantity_text(self.memory + self.pagefile)}): the node "
+                "could not commit anything for its pods",
+                self.system_commit,
             )
         self._check_reservations()
         return self

@@ -35,9 +35,10 @@ from hpsim.scenario.admission import (
     NodeVerdict,
     PodSecurityResult,
 )
+from hpsim.scenario.hpcmounts import ContainerMounts, host_process_mounts
 from hpsim.scenario.load import LoadedScenario, load_source
 from hpsim.scenario.manifests import PodTemplate, templates_from_source
-from hpsim.scenario.schema import NodeSpec
+from hpsim.scenario.schema import NodeSpec, version_tuple
 from hpsim.scenario.yamlsrc import iter_documents, read_text
 
 LEVELS = ("privileged", "baseline", "restricted")
@@ -72,6 +73,8 @@ class TemplateVerdict:
     namespace_level: str
     node: tuple[NodeVerdict, ...]
     containers: tuple[ContainerSettings, ...]
+    # Per HostProcess container: its sandbox mount point and where its mounts land.
+    mounts: tuple[ContainerMounts, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -123,6 +126,7 @@ class TemplateVerdict:
             "namespaceLevel": self.namespace_level,
             "node": [v.to_json() for v in self.node],
             "containers": [c.to_json() for c in self.containers],
+            "hostProcessMounts": [m.to_json() for m in self.mounts],
         }
         if obstacles is not None:
             out["canRun"] = self.admitted and not obstacles
@@ -170,6 +174,13 @@ class TemplateVerdict:
             if c.job_cpu_rate is not None:
                 parts.append(f"job CPU rate {c.job_cpu_rate}")
             lines.append(" ".join(parts))
+        for cm in self.mounts:
+            lines.append(
+                f"  container {_name(cm.container)}: "
+                f"CONTAINER_SANDBOX_MOUNT_POINT={_text(cm.sandbox_mount_point)}"
+            )
+            for m in cm.mounts:
+                lines.append(f"    {_text(m.human())}")
         return lines
 
 
@@ -215,6 +226,9 @@ def node_facts(node: NodeSpec) -> NodeFacts:
         kubernetes_version=node.kubernetes,
         containerd_version=node.containerd.version,
         feature_gates=dict(node.feature_gates),
+        hypervisor_classes={
+            name: rc.handler for name, rc in node.runtime_classes.items() if rc.hypervisor
+        },
     )
 
 
@@ -233,6 +247,12 @@ def check_template(t: PodTemplate, *, node: NodeSpec, level: str) -> TemplateVer
         namespace_level=level,
         node=tuple(admission.node_rules(t.raw_spec, node_facts(node))),
         containers=tuple(admission.effective_containers(t.raw_spec, node.cpu)),
+        # Only a pod the API server admits reaches the node and mounts anything.
+        mounts=host_process_mounts(
+            t.raw_spec, version_tuple(node.containerd.version), node.file_binding
+        )
+        if not errors
+        else (),
     )
 
 
