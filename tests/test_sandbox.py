@@ -114,3 +114,20 @@ def test_a_failed_sandbox_pull_fails_runpodsandbox_and_the_pod_worker_retries(
     assert failed["time_s"].tolist() == [5.0, 15.0, 25.0]
     assert set(failed["message"]) == {f"Failed to create pod sandbox: {message}"}
     assert res.pods.set_index("pod").loc["p", "ready_s"] == 44.0
+
+
+def test_a_sandbox_image_nobody_defines_is_in_no_node_image() -> None:
+    """containerd's sandboxImage names an image neither the scenario nor the catalogue
+    defines: the node image cannot hold it, and RunPodSandbox's pull of it is answered
+    not found at 0, 10, 20 and 30 s (the pod worker's 10 s); the pod never starts."""
+    data = _data(None, duration="35s")
+    data["node"]["containerd"]["sandboxImage"] = "foo/pause:9"
+    res = run(data)
+    failed = res.events[res.events["reason"] == "FailedCreatePodSandBox"]
+    assert failed["time_s"].tolist() == [0.0, 10.0, 20.0, 30.0]
+    assert failed["message"].iloc[0] == (
+        "Failed to create pod sandbox: rpc error: code = NotFound desc = failed to get sandbox "
+        'image "foo/pause:9": failed to pull image "foo/pause:9": failed to pull and unpack '
+        'image "foo/pause:9": failed to resolve reference "foo/pause:9": foo/pause:9: not found'
+    )
+    assert res.pods.set_index("pod").loc["p", "phase"] == "ContainerCreating"

@@ -131,7 +131,7 @@ class Kubelet:
         self._pulled: set[str] = set()  # images pulled at least once in the run
         # Layer digests on the node so far in the run (the node image's from the start).
         self._layers_seen: set[str] = {
-            lay.digest for ref in spec.pre_pulled for lay in images[ref].layers
+            lay.digest for ref in spec.pre_pulled if ref in images for lay in images[ref].layers
         }
         # Job objects' commit keys -> their container (a refusal counts against it).
         self._owner_of: dict[Hashable, tuple[Pod, ContainerState]] = {}

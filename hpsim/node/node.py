@@ -174,10 +174,12 @@ class WindowsNode:
             on_change=self._commit_changed,
             on_failure=lambda hit: self.kubelet.cap_hit(hit),
         )
-        # The node image's images are in the store before the volume first reads it.
+        # The node image's images are in the store before the volume first reads it. A
+        # sandbox image nobody defines is in no node image: RunPodSandbox fails to pull it.
         images = resolve_images(self.scenario)
         for ref in spec.pre_pulled:
-            self.containerd.preload(images[ref])
+            if ref in images:
+                self.containerd.preload(images[ref])
         self.volume = Volume(
             env,
             capacity=spec.disk,
