@@ -8,7 +8,8 @@ pagefile - committed -- and ``nodefs.available``, against evictionHard
 (default memory.available<500Mi, nodefs.available<10%).
 
 When a signal crosses its threshold it first reclaims at node level (for
-disk: delete every unused image, ``DeleteUnusedImages``), then, if still
+disk: remove every dead container of terminated pods and delete every unused
+image, ``DeleteAllUnusedContainers`` and ``DeleteUnusedImages``), then, if still
 short, evicts one pod per pass: pods whose usage exceeds their request first,
 then lower priority, then higher usage (eviction/helpers.go rankMemoryPressure
 / rankDiskPressure, [UNCONFIRMED for Windows]). Critical pods
@@ -58,13 +59,14 @@ class EvictionManager:
         enforced: bool,
         volume: Volume,
         ledger: CommitLedger,
-        reclaim_images: Callable[[], object],
+        reclaim_disk: Callable[[], object],
         candidates: Callable[[], list[Pod]],
         memory_usage: Callable[[Pod], float],
         evict: Callable[[Pod, str], None],
         conditions_cleared: Callable[[], None],
     ) -> None:
-        """``reclaim_images`` deletes every unused image (``DeleteUnusedImages``);
+        """``reclaim_disk`` reclaims at node level for nodefs: every unused container, then
+        every unused image (``DeleteAllUnusedContainers``, ``DeleteUnusedImages``);
         ``candidates`` are the pods on the node; ``evict`` kills one;
         ``conditions_cleared`` is told when a pressure condition (and its taint) goes."""
         self.env = env
@@ -73,7 +75,7 @@ class EvictionManager:
         self.enforced = enforced
         self.volume = volume
         self.ledger = ledger
-        self._reclaim_images = reclaim_images
+        self._reclaim_disk = reclaim_disk
         self._candidates = candidates
         self._memory_usage = memory_usage
         self._evict = evict
@@ -198,7 +200,7 @@ class EvictionManager:
             self._conditions_cleared()
         if self._disk_short():
             self._pressure("ephemeral-storage")
-            self._reclaim_images()
+            self._reclaim_disk()
             if self._disk_short():
                 self._evict_one("ephemeral-storage", now)
         elif self._memory_short():

@@ -27,14 +27,14 @@ What it mirrors (k/k pkg/kubelet):
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Hashable
+from collections.abc import Generator, Hashable, Sequence
 from typing import Any, Protocol, cast
 
 import simpy
 from simpy.events import Event, Process, Timeout
 
 from hpsim import units
-from hpsim.facts import ContainerRecord, Emitter, PullRecord
+from hpsim.facts import ContainerRecord, Emitter, PullRecord, WriteRecord
 from hpsim.node.backoff import Backoff
 from hpsim.node.containerd import Containerd, Image
 from hpsim.node.cpu import ProcessorSharing, job_rate_to_millicores
@@ -43,7 +43,7 @@ from hpsim.node.images import not_found_error, process_isolation_compatible
 from hpsim.node.jobobject import CapHit, CommitLedger
 from hpsim.node.pod import ContainerState, Pod, PodStates
 from hpsim.node.spikes import SpikeTrain
-from hpsim.node.storage import Volume
+from hpsim.node.storage import Volume, WriterKey
 from hpsim.node.waits import all_done, first_of
 from hpsim.scenario.schema import NodeSpec
 
@@ -58,8 +58,21 @@ OS_MISMATCH = (
 )
 
 Proc = Generator[simpy.Event, Any, Any]
-# What a running container writes to: its scratch VHDX, logs, emptyDirs and host paths.
-_WRITERS = ("scratch", "logs", "empty_dir", "host_writes")
+# What each container instance writes to, new at every start: a fresh scratch sandbox.vhdx
+# ("a new volume is created on the host upon starting the container", Kubernetes docs
+# "Create a Windows HostProcess Pod"; containerd plugins/snapshots/windows/windows.go
+# createScratchLayer makes one per container snapshot, and a restart is a new container,
+# k/k pkg/kubelet/kuberuntime/kuberuntime_container.go startContainer) and a new log file
+# (<restartCount>.log, kuberuntime_container.go BuildContainerLogsDirectory/logPath).
+INSTANCE_WRITERS = ("scratch", "logs")
+# What lives as long as the pod: its emptyDirs and what it writes to host paths.
+POD_WRITERS = ("empty_dir", "host_writes")
+
+
+def writer_key(uid: int, container: str, owner: str, instance: int | None = None) -> WriterKey:
+    """The volume's key of one writer: ``instance`` is the restart count for an
+    instance's own files (scratch, logs), None for the pod's (emptyDir, host paths)."""
+    return (uid, container, owner, instance)
 
 
 class PodHooks(Protocol):
@@ -429,6 +442,7 @@ class Kubelet:
         c.last_finished_at = self.env.now
         if code is None:
             return None
+        self._container_died(pod, c)
         self.hooks.container_exited(pod, c, code)
         return code
 
@@ -467,7 +481,7 @@ class Kubelet:
         if spikes is not None:
             spikes.stop()
         if writes:
-            self.volume.stop_many([(pod.uid, c.spec.name, what) for what in _WRITERS])
+            self.volume.stop_many(self._instance_keys(pod, c, c.restarts))
         if key in self.cpu:
             self.cpu.remove(key)
         self.ledger.remove(key)
@@ -491,21 +505,88 @@ class Kubelet:
         return p.exit_code
 
     def _start_writers(self, pod: Pod, c: ContainerState) -> None:
-        """A running container writes: scratch VHDX, logs, emptyDir, host paths."""
+        """A running instance writes: its own scratch VHDX and log file, and the pod's
+        emptyDir and host paths."""
         vol, p = self.volume, c.profile
         k = self.spec.kubelet
-        key = (pod.uid, c.spec.name)
+        uid, name, n = pod.uid, c.spec.name, c.restarts
+        # Each instance's scratch is a new sandbox.vhdx of the scratch size.
         scratch = float(self.spec.containerd.scratch_size)
-        # Rotation keeps at most containerLogMaxFiles files of containerLogMaxSize.
+        # Rotation keeps at most containerLogMaxFiles files of containerLogMaxSize, per
+        # instance (k/k pkg/kubelet/logs/container_log_manager.go rotates each log path).
         logs = float(k.container_log_max_size * k.container_log_max_files)
+        if p.rootfs_writes or p.log_rate:
+            c.on_disk.append(n)
         vol.write_many(
             (
-                ((*key, "scratch"), "scratch", pod.uid, p.rootfs_writes, scratch),
-                ((*key, "logs"), "logs", pod.uid, p.log_rate, logs),
-                ((*key, "empty_dir"), "empty_dir", pod.uid, p.empty_dir_writes, math.inf),
-                ((*key, "host_writes"), "host_writes", pod.uid, p.host_writes, math.inf),
+                (writer_key(uid, name, "scratch", n), "scratch", uid, p.rootfs_writes, scratch),
+                (writer_key(uid, name, "logs", n), "logs", uid, p.log_rate, logs),
+                (
+                    writer_key(uid, name, "empty_dir"),
+                    "empty_dir",
+                    uid,
+                    p.empty_dir_writes,
+                    math.inf,
+                ),
+                (writer_key(uid, name, "host_writes"), "host_writes", uid, p.host_writes, math.inf),
             )
         )
+
+    @staticmethod
+    def _instance_keys(pod: Pod, c: ContainerState, n: int) -> list[WriterKey]:
+        """The writers instance ``n`` of ``c`` writes to (its own and the pod's)."""
+        uid, name = pod.uid, c.spec.name
+        return [writer_key(uid, name, o, n) for o in INSTANCE_WRITERS] + [
+            writer_key(uid, name, o) for o in POD_WRITERS
+        ]
+
+    # -- dead containers -------------------------------------------------------------------------
+
+    def _container_died(self, pod: Pod, c: ContainerState) -> None:
+        """ContainerDied: the pod container deletor keeps the newest dead instance of the
+        container and removes the others (hpsim.node.containergc)."""
+        if len(c.on_disk) > 1:
+            newest = c.on_disk[-1]
+            old = c.on_disk[:-1]
+            c.on_disk = [newest]
+            self._release(
+                pod, [writer_key(pod.uid, c.spec.name, o, n) for n in old for o in INSTANCE_WRITERS]
+            )
+
+    def remove_containers(self, pod: Pod) -> None:
+        """Every dead container of the pod is removed: its scratch and log files go."""
+        keys = [
+            writer_key(pod.uid, c.spec.name, o, n)
+            for c in pod.containers
+            for n in c.on_disk
+            for o in INSTANCE_WRITERS
+        ]
+        for c in pod.containers:
+            c.on_disk = []
+        self._release(pod, keys)
+
+    def release_pod_volumes(self, pod: Pod) -> None:
+        """The pod is gone: its emptyDirs are deleted, its host-path writes stay."""
+        names = [c.spec.name for c in pod.containers]
+        self._release(
+            pod,
+            [writer_key(pod.uid, n, "empty_dir") for n in names],
+            [writer_key(pod.uid, n, "host_writes") for n in names],
+        )
+
+    def _release(
+        self, pod: Pod, free: Sequence[WriterKey], retire: Sequence[WriterKey] = ()
+    ) -> None:
+        """Writers go (``free``: their bytes deleted, ``retire``: their bytes stay): a
+        record of what each wrote."""
+        now = self.env.now
+        for w in self.volume.release(free, retire):
+            _uid, container, owner, instance = cast(WriterKey, w.key)
+            self.emit.write(
+                WriteRecord(
+                    pod.name, pod.plan.name, container, owner, w.first, now, w.bytes, instance
+                )
+            )
 
     # -- deletion ------------------------------------------------------------------------------
 

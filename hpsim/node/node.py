@@ -24,6 +24,7 @@ from simpy.events import Event, Process, Timeout
 from hpsim.errors import HpsimError, excerpt
 from hpsim.facts import Emitter, WriteRecord
 from hpsim.node.containerd import Containerd
+from hpsim.node.containergc import ContainerGC
 from hpsim.node.controllers import Controller, build_controllers
 from hpsim.node.cpu import ProcessorSharing
 from hpsim.node.draws import Draws, Streams
@@ -44,7 +45,7 @@ from hpsim.node.scheduler import (
     pod_request,
     unavailable,
 )
-from hpsim.node.storage import ACCOUNTED, OWNERS, Volume, Written
+from hpsim.node.storage import ACCOUNTED, OWNERS, Volume, WriterKey, Written
 from hpsim.scenario.admission import ContainerSettings
 from hpsim.scenario.derived import (
     allocatable,
@@ -58,9 +59,6 @@ from hpsim.scenario.manifests import Container
 from hpsim.scenario.schema import Event as ScenarioEvent
 from hpsim.scenario.schema import MemoryDist, Profile
 from hpsim.scenario.verdicts import TemplateVerdict, scenario_verdicts
-
-# A pod's own storage, deleted with it (its host-path writes stay).
-_POD_STORAGE = ("scratch", "logs", "empty_dir")
 
 # The built-in PriorityClasses (k/k pkg/apis/scheduling/types.go): the Priority admission
 # plugin fills spec.priority from priorityClassName.
@@ -194,6 +192,7 @@ class WindowsNode:
             in_use=lambda: [p.images for p in self.live_pods()],
             pinned=self.kubelet.pinned,
         )
+        self.containergc = ContainerGC(env, remove=self.kubelet.remove_containers)
         self.eviction = EvictionManager(
             env,
             emit,
@@ -202,7 +201,7 @@ class WindowsNode:
             enforced=eviction_enforced(spec),
             volume=self.volume,
             ledger=self.ledger,
-            reclaim_images=self.imagegc.delete_unused,
+            reclaim_disk=self._reclaim_disk,
             candidates=self.live_pods,
             memory_usage=self._committed_by,
             evict=self.evict,
@@ -216,6 +215,9 @@ class WindowsNode:
         self._uid = 0
         self._blueprints: dict[str, _Blueprint] = {}
         self._live: dict[int, Pod] = {}  # pods that have not ended, by uid
+        # Pods that ended (Succeeded, Failed) and are not deleted, whose dead containers
+        # are still on the volume.
+        self._ended: dict[int, Pod] = {}
         self._names: dict[int, tuple[str, str]] = {}  # every pod's (name, workload) by uid
         self.controllers: dict[str, Controller] = build_controllers(
             env, emit, self, self.streams, loaded.workloads
@@ -274,6 +276,7 @@ class WindowsNode:
         a caller may then advance ``env`` in slices, as the benchmark does)."""
         self.imagegc.start()
         self.eviction.start()
+        self.containergc.start()
         self._disk_level(self.volume)
         for c in self.controllers.values():
             c.start()
@@ -481,6 +484,8 @@ class WindowsNode:
 
     def pod_terminal(self, pod: Pod) -> None:
         """A pod reached Succeeded or Failed: it no longer holds requests."""
+        if pod.reason != "Evicted" and any(c.on_disk for c in pod.containers):
+            self._ended[pod.uid] = pod
         ctl = self.controllers.get(pod.owner)
         if ctl is not None:
             ctl.pod_leaving(pod)
@@ -495,6 +500,10 @@ class WindowsNode:
             if pod.state in ("Succeeded", "Failed"):
                 pod.deleted = self.env.now
                 pod.set_state("Deleted", self.env.now, self.states)
+                if pod.reason != "Evicted":  # an evicted pod's storage went at its eviction
+                    self.kubelet.release_pod_volumes(pod)
+                    if self._ended.pop(pod.uid, None) is not None:
+                        self.containergc.pod_deleted(pod)
             return None
         pod.delete_requested = self.env.now
         ctl = self.controllers.get(pod.owner)
@@ -586,23 +595,35 @@ class WindowsNode:
         return list(live.values())
 
     def free_pod_storage(self, pod: Pod) -> None:
-        """The pod is gone: its writable layers, logs and emptyDirs go; host writes stay."""
+        """The pod is gone, deleted while it ran or evicted: its containers go as they die
+        (the container deletor with ``removeAll``, hpsim.node.containergc), and with them
+        their scratch and logs; its emptyDirs go; its host writes stay."""
         if not any(c.profile.writes for c in pod.containers):
             return  # it never wrote: nothing of it is on the volume
-        uid = pod.uid
-        released = self.volume.release(
-            [(uid, c.spec.name, what) for c in pod.containers for what in _POD_STORAGE],
-            [(uid, c.spec.name, "host_writes") for c in pod.containers],
-        )
-        self._emit_writes(released, self.env.now)
+        self.kubelet.remove_containers(pod)
+        self.kubelet.release_pod_volumes(pod)
+
+    def _reclaim_disk(self) -> None:
+        """The eviction manager's node-level reclaim for nodefs on a node without a
+        separate image filesystem (k/k pkg/kubelet/eviction/helpers.go
+        buildSignalToNodeReclaimFuncs): ``DeleteAllUnusedContainers`` -- every container
+        of a terminated pod, and beyond one dead instance per container, which the
+        deletor already keeps to -- then ``DeleteUnusedImages``."""
+        self.containergc.remove_all()
+        ended, self._ended = self._ended, {}
+        for pod in ended.values():
+            self.kubelet.remove_containers(pod)
+        self.imagegc.delete_unused()
 
     def _emit_writes(self, written: list[Written], released: float | None) -> None:
-        """What each writer wrote, as records (``released``: when its pod's storage went)."""
+        """What each writer wrote, as records (``released``: when its bytes went)."""
         for w in written:
-            uid, container, _owner = cast("tuple[int, str, str]", w.key)  # the node's writer keys
+            uid, container, _owner, instance = cast(WriterKey, w.key)  # the node's writer keys
             name, workload = self._names[uid]
             self.emit.write(
-                WriteRecord(name, workload, container, w.owner, w.first, released, w.bytes)
+                WriteRecord(
+                    name, workload, container, w.owner, w.first, released, w.bytes, instance
+                )
             )
 
     def evict(self, pod: Pod, message: str) -> None:

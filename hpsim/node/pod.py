@@ -59,6 +59,8 @@ class ContainerState:
     started_at: float | None = None
     last_finished_at: float | None = None
     stop: simpy.Event | None = None  # triggered to kill the running instance
+    # Instances (restart counts) whose scratch and log files are on the volume, oldest first.
+    on_disk: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)

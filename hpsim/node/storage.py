@@ -32,6 +32,9 @@ from typing import NamedTuple
 import simpy
 from simpy.events import Timeout
 
+# The node's writer keys: (pod uid, container, owner, instance or None), see hpsim.node.kubelet.
+WriterKey = tuple[int, str, str, int | None]
+
 OWNERS = ("os", "content_store", "snapshots", "scratch", "logs", "empty_dir", "host_writes")
 ACCOUNTED = ("snapshots", "scratch", "logs", "empty_dir")
 WRITER_OWNERS = ("scratch", "logs", "empty_dir", "host_writes")

@@ -27,8 +27,9 @@ Tables (units in column names):
 - ``pulls``: one row per pull kubelet asked containerd for: queued, started,
   downloaded and finished times, bytes downloaded and unpacked by this pull,
   seconds downloading and applying layers (the two overlap), error.
-- ``writes``: one row per writer of a container (scratch, logs, emptyDir, host
-  paths): first write, when the pod's storage was released, bytes written.
+- ``writes``: one row per writer: a container instance's scratch and logs (``instance``:
+  its restart count; each start has new ones), a container's emptyDir and host-path
+  writes: first write, when its bytes were deleted or left behind (released_s), bytes.
 """
 
 from __future__ import annotations
@@ -155,8 +156,14 @@ def tables_from_records(rec: Recorder) -> dict[str, pd.DataFrame]:
         "gc": _frame(rec.gcs, GCRecord._fields),
         "containers": _containers(rec),
         "pulls": pulls,
-        "writes": _frame(rec.writes, WriteRecord._fields),
+        "writes": _writes(rec),
     }
+
+
+def _writes(rec: Recorder) -> pd.DataFrame:
+    df = _frame(rec.writes, WriteRecord._fields)
+    df["instance"] = df["instance"].astype("Int64")  # empty for emptyDir and host writes
+    return df
 
 
 def _time_weighted_mean(series: pd.DataFrame, col: str, end: float) -> float:
