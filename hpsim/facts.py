@@ -38,6 +38,8 @@ class PodRecord(NamedTuple):
     restarts: int
     alloc_failures: int
     pull_s: float  # time the pod's image pulls took, waits in kubelet's puller included
+    ready_duration_s: float  # time its Ready condition was true, in all
+    status: str  # kubectl's STATUS ("" once Deleted, or Refused)
 
 
 class ContainerRecord(NamedTuple):
@@ -115,7 +117,13 @@ class Emitter(Protocol):
         self, time: float, kind: str, name: str, reason: str, message: str, type_: str = ...
     ) -> None: ...
 
-    def transition(self, time: float, pod: str, old: str, new: str) -> None: ...
+    def transition(
+        self, time: float, pod: str, old: str, new: str, status: str, ready: bool
+    ) -> None:
+        """The pod's state went ``old`` -> ``new`` (equal when only the next two moved);
+        ``status`` is what kubectl prints as STATUS from then on, ``ready`` its Ready
+        condition."""
+        ...
 
     def level(self, time: float, **values: float) -> None: ...
 

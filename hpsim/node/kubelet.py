@@ -42,6 +42,7 @@ from hpsim.node.draws import Streams
 from hpsim.node.images import not_found_error, process_isolation_compatible
 from hpsim.node.jobobject import CapHit, CommitLedger
 from hpsim.node.pod import ContainerState, Pod, PodStates
+from hpsim.node.printer import RUNNING, TERMINATED, WAITING, Shown
 from hpsim.node.spikes import SpikeTrain
 from hpsim.node.storage import Volume, WriterKey
 from hpsim.node.waits import all_done, first_of
@@ -51,6 +52,12 @@ HOSTPROCESS_SHUTDOWN_S = 5.0  # hcsshim jobcontainers Shutdown: context.WithTime
 # k/k pkg/kubelet/kubelet.go: backOffPeriod 10 s, MaxContainerBackOff / MaxImageBackOff 300 s.
 BACKOFF_INITIAL_S = 10.0
 BACKOFF_MAX_S = 300.0
+# An image event -> the waiting reason of the container it is for (first word of the message).
+_IMAGE_WAITING = {
+    ("Failed", "Error:"): "ErrImagePull",
+    ("BackOff", "Back-off"): "ImagePullBackOff",
+    ("ErrImageNeverPull", "Container"): "ErrImageNeverPull",
+}
 OS_MISMATCH = (
     "Error: failed to create containerd task: failed to create shim task: "
     "hcs::CreateComputeSystem {id}: The container operating system does not match the host "
@@ -128,11 +135,25 @@ class Kubelet:
         self._layers_seen: set[str] = set()  # layer digests pulled so far in the run
         # Job objects' commit keys -> their container (a refusal counts against it).
         self._owner_of: dict[Hashable, tuple[Pod, ContainerState]] = {}
+        self._pulling: dict[int, ContainerState] = {}  # pod uid -> container ensuring its image
 
     # -- helpers --------------------------------------------------------------------------------
 
     def _event(self, pod: Pod, reason: str, message: str, type_: str = "Normal") -> None:
         self.emit.event(self.env.now, "Pod", pod.name, reason, message, type_)
+        c = self._pulling.get(pod.uid)
+        if c is not None:
+            # The container whose image is being ensured waits with the pull's error as
+            # its reason (k/k pkg/kubelet/images: ErrImagePull, ImagePullBackOff,
+            # ErrImageNeverPull), the same words as the event kubelet records for it.
+            waiting = _IMAGE_WAITING.get((reason, message.split(" ", 1)[0]))
+            if waiting is not None:
+                self._show(pod, c, Shown(WAITING, waiting))
+
+    def _show(self, pod: Pod, c: ContainerState, shown: Shown) -> None:
+        """The container's state in the pod's status changed (what kubectl shows may)."""
+        c.shown = shown
+        self.states.refresh(pod, self.env.now)
 
     def _wait(self, pod: Pod, event: simpy.Event) -> Proc:
         """Wait for ``event`` unless the pod is deleted first; True if it fired."""
@@ -311,6 +332,13 @@ class Kubelet:
         Process(self.env, self._sync_pod(pod))
 
     def _sync_pod(self, pod: Pod) -> Proc:
+        # kubelet's first status of the pod: every container waiting, ContainerCreating, or
+        # PodInitializing when the pod has init containers (k/k pkg/kubelet/kubelet_pods.go
+        # convertToAPIContainerStatuses, defaultWaitingState).
+        has_init = any(c.init for c in pod.containers)
+        waiting = Shown(WAITING, "PodInitializing" if has_init else "ContainerCreating")
+        for c in pod.containers:
+            c.shown = waiting
         pod.set_state("ContainerCreating", self.env.now, self.states)
         sandbox = self.spec.containerd.sandbox_image
         if not (yield from self.ensure_image(pod, sandbox, "IfNotPresent")):
@@ -369,6 +397,7 @@ class Kubelet:
                 f"Back-off restarting failed container {c.spec.name} in pod {pod.name}",
                 "Warning",
             )
+            self._show(pod, c, Shown(WAITING, "CrashLoopBackOff"))
             if not (yield from self._wait(pod, Timeout(self.env, wait))):
                 return False
         self.crash_backoff.next(key, finished, self.env.now)
@@ -398,7 +427,12 @@ class Kubelet:
 
     def _run_once(self, pod: Pod, c: ContainerState, started: simpy.Event | None = None) -> Proc:
         """Create, start and run one instance; its exit code, or None if the pod went away."""
-        if not (yield from self.ensure_image(pod, c.image, c.pull_policy)):
+        self._pulling[pod.uid] = c
+        try:
+            present = yield from self.ensure_image(pod, c.image, c.pull_policy)
+        finally:
+            self._pulling.pop(pod.uid, None)
+        if not present:
             return None
         costs = self.spec.startup
         cost = costs.host_process_container if c.settings.host_process else costs.container
@@ -410,6 +444,9 @@ class Kubelet:
             )
             c.exit_code = 128
             c.last_finished_at = self.env.now
+            # containerd's reason and code for a container that failed to start
+            # (internal/cri/server/helpers.go errorStartReason, errorStartExitCode).
+            self._show(pod, c, Shown(TERMINATED, "StartError", 128))
             if started is not None and not started.triggered:
                 started.succeed()
             return 128
@@ -418,9 +455,11 @@ class Kubelet:
         c.running = True
         c.started_at = self.env.now
         c.stop = Event(self.env)
+        c.shown = Shown(RUNNING)
         if not c.init and pod.started is None:
             pod.started = self.env.now
             pod.set_state("Running", self.env.now, self.states)
+        self.states.refresh(pod, self.env.now)
         if started is not None and not started.triggered:
             started.succeed()
         code = yield from self._live(pod, c)
@@ -442,6 +481,9 @@ class Kubelet:
         c.last_finished_at = self.env.now
         if code is None:
             return None
+        # containerd's reasons: Completed for 0, Error otherwise
+        # (internal/cri/server/container_status.go toCRIContainerStatus).
+        self._show(pod, c, Shown(TERMINATED, "Completed" if code == 0 else "Error", code))
         self._container_died(pod, c)
         self.hooks.container_exited(pod, c, code)
         return code

@@ -35,6 +35,7 @@ from hpsim.node.images import resolve_images
 from hpsim.node.jobobject import CommitLedger
 from hpsim.node.kubelet import Kubelet
 from hpsim.node.pod import ContainerState, Pod, PodStates
+from hpsim.node.printer import RUNNING, TERMINATED, Shown
 from hpsim.node.runloop import run_watched
 from hpsim.node.schedqueue import SchedulingQueue
 from hpsim.node.scheduler import (
@@ -292,7 +293,7 @@ class WindowsNode:
         emit = self.emit
         live = self.live_pods()
         for pod in live:
-            emit.pod(pod.record())
+            emit.pod(pod.record(self.env.now))
             for record in pod.running_containers():
                 emit.container(record)
         self._emit_writes(self.volume.written(), None)
@@ -420,7 +421,7 @@ class WindowsNode:
         short = insufficient(pod, self.usage, self.alloc)
         if short:
             res = short[0]
-            pod.reason = f"OutOf{res}"
+            pod.reason = pod.status_reason = f"OutOf{res}"
             pod.message = f"Pod Node didn't have enough resource: {res}"
             pod.set_state("Failed", self.env.now, self.states)
             self.emit.event(self.env.now, "Pod", pod.name, pod.reason, pod.message, "Warning")
@@ -637,7 +638,19 @@ class WindowsNode:
             if c.running and c.stop is not None and not c.stop.triggered:
                 c.stop.succeed()
         pod.finished = self.env.now
+        pod.status_reason = "Evicted"
         pod.set_state("Failed", self.env.now, self.states)
+        # Then kubelet reports the containers: a killed one exited with an error, one that
+        # was not running "could not be located" (k/k pkg/kubelet/status/status_manager.go
+        # TerminatePod). kubectl then shows that, not Evicted (k/k issue #105467).
+        for c in pod.containers:
+            if c.shown.kind == RUNNING:
+                c.shown = Shown(
+                    TERMINATED, "Error", 1
+                )  # a non-zero exit; printPod reads the reason
+            elif c.shown.kind != TERMINATED:
+                c.shown = Shown(TERMINATED, "ContainerStatusUnknown", 137)
+        self.states.refresh(pod, self.env.now)
         self.free_pod_storage(pod)
         self.pod_terminal(pod)
 
