@@ -221,7 +221,7 @@ class WindowsNode:
         self._ended: dict[int, Pod] = {}
         self._names: dict[int, tuple[str, str]] = {}  # every pod's (name, workload) by uid
         self.controllers: dict[str, Controller] = build_controllers(
-            env, emit, self, self.streams, loaded.workloads
+            env, emit, self, self.streams, loaded.workloads, start=self.scenario.start_time
         )
 
     # -- running ---------------------------------------------------------------------------------
