@@ -197,8 +197,41 @@ def _dead_containers() -> dict[str, Any]:
     )
 
 
-CASES = [*shipped_scenarios(), "gc-and-pressure", "dead-containers"]
-_BUILT = {"gc-and-pressure": _gc_and_pressure, "dead-containers": _dead_containers}
+def _storage_limits() -> dict[str, Any]:
+    """Pods with ephemeral-storage limits that some pass (evicted at the check after) and
+    some do not, on a version that enforces no node threshold (1.29): the checks are taken
+    for the limits alone."""
+    web = pod("web", kind="Deployment", replicas=3, limits={"ephemeral-storage": "2Gi"})
+    loop = pod("loop", kind="Deployment", replicas=1, limits={"ephemeral-storage": "150Mi"})
+    return scenario(
+        [
+            {
+                "manifest": web,
+                "lifetime": {"exponential": {"mean": "20m"}},
+                "profile": {"rootfsWrites": "2Mi/s", "logRate": "100Ki/s"},
+            },
+            {
+                "manifest": loop,
+                "profile": {
+                    "runFor": "70s",
+                    "exitCode": 1,
+                    "rootfsWrites": "1Mi/s",
+                    "logRate": "1Mi/s",
+                },
+            },
+        ],
+        [APP],
+        duration="8h",
+        node=node(kubernetes="1.29"),
+    )
+
+
+CASES = [*shipped_scenarios(), "gc-and-pressure", "dead-containers", "storage-limits"]
+_BUILT = {
+    "gc-and-pressure": _gc_and_pressure,
+    "dead-containers": _dead_containers,
+    "storage-limits": _storage_limits,
+}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: Path(c).stem)
@@ -217,6 +250,14 @@ def test_the_pressure_case_exercises_what_it_claims() -> None:
     reasons = set(tables["events"]["reason"])
     assert {"EvictionThresholdMet", "ImageGCDeleted"} <= reasons
     assert "age" in set(tables["gc"]["reason"])
+
+
+def test_the_storage_limits_case_exercises_what_it_claims() -> None:
+    tables = _tables(load_data(_storage_limits()))
+    evicted = tables["events"][tables["events"]["reason"] == "Evicted"]
+    assert set(evicted["message"].str[:9]) == {"Pod ephem"}
+    assert {"web", "loop"} <= set(evicted["object"].str.split("-").str[0])
+    assert len(evicted) > 10
 
 
 def test_the_dead_containers_case_exercises_what_it_claims() -> None:

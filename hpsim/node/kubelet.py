@@ -582,6 +582,33 @@ class Kubelet:
             writer_key(uid, name, o) for o in POD_WRITERS
         ]
 
+    def storage_usage(self, pod: Pod) -> tuple[float, float, dict[str, tuple[float, float]]]:
+        """The pod's ephemeral storage as kubelet's stats count it, and how fast it grows:
+        (bytes, bytes/s, per container (bytes, bytes/s)).
+
+        k/k pkg/kubelet/stats/cri_stats_provider.go: only running containers' writable
+        layers count (``removeTerminatedContainers``), each container's logs are its log
+        directory, every instance's files in it (``getContainerLogStats``), and the pod's
+        are those plus its volumes (``calcEphemeralStorage``). A container's own usage,
+        for its limit, is its rootfs and its logs (pkg/kubelet/eviction/eviction_manager.go
+        ``containerEphemeralStorageLimitEviction``). Host-path writes are in neither.
+        """
+        vol, uid = self.volume, pod.uid
+        total = growth = 0.0
+        per: dict[str, tuple[float, float]] = {}
+        for c in pod.containers:
+            name = c.spec.name
+            keys = [writer_key(uid, name, "logs", n) for n in c.on_disk]
+            if c.running:
+                keys.append(writer_key(uid, name, "scratch", c.restarts))
+            used = sum(vol.value(k) for k in keys)
+            rate = sum(vol.rate(k) for k in keys)
+            per[name] = (used, rate)
+            empty_dir = writer_key(uid, name, "empty_dir")
+            total += used + vol.value(empty_dir)
+            growth += rate + vol.rate(empty_dir)
+        return total, growth, per
+
     # -- dead containers -------------------------------------------------------------------------
 
     def _container_died(self, pod: Pod, c: ContainerState) -> None:

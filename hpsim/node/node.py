@@ -43,6 +43,7 @@ from hpsim.node.scheduler import (
     insufficient,
     insufficient_words,
     placement_failure,
+    pod_limit,
     pod_request,
     unavailable,
 )
@@ -116,6 +117,8 @@ class _Blueprint:
     cpu_request: int
     memory_request: int
     ephemeral_request: int
+    ephemeral_limit: int | None
+    container_ephemeral_limits: dict[str, int]
     priority: int
     host_process: bool
     refusal: tuple[str, str] | None
@@ -205,6 +208,8 @@ class WindowsNode:
             reclaim_disk=self._reclaim_disk,
             candidates=self.live_pods,
             memory_usage=self._committed_by,
+            storage=self.kubelet.storage_usage,
+            limited=lambda: list(self._limited.values()),
             evict=self.evict,
             conditions_cleared=self.schedule,
         )
@@ -216,6 +221,9 @@ class WindowsNode:
         self._uid = 0
         self._blueprints: dict[str, _Blueprint] = {}
         self._live: dict[int, Pod] = {}  # pods that have not ended, by uid
+        # Bound pods with an ephemeral-storage limit that have not ended: what kubelet's
+        # local storage eviction looks at.
+        self._limited: dict[int, Pod] = {}
         # Pods that ended (Succeeded, Failed) and are not deleted, whose dead containers
         # are still on the volume.
         self._ended: dict[int, Pod] = {}
@@ -332,6 +340,12 @@ class WindowsNode:
                 cpu_request=pod_request(spec, "cpu"),
                 memory_request=pod_request(spec, "memory"),
                 ephemeral_request=pod_request(spec, "ephemeral-storage"),
+                ephemeral_limit=pod_limit(spec, "ephemeral-storage"),
+                container_ephemeral_limits={
+                    c.name: int(c.resources.limits["ephemeral-storage"])
+                    for c in spec.containers
+                    if c.resources.limits.get("ephemeral-storage")
+                },
                 priority=_priority(spec),
                 host_process=verdict.host_process,
                 refusal=verdict.refusal(),
@@ -372,6 +386,8 @@ class WindowsNode:
             cpu_request=bp.cpu_request,
             memory_request=bp.memory_request,
             ephemeral_request=bp.ephemeral_request,
+            ephemeral_limit=bp.ephemeral_limit,
+            container_ephemeral_limits=bp.container_ephemeral_limits,
             priority=bp.priority,
             host_process=bp.host_process,
             containers=containers,
@@ -464,6 +480,8 @@ class WindowsNode:
 
     def _bind(self, pod: Pod) -> None:
         pod.bound = True
+        if pod.ephemeral_limit is not None:
+            self._limited[pod.uid] = pod
         pod.scheduled = self.env.now
         pod.message = ""
         self.usage.add(pod)
@@ -478,6 +496,7 @@ class WindowsNode:
         self.kubelet.start_pod(pod)
 
     def _release(self, pod: Pod) -> None:
+        self._limited.pop(pod.uid, None)
         if pod.bound:
             pod.bound = False
             self.usage.add(pod, -1)

@@ -101,6 +101,9 @@ class Pod:
     deleted: float | None = None
     delete_requested: float | None = None
     pull_s: float = 0.0
+    # ephemeral-storage limits: the pod's (PodLimits; None: none set) and its app containers'
+    ephemeral_limit: int | None = None
+    container_ephemeral_limits: dict[str, int] = field(default_factory=dict)
     status_reason: str = ""  # the pod's status.reason: Evicted, OutOfcpu, ...
     status: str = ""  # what kubectl prints as STATUS, as last shown
     is_ready: bool = False  # the Ready condition
