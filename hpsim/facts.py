@@ -38,6 +38,8 @@ class PodRecord(NamedTuple):
     restarts: int
     alloc_failures: int
     pull_s: float  # time the pod's image pulls took, waits in kubelet's puller included
+    ready_duration_s: float  # time its Ready condition was true, in all
+    status: str  # kubectl's STATUS ("" once Deleted, or Refused)
 
 
 class ContainerRecord(NamedTuple):
@@ -88,11 +90,14 @@ class GCRecord(NamedTuple):
 
 
 class WriteRecord(NamedTuple):
-    """What one writer of one container wrote to the volume over its pod's life.
+    """What one writer of one container wrote to the volume.
 
-    Owners: ``scratch`` (the container's sandbox.vhdx), ``logs``, ``empty_dir``
-    and ``host_writes`` (host paths). When the pod goes its scratch, logs and
-    emptyDirs are deleted; its host-path bytes stay on the volume.
+    Owners: ``scratch`` (one container instance's sandbox.vhdx) and ``logs`` (its log
+    file), new at every start of the container; ``empty_dir`` and ``host_writes``
+    (host paths), one per container over the pod's life. A dead instance's scratch
+    and logs go when kubelet removes the container (the next death of the same
+    container, or the pod's deletion); emptyDirs go with the pod; host-path bytes
+    stay on the volume.
     """
 
     pod: str
@@ -100,8 +105,9 @@ class WriteRecord(NamedTuple):
     container: str
     owner: str
     first_write_s: float
-    released_s: float | None  # the pod's storage was released (None: still there at the end)
+    released_s: float | None  # its bytes were deleted or left behind (None: still there at the end)
     bytes: float
+    instance: int | None  # the instance (restart count) for scratch and logs, else None
 
 
 class Emitter(Protocol):
@@ -111,7 +117,13 @@ class Emitter(Protocol):
         self, time: float, kind: str, name: str, reason: str, message: str, type_: str = ...
     ) -> None: ...
 
-    def transition(self, time: float, pod: str, old: str, new: str) -> None: ...
+    def transition(
+        self, time: float, pod: str, old: str, new: str, status: str, ready: bool
+    ) -> None:
+        """The pod's state went ``old`` -> ``new`` (equal when only the next two moved);
+        ``status`` is what kubectl prints as STATUS from then on, ``ready`` its Ready
+        condition."""
+        ...
 
     def level(self, time: float, **values: float) -> None: ...
 

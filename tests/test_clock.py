@@ -1,9 +1,9 @@
 """kubelet's periodic loops: the grid, the order at one instant, and skipping exactly.
 
-Eviction checks (every 10 s) and image GC passes (every 5 min) are taken only
-when they can act (hpsim.node.clock). The contract: a run gives the same
-tables, bit for bit, as one that takes every tick; and a run costs what
-happens in it, not how much simulated time it covers.
+Eviction checks (every 10 s), image GC passes (every 5 min) and container GC
+passes (every minute) are taken only when they can act (hpsim.node.clock). The
+contract: a run gives the same tables, bit for bit, as one that takes every
+tick; and a run costs what happens in it, not how much simulated time it covers.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from simhelp import CountingEnvironment, node, pod, scenario
 
 from hpsim.experiment.examples import shipped_scenarios
 from hpsim.node.clock import (
+    CONTAINER_GC_TICK_PRIORITY,
     EVICTION_TICK_PRIORITY,
     GC_TICK_PRIORITY,
     Grid,
     Tick,
 )
+from hpsim.node.containergc import ContainerGC
 from hpsim.node.eviction import EvictionManager
 from hpsim.node.imagegc import ImageGC
 from hpsim.node.node import WindowsNode
@@ -41,6 +43,7 @@ def _take_every_tick(monkeypatch: pytest.MonkeyPatch) -> None:
     """The reference: every eviction check and every GC pass taken, none skipped."""
     monkeypatch.setattr(EvictionManager, "_threshold_time", lambda self, now: now)
     monkeypatch.setattr(ImageGC, "_next_pass", lambda self, k: k + 1)
+    monkeypatch.setattr(ContainerGC, "_next_pass", lambda self, k: k + 1)
 
 
 def _tables(loaded: Any, env: simpy.Environment | None = None) -> dict[str, pd.DataFrame]:
@@ -92,19 +95,32 @@ def test_a_tick_fires_at_its_instant_exactly(a: float, b: float) -> None:
 
 
 def test_order_at_one_instant_stop_then_gc_then_eviction_then_the_rest() -> None:
-    """Scheduled in the opposite order (a plain timeout first, GC's tick last), the events
-    at t=10 still run GC, eviction, then the timeout; a run until 10 runs none of them."""
+    """Scheduled in the opposite order (a plain timeout first, image GC's tick last), the
+    events at t=10 still run image GC, eviction, container GC, then the timeout and a
+    process started at 10 by the timeout; a run until 10 runs none of them."""
     env = simpy.Environment()
     seen: list[str] = []
-    env.timeout(10).callbacks.append(lambda _e: seen.append("normal"))
+
+    def started() -> Any:
+        seen.append("process")
+        yield env.timeout(0)
+
+    def normal(_e: Any) -> None:
+        seen.append("normal")
+        env.process(started())
+
+    env.timeout(10).callbacks.append(normal)
     env.run(until=1)
+    Tick(env, 10.0, CONTAINER_GC_TICK_PRIORITY).callbacks.append(
+        lambda _e: seen.append("container-gc")
+    )
     Tick(env, 10.0, EVICTION_TICK_PRIORITY).callbacks.append(lambda _e: seen.append("eviction"))
     env.run(until=2)
     Tick(env, 10.0, GC_TICK_PRIORITY).callbacks.append(lambda _e: seen.append("gc"))
     run_watched(env, 10.0, limit=1000, stuck=lambda *_: None)
     assert seen == []
     run_watched(env, 11.0, limit=1000, stuck=lambda *_: None)
-    assert seen == ["gc", "eviction", "normal"]
+    assert seen == ["gc", "eviction", "container-gc", "normal", "process"]
 
 
 # -- skipping is exact ----------------------------------------------------------------------------
@@ -137,12 +153,71 @@ def _gc_and_pressure() -> dict[str, Any]:
     )
 
 
-CASES = [*shipped_scenarios(), "gc-and-pressure"]
+def _dead_containers() -> dict[str, Any]:
+    """Pods that run to completion and are deleted later (container GC removes their
+    containers at the next minute), beside a crash-looping writer (the deletor) and a
+    disk that fills (eviction's reclaim removes dead containers)."""
+    done = pod("done", restart="Never")
+    crash = pod("crash", kind="Deployment", replicas=2)
+    return scenario(
+        [
+            {
+                "manifest": done,
+                "arrivals": {"poisson": "40/h"},
+                "lifetime": {"exponential": {"mean": "3m"}},
+                "profile": {"runFor": "50s", "rootfsWrites": "20Mi/s", "logRate": "1Mi/s"},
+            },
+            {
+                "manifest": crash,
+                "profile": {"runFor": "90s", "exitCode": 1, "rootfsWrites": "60Mi/s"},
+            },
+        ],
+        [APP],
+        duration="6h",
+        node=node(disk="40Gi", osDiskUsage="20Gi"),
+    )
+
+
+def _storage_limits() -> dict[str, Any]:
+    """Pods with ephemeral-storage limits that some pass (evicted at the check after) and
+    some do not, on a version that enforces no node threshold (1.29): the checks are taken
+    for the limits alone."""
+    web = pod("web", kind="Deployment", replicas=3, limits={"ephemeral-storage": "2Gi"})
+    loop = pod("loop", kind="Deployment", replicas=1, limits={"ephemeral-storage": "150Mi"})
+    return scenario(
+        [
+            {
+                "manifest": web,
+                "lifetime": {"exponential": {"mean": "20m"}},
+                "profile": {"rootfsWrites": "2Mi/s", "logRate": "100Ki/s"},
+            },
+            {
+                "manifest": loop,
+                "profile": {
+                    "runFor": "70s",
+                    "exitCode": 1,
+                    "rootfsWrites": "1Mi/s",
+                    "logRate": "1Mi/s",
+                },
+            },
+        ],
+        [APP],
+        duration="8h",
+        node=node(kubernetes="1.29"),
+    )
+
+
+CASES = [*shipped_scenarios(), "gc-and-pressure", "dead-containers", "storage-limits"]
+_BUILT = {
+    "gc-and-pressure": _gc_and_pressure,
+    "dead-containers": _dead_containers,
+    "storage-limits": _storage_limits,
+}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: Path(c).stem)
 def test_skipping_ticks_gives_the_tables_of_taking_every_tick(case: Any, monkeypatch) -> None:
-    loaded = load_data(_gc_and_pressure()) if case == "gc-and-pressure" else load(case)
+    loaded = load_data(_BUILT[case]()) if case in _BUILT else load(case)
     skipped = _tables(loaded)
     _take_every_tick(monkeypatch)
     every = _tables(loaded)
@@ -156,6 +231,26 @@ def test_the_pressure_case_exercises_what_it_claims() -> None:
     reasons = set(tables["events"]["reason"])
     assert {"EvictionThresholdMet", "ImageGCDeleted"} <= reasons
     assert "age" in set(tables["gc"]["reason"])
+
+
+def test_the_storage_limits_case_exercises_what_it_claims() -> None:
+    tables = _tables(load_data(_storage_limits()))
+    evicted = tables["events"][tables["events"]["reason"] == "Evicted"]
+    assert set(evicted["message"].str[:9]) == {"Pod ephem"}
+    assert {"web", "loop"} <= set(evicted["object"].str.split("-").str[0])
+    assert len(evicted) > 10
+
+
+def test_the_dead_containers_case_exercises_what_it_claims() -> None:
+    """Dead containers removed at a container GC pass (a whole minute), by the deletor
+    (when a crash-looping instance dies) and at an eviction's reclaim."""
+    tables = _tables(load_data(_dead_containers()))
+    w = tables["writes"]
+    scratch = w[(w["owner"] == "scratch") & w["released_s"].notna()]
+    done = scratch[scratch["workload"] == "done"]
+    assert (done["released_s"] % 60 == 0).sum() > 10
+    assert len(scratch[scratch["workload"] == "crash"]) > 10
+    assert "EvictionThresholdMet" in set(tables["events"]["reason"])
 
 
 # -- a run costs what happens in it -----------------------------------------------------------

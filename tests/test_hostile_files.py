@@ -543,13 +543,16 @@ def test_a_hostile_manifest_through_the_cli_is_one_line(tmp_path: Path) -> None:
         (
             "  replicas: 1000000000000000000000000000000\n",
             "spec.replicas",
-            "Input should be less than or equal to 2147483647 "
-            "(got 1000000000000000000000000000000)",
+            'Deployment in version "v1" cannot be handled as a Deployment: json: cannot '
+            "unmarshal number 1e+30 into Go struct field DeploymentSpec.spec.replicas of "
+            "type int32",
         ),
         (
             "  template:\n    spec:\n      terminationGracePeriodSeconds: 100000000000000000000\n",
             "spec.template.spec.terminationGracePeriodSeconds",
-            "Input should be less than or equal to 9223372036854775807 (got 100000000000000000000)",
+            'Deployment in version "v1" cannot be handled as a Deployment: json: cannot '
+            "unmarshal number 100000000000000000000 into Go struct field "
+            "PodSpec.spec.template.spec.terminationGracePeriodSeconds of type int64",
         ),
     ],
 )

@@ -406,7 +406,7 @@ def test_manifest_without_pods(in_tmp: Path) -> None:
     (in_tmp / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
     assert load_error("s.yaml") == (
         "s.yaml:7: workloads[0].manifest: the manifest holds no Pod, Deployment, ReplicaSet, "
-        "StatefulSet, DaemonSet or Job"
+        "StatefulSet, DaemonSet, Job or CronJob"
     )
 
 

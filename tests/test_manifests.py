@@ -578,7 +578,7 @@ def test_empty_dir_size_limit() -> None:
         (
             "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: -1\n"
             "  template: {spec: {containers: [{name: a}]}}\n",
-            "m.yaml:5: spec.replicas: Input should be greater than or equal to 0 (got -1)",
+            "m.yaml:5: spec.replicas: Invalid value: -1: must be greater than or equal to 0",
         ),
         (
             "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"

@@ -238,7 +238,7 @@ class _FullScan:
             self.pods.remove(p)
 
     def cycle(self, usage: Usage, why: Any) -> list[tuple[Pod, str | None]]:
-        used = Usage(usage.cpu_m, usage.memory, usage.pods)
+        used = usage.copy()
         out: list[tuple[Pod, str | None]] = []
         for p in sorted(self.pods, key=queue_key):
             message = why(p, used)

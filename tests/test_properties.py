@@ -66,10 +66,21 @@ def _build(specs: list[dict]) -> dict:
 def test_pods_only_take_allowed_state_changes_and_commit_stays_under_the_limit(specs):
     res = run(_build(specs))
     seen: dict[str, str] = {}
-    for _t, name, old, new in res.transitions.itertuples(index=False):
+    shown: dict[str, tuple[str, bool]] = {}
+    for _t, name, old, new, status, ready in res.transitions.itertuples(index=False):
         assert seen.get(name, "") == old
-        assert new in TRANSITIONS[old]
+        if new == old:  # only what kubectl shows moved, and it did move
+            assert shown[name] != (status, ready)
+        else:
+            assert new in TRANSITIONS[old]
+        # kubectl shows every pod that exists; Ready only while it runs or terminates
+        assert (status == "") == (new in ("Deleted", "Refused"))
+        assert not ready or new in ("Running", "Terminating")
         seen[name] = new
+        shown[name] = (status, ready)
+    pods = res.pods
+    end = pods["finished_s"].fillna(pods["deleted_s"]).fillna(7200)
+    assert (pods["ready_duration_s"] <= end - pods["created_s"] + 1e-6).all()
     s = res.series
     limit = 2 * 2**30 + 512 * MIB
     ends = s["time_s"].shift(-1).fillna(7200) - s["time_s"]

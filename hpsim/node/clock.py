@@ -1,8 +1,9 @@
 """kubelet's periodic loops, on a grid of instants, taken only when they can act.
 
 kubelet runs its housekeeping on Go tickers: the eviction manager every 10 s,
-image GC every 5 min. A tick that finds nothing to do changes nothing, so the
-model takes a tick only when it can act and leaves out the others, which makes
+image GC every 5 min, container GC every minute. A tick that finds nothing to do
+changes nothing, so the model takes a tick only when it can act and leaves out
+the others, which makes
 a run cost what happens in it rather than the length of simulated time. For
 that to be exact -- the same results as taking every tick -- a tick must see
 the same state whether or not the ticks before it were taken, which needs one
@@ -12,9 +13,15 @@ fixed rule for where a tick falls among the events of its instant:
   those instants, whenever they were scheduled (:class:`Tick`).
 - A tick fires *before* the ordinary events of its instant (simpy orders the
   events of one instant by priority first): image GC at ``GC_TICK_PRIORITY``,
-  then eviction at ``EVICTION_TICK_PRIORITY``. So whatever happens at an
-  instant by any other event happens after that instant's ticks, and a loop
-  told of a change at ``t`` knows every tick at or before ``t`` has been taken.
+  then eviction at ``EVICTION_TICK_PRIORITY``, then container GC at
+  ``CONTAINER_GC_TICK_PRIORITY``. So whatever happens at an instant by any other
+  event happens after that instant's ticks, and a loop told of a change at ``t``
+  knows every tick at or before ``t`` has been taken. Container GC comes last of
+  the three because it is the one that changes the volume at its tick (image GC
+  and eviction, told of that change, must already have taken theirs); it is at
+  simpy's URGENT, which still comes before every event scheduled at its instant
+  (an URGENT event is only ever scheduled for the instant it is scheduled at,
+  after the tick was).
 - The run's stop (``runloop``) comes before both: events at ``until`` stay
   unprocessed, ticks included, as simpy's own ``run`` leaves them.
 
@@ -31,9 +38,10 @@ from dataclasses import dataclass
 import simpy
 from simpy.events import URGENT, Event, EventPriority
 
-STOP_PRIORITY = EventPriority(-2)  # the run's end, before anything else at its instant
-GC_TICK_PRIORITY = EventPriority(-1)  # image GC, before eviction and every ordinary event
-EVICTION_TICK_PRIORITY = URGENT  # eviction; still before processes started at its instant
+STOP_PRIORITY = EventPriority(-3)  # the run's end, before anything else at its instant
+GC_TICK_PRIORITY = EventPriority(-2)  # image GC, before eviction and every ordinary event
+EVICTION_TICK_PRIORITY = EventPriority(-1)  # eviction, before container GC
+CONTAINER_GC_TICK_PRIORITY = URGENT  # container GC; still before processes started at its instant
 
 
 class Tick(Event):

@@ -16,6 +16,16 @@
   the controller creates a new one after its back-off (10 s doubling, 6 min
   cap: k/k pkg/controller/job DefaultJobPodFailureBackOff, MaxJobPodFailureBackOff).
   Past backoffLimit the Job fails (BackoffLimitExceeded) and its pods go.
+- CronJob (k/k pkg/controller/cronjob/cronjob_controllerv2.go ``syncCronJob``):
+  a Job from its jobTemplate at each time of its schedule, synced 100 ms after
+  it (``nextScheduleDelta``) and whenever one of its Jobs finishes: the most
+  recent unmet schedule time since the last (utils.go ``mostRecentScheduleTime``;
+  with startingDeadlineSeconds, none older than that); suspended, none;
+  concurrencyPolicy Forbid skips a time while a Job is active (JobAlreadyActive)
+  and starts it late if that Job finishes within the deadline, Replace deletes the
+  active Jobs first; Jobs named ``<cronjob>-<scheduled minutes since the epoch>``;
+  finished Jobs beyond successfulJobsHistoryLimit (3) / failedJobsHistoryLimit (1)
+  are deleted oldest first (``cleanupFinishedJobs``), and their pods with them.
 
 Lifetimes are drawn per pod from the workload's ``lifetime`` and counted
 from the pod's creation.
@@ -25,7 +35,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import simpy
@@ -35,6 +46,7 @@ from hpsim.facts import Emitter
 from hpsim.node.backoff import Backoff
 from hpsim.node.draws import Streams
 from hpsim.node.pod import ContainerState, Pod
+from hpsim.scenario.cronjobs import Schedule
 from hpsim.scenario.load import WorkloadPlan
 from hpsim.scenario.schema import Lifetime
 
@@ -49,6 +61,9 @@ DEFAULT_MAX_SURGE = 0.25  # Deployment RollingUpdate maxSurge / maxUnavailable d
 # job_controller.go MaxPodCreateDeletePerSync.
 BURST_REPLICAS = 500
 MAX_POD_CREATE_PER_SYNC = 500
+# The CronJob controller syncs this long after a schedule time (cronjob_controllerv2.go
+# nextScheduleDelta), so its Jobs are created then.
+NEXT_SCHEDULE_DELTA_S = 0.1
 
 Proc = Generator[simpy.Event, Any, Any]
 
@@ -306,10 +321,14 @@ class JobRun:
     id: int
     completions: int | None  # None: a work queue (parallelism set alone)
     parallelism: int
+    name: str = ""  # the Job object's name
+    created: float = 0.0
     succeeded: int = 0
     failures: int = 0
     active: int = 0
     done: bool = False
+    condition: str = ""  # Complete or Failed once done (not set when deleted)
+    pods: list[Pod] = field(default_factory=list)
 
 
 class JobController(Controller):
@@ -329,13 +348,26 @@ class JobController(Controller):
     def arrive(self, delete_at: float | None) -> None:
         self._new_run()
 
-    def _new_run(self) -> None:
+    def _new_run(self, name: str | None = None) -> JobRun:
         t = self.plan.template
-        run = JobRun(id=len(self.runs) + 1, completions=t.completions, parallelism=t.parallelism)
+        run = JobRun(
+            id=len(self.runs) + 1,
+            completions=t.completions,
+            parallelism=t.parallelism,
+            name=name or self.name,
+            created=self.env.now,
+        )
         self.runs.append(run)
         # completions unset (a work queue): parallelism pods (batch/v1 SetDefaults_Job).
         first_wave = t.parallelism if t.completions is None else min(t.parallelism, t.completions)
         self._fill(run, first_wave)
+        return run
+
+    def _pod_name(self, run: JobRun) -> str:
+        return f"{self.name}-{run.id}-{self.seq + 1}"
+
+    def run_finished(self, run: JobRun) -> None:
+        """The run's Job finished (Complete or Failed)."""
 
     def _fill(self, run: JobRun, pods: int) -> None:
         """Create ``pods`` pods for ``run``, at most MAX_POD_CREATE_PER_SYNC per sync."""
@@ -347,8 +379,9 @@ class JobController(Controller):
 
     def _spawn(self, run: JobRun) -> None:
         run.active += 1
-        pod = self.create(f"{self.name}-{run.id}-{self.seq + 1}")
+        pod = self.create(self._pod_name(run))
         self.run_of[pod.uid] = run
+        run.pods.append(pod)
         if pod.ended:  # refused by admission
             run.active -= 1
             run.done = True
@@ -367,10 +400,11 @@ class JobController(Controller):
     def _check_backoff_limit(self, run: JobRun) -> None:
         if run.failures > self.plan.template.backoff_limit and not run.done:
             run.done = True
+            run.condition = "Failed"
             self.emit.event(
                 self.env.now,
                 "Job",
-                self.name,
+                run.name,
                 "BackoffLimitExceeded",
                 "Job has reached the specified backoff limit",
                 "Warning",
@@ -378,6 +412,7 @@ class JobController(Controller):
             for p in self.live():
                 if self.run_of.get(p.uid) is run:
                     self.api.delete_pod(p, "BackoffLimitExceeded")
+            self.run_finished(run)
 
     def pod_finished(self, pod: Pod) -> None:
         run = self.run_of.get(pod.uid)
@@ -391,7 +426,9 @@ class JobController(Controller):
             # (job_controller.go); otherwise when `completions` pods succeeded.
             if run.active == 0 if completions is None else run.succeeded >= completions:
                 run.done = True
-                self.emit.event(self.env.now, "Job", self.name, "Completed", "Job completed")
+                run.condition = "Complete"
+                self.emit.event(self.env.now, "Job", run.name, "Completed", "Job completed")
+                self.run_finished(run)
                 return
         else:
             run.failures += 1
@@ -416,16 +453,149 @@ class JobController(Controller):
             self._spawn(run)
 
 
+class CronJobController(JobController):
+    """A CronJob: Jobs from its job template on its schedule (see the module's docstring)."""
+
+    def __init__(self, *args: Any, start: datetime) -> None:
+        super().__init__(*args)
+        cron = self.plan.template.cron
+        assert cron is not None  # a CronJob template carries its settings
+        self.cron = cron
+        self.schedule = Schedule(cron, start)
+        self.created = 0.0
+        self.last_schedule: float | None = None  # status.lastScheduleTime
+        self._generation = 0
+
+    def begin(self) -> None:
+        self.created = self.env.now
+        self.sync()
+
+    def _pod_name(self, run: JobRun) -> str:
+        return f"{run.name}-{self.seq + 1}"
+
+    def _active(self) -> list[JobRun]:
+        return [r for r in self.runs if not r.done]
+
+    def _most_recent(self, now: float, deadline: bool) -> tuple[float, float | None]:
+        """``mostRecentScheduleTime``: (the earliest time considered, the most recent
+        schedule time after it and at or before ``now``, or None)."""
+        earliest = self.last_schedule if self.last_schedule is not None else self.created
+        limit = self.cron.starting_deadline_seconds
+        if deadline and limit is not None:
+            earliest = max(earliest, now - limit)
+        t = self.schedule.next_after(earliest)
+        if t > now:
+            return earliest, None
+        while True:
+            nxt = self.schedule.next_after(t)
+            if nxt > now:
+                return earliest, t
+            t = nxt
+
+    def sync(self) -> None:
+        """``syncCronJob``, then ``cleanupFinishedJobs``."""
+        if self.cron.suspend:
+            return  # nothing starts, and nothing is requeued
+        now = self.env.now
+        _earliest, scheduled = self._most_recent(now, deadline=True)
+        if scheduled is not None:
+            self._start(scheduled, now)
+        self._requeue(now)
+        self._cleanup()
+
+    def _start(self, scheduled: float, now: float) -> None:
+        limit = self.cron.starting_deadline_seconds
+        if limit is not None and scheduled + limit < now:
+            self._event(
+                "MissSchedule",
+                "Missed scheduled time to start a job: " + self.schedule.rfc1123z(scheduled),
+                "Warning",
+            )
+            return
+        name = f"{self.name}-{self.schedule.minutes(scheduled)}"
+        if self.last_schedule == scheduled or any(r.name == name for r in self._active()):
+            return  # already processed
+        active = self._active()
+        if self.cron.concurrency_policy == "Forbid" and active:
+            self._event(
+                "JobAlreadyActive",
+                "Not starting job because prior execution is running and concurrency "
+                "policy is Forbid",
+            )
+            return
+        if self.cron.concurrency_policy == "Replace":
+            for run in active:
+                self._delete_job(run)
+        self._new_run(name)
+        self._event("SuccessfulCreate", f"Created job {name}")
+        self.last_schedule = scheduled
+
+    def _requeue(self, now: float) -> None:
+        """Sync again ``nextScheduleDelta`` (100 ms) after the next schedule time
+        (``nextScheduleTimeDuration``)."""
+        earliest, recent = self._most_recent(now, deadline=False)
+        at = self.schedule.next_after(recent if recent is not None else earliest)
+        self._generation += 1
+        gen = self._generation
+
+        def wake(_e: simpy.Event) -> None:
+            if gen == self._generation:
+                self.sync()
+
+        Timeout(self.env, max(0.0, at + NEXT_SCHEDULE_DELTA_S - now)).callbacks.append(wake)
+
+    def run_finished(self, run: JobRun) -> None:
+        """A Job finished: the controller sees it (SawCompletedJob) and syncs."""
+        self._event("SawCompletedJob", f"Saw completed job: {run.name}, condition: {run.condition}")
+        if not self.cron.suspend:
+            self._start_unmet()
+        self._cleanup()
+
+    def _start_unmet(self) -> None:
+        now = self.env.now
+        _earliest, scheduled = self._most_recent(now, deadline=True)
+        if scheduled is not None:
+            self._start(scheduled, now)
+
+    def _cleanup(self) -> None:
+        """``cleanupFinishedJobs``: the oldest finished Jobs past the history limits go."""
+        for condition, keep in (
+            ("Complete", self.cron.successful_jobs_history_limit),
+            ("Failed", self.cron.failed_jobs_history_limit),
+        ):
+            finished = [r for r in self.runs if r.condition == condition]
+            oldest_first = sorted(finished, key=lambda r: (r.created, r.name))
+            for run in oldest_first[: max(0, len(finished) - keep)]:
+                self._delete_job(run)
+
+    def _delete_job(self, run: JobRun) -> None:
+        """``deleteJob``: the Job goes, and the garbage collector deletes its pods."""
+        run.done = True
+        run.condition = "Deleted"
+        self._event("SuccessfulDelete", f"Deleted job {run.name}")
+        for pod in run.pods:
+            self.api.delete_pod(pod, "JobDeleted")
+        run.pods = []
+
+    def _event(self, reason: str, message: str, type_: str = "Normal") -> None:
+        self.emit.event(self.env.now, "CronJob", self.name, reason, message, type_)
+
+
 def build_controllers(
     env: simpy.Environment,
     emit: Emitter,
     api: PodAPI,
     streams: Streams,
     workloads: Sequence[WorkloadPlan],
+    start: datetime,
 ) -> dict[str, Controller]:
-    """One controller per workload plan."""
+    """One controller per workload plan; ``start`` is the wall-clock time at t = 0."""
     kinds: dict[str, type[Controller]] = {"Pod": PodArrivals, "Job": JobController}
-    return {
-        plan.name: kinds.get(plan.template.kind, ReplicaController)(env, emit, api, streams, plan)
-        for plan in workloads
-    }
+    out: dict[str, Controller] = {}
+    for plan in workloads:
+        if plan.template.kind == "CronJob":
+            out[plan.name] = CronJobController(env, emit, api, streams, plan, start=start)
+        else:
+            cls = kinds.get(plan.template.kind, ReplicaController)
+            out[plan.name] = cls(env, emit, api, streams, plan)
+    return out

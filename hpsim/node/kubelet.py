@@ -35,14 +35,14 @@ What it mirrors (k/k pkg/kubelet):
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Hashable
+from collections.abc import Generator, Hashable, Sequence
 from typing import Any, Protocol, cast
 
 import simpy
 from simpy.events import Event, Process, Timeout
 
 from hpsim import units
-from hpsim.facts import ContainerRecord, Emitter, PullRecord
+from hpsim.facts import ContainerRecord, Emitter, PullRecord, WriteRecord
 from hpsim.node.backoff import Backoff
 from hpsim.node.containerd import Containerd, Image, PullError
 from hpsim.node.cpu import ProcessorSharing, job_rate_to_millicores
@@ -50,9 +50,10 @@ from hpsim.node.draws import Streams
 from hpsim.node.images import process_isolation_compatible
 from hpsim.node.jobobject import CapHit, CommitLedger
 from hpsim.node.pod import ContainerState, Pod, PodStates
+from hpsim.node.printer import RUNNING, TERMINATED, WAITING, Shown
 from hpsim.node.registry import sandbox_error
 from hpsim.node.spikes import SpikeTrain
-from hpsim.node.storage import Volume
+from hpsim.node.storage import Volume, WriterKey
 from hpsim.node.tokenbucket import PULL_QPS_EXCEEDED, TokenBucket
 from hpsim.node.waits import all_done, first_of
 from hpsim.scenario.schema import NodeSpec
@@ -65,6 +66,12 @@ BACKOFF_MAX_S = 300.0
 # wait.Jitter(backOffPeriod, 0.5): 10-15 s (k/k pkg/kubelet/pod_workers.go completeWork,
 # workerBackOffPeriodJitterFactor). hpsim takes the lower end, 10 s: no random draw.
 POD_WORKER_BACKOFF_S = BACKOFF_INITIAL_S
+# An image event -> the waiting reason of the container it is for (first word of the message).
+_IMAGE_WAITING = {
+    ("Failed", "Error:"): "ErrImagePull",
+    ("BackOff", "Back-off"): "ImagePullBackOff",
+    ("ErrImageNeverPull", "Container"): "ErrImageNeverPull",
+}
 OS_MISMATCH = (
     "Error: failed to create containerd task: failed to create shim task: "
     "hcs::CreateComputeSystem {id}: The container operating system does not match the host "
@@ -72,8 +79,21 @@ OS_MISMATCH = (
 )
 
 Proc = Generator[simpy.Event, Any, Any]
-# What a running container writes to: its scratch VHDX, logs, emptyDirs and host paths.
-_WRITERS = ("scratch", "logs", "empty_dir", "host_writes")
+# What each container instance writes to, new at every start: a fresh scratch sandbox.vhdx
+# ("a new volume is created on the host upon starting the container", Kubernetes docs
+# "Create a Windows HostProcess Pod"; containerd plugins/snapshots/windows/windows.go
+# createScratchLayer makes one per container snapshot, and a restart is a new container,
+# k/k pkg/kubelet/kuberuntime/kuberuntime_container.go startContainer) and a new log file
+# (<restartCount>.log, kuberuntime_container.go BuildContainerLogsDirectory/logPath).
+INSTANCE_WRITERS = ("scratch", "logs")
+# What lives as long as the pod: its emptyDirs and what it writes to host paths.
+POD_WRITERS = ("empty_dir", "host_writes")
+
+
+def writer_key(uid: int, container: str, owner: str, instance: int | None = None) -> WriterKey:
+    """The volume's key of one writer: ``instance`` is the restart count for an
+    instance's own files (scratch, logs), None for the pod's (emptyDir, host paths)."""
+    return (uid, container, owner, instance)
 
 
 class PodHooks(Protocol):
@@ -135,11 +155,25 @@ class Kubelet:
         }
         # Job objects' commit keys -> their container (a refusal counts against it).
         self._owner_of: dict[Hashable, tuple[Pod, ContainerState]] = {}
+        self._pulling: dict[int, ContainerState] = {}  # pod uid -> container ensuring its image
 
     # -- helpers --------------------------------------------------------------------------------
 
     def _event(self, pod: Pod, reason: str, message: str, type_: str = "Normal") -> None:
         self.emit.event(self.env.now, "Pod", pod.name, reason, message, type_)
+        c = self._pulling.get(pod.uid)
+        if c is not None:
+            # The container whose image is being ensured waits with the pull's error as
+            # its reason (k/k pkg/kubelet/images: ErrImagePull, ImagePullBackOff,
+            # ErrImageNeverPull), the same words as the event kubelet records for it.
+            waiting = _IMAGE_WAITING.get((reason, message.split(" ", 1)[0]))
+            if waiting is not None:
+                self._show(pod, c, Shown(WAITING, waiting))
+
+    def _show(self, pod: Pod, c: ContainerState, shown: Shown) -> None:
+        """The container's state in the pod's status changed (what kubectl shows may)."""
+        c.shown = shown
+        self.states.refresh(pod, self.env.now)
 
     def _wait(self, pod: Pod, event: simpy.Event) -> Proc:
         """Wait for ``event`` unless the pod is deleted first; True if it fired."""
@@ -377,6 +411,13 @@ class Kubelet:
         return PullError(error.code, message).rpc()
 
     def _sync_pod(self, pod: Pod) -> Proc:
+        # kubelet's first status of the pod: every container waiting, ContainerCreating, or
+        # PodInitializing when the pod has init containers (k/k pkg/kubelet/kubelet_pods.go
+        # convertToAPIContainerStatuses, defaultWaitingState).
+        has_init = any(c.init for c in pod.containers)
+        waiting = Shown(WAITING, "PodInitializing" if has_init else "ContainerCreating")
+        for c in pod.containers:
+            c.shown = waiting
         pod.set_state("ContainerCreating", self.env.now, self.states)
         if not (yield from self._sandbox_image(pod)):
             return
@@ -434,6 +475,7 @@ class Kubelet:
                 f"Back-off restarting failed container {c.spec.name} in pod {pod.name}",
                 "Warning",
             )
+            self._show(pod, c, Shown(WAITING, "CrashLoopBackOff"))
             if not (yield from self._wait(pod, Timeout(self.env, wait))):
                 return False
         self.crash_backoff.next(key, finished, self.env.now)
@@ -463,7 +505,12 @@ class Kubelet:
 
     def _run_once(self, pod: Pod, c: ContainerState, started: simpy.Event | None = None) -> Proc:
         """Create, start and run one instance; its exit code, or None if the pod went away."""
-        if not (yield from self.ensure_image(pod, c.image, c.pull_policy)):
+        self._pulling[pod.uid] = c
+        try:
+            present = yield from self.ensure_image(pod, c.image, c.pull_policy)
+        finally:
+            self._pulling.pop(pod.uid, None)
+        if not present:
             return None
         costs = self.spec.startup
         cost = costs.host_process_container if c.settings.host_process else costs.container
@@ -475,6 +522,9 @@ class Kubelet:
             )
             c.exit_code = 128
             c.last_finished_at = self.env.now
+            # containerd's reason and code for a container that failed to start
+            # (internal/cri/server/helpers.go errorStartReason, errorStartExitCode).
+            self._show(pod, c, Shown(TERMINATED, "StartError", 128))
             if started is not None and not started.triggered:
                 started.succeed()
             return 128
@@ -483,9 +533,11 @@ class Kubelet:
         c.running = True
         c.started_at = self.env.now
         c.stop = Event(self.env)
+        c.shown = Shown(RUNNING)
         if not c.init and pod.started is None:
             pod.started = self.env.now
             pod.set_state("Running", self.env.now, self.states)
+        self.states.refresh(pod, self.env.now)
         if started is not None and not started.triggered:
             started.succeed()
         code = yield from self._live(pod, c)
@@ -507,6 +559,10 @@ class Kubelet:
         c.last_finished_at = self.env.now
         if code is None:
             return None
+        # containerd's reasons: Completed for 0, Error otherwise
+        # (internal/cri/server/container_status.go toCRIContainerStatus).
+        self._show(pod, c, Shown(TERMINATED, "Completed" if code == 0 else "Error", code))
+        self._container_died(pod, c)
         self.hooks.container_exited(pod, c, code)
         return code
 
@@ -549,7 +605,7 @@ class Kubelet:
         if spikes is not None:
             spikes.stop()
         if writes:
-            self.volume.stop_many([(pod.uid, c.spec.name, what) for what in _WRITERS])
+            self.volume.stop_many(self._instance_keys(pod, c, c.restarts))
         if key in self.cpu:
             self.cpu.remove(key)
         self.ledger.remove(key)
@@ -573,21 +629,115 @@ class Kubelet:
         return p.exit_code
 
     def _start_writers(self, pod: Pod, c: ContainerState) -> None:
-        """A running container writes: scratch VHDX, logs, emptyDir, host paths."""
+        """A running instance writes: its own scratch VHDX and log file, and the pod's
+        emptyDir and host paths."""
         vol, p = self.volume, c.profile
         k = self.spec.kubelet
-        key = (pod.uid, c.spec.name)
+        uid, name, n = pod.uid, c.spec.name, c.restarts
+        # Each instance's scratch is a new sandbox.vhdx of the scratch size.
         scratch = float(self.spec.containerd.scratch_size)
-        # Rotation keeps at most containerLogMaxFiles files of containerLogMaxSize.
+        # Rotation keeps at most containerLogMaxFiles files of containerLogMaxSize, per
+        # instance (k/k pkg/kubelet/logs/container_log_manager.go rotates each log path).
         logs = float(k.container_log_max_size * k.container_log_max_files)
+        if p.rootfs_writes or p.log_rate:
+            c.on_disk.append(n)
         vol.write_many(
             (
-                ((*key, "scratch"), "scratch", pod.uid, p.rootfs_writes, scratch),
-                ((*key, "logs"), "logs", pod.uid, p.log_rate, logs),
-                ((*key, "empty_dir"), "empty_dir", pod.uid, p.empty_dir_writes, math.inf),
-                ((*key, "host_writes"), "host_writes", pod.uid, p.host_writes, math.inf),
+                (writer_key(uid, name, "scratch", n), "scratch", uid, p.rootfs_writes, scratch),
+                (writer_key(uid, name, "logs", n), "logs", uid, p.log_rate, logs),
+                (
+                    writer_key(uid, name, "empty_dir"),
+                    "empty_dir",
+                    uid,
+                    p.empty_dir_writes,
+                    math.inf,
+                ),
+                (writer_key(uid, name, "host_writes"), "host_writes", uid, p.host_writes, math.inf),
             )
         )
+
+    @staticmethod
+    def _instance_keys(pod: Pod, c: ContainerState, n: int) -> list[WriterKey]:
+        """The writers instance ``n`` of ``c`` writes to (its own and the pod's)."""
+        uid, name = pod.uid, c.spec.name
+        return [writer_key(uid, name, o, n) for o in INSTANCE_WRITERS] + [
+            writer_key(uid, name, o) for o in POD_WRITERS
+        ]
+
+    def storage_usage(self, pod: Pod) -> tuple[float, float, dict[str, tuple[float, float]]]:
+        """The pod's ephemeral storage as kubelet's stats count it, and how fast it grows:
+        (bytes, bytes/s, per container (bytes, bytes/s)).
+
+        k/k pkg/kubelet/stats/cri_stats_provider.go: only running containers' writable
+        layers count (``removeTerminatedContainers``), each container's logs are its log
+        directory, every instance's files in it (``getContainerLogStats``), and the pod's
+        are those plus its volumes (``calcEphemeralStorage``). A container's own usage,
+        for its limit, is its rootfs and its logs (pkg/kubelet/eviction/eviction_manager.go
+        ``containerEphemeralStorageLimitEviction``). Host-path writes are in neither.
+        """
+        vol, uid = self.volume, pod.uid
+        total = growth = 0.0
+        per: dict[str, tuple[float, float]] = {}
+        for c in pod.containers:
+            name = c.spec.name
+            keys = [writer_key(uid, name, "logs", n) for n in c.on_disk]
+            if c.running:
+                keys.append(writer_key(uid, name, "scratch", c.restarts))
+            used = sum(vol.value(k) for k in keys)
+            rate = sum(vol.rate(k) for k in keys)
+            per[name] = (used, rate)
+            empty_dir = writer_key(uid, name, "empty_dir")
+            total += used + vol.value(empty_dir)
+            growth += rate + vol.rate(empty_dir)
+        return total, growth, per
+
+    # -- dead containers -------------------------------------------------------------------------
+
+    def _container_died(self, pod: Pod, c: ContainerState) -> None:
+        """ContainerDied: the pod container deletor keeps the newest dead instance of the
+        container and removes the others (hpsim.node.containergc)."""
+        if len(c.on_disk) > 1:
+            newest = c.on_disk[-1]
+            old = c.on_disk[:-1]
+            c.on_disk = [newest]
+            self._release(
+                pod, [writer_key(pod.uid, c.spec.name, o, n) for n in old for o in INSTANCE_WRITERS]
+            )
+
+    def remove_containers(self, pod: Pod) -> None:
+        """Every dead container of the pod is removed: its scratch and log files go."""
+        keys = [
+            writer_key(pod.uid, c.spec.name, o, n)
+            for c in pod.containers
+            for n in c.on_disk
+            for o in INSTANCE_WRITERS
+        ]
+        for c in pod.containers:
+            c.on_disk = []
+        self._release(pod, keys)
+
+    def release_pod_volumes(self, pod: Pod) -> None:
+        """The pod is gone: its emptyDirs are deleted, its host-path writes stay."""
+        names = [c.spec.name for c in pod.containers]
+        self._release(
+            pod,
+            [writer_key(pod.uid, n, "empty_dir") for n in names],
+            [writer_key(pod.uid, n, "host_writes") for n in names],
+        )
+
+    def _release(
+        self, pod: Pod, free: Sequence[WriterKey], retire: Sequence[WriterKey] = ()
+    ) -> None:
+        """Writers go (``free``: their bytes deleted, ``retire``: their bytes stay): a
+        record of what each wrote."""
+        now = self.env.now
+        for w in self.volume.release(free, retire):
+            _uid, container, owner, instance = cast(WriterKey, w.key)
+            self.emit.write(
+                WriteRecord(
+                    pod.name, pod.plan.name, container, owner, w.first, now, w.bytes, instance
+                )
+            )
 
     # -- deletion ------------------------------------------------------------------------------
 

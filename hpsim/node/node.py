@@ -25,6 +25,7 @@ from simpy.events import Event, Process, Timeout
 from hpsim.errors import HpsimError, excerpt
 from hpsim.facts import Emitter, WriteRecord
 from hpsim.node.containerd import Containerd
+from hpsim.node.containergc import ContainerGC
 from hpsim.node.controllers import Controller, build_controllers
 from hpsim.node.cpu import ProcessorSharing
 from hpsim.node.draws import Draws, Streams
@@ -36,6 +37,7 @@ from hpsim.node.jobobject import CommitLedger
 from hpsim.node.kubelet import Kubelet
 from hpsim.node.platforms import entry_matches
 from hpsim.node.pod import ContainerState, Pod, PodStates
+from hpsim.node.printer import RUNNING, TERMINATED, Shown
 from hpsim.node.registry import Registry
 from hpsim.node.runloop import run_watched
 from hpsim.node.schedqueue import SchedulingQueue
@@ -44,10 +46,11 @@ from hpsim.node.scheduler import (
     insufficient,
     insufficient_words,
     placement_failure,
+    pod_limit,
     pod_request,
     unavailable,
 )
-from hpsim.node.storage import ACCOUNTED, OWNERS, Volume, Written
+from hpsim.node.storage import ACCOUNTED, OWNERS, Volume, WriterKey, Written
 from hpsim.scenario.admission import ContainerSettings
 from hpsim.scenario.derived import (
     allocatable,
@@ -62,9 +65,6 @@ from hpsim.scenario.manifests import Container
 from hpsim.scenario.schema import Event as ScenarioEvent
 from hpsim.scenario.schema import MemoryDist, Profile
 from hpsim.scenario.verdicts import TemplateVerdict, scenario_verdicts
-
-# A pod's own storage, deleted with it (its host-path writes stay).
-_POD_STORAGE = ("scratch", "logs", "empty_dir")
 
 # The built-in PriorityClasses (k/k pkg/apis/scheduling/types.go): the Priority admission
 # plugin fills spec.priority from priorityClassName.
@@ -121,6 +121,8 @@ class _Blueprint:
     cpu_request: int
     memory_request: int
     ephemeral_request: int
+    ephemeral_limit: int | None
+    container_ephemeral_limits: dict[str, int]
     priority: int
     host_process: bool
     refusal: tuple[str, str] | None
@@ -211,6 +213,7 @@ class WindowsNode:
             in_use=lambda: [p.images for p in self.live_pods()],
             pinned=self.kubelet.pinned,
         )
+        self.containergc = ContainerGC(env, remove=self.kubelet.remove_containers)
         self.eviction = EvictionManager(
             env,
             emit,
@@ -219,9 +222,11 @@ class WindowsNode:
             enforced=eviction_enforced(spec),
             volume=self.volume,
             ledger=self.ledger,
-            reclaim_images=self.imagegc.delete_unused,
+            reclaim_disk=self._reclaim_disk,
             candidates=self.live_pods,
             memory_usage=self._committed_by,
+            storage=self.kubelet.storage_usage,
+            limited=lambda: list(self._limited.values()),
             evict=self.evict,
             conditions_cleared=self.schedule,
         )
@@ -233,9 +238,15 @@ class WindowsNode:
         self._uid = 0
         self._blueprints: dict[str, _Blueprint] = {}
         self._live: dict[int, Pod] = {}  # pods that have not ended, by uid
+        # Bound pods with an ephemeral-storage limit that have not ended: what kubelet's
+        # local storage eviction looks at.
+        self._limited: dict[int, Pod] = {}
+        # Pods that ended (Succeeded, Failed) and are not deleted, whose dead containers
+        # are still on the volume.
+        self._ended: dict[int, Pod] = {}
         self._names: dict[int, tuple[str, str]] = {}  # every pod's (name, workload) by uid
         self.controllers: dict[str, Controller] = build_controllers(
-            env, emit, self, self.streams, loaded.workloads
+            env, emit, self, self.streams, loaded.workloads, start=self.scenario.start_time
         )
 
     # -- running ---------------------------------------------------------------------------------
@@ -291,6 +302,7 @@ class WindowsNode:
         a caller may then advance ``env`` in slices, as the benchmark does)."""
         self.imagegc.start()
         self.eviction.start()
+        self.containergc.start()
         self._disk_level(self.volume)
         for c in self.controllers.values():
             c.start()
@@ -306,7 +318,7 @@ class WindowsNode:
         emit = self.emit
         live = self.live_pods()
         for pod in live:
-            emit.pod(pod.record())
+            emit.pod(pod.record(self.env.now))
             for record in pod.running_containers():
                 emit.container(record)
         self._emit_writes(self.volume.written(), None)
@@ -345,6 +357,12 @@ class WindowsNode:
                 cpu_request=pod_request(spec, "cpu"),
                 memory_request=pod_request(spec, "memory"),
                 ephemeral_request=pod_request(spec, "ephemeral-storage"),
+                ephemeral_limit=pod_limit(spec, "ephemeral-storage"),
+                container_ephemeral_limits={
+                    c.name: int(c.resources.limits["ephemeral-storage"])
+                    for c in spec.containers
+                    if c.resources.limits.get("ephemeral-storage")
+                },
                 priority=_priority(spec),
                 host_process=verdict.host_process,
                 refusal=verdict.refusal(),
@@ -385,6 +403,8 @@ class WindowsNode:
             cpu_request=bp.cpu_request,
             memory_request=bp.memory_request,
             ephemeral_request=bp.ephemeral_request,
+            ephemeral_limit=bp.ephemeral_limit,
+            container_ephemeral_limits=bp.container_ephemeral_limits,
             priority=bp.priority,
             host_process=bp.host_process,
             containers=containers,
@@ -434,7 +454,7 @@ class WindowsNode:
         short = insufficient(pod, self.usage, self.alloc)
         if short:
             res = short[0]
-            pod.reason = f"OutOf{res}"
+            pod.reason = pod.status_reason = f"OutOf{res}"
             pod.message = f"Pod Node didn't have enough resource: {res}"
             pod.set_state("Failed", self.env.now, self.states)
             self.emit.event(self.env.now, "Pod", pod.name, pod.reason, pod.message, "Warning")
@@ -477,6 +497,8 @@ class WindowsNode:
 
     def _bind(self, pod: Pod) -> None:
         pod.bound = True
+        if pod.ephemeral_limit is not None:
+            self._limited[pod.uid] = pod
         pod.scheduled = self.env.now
         pod.message = ""
         self.usage.add(pod)
@@ -491,6 +513,7 @@ class WindowsNode:
         self.kubelet.start_pod(pod)
 
     def _release(self, pod: Pod) -> None:
+        self._limited.pop(pod.uid, None)
         if pod.bound:
             pod.bound = False
             self.usage.add(pod, -1)
@@ -498,6 +521,8 @@ class WindowsNode:
 
     def pod_terminal(self, pod: Pod) -> None:
         """A pod reached Succeeded or Failed: it no longer holds requests."""
+        if pod.reason != "Evicted" and any(c.on_disk for c in pod.containers):
+            self._ended[pod.uid] = pod
         ctl = self.controllers.get(pod.owner)
         if ctl is not None:
             ctl.pod_leaving(pod)
@@ -512,6 +537,10 @@ class WindowsNode:
             if pod.state in ("Succeeded", "Failed"):
                 pod.deleted = self.env.now
                 pod.set_state("Deleted", self.env.now, self.states)
+                if pod.reason != "Evicted":  # an evicted pod's storage went at its eviction
+                    self.kubelet.release_pod_volumes(pod)
+                    if self._ended.pop(pod.uid, None) is not None:
+                        self.containergc.pod_deleted(pod)
             return None
         pod.delete_requested = self.env.now
         ctl = self.controllers.get(pod.owner)
@@ -603,23 +632,35 @@ class WindowsNode:
         return list(live.values())
 
     def free_pod_storage(self, pod: Pod) -> None:
-        """The pod is gone: its writable layers, logs and emptyDirs go; host writes stay."""
+        """The pod is gone, deleted while it ran or evicted: its containers go as they die
+        (the container deletor with ``removeAll``, hpsim.node.containergc), and with them
+        their scratch and logs; its emptyDirs go; its host writes stay."""
         if not any(c.profile.writes for c in pod.containers):
             return  # it never wrote: nothing of it is on the volume
-        uid = pod.uid
-        released = self.volume.release(
-            [(uid, c.spec.name, what) for c in pod.containers for what in _POD_STORAGE],
-            [(uid, c.spec.name, "host_writes") for c in pod.containers],
-        )
-        self._emit_writes(released, self.env.now)
+        self.kubelet.remove_containers(pod)
+        self.kubelet.release_pod_volumes(pod)
+
+    def _reclaim_disk(self) -> None:
+        """The eviction manager's node-level reclaim for nodefs on a node without a
+        separate image filesystem (k/k pkg/kubelet/eviction/helpers.go
+        buildSignalToNodeReclaimFuncs): ``DeleteAllUnusedContainers`` -- every container
+        of a terminated pod, and beyond one dead instance per container, which the
+        deletor already keeps to -- then ``DeleteUnusedImages``."""
+        self.containergc.remove_all()
+        ended, self._ended = self._ended, {}
+        for pod in ended.values():
+            self.kubelet.remove_containers(pod)
+        self.imagegc.delete_unused()
 
     def _emit_writes(self, written: list[Written], released: float | None) -> None:
-        """What each writer wrote, as records (``released``: when its pod's storage went)."""
+        """What each writer wrote, as records (``released``: when its bytes went)."""
         for w in written:
-            uid, container, _owner = cast("tuple[int, str, str]", w.key)  # the node's writer keys
+            uid, container, _owner, instance = cast(WriterKey, w.key)  # the node's writer keys
             name, workload = self._names[uid]
             self.emit.write(
-                WriteRecord(name, workload, container, w.owner, w.first, released, w.bytes)
+                WriteRecord(
+                    name, workload, container, w.owner, w.first, released, w.bytes, instance
+                )
             )
 
     def evict(self, pod: Pod, message: str) -> None:
@@ -633,7 +674,19 @@ class WindowsNode:
             if c.running and c.stop is not None and not c.stop.triggered:
                 c.stop.succeed()
         pod.finished = self.env.now
+        pod.status_reason = "Evicted"
         pod.set_state("Failed", self.env.now, self.states)
+        # Then kubelet reports the containers: a killed one exited with an error, one that
+        # was not running "could not be located" (k/k pkg/kubelet/status/status_manager.go
+        # TerminatePod). kubectl then shows that, not Evicted (k/k issue #105467).
+        for c in pod.containers:
+            if c.shown.kind == RUNNING:
+                c.shown = Shown(
+                    TERMINATED, "Error", 1
+                )  # a non-zero exit; printPod reads the reason
+            elif c.shown.kind != TERMINATED:
+                c.shown = Shown(TERMINATED, "ContainerStatusUnknown", 137)
+        self.states.refresh(pod, self.env.now)
         self.free_pod_storage(pod)
         self.pod_terminal(pod)
 

@@ -4,6 +4,15 @@ States follow what ``kubectl get pods`` shows a user, in an order that never
 jumps (checked by the tests): Pending (not yet bound) -> Scheduled ->
 ContainerCreating -> Running -> Terminating -> Deleted, with Succeeded and
 Failed as ends of their own and Refused for a pod admission never let exist.
+
+Beside its state a pod has what kubectl prints as STATUS (hpsim.node.printer:
+ContainerCreating, CrashLoopBackOff, ImagePullBackOff, Error, Completed, ...),
+worked out from its phase and its containers' states as kubelet reports them,
+and its Ready condition: every app container running (no readiness probes are
+modelled: k/k pkg/kubelet/prober/prober_manager.go ``UpdatePodStatus`` reports
+a running container without one ready; pkg/kubelet/status/generate.go
+``GeneratePodReadyCondition`` needs every container ready). Every change of
+either is a transition too, with from = to when the state stayed.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import simpy
 from simpy.events import Event
 
 from hpsim.facts import ContainerRecord, Emitter, PodRecord
+from hpsim.node.printer import NOT_REPORTED, RUNNING, Shown, pod_status
 from hpsim.scenario.admission import ContainerSettings
 from hpsim.scenario.manifests import Container, PodTemplate
 
@@ -59,6 +69,9 @@ class ContainerState:
     started_at: float | None = None
     last_finished_at: float | None = None
     stop: simpy.Event | None = None  # triggered to kill the running instance
+    # Instances (restart counts) whose scratch and log files are on the volume, oldest first.
+    on_disk: list[int] = field(default_factory=list)
+    shown: Shown = NOT_REPORTED  # its state in the pod's status, as kubelet reports it
 
 
 @dataclass(slots=True)
@@ -88,6 +101,14 @@ class Pod:
     deleted: float | None = None
     delete_requested: float | None = None
     pull_s: float = 0.0
+    # ephemeral-storage limits: the pod's (PodLimits; None: none set) and its app containers'
+    ephemeral_limit: int | None = None
+    container_ephemeral_limits: dict[str, int] = field(default_factory=dict)
+    status_reason: str = ""  # the pod's status.reason: Evicted, OutOfcpu, ...
+    status: str = ""  # what kubectl prints as STATUS, as last shown
+    is_ready: bool = False  # the Ready condition
+    ready_since: float = 0.0
+    ready_total: float = 0.0  # seconds Ready before ready_since
     bound: bool = False
     delete_event: simpy.Event | None = None
     _ready_waiters: list[simpy.Event] = field(default_factory=list, repr=False)
@@ -134,6 +155,37 @@ class Pod:
     def ended(self) -> bool:
         return self.state in ENDED
 
+    def api_phase(self) -> str:
+        """The API's status.phase for the model's state."""
+        state = self.state
+        if state in ("Running", "Succeeded", "Failed"):
+            return state
+        if state == "Terminating":
+            return "Running" if self.started is not None else "Pending"
+        return "Pending"
+
+    def shown(self) -> tuple[str, bool]:
+        """(STATUS as kubectl prints it, the Ready condition) now; "" for a pod that does
+        not exist (Deleted) or never did (Refused)."""
+        if self.state in ("", "Deleted", "Refused"):
+            return "", False
+        app = [c for c in self.containers if not c.init]
+        ended = self.state in ("Succeeded", "Failed")
+        ready = not ended and bool(app) and all(c.shown.kind == RUNNING for c in app)
+        status = pod_status(
+            self.api_phase(),
+            self.status_reason,
+            self.state == "Terminating",
+            ready,
+            [c.shown for c in self.containers if c.init],
+            [c.shown for c in app],
+        )
+        return status, ready
+
+    def ready_duration(self, now: float) -> float:
+        """Seconds the pod has been Ready in all, up to ``now``."""
+        return self.ready_total + (now - self.ready_since if self.is_ready else 0.0)
+
     def set_state(self, state: str, now: float, states: PodStates) -> None:
         """Move to ``state``; an edge outside TRANSITIONS is a model bug."""
         if state == self.state:
@@ -145,8 +197,8 @@ class Pod:
         if state in ENDED:
             self._wake()
 
-    def record(self) -> PodRecord:
-        """The pod as it stands, as a fact for the recorder."""
+    def record(self, now: float) -> PodRecord:
+        """The pod as it stands at ``now``, as a fact for the recorder."""
         t = self.plan.template
         return PodRecord(
             self.uid,
@@ -169,6 +221,8 @@ class Pod:
             self.restarts,
             self.alloc_failures,
             self.pull_s,
+            self.ready_duration(now),
+            self.status,
         )
 
     def running_containers(self) -> list[ContainerRecord]:
@@ -204,15 +258,39 @@ class PodStates:
         self.counts: dict[str, int] = {}
 
     def moved(self, pod: Pod, now: float, old: str, new: str) -> None:
-        self._emit.transition(now, pod.name, old, new)
+        self._show(pod, now)
+        self._emit.transition(now, pod.name, old, new, pod.status, pod.is_ready)
         counts = self.counts
         if old:
             counts[old] -= 1
         counts[new] = counts.get(new, 0) + 1
         if new in ENDED:
-            self._emit.pod(pod.record())
+            self._emit.pod(pod.record(now))
         if self._on_live is not None and (not old or (new in ENDED and old not in ENDED)):
             self._on_live()
+
+    def refresh(self, pod: Pod, now: float) -> None:
+        """A container's state changed: a transition (from = to) if what kubectl shows
+        or the Ready condition did."""
+        if self._show(pod, now):
+            self._emit.transition(now, pod.name, pod.state, pod.state, pod.status, pod.is_ready)
+            if pod.state in ENDED:
+                self._emit.pod(pod.record(now))  # the ended pod's record, as it now reads
+
+    @staticmethod
+    def _show(pod: Pod, now: float) -> bool:
+        """Work out the pod's STATUS and Ready condition; True if either changed."""
+        status, ready = pod.shown()
+        if status == pod.status and ready == pod.is_ready:
+            return False
+        if ready != pod.is_ready:
+            if ready:
+                pod.ready_since = now
+            else:
+                pod.ready_total += now - pod.ready_since
+            pod.is_ready = ready
+        pod.status = status
+        return True
 
     @property
     def running(self) -> int:

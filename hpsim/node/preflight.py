@@ -64,7 +64,11 @@ def obstacles(loaded: LoadedScenario) -> dict[str, list[Obstacle]]:
         why = placement_failure(spec, node.all_labels, taints)
         if why is None:
             short = insufficient_for(
-                pod_request(spec, "cpu"), pod_request(spec, "memory"), Usage(), alloc
+                pod_request(spec, "cpu"),
+                pod_request(spec, "memory"),
+                Usage(),
+                alloc,
+                pod_request(spec, "ephemeral-storage"),
             )
             why = insufficient_words(short) if short else None
         if why is not None:

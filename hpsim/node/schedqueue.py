@@ -131,7 +131,7 @@ class SchedulingQueue:
         caller binds the first and reports the others, in that order, and sets each
         reported pod's ``message``.
         """
-        used = Usage(usage.cpu_m, usage.memory, usage.pods)
+        used = usage.copy()
         lines = self._lines
         heads: list[tuple[Key, str]] = []
         for name, line in lines.items():
@@ -140,7 +140,7 @@ class SchedulingQueue:
                 heads.append((queue_key(line.pods[i]), name))
         heapify(heads)
         binds: list[tuple[Key, Pod, str | None]] = []
-        after = [Usage(used.cpu_m, used.memory, used.pods)]  # usage after k binds
+        after = [used.copy()]  # usage after k binds
         failed: list[tuple[_Line, int, str]] = []  # line, its first failing pod, message
         while heads:
             key, name = heappop(heads)
@@ -154,7 +154,7 @@ class SchedulingQueue:
                 continue
             binds.append((key, pod, None))
             used.add(pod)
-            after.append(Usage(used.cpu_m, used.memory, used.pods))
+            after.append(used.copy())
             self._queued.remove(pod.uid)
             line.dead += 1
             line.head = i + 1

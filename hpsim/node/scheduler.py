@@ -77,11 +77,16 @@ class Usage:
     cpu_m: int = 0
     memory: int = 0
     pods: int = 0
+    ephemeral: int = 0  # ephemeral-storage
 
     def add(self, pod: Pod, sign: int = 1) -> None:
         self.cpu_m += sign * pod.cpu_request
         self.memory += sign * pod.memory_request
         self.pods += sign
+        self.ephemeral += sign * pod.ephemeral_request
+
+    def copy(self) -> Usage:
+        return Usage(self.cpu_m, self.memory, self.pods, self.ephemeral)
 
 
 def pod_request(spec: PodSpec, resource: str) -> int:
@@ -106,11 +111,18 @@ def placement_failure(
 
 def insufficient(pod: Pod, used: Usage, alloc: Allocatable) -> list[str]:
     """Resources the pod does not fit in (NodeResourcesFit), in the plugin's order."""
-    return insufficient_for(pod.cpu_request, pod.memory_request, used, alloc)
+    return insufficient_for(pod.cpu_request, pod.memory_request, used, alloc, pod.ephemeral_request)
 
 
-def insufficient_for(cpu_m: int, memory: int, used: Usage, alloc: Allocatable) -> list[str]:
-    """Resources requests of ``cpu_m`` millicores and ``memory`` bytes do not fit in."""
+def insufficient_for(
+    cpu_m: int, memory: int, used: Usage, alloc: Allocatable, ephemeral: int = 0
+) -> list[str]:
+    """Resources requests of ``cpu_m`` millicores, ``memory`` and ``ephemeral`` bytes of
+    ephemeral-storage do not fit in: k/k pkg/scheduler/framework/plugins/noderesources/
+    fit.go ``fitsRequest``, in its order (pods, cpu, memory, ephemeral-storage), which
+    kubelet's admission runs too (pkg/kubelet/lifecycle/predicate.go). Ephemeral storage
+    counts on Windows as elsewhere: the Windows kubelet reports its capacity and
+    allocatable (LocalStorageCapacityIsolation, GA and always on since 1.25)."""
     out = []
     if used.pods + 1 > alloc.pods:
         out.append("pods")
@@ -118,7 +130,26 @@ def insufficient_for(cpu_m: int, memory: int, used: Usage, alloc: Allocatable) -
         out.append("cpu")
     if memory and used.memory + memory > alloc.memory:
         out.append("memory")
+    if ephemeral and used.ephemeral + ephemeral > alloc.ephemeral_storage:
+        out.append("ephemeral-storage")
     return out
+
+
+def pod_limit(spec: PodSpec, resource: str) -> int | None:
+    """The pod's limit of ``resource`` (k/k pkg/api/v1/resource PodLimits): its app
+    containers' limits summed, or its largest init container's if larger; None when no
+    container sets one."""
+    app = [
+        int(c.resources.limits[resource]) for c in spec.containers if resource in c.resources.limits
+    ]
+    init = [
+        int(c.resources.limits[resource])
+        for c in spec.init_containers
+        if resource in c.resources.limits
+    ]
+    if not app and not init:
+        return None
+    return max(sum(app), max(init, default=0))
 
 
 def insufficient_words(short: list[str]) -> str:

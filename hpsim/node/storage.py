@@ -32,6 +32,9 @@ from typing import NamedTuple
 import simpy
 from simpy.events import Timeout
 
+# The node's writer keys: (pod uid, container, owner, instance or None), see hpsim.node.kubelet.
+WriterKey = tuple[int, str, str, int | None]
+
 OWNERS = ("os", "content_store", "snapshots", "scratch", "logs", "empty_dir", "host_writes")
 ACCOUNTED = ("snapshots", "scratch", "logs", "empty_dir")
 WRITER_OWNERS = ("scratch", "logs", "empty_dir", "host_writes")
@@ -156,14 +159,15 @@ class Volume:
     def available(self) -> float:
         return max(0.0, self.capacity - self.actual())
 
-    def pod_usage(self, pod: int) -> float:
-        """A pod's ephemeral storage as kubelet counts it (no host-path writes)."""
-        now = self.env.now
-        return sum(
-            w.value(now)
-            for w in self._writers.values()
-            if w.pod == pod and w.owner != "host_writes"
-        )
+    def value(self, key: Hashable) -> float:
+        """Bytes one writer holds now (0 if it holds none)."""
+        w = self._writers.get(key)
+        return w.value(self.env.now) if w is not None else 0.0
+
+    def rate(self, key: Hashable) -> float:
+        """Bytes per second one writer adds now (0 when stopped, capped or the volume full)."""
+        w = self._writers.get(key)
+        return w.rate if w is not None and not self.full else 0.0
 
     def slopes(self) -> tuple[float, float]:
         """(actual, accounted) growth in bytes per second right now."""

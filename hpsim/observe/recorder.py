@@ -66,8 +66,10 @@ class Recorder:
         """What ``kubectl get events`` would show."""
         self.events.append((time, kind, name, type_, reason, message))
 
-    def transition(self, time: float, pod: str, old: str, new: str) -> None:
-        self.transitions.append((time, pod, old, new))
+    def transition(
+        self, time: float, pod: str, old: str, new: str, status: str, ready: bool
+    ) -> None:
+        self.transitions.append((time, pod, old, new, status, ready))
 
     def pod(self, record: PodRecord) -> None:
         """A pod's record; a later one of the same pod replaces it."""

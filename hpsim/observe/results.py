@@ -9,7 +9,9 @@ Tables (units in column names):
 
 - ``pods``: one row per pod: created/scheduled/started/ready/finished/deleted
   times (s), phase, reason, restarts, allocation failures, pending_s, pull_s,
-  start_latency_s (ready - created).
+  start_latency_s (first ready - created), ready_duration_s (time its Ready
+  condition was true) and status: what ``kubectl get pods`` prints as STATUS at
+  the end ("" once Deleted, or Refused).
 - ``events``: time_s, kind, object, type, reason, message (kubectl's words).
 - ``series``: node state at each change (piecewise constant, except committed
   memory, which grows linearly at ``memory_commit_slope_bytes_per_s`` until
@@ -17,7 +19,9 @@ Tables (units in column names):
 - ``images``: per image pulled: OS version, compressed and unpacked bytes,
   pulled and last used times, and ``new_bytes``: the compressed + unpacked bytes
   of the layers it was the first image in the run to bring.
-- ``transitions``: every pod state change (time_s, pod, from, to).
+- ``transitions``: every pod state change (time_s, pod, from, to) and every change
+  of what kubectl shows for it (from = to): its STATUS from then on (status) and
+  its Ready condition (ready).
 - ``gc``: every image kubelet deleted: what it believed it freed (the compressed
   size) and what the volume got back (blobs and snapshots no other image shares).
 - ``containers``: one row per container instance (each restart is a new one):
@@ -27,8 +31,9 @@ Tables (units in column names):
 - ``pulls``: one row per pull kubelet asked containerd for: queued, started,
   downloaded and finished times, bytes downloaded and unpacked by this pull,
   seconds downloading and applying layers (the two overlap), error.
-- ``writes``: one row per writer of a container (scratch, logs, emptyDir, host
-  paths): first write, when the pod's storage was released, bytes written.
+- ``writes``: one row per writer: a container instance's scratch and logs (``instance``:
+  its restart count; each start has new ones), a container's emptyDir and host-path
+  writes: first write, when its bytes were deleted or left behind (released_s), bytes.
 """
 
 from __future__ import annotations
@@ -61,10 +66,12 @@ if TYPE_CHECKING:
 
 # The pods table: a pod's record (less its uid) and three figures derived from it.
 POD_COLUMNS = (
-    *PodRecord._fields[1:-1],
+    *PodRecord._fields[1 : PodRecord._fields.index("pull_s")],
     "pending_s",
     "pull_s",
     "start_latency_s",
+    "ready_duration_s",
+    "status",
 )
 
 
@@ -73,12 +80,15 @@ def _frame(records: list[Any], columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _pods(rec: Recorder) -> pd.DataFrame:
+    last = PodRecord._fields.index("pull_s")
     rows = [
         (
-            *r[1:-1],
+            *r[1:last],
             (r.scheduled_s - r.created_s) if r.scheduled_s is not None else np.nan,
             r.pull_s,
             (r.ready_s - r.created_s) if r.ready_s is not None else np.nan,
+            r.ready_duration_s,
+            r.status,
         )
         for r in rec.pods
     ]
@@ -143,7 +153,9 @@ def tables_from_records(rec: Recorder) -> dict[str, pd.DataFrame]:
     images = pd.DataFrame(list(rec.images.values()))
     if images.empty:
         images = pd.DataFrame(columns=list(IMAGE_COLUMNS))
-    transitions = pd.DataFrame(rec.transitions, columns=["time_s", "pod", "from", "to"])
+    transitions = pd.DataFrame(
+        rec.transitions, columns=["time_s", "pod", "from", "to", "status", "ready"]
+    )
     pulls = _frame(rec.pulls, PullRecord._fields)
     for col in ("started_s", "downloaded_s"):
         pulls[col] = pulls[col].astype("float64")
@@ -156,8 +168,14 @@ def tables_from_records(rec: Recorder) -> dict[str, pd.DataFrame]:
         "gc": _frame(rec.gcs, GCRecord._fields),
         "containers": _containers(rec),
         "pulls": pulls,
-        "writes": _frame(rec.writes, WriteRecord._fields),
+        "writes": _writes(rec),
     }
+
+
+def _writes(rec: Recorder) -> pd.DataFrame:
+    df = _frame(rec.writes, WriteRecord._fields)
+    df["instance"] = df["instance"].astype("Int64")  # empty for emptyDir and host writes
+    return df
 
 
 def _time_weighted_mean(series: pd.DataFrame, col: str, end: float) -> float:
@@ -306,6 +324,23 @@ def running_fraction(tables: dict[str, pd.DataFrame], duration: float) -> dict[s
     }
 
 
+def ready_fraction(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, float]:
+    """Per workload: the share of its pods' lives (creation to end, as for
+    ``running_fraction``) their Ready condition was true: its availability. A pod in
+    CrashLoopBackOff, pulling or waiting for the scheduler is not Ready."""
+    pods = tables["pods"]
+    pods = pods[pods["phase"] != "Refused"]
+    if pods.empty:
+        return {}
+    end = pods["finished_s"].fillna(pods["deleted_s"]).fillna(duration).clip(upper=duration)
+    life = (end - pods["created_s"]).clip(lower=0.0).groupby(pods["workload"]).sum()
+    ready = pods["ready_duration_s"].groupby(pods["workload"]).sum()
+    return {
+        str(wl): float(ready.get(wl, 0.0) / total) if total > 0 else 0.0
+        for wl, total in life.sort_index().items()
+    }
+
+
 def _q(values: pd.Series, q: float) -> float | None:
     values = values.dropna()
     return float(values.quantile(q)) if len(values) else None
@@ -357,6 +392,7 @@ def summarize(
             str(k): int(v) for k, v in by_wl["alloc_failures"].sum().items()
         },
         "running_fraction_by_workload": running_fraction(tables, duration),
+        "ready_fraction_by_workload": ready_fraction(tables, duration),
         "images_pulled": len(tables["images"]),
         "image_content_bytes_end": _last(series, "disk_content_store_bytes"),
         "image_snapshot_bytes_end": _last(series, "disk_snapshots_bytes"),

@@ -345,10 +345,11 @@ def _name_is_dns_label(name: str, prefix: bool) -> list[str]:
 # pkg/apis/core/validation ValidatePodName; pkg/apis/apps/validation ValidateDeploymentName,
 # ValidateReplicaSetName, ValidateStatefulSetName, ValidateDaemonSetName; pkg/apis/batch/
 # validation ValidateJob ("Jobs and rcs have the same name validation":
-# ValidateReplicationControllerName). Each is apimachinery NameIsDNSSubdomain.
+# ValidateReplicationControllerName) and ValidateCronJobCreate (the same). Each is
+# apimachinery NameIsDNSSubdomain.
 NAME_RULES = {
     kind: _name_is_dns_subdomain
-    for kind in ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
+    for kind in ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob")
 }
 
 

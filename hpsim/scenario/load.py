@@ -324,7 +324,8 @@ def _manifest_templates(
     if not templates:
         raise wl_src.error(
             ("manifest",),
-            "the manifest holds no Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet or Job",
+            "the manifest holds no Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job "
+            "or CronJob",
         )
     return templates, raw
 
@@ -471,6 +472,12 @@ def load_source(src: Source, *, base_dir: Path, allow_outside: bool = False) -> 
                     ("arrivals",),
                     f"arrivals apply to Pods and Jobs; a {t.kind} keeps its own pods "
                     "(use its replicas, a lifetime, or a scale event)",
+                )
+            if (spec.arrivals is not None) and t.kind == "CronJob":
+                raise wl_src.error(
+                    ("arrivals",),
+                    "arrivals apply to Pods and Jobs; a CronJob creates its Jobs on its "
+                    "schedule (spec.schedule)",
                 )
             names = {c.name for c in (*t.spec.init_containers, *t.spec.containers)}
             for cname in spec.containers:

@@ -1,7 +1,7 @@
 """Kubernetes manifests -> pod templates.
 
 A manifest copied from a real cluster loads unchanged: the objects that carry
-a pod template (Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job) are
+a pod template (Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob) are
 read, other kinds (ConfigMap, ServiceAccount, RBAC, ...) are skipped, and
 fields hpsim does not model are ignored. The fields hpsim does read are typed
 (pydantic, lenient about extras): a wrong type or an impossible quantity is an
@@ -12,8 +12,10 @@ pkg/apis/apps/v1/defaults.go, pkg/apis/batch/v1/defaults.go): restartPolicy
 Always, terminationGracePeriodSeconds 30, imagePullPolicy Always for ``:latest``
 or untagged images else IfNotPresent, requests defaulted from limits, replicas
 1, Job parallelism 1, completions 1 when parallelism is unset too (else left
-unset), and backoffLimit 6. As the API server's JSON decoding does, a ``null``
-field is read as not set.
+unset), and backoffLimit 6; a CronJob's (hpsim.scenario.cronjobs) and its job
+template's as a Job's. Integer fields too large for their Go type, and negative
+counts, are refused in the API server's words (hpsim.scenario.apinumbers). As the
+API server's JSON decoding does, a ``null`` field is read as not set.
 """
 
 from __future__ import annotations
@@ -37,7 +39,15 @@ from pydantic.alias_generators import to_camel
 
 from hpsim import units
 from hpsim.errors import HpsimError
-from hpsim.scenario import apivalidation
+from hpsim.scenario import apinumbers, apivalidation
+from hpsim.scenario.cronjobs import (
+    FAILED_JOBS_HISTORY_LIMIT,
+    SUCCESSFUL_JOBS_HISTORY_LIMIT,
+    CronSpec,
+    history_limit_errors,
+    validate_cronjob_spec,
+)
+from hpsim.scenario.fielderrors import FieldError
 from hpsim.scenario.yamlsrc import Path_, Source
 
 # Where the pod spec sits in each kind, for field paths in messages.
@@ -48,8 +58,12 @@ POD_SPEC_PATH: dict[str, tuple[str, ...]] = {
     "StatefulSet": ("spec", "template", "spec"),
     "DaemonSet": ("spec", "template", "spec"),
     "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
 CONTROLLERS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}
+# k/k pkg/apis/batch/validation ValidateCronJobCreate: a Job's name (a DNS-1035 label, 63)
+# less the 11 characters of "-<minutes>" the controller appends.
+CRONJOB_NAME_MAX = 63 - 11
 INT32_MAX = 2**31 - 1  # Go's int32 and int64: the API's integer fields
 INT64_MAX = 2**63 - 1
 
@@ -256,10 +270,11 @@ class PodSpec(K8sModel):
     affinity: Affinity | None = None
     tolerations: list[Toleration] = []
     restart_policy: Literal["Always", "OnFailure", "Never"] = "Always"
-    # *int64 and *int32 in k/k staging/src/k8s.io/api/core/v1/types.go PodSpec.
-    termination_grace_period_seconds: int = Field(30, ge=0, le=INT64_MAX)
+    # *int64 and *int32 in k/k staging/src/k8s.io/api/core/v1/types.go PodSpec; a number
+    # past them is refused before this (hpsim.scenario.apinumbers).
+    termination_grace_period_seconds: int = Field(30, ge=0)
     os: PodOS | None = None
-    priority: int | None = Field(None, ge=-INT32_MAX - 1, le=INT32_MAX)
+    priority: int | None = None
     priority_class_name: str | None = None
     node_name: str | None = None  # set: the scheduler is skipped, kubelet admission decides
 
@@ -278,17 +293,37 @@ class PodTemplateSpec(K8sModel):
 
 
 class WorkloadSpec(K8sModel):
-    """The controller fields of Deployment / ReplicaSet / StatefulSet / DaemonSet / Job."""
+    """The controller fields of Deployment / ReplicaSet / StatefulSet / DaemonSet / Job.
 
-    # All int32 in the API (k/k staging/src/k8s.io/api/apps/v1/types.go DeploymentSpec.Replicas,
-    # batch/v1/types.go JobSpec.Parallelism, Completions, BackoffLimit, BackoffLimitPerIndex):
-    # a larger number does not decode.
-    replicas: int | None = Field(None, ge=0, le=INT32_MAX)
-    completions: int | None = Field(None, ge=0, le=INT32_MAX)
-    parallelism: int | None = Field(None, ge=0, le=INT32_MAX)
-    backoff_limit: int | None = Field(None, ge=0, le=INT32_MAX)
-    backoff_limit_per_index: int | None = Field(None, ge=0, le=INT32_MAX)
+    All int32 in the API; their range and sign are checked before this, in the API
+    server's words (hpsim.scenario.apinumbers).
+    """
+
+    replicas: int | None = None
+    completions: int | None = None
+    parallelism: int | None = None
+    backoff_limit: int | None = None
+    backoff_limit_per_index: int | None = None
     template: PodTemplateSpec
+
+
+class JobTemplateSpec(K8sModel):
+    metadata: ObjectMeta = ObjectMeta()
+    spec: WorkloadSpec
+
+
+class CronJobSpec(K8sModel):
+    """A CronJob's fields (k/k staging/src/k8s.io/api/batch/v1/types.go CronJobSpec);
+    checked in the API server's words before this (hpsim.scenario.cronjobs)."""
+
+    schedule: str = ""
+    time_zone: str | None = None
+    starting_deadline_seconds: int | None = None
+    concurrency_policy: str = ""
+    suspend: bool = False
+    successful_jobs_history_limit: int | None = None
+    failed_jobs_history_limit: int | None = None
+    job_template: JobTemplateSpec
 
 
 class Manifest(K8sModel):
@@ -318,6 +353,7 @@ class PodTemplate:
     completions: int | None = 1
     parallelism: int = 1
     backoff_limit: int = 6
+    cron: CronSpec | None = None  # a CronJob's own settings
 
     @property
     def host_process(self) -> bool:
@@ -378,11 +414,23 @@ def templates_from_source(src: Source) -> list[PodTemplate]:
         raise src.error(("metadata",), "metadata.name or metadata.generateName is required")
     if data.get("spec") is None:
         raise src.error(("spec",), 'required key "spec" is missing')
+    # Decoding first: a number past its Go type fails the whole object.
+    numbers = apinumbers.int_fields(head.kind, path)
+    bad = apinumbers.decode_error(head.kind, head.api_version, data, numbers)
+    if bad is not None:
+        raise src.error(bad[0], bad[1])
+    cron: CronJobSpec | None = None
     try:
         if head.kind == "Pod":
             spec = PodSpec.model_validate(data.get("spec"))
             tmpl_meta: dict[str, Any] = data.get("metadata") or {}
             wl = None
+        elif head.kind == "CronJob":
+            cron = CronJobSpec.model_validate(data.get("spec"))
+            wl = cron.job_template.spec
+            spec = wl.template.spec
+            job_spec = (data["spec"].get("jobTemplate") or {}).get("spec") or {}
+            tmpl_meta = (job_spec.get("template") or {}).get("metadata") or {}
         else:
             wl = WorkloadSpec.model_validate(data.get("spec"))
             spec = wl.template.spec
@@ -392,13 +440,29 @@ def templates_from_source(src: Source) -> list[PodTemplate]:
     raw_spec: Any = data
     for part in path:
         raw_spec = raw_spec[part]
-    # After decoding, as the API server validates: the object's names, then its pod's
-    # containers' (the first error only: one message, one line).
+    # After decoding, as the API server validates: the object's names, its own fields (a
+    # CronJob's, counts that must not be negative), then its pod's containers' (the first
+    # error only: one message, one line).
     errors = apivalidation.validate_object_meta(head.kind, data.get("metadata") or {})
+    if head.kind == "CronJob":
+        errors += validate_cronjob_spec(data["spec"])
+        errors += apinumbers.negative_errors(data, [f for f in numbers if f.struct == "JobSpec"])
+        errors += history_limit_errors(data["spec"])
+    else:
+        errors += apinumbers.negative_errors(data, numbers)
     errors += apivalidation.validate_container_names(raw_spec, ".".join(path))
+    if head.kind == "CronJob" and len(name) > CRONJOB_NAME_MAX:
+        errors.append(
+            FieldError(
+                "metadata.name",
+                "FieldValueInvalid",
+                f"must be no more than {CRONJOB_NAME_MAX} characters",
+                name,
+            )
+        )
     if errors:
         raise src.error(_field_path(errors[0].field), apivalidation.error_text(errors[0]))
-    job = head.kind == "Job"
+    job = head.kind in ("Job", "CronJob")
     completions: int | None = 1
     parallelism, backoff_limit = 1, 6
     if job and wl is not None:
@@ -427,5 +491,29 @@ def templates_from_source(src: Source) -> list[PodTemplate]:
             completions=completions,
             parallelism=parallelism,
             backoff_limit=backoff_limit,
+            cron=_cron_settings(cron),
         )
     ]
+
+
+def _cron_settings(cron: CronJobSpec | None) -> CronSpec | None:
+    """A CronJob's settings with the API server's defaults (batch/v1 SetDefaults_CronJob)."""
+    if cron is None:
+        return None
+    return CronSpec(
+        schedule=cron.schedule,
+        time_zone=cron.time_zone,
+        starting_deadline_seconds=cron.starting_deadline_seconds,
+        concurrency_policy=cron.concurrency_policy or "Allow",
+        suspend=cron.suspend,
+        successful_jobs_history_limit=(
+            SUCCESSFUL_JOBS_HISTORY_LIMIT
+            if cron.successful_jobs_history_limit is None
+            else cron.successful_jobs_history_limit
+        ),
+        failed_jobs_history_limit=(
+            FAILED_JOBS_HISTORY_LIMIT
+            if cron.failed_jobs_history_limit is None
+            else cron.failed_jobs_history_limit
+        ),
+    )

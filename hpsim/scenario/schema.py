@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from fractions import Fraction
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -984,12 +986,20 @@ NAME_LIMIT = 100
 REPLICATIONS_LIMIT = 10_000
 
 
+# The wall-clock time at t = 0, for schedules (CronJob). Our choice, no source: a Monday at
+# midnight UTC, so that hours and weekdays of the run are those of the schedules.
+START_TIME = datetime(2026, 1, 5, tzinfo=timezone.utc)
+
+
 class Scenario(Model):
     """A whole scenario file."""
 
     name: str
     description: str = ""
     duration: Seconds
+    # The wall clock at t = 0 (ISO 8601 with a zone: 2026-01-05T00:00:00Z); CronJob
+    # schedules fire on it.
+    start_time: AwareDatetime = START_TIME
     seed: int = Field(0, ge=0)
     replications: int = Field(1, ge=1, le=REPLICATIONS_LIMIT)
     node: NodeSpec

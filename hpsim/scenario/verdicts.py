@@ -60,6 +60,7 @@ _RESTART_POLICIES = {
     "StatefulSet": ("Always",),
     "DaemonSet": ("Always",),
     "Job": ("OnFailure", "Never"),
+    "CronJob": ("OnFailure", "Never"),
 }
 
 
@@ -200,7 +201,7 @@ def _controller_errors(t: PodTemplate) -> list[FieldError]:
     policy = t.raw_spec.get("restartPolicy")
     if allowed is None:
         return []
-    if policy is None and t.kind == "Job":
+    if policy is None and t.kind in ("Job", "CronJob"):
         return [
             FieldError(
                 f"{t.spec_path}.restartPolicy",
@@ -312,7 +313,8 @@ def validate_path(
     templates = [t for d in docs for t in templates_from_source(d)]
     if not templates:
         raise HpsimError(
-            "no Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet or Job found", file=path
+            "no Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job or CronJob found",
+            file=path,
         )
     node = node or bare_manifest_node()
     return [check_template(t, node=node, level="privileged") for t in templates], None
