@@ -22,6 +22,7 @@ from hpsim.scenario.admission import (
     NodeVerdict,
     effective_containers,
     go_quote,
+    host_process_field_allowed,
     is_host_process_pod,
     is_service_account,
     job_cpu_rate,
@@ -990,3 +991,60 @@ def test_go_quote_escapes_like_strconv_quote():
 @given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E)))
 def test_go_quote_matches_json_on_printable_ascii(text):
     assert go_quote(text) == json.dumps(text)
+
+
+# --- the WindowsHostProcessContainers gate at the API server (1.22-1.25) ------------------------
+# k/k pkg/apis/core/validation/validation.go v1.22.0 validateWindowsHostProcessPod with
+# !opts.AllowWindowsHostProcessField: the API server refuses the field, it does not drop it.
+
+FIELD_GATED = "not allowed when feature gate 'WindowsHostProcessContainers' is not enabled"
+
+
+def test_gate_off_forbids_a_pod_level_host_process_and_checks_nothing_else():
+    # The pod-level check returns at once: no hostNetwork error although hostNetwork is false.
+    for value in (True, False):
+        spec = hpc_pod(hostNetwork=False)
+        spec["securityContext"]["windowsOptions"]["hostProcess"] = value
+        assert rendered(spec, allow_host_process_field=False) == [
+            f"spec.securityContext.windowsOptions.hostProcess: Forbidden: {FIELD_GATED}"
+        ]
+
+
+def test_gate_off_forbids_each_container_level_field_then_the_pod():
+    spec = {
+        "hostNetwork": False,
+        "initContainers": [{"name": "i"}],
+        "containers": [
+            {"name": "a", "securityContext": hp(True)},
+            {"name": "b", "securityContext": hp(False)},
+        ],
+    }
+    assert rendered(spec, allow_host_process_field=False) == [
+        f"spec.containers[0].securityContext.windowsOptions.hostProcess: Forbidden: {FIELD_GATED}",
+        f"spec.containers[1].securityContext.windowsOptions.hostProcess: Forbidden: {FIELD_GATED}",
+        "spec: Forbidden: pod must not contain Windows hostProcess containers when feature gate "
+        "'WindowsHostProcessContainers' is not enabled",
+    ]
+    # With the gate on, the same pod gets the usual rules instead.
+    assert rendered(spec) == [ALL_HPC, HOST_NETWORK]
+
+
+def test_gate_off_leaves_pods_without_the_field_alone():
+    plain = {"os": {"name": "windows"}, "containers": [{"name": "app"}]}
+    assert rendered(plain, allow_host_process_field=False) == []
+
+
+@pytest.mark.parametrize(
+    ("k8s", "gates", "allowed"),
+    [
+        ("1.21", {}, True),  # no field, no gate: the node rule refuses the pod
+        ("1.22", {}, False),  # alpha, default off (kube_features.go v1.22.0)
+        ("1.22.17", {GATE: True}, True),
+        ("1.23", {}, True),  # beta, default on (v1.23.0)
+        ("1.25.0", {GATE: False}, False),
+        ("1.26", {GATE: False}, True),  # GA, locked on: the node rule says so
+        ("1.28", {}, True),
+    ],
+)
+def test_host_process_field_allowed_by_version(k8s, gates, allowed):
+    assert host_process_field_allowed(NodeFacts(k8s, "1.7.13", gates)) is allowed

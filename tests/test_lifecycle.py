@@ -278,3 +278,28 @@ def test_rates_accept_a_bare_zero():
     wl = {"manifest": pod("p"), "profile": {"memoryGrowth": 0, "hostWrites": "0"}}
     res = run(scenario([wl], [_img("test/app:1")]))
     assert _row(res, "p")["phase"] == "Running"
+
+
+def test_hostprocess_pod_with_the_gate_off_is_refused_by_the_api_server():
+    # Kubernetes 1.22: WindowsHostProcessContainers is alpha and off. The API server refuses
+    # the field (validation.go v1.22.0), it does not drop it: the pod never reaches the node
+    # and never runs as an ordinary container.
+    def one(**node_over):
+        data = scenario(
+            [{"manifest": pod("agent", host_process=True)}],
+            [_img("test/app:1")],
+            node=node(kubernetes="1.22", **node_over),
+        )
+        return run(data)
+
+    res = one()
+    p = _row(res, "agent")
+    assert (p["phase"], p["reason"]) == ("Refused", "FailedCreate")
+    assert p["message"] == (
+        'The Pod "agent" is invalid: spec.securityContext.windowsOptions.hostProcess: '
+        "Forbidden: not allowed when feature gate 'WindowsHostProcessContainers' is not enabled"
+    )
+    assert res.transitions["to"].tolist() == ["Refused"]
+    # The gate turned on, the same pod runs as a HostProcess container.
+    on = _row(one(featureGates={"WindowsHostProcessContainers": True}), "agent")
+    assert on["phase"] == "Running"

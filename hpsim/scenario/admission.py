@@ -8,6 +8,8 @@ the real code it mirrors; this module gathers their public names.
    ``validate_pod_spec`` in apivalidation.py, its errors ``FieldError`` in fielderrors.py.
 2. Pod Security Admission at a level, policy version v1.35: ``pod_security`` in
    podsecurity.py.
+   With the WindowsHostProcessContainers gate off on a 1.22-1.25 API server, the hostProcess
+   field is refused here (``host_process_field_allowed``), never dropped.
 3. Node rules (the WindowsHostProcessContainers gate, containerd's version, named pipe
    mounts): ``node_rules`` in noderules.py.
 
@@ -38,6 +40,7 @@ from hpsim.scenario.noderules import (
     NAMED_PIPE_MESSAGE,
     NodeFacts,
     NodeVerdict,
+    host_process_field_allowed,
     is_service_account,
     node_rules,
 )
@@ -60,6 +63,7 @@ __all__ = [
     "PodSecurityResult",
     "effective_containers",
     "go_quote",
+    "host_process_field_allowed",
     "is_host_process_pod",
     "is_service_account",
     "job_cpu_rate",

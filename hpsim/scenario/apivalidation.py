@@ -3,7 +3,13 @@
 Mirrors kubernetes/kubernetes pkg/apis/core/validation/validation.go, read at commit 000f2605:
 ``validateWindowsSecurityContextOptions`` (runAsUserName), ``validateWindowsHostProcessPod``
 (its four rules, in order) and ``validateWindows`` (fields that "cannot be set for a windows
-pod"), called in ``ValidatePodSpec``'s order. Errors are ``FieldError`` (fielderrors.py), as
+pod"), called in ``ValidatePodSpec``'s order. With the ``WindowsHostProcessContainers`` feature
+gate off on the API server (Kubernetes 1.22-1.25), ``validateWindowsHostProcessPod`` refuses the
+``hostProcess`` field as v1.22.0-v1.25.0 did (``PodValidationOptions.AllowWindowsHostProcessField``;
+read in ceph/ceph-csi vendor/k8s.io/kubernetes/pkg/apis/core/validation/validation.go at its
+k8s v1.22.0 vendoring, commit aa698bc3e): the API server refuses such a pod and does not drop the
+field. That code says so: "Fail Pod validation if feature is not enabled (...) instead of dropping
+fields based on PRR review". Errors are ``FieldError`` (fielderrors.py), as
 ``field.Error`` renders them.
 
 Also the names every object must have before anything else is checked: ``metadata.name``,
@@ -35,6 +41,8 @@ from hpsim.scenario.podspec import (
 __all__ = [
     "DNS1123_LABEL_MAX_LENGTH",
     "DNS1123_SUBDOMAIN_MAX_LENGTH",
+    "HOST_PROCESS_FIELD_GATED",
+    "HOST_PROCESS_POD_GATED",
     "MAX_RUN_AS_USER_NAME_DOMAIN_LENGTH",
     "MAX_RUN_AS_USER_NAME_USER_LENGTH",
     "NAME_RULES",
@@ -125,17 +133,41 @@ def _windows_options_errors(windows_options: object, path: str) -> list[FieldErr
 
 
 def _validate_windows_host_process_pod(
-    spec: Mapping[str, Any], path: str, allow_privileged: bool
+    spec: Mapping[str, Any], path: str, allow_privileged: bool, allow_field: bool = True
 ) -> list[FieldError]:
-    """validateWindowsHostProcessPod: the four rules in the real order (validation.go)."""
+    """validateWindowsHostProcessPod: the four rules in the real order (validation.go).
+
+    ``allow_field`` false is an API server of 1.22-1.25 whose WindowsHostProcessContainers gate
+    is off (pkg/api/pod/util.go GetValidationOptionsFromPodSpecAndMeta:
+    ``AllowWindowsHostProcessField: utilfeature.DefaultFeatureGate.Enabled(...)``): a pod-level
+    ``hostProcess`` (true or false) is forbidden and nothing else is checked; a container-level
+    one is forbidden per container, and a pod with any HostProcess container is forbidden as a
+    whole before the hostNetwork and --allow-privileged rules (v1.22.0 validation.go).
+    """
     errs: list[FieldError] = []
     pod_hp = pod_host_process(spec)
+    if not allow_field and pod_hp is not None:
+        return [
+            FieldError(
+                f"{path}.securityContext.windowsOptions.hostProcess",
+                "FieldValueForbidden",
+                HOST_PROCESS_FIELD_GATED,
+            )
+        ]
     # The internal PodSecurityContext carries v1 spec.hostNetwork.
     host_network = truthy(spec.get("hostNetwork"))
     count = hp_count = 0
     for _kind, c, cpath in visit_containers(spec, path):
         count += 1
         ctr_hp = container_host_process(c)
+        if not allow_field and ctr_hp is not None:
+            errs.append(
+                FieldError(
+                    f"{cpath}.securityContext.windowsOptions.hostProcess",
+                    "FieldValueForbidden",
+                    HOST_PROCESS_FIELD_GATED,
+                )
+            )
         if pod_hp is not None and ctr_hp is not None and pod_hp != ctr_hp:
             errs.append(
                 FieldError(
@@ -149,6 +181,9 @@ def _validate_windows_host_process_pod(
         if effective_host_process(c, pod_hp):
             hp_count += 1
     if hp_count > 0:
+        if not allow_field:
+            errs.append(FieldError(path, "FieldValueForbidden", HOST_PROCESS_POD_GATED))
+            return errs
         if hp_count != count:
             errs.append(
                 FieldError(
@@ -178,6 +213,16 @@ def _validate_windows_host_process_pod(
             )
     return errs
 
+
+# validation.go v1.22.0-v1.25.0 validateWindowsHostProcessPod, with
+# !opts.AllowWindowsHostProcessField: the field itself, then the pod as a whole.
+HOST_PROCESS_FIELD_GATED = (
+    "not allowed when feature gate 'WindowsHostProcessContainers' is not enabled"
+)
+HOST_PROCESS_POD_GATED = (
+    "pod must not contain Windows hostProcess containers when feature gate "
+    "'WindowsHostProcessContainers' is not enabled"
+)
 
 _WINDOWS_FORBIDDEN = "cannot be set for a windows pod"
 # validateWindows, pod level, in its order: (v1 location, error path relative to the spec).
@@ -238,7 +283,11 @@ def _validate_windows(spec: Mapping[str, Any], path: str) -> list[FieldError]:
 
 
 def validate_pod_spec(
-    spec: Mapping[str, Any], spec_path: str = "spec", *, allow_privileged: bool = True
+    spec: Mapping[str, Any],
+    spec_path: str = "spec",
+    *,
+    allow_privileged: bool = True,
+    allow_host_process_field: bool = True,
 ) -> list[FieldError]:
     """The Windows and HostProcess part of kube-apiserver's ``ValidatePodSpec``.
 
@@ -248,7 +297,9 @@ def validate_pod_spec(
     ``validateWindowsHostProcessPod``, then ``validateWindows`` when ``os.name`` is
     ``windows``. ``spec_path`` prefixes every field path: ``spec`` for a Pod,
     ``spec.template.spec`` for a controller's template. ``allow_privileged`` is the
-    apiserver's ``--allow-privileged``.
+    apiserver's ``--allow-privileged``; ``allow_host_process_field`` false is a 1.22-1.25 API
+    server with the WindowsHostProcessContainers gate off (see
+    ``host_process_field_allowed`` in noderules.py).
     """
     errs: list[FieldError] = []
     for key in ("containers", "initContainers", "ephemeralContainers"):
@@ -261,7 +312,9 @@ def validate_pod_spec(
         get_in(spec, "securityContext", "windowsOptions"),
         f"{spec_path}.securityContext.windowsOptions",
     )
-    errs += _validate_windows_host_process_pod(spec, spec_path, allow_privileged)
+    errs += _validate_windows_host_process_pod(
+        spec, spec_path, allow_privileged, allow_host_process_field
+    )
     if get_in(spec, "os", "name") == "windows":
         errs += _validate_windows(spec, spec_path)
     return errs

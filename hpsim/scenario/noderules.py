@@ -45,6 +45,7 @@ __all__ = [
     "SOCKET_MESSAGE",
     "NodeFacts",
     "NodeVerdict",
+    "host_process_field_allowed",
     "is_service_account",
     "node_rules",
 ]
@@ -125,6 +126,21 @@ def is_service_account(user: str) -> bool:
     if not sep or domain.strip().upper() != "NT AUTHORITY":
         return False
     return name.replace(" ", "").lower() in _SERVICE_ACCOUNTS
+
+
+def host_process_field_allowed(node: NodeFacts) -> bool:
+    """Whether the API server accepts ``windowsOptions.hostProcess``: false only on 1.22-1.25
+    with the WindowsHostProcessContainers gate off (alpha 1.22, default off; beta 1.23-1.25,
+    default on: pkg/features/kube_features.go defaultKubernetesFeatureGates at v1.22.0-v1.25.0;
+    GA and locked on in 1.26). The scenario's ``featureGates`` stand for the API server's and
+    the kubelet's alike (KEP-1981 README.md: "Components depending on the feature gate:
+    Kubelet, kube-apiserver"). Before 1.22 the node rule below refuses the pod.
+    """
+    minor = _version(node.kubernetes_version)[:2]
+    if not (1, 22) <= minor < (1, 26):
+        return True
+    override = node.feature_gates.get(GATE)
+    return override if override is not None else minor >= (1, 23)
 
 
 def _gate_verdicts(node: NodeFacts) -> list[NodeVerdict]:

@@ -235,10 +235,20 @@ def node_facts(node: NodeSpec) -> NodeFacts:
 
 def check_template(t: PodTemplate, *, node: NodeSpec, level: str) -> TemplateVerdict:
     """Run every gate on one template for a node and a namespace level."""
+    facts = node_facts(node)
+    field_allowed = admission.host_process_field_allowed(facts)
     errors = admission.validate_pod_spec(
-        t.raw_spec, t.spec_path, allow_privileged=node.kubelet.allow_privileged
+        t.raw_spec,
+        t.spec_path,
+        allow_privileged=node.kubelet.allow_privileged,
+        allow_host_process_field=field_allowed,
     )
     errors = [*errors, *_controller_errors(t)]
+    node_verdicts = admission.node_rules(t.raw_spec, facts)
+    if not field_allowed:
+        # The API server refused the gated field (one gate for the API server and the
+        # kubelet): no pod reaches a kubelet to be refused for the same gate.
+        node_verdicts = [v for v in node_verdicts if v.message != admission.GATE_OFF_MESSAGE]
     return TemplateVerdict(
         template=t,
         errors=tuple(errors),
@@ -246,7 +256,7 @@ def check_template(t: PodTemplate, *, node: NodeSpec, level: str) -> TemplateVer
             lvl: admission.pod_security(t.raw_metadata, t.raw_spec, lvl) for lvl in LEVELS
         },
         namespace_level=level,
-        node=tuple(admission.node_rules(t.raw_spec, node_facts(node))),
+        node=tuple(node_verdicts),
         containers=tuple(admission.effective_containers(t.raw_spec, node.cpu)),
         # Only a pod the API server admits reaches the node and mounts anything.
         mounts=host_process_mounts(
