@@ -28,8 +28,14 @@ from hpsim.experiment.executors import remember as _remember
 from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.stopping import MAX_REPLICATIONS, MIN_REPLICATIONS, Until, parse_until
 from hpsim.node.node import WindowsNode
-from hpsim.observe.recorder import Recorder
-from hpsim.observe.results import Results, scenario_meta, summarize, tables_from_records
+from hpsim.observe.recorder import Recorder, SeriesRecorder
+from hpsim.observe.results import (
+    Results,
+    SeriesStats,
+    scenario_meta,
+    summarize,
+    tables_from_records,
+)
 from hpsim.scenario.load import LoadedScenario, load
 from hpsim.scenario.schema import REPLICATIONS_LIMIT
 
@@ -71,9 +77,7 @@ def check_count(n: int | None, field: str = "replications") -> None:
 
 def image_bytes_peak(series: pd.DataFrame) -> float:
     """Peak bytes of images on disk: content store + snapshots."""
-    if series.empty:
-        return 0.0
-    return float((series["disk_content_store_bytes"] + series["disk_snapshots_bytes"]).max())
+    return SeriesStats.of(series, 0.0).peak("images")
 
 
 def spawn_key(replication: int, replications: int) -> tuple[int, ...]:
@@ -83,12 +87,27 @@ def spawn_key(replication: int, replications: int) -> tuple[int, ...]:
 
 def _replay(
     loaded: LoadedScenario, ss: np.random.SeedSequence
-) -> tuple[dict[str, pd.DataFrame], Recorder]:
+) -> tuple[dict[str, pd.DataFrame], int]:
     """Build the model, let it emit into a fresh recorder, and make the tables of what it
-    recorded: the model hands over nothing else."""
+    recorded (and the GC passes it counted): the model hands over nothing else."""
     rec = Recorder()
     WindowsNode(loaded, ss, rec).run()
-    return tables_from_records(rec), rec
+    return tables_from_records(rec), rec.gc_runs
+
+
+def twin_image_bytes_peak(twin: LoadedScenario, ss: np.random.SeedSequence) -> float:
+    """The aligned-bases twin's peak image bytes: the twin runs on the same streams, and
+    only its series is kept (in chunks, as it streams: the figure needs no more)."""
+    stats = SeriesStats(float(twin.scenario.duration))
+
+    def take(_name: str, chunk: dict[str, np.ndarray]) -> None:
+        # float64 columns: the peak is the same whichever dtype the table would get.
+        stats.add(pd.DataFrame(chunk))
+
+    rec = SeriesRecorder(sink=take)
+    WindowsNode(twin, ss, rec).run()
+    rec.close()
+    return stats.finish().peak("images")
 
 
 def simulate(
@@ -96,21 +115,33 @@ def simulate(
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """One run on the streams of ``ss``: its tables and summary.
 
-    ``twin`` is the scenario with aligned bases: it runs on the same streams
-    and the difference in image bytes is what aligning would save.
+    ``twin`` is the scenario with aligned bases: it runs on the same streams and
+    the difference in image bytes is what aligning would save.
     """
-    tables, rec = _replay(loaded, ss)
+    tables, gc_runs = _replay(loaded, ss)
     sc = loaded.scenario
+    stats = SeriesStats.of(tables["series"], sc.duration)
     summary = summarize(
-        tables, sc.duration, disk_bytes=float(sc.node.disk), image_gc_runs=rec.gc_runs
+        tables, sc.duration, disk_bytes=float(sc.node.disk), image_gc_runs=gc_runs, series=stats
     )
-    summary["image_bytes_peak"] = image_bytes_peak(tables["series"])
+    add_image_peaks(summary, stats, twin, ss)
+    return tables, summary
+
+
+def add_image_peaks(
+    summary: dict[str, Any],
+    stats: SeriesStats,
+    twin: LoadedScenario | None,
+    ss: np.random.SeedSequence,
+) -> None:
+    """The run's peak image bytes and what aligning the bases would save (0 without a
+    twin). Same seed, same streams: the difference is the base mix, not the dice."""
+    summary["image_bytes_peak"] = stats.peak("images")
     summary["aligned_bases_saving_bytes"] = 0.0
     if twin is not None:
-        # Same seed, same streams: the difference is the base mix, not the dice.
-        aligned = image_bytes_peak(_replay(twin, ss)[0]["series"])
-        summary["aligned_bases_saving_bytes"] = summary["image_bytes_peak"] - aligned
-    return tables, summary
+        summary["aligned_bases_saving_bytes"] = summary["image_bytes_peak"] - (
+            twin_image_bytes_peak(twin, ss)
+        )
 
 
 def _spec(loaded: LoadedScenario, seed: int, i: int, n: int, align: bool) -> RunSpec:
