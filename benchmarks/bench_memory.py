@@ -8,6 +8,8 @@ Run: ``python benchmarks/bench_memory.py [--days 365] [--rss] [--stream]``. On
   the bytes still allocated once the model is dropped and only the recorder
   is left, less those allocated before the model was built. ``by_part`` splits
   it by the recorder's attributes (each dropped in turn: what dropping it frees).
+- with ``--retained-stream``: the same for a recorder that streams (its sink
+  here drops the chunks): what it holds does not grow with the run.
 - with ``--rss``: the peak resident memory of ``python -m hpsim run`` on the
   same scenario in a child process (simulation, tables, summary and Parquet
   files), in MiB; with ``--stream`` too, of ``hpsim run --stream``.
@@ -46,19 +48,24 @@ def scenario_file(days: int | None, folder: Path) -> Path:
     return path
 
 
-def retained(path: Path) -> dict[str, Any]:
-    """Bytes the recorder holds at the end of the run, in all and per attribute."""
+def _drop(_name: str, _chunk: Any) -> None:
+    pass
+
+
+def retained(path: Path, stream: bool = False) -> dict[str, Any]:
+    """Bytes the recorder holds at the end of the run, in all and per attribute; with
+    ``stream``, a recorder that hands its chunks to a sink (which drops them)."""
     loaded = load(path)
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    rec = Recorder()
+    rec = Recorder(sink=_drop) if stream else Recorder()
     node = WindowsNode(loaded, seed=1, emit=rec)
     node.run()
     del node
     gc.collect()
     total = tracemalloc.get_traced_memory()[0] - base
-    pods = rec.pod_count
+    pods = rec.rows("pods") if stream else rec.pod_count
     parts: dict[str, int] = {}
     for name in list(vars(rec)):
         before = tracemalloc.get_traced_memory()[0]
@@ -68,11 +75,12 @@ def retained(path: Path) -> dict[str, Any]:
         if freed > 1024:
             parts[name] = freed
     tracemalloc.stop()
+    key = "stream_" if stream else ""
     return {
         "pods": pods,
-        "retained_bytes": total,
-        "retained_bytes_per_pod": round(total / pods),
-        "by_part_bytes_per_pod": {k: round(v / pods) for k, v in parts.items()},
+        f"{key}retained_bytes": total,
+        f"{key}retained_bytes_per_pod": round(total / pods),
+        f"{key}by_part_bytes_per_pod": {k: round(v / pods) for k, v in parts.items()},
     }
 
 
@@ -105,6 +113,9 @@ def main() -> None:
     p.add_argument("--rss", action="store_true", help="also the peak RSS of hpsim run")
     p.add_argument("--stream", action="store_true", help="and of hpsim run --stream")
     p.add_argument("--no-retained", action="store_true", help="skip the tracemalloc part")
+    p.add_argument(
+        "--retained-stream", action="store_true", help="also a streaming recorder's retained bytes"
+    )
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = scenario_file(args.days, Path(tmp))
@@ -118,6 +129,8 @@ def main() -> None:
         out["parent_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         if not args.no_retained:
             out.update(retained(path))
+        if args.retained_stream:
+            out.update(retained(path, stream=True))
     print(json.dumps(out))
 
 

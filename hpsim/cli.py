@@ -18,6 +18,7 @@ from hpsim.errors import HpsimError
 from hpsim.experiment.commands import (
     add_allow_outside,
     add_run_options,
+    add_stream_options,
     add_sweep_parser,
     whole_number,
 )
@@ -145,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also write report.html and report.md (the capacity-planning report)",
     )
     add_run_options(r)
+    add_stream_options(r)
     add_allow_outside(r)
     r.set_defaults(func=_cmd_run)
     add_sweep_parser(sub)

@@ -218,18 +218,27 @@ class Levels:
     """The series table kept as changes: per column, the rows at which its value changed
     and the new values (a column that moves in one row of ten costs a tenth).
 
-    The owner closes a row by appending its time to :attr:`times` and, for each
-    column changed since the row before, the row's number and the value to the
-    column's pair in :attr:`logs`; a value that is not a float also goes to
-    :meth:`odd` (its class matters to the dtype). :meth:`arrays` rebuilds the
-    dense columns. With a sink, :meth:`flush` hands the rows kept to
-    ``sink(name, chunk)`` and drops them.
+    The owner stages each row it closes in :attr:`staged`, as its time and a dict
+    of the columns changed since the row before and their values, and calls
+    :meth:`pack` when :attr:`stage_rows` are staged. :meth:`arrays` rebuilds the
+    dense columns. With a sink, each ``chunk_rows`` rows are handed to
+    ``sink(name, chunk)`` and dropped.
     """
 
-    def __init__(self, name: str, start: dict[str, Any], *, sink: Sink | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        start: dict[str, Any],
+        *,
+        chunk_rows: int | None = None,
+        sink: Sink | None = None,
+    ) -> None:
         self.name = name
         self.names = tuple(start)
         self.sink = sink
+        self.chunk_rows = chunk_rows if sink is not None else None
+        self.stage_rows = min(STAGE_ROWS, self.chunk_rows or STAGE_ROWS)
+        self.staged: list[tuple[Any, dict[str, Any]]] = []
         self.start = dict(start)  # each column's value before the kept rows
         # The classes of each column's values in the rows handed on (streaming).
         self.classes: dict[str, set[type]] = {"time_s": set(), **{k: set() for k in start}}
@@ -248,19 +257,38 @@ class Levels:
         self.odd_classes: dict[str, set[type]] = {k: set() for k in self.names}
         self.odd_count: dict[str, int] = dict.fromkeys(self.names, 0)
 
-    def odd(self, name: str, value: Any) -> None:
-        """A value logged for ``name`` that is not a float (an int, a numpy scalar)."""
-        self.odd_classes[name].add(value.__class__)
-        self.odd_count[name] += 1
-
-    def odd_time(self, time: Any) -> None:
-        """A row's time that is not a float (simpy's clock starts at the int 0)."""
-        self.time_classes.add(time.__class__)
-        self.time_odd += 1
+    def pack(self, level: dict[str, Any] | None) -> None:
+        """Log the staged rows; with a sink, hand on a full chunk. ``level`` is the state
+        after the last row staged (None: only reading, hand nothing on)."""
+        rows = self.staged
+        if rows:
+            n = len(self.times)
+            times = [t for t, _ in rows]
+            if set(map(type, times)) != {float}:
+                for t in times:
+                    if t.__class__ is not float:
+                        self.time_classes.add(t.__class__)
+                        self.time_odd += 1
+            self.times.extend(array("d", times))
+            logs, odd_classes, odd_count = self.logs, self.odd_classes, self.odd_count
+            for _, changed in rows:
+                for k, v in changed.items():
+                    at, values = logs[k]
+                    at.append(n)
+                    values.append(v)
+                    if v.__class__ is not float:
+                        odd_classes[k].add(v.__class__)
+                        odd_count[k] += 1
+                n += 1
+            rows.clear()
+        if level is not None and self.chunk_rows is not None and len(self.times) >= self.chunk_rows:
+            self.flush(level)
 
     def flush(self, level: dict[str, Any]) -> None:
         """Hand the kept rows to the sink; ``level`` is the state after the last of them."""
         assert self.sink is not None
+        if self.staged:
+            self.pack(None)
         if len(self.times):
             chunk, classes = self.arrays()
             for k, seen in classes.items():

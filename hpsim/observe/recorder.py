@@ -117,10 +117,10 @@ class Recorder:
         self._stage_events = self._stage["events"]
         self._stage_transitions = self._stage["transitions"]
         self._level: dict[str, float] = dict.fromkeys(SERIES_COLUMNS, 0.0)
-        self._changed: set[str] = set()  # columns moved since the last series row
+        self._changed: dict[str, Any] = {}  # columns moved since the last series row
         self._row_time: float | None = None  # the instant whose row is written once time moves on
-        self._series = Levels("series", self._level, sink=sink)
-        self._chunk_rows = chunk_rows if sink is not None else None
+        self._series = Levels("series", self._level, chunk_rows=chunk_rows, sink=sink)
+        self._series_rows, self._stage_series = self._series.staged, self._series.stage_rows
         self.images: dict[str, dict[str, Any]] = {}
         self.gc_runs = 0  # image GC passes kubelet ran
         self.closed = False
@@ -179,34 +179,18 @@ class Recorder:
             if values.items() <= level.items():
                 return  # nothing changed (a C-level comparison of the pairs)
             if self._row_time is not None:
-                self._close_row()
+                # Stage the row: its time and the columns changed since the row before.
+                rows = self._series_rows
+                rows.append((self._row_time, self._changed))
+                self._changed = {}
+                if len(rows) >= self._stage_series:
+                    self._series.pack(level)
             self._row_time = time
         changed = self._changed
         for k, v in values.items():
             if level[k] != v:
                 level[k] = v  # an equal value (0 for 0.0) keeps the column's type
-                changed.add(k)
-
-    def _close_row(self) -> None:
-        """Write the pending row: its time, and the columns changed since the row before."""
-        series, level, changed = self._series, self._level, self._changed
-        times = series.times
-        n = len(times)
-        time = self._row_time
-        times.append(time)  # type: ignore[arg-type]
-        if time.__class__ is not float:
-            series.odd_time(time)
-        logs = series.logs
-        for k in changed:
-            v = level[k]
-            at, values = logs[k]
-            at.append(n)
-            values.append(v)
-            if v.__class__ is not float:
-                series.odd(k, v)
-        changed.clear()
-        if self._chunk_rows is not None and n + 1 >= self._chunk_rows:
-            series.flush(level)
+                changed[k] = v
 
     def image_pulled(
         self,
@@ -252,8 +236,10 @@ class Recorder:
         if self.sink is None:
             return
         if self._row_time is not None:
-            self._close_row()
+            self._series.staged.append((self._row_time, self._changed))
+            self._changed = {}
             self._row_time = None
+        self._series.pack(self._level)
         self._series.flush(self._level)
         for name in STREAMED:
             if name != "series":
@@ -267,6 +253,7 @@ class Recorder:
         Reading changes nothing: the emitting may go on.
         """
         if name == "series":
+            self._series.pack(None)
             pending = None
             if self._row_time is not None:
                 pending = (self._row_time, self._level, self._changed)
@@ -285,9 +272,34 @@ class Recorder:
         """Rows recorded in a table so far (every pod record, a replaced one included)."""
         if name == "series":
             series = self._series
-            return series.rows + len(series.times) + (self._row_time is not None)
+            kept = len(series.times) + len(series.staged)
+            return series.rows + kept + (self._row_time is not None)
         table = self._tables[name]
         return table.rows + len(table.staged)
+
+    def pack(self) -> None:
+        """Pack every staged row into its table's columns (what stays is what grows)."""
+        self._series.pack(None)
+        for table in self._tables.values():
+            chunk_rows, table.chunk_rows = table.chunk_rows, None
+            try:
+                table.pack()
+            finally:
+                table.chunk_rows = chunk_rows
+
+    def release(self, name: str) -> None:
+        """Forget a table's rows (its table is built): nothing may be emitted afterwards."""
+        self.closed = True
+        if name == "series":
+            self._series = Levels("series", self._level)
+            self._row_time = None
+        elif name == "images":
+            self.images = {}
+        else:
+            table = self._tables[name]
+            table.staged.clear()
+            table.pool.clear()
+            table._new_columns()
 
     @property
     def pod_count(self) -> int:

@@ -74,15 +74,35 @@ def frame_from_columns(
     arrays: Chunk, classes: dict[str, set[type]], columns: tuple[str, ...]
 ) -> pd.DataFrame:
     """The frame ``pd.DataFrame(rows, columns=columns)`` builds from the rows' tuples,
-    from the columns the recorder keeps instead (same values, same dtypes)."""
+    from the columns the recorder keeps instead (same values, same dtypes).
+
+    ``classes`` holds, for each number column, the classes of its values; for a
+    string column it may say whether it holds a string (``str``): then its dtype
+    is ``str`` even where ``arrays`` holds only some rows, all None. Strings come
+    as object arrays, or as Arrow string arrays (read back from a file: no
+    Python string is made of them).
+    """
     if not len(arrays[columns[0]]):
         return _frame([], columns)
-    data = {}
+    data: dict[str, Any] = {}
     for name in columns:
         values = arrays[name]
-        # Strings come as object arrays, and pandas infers their dtype as from the tuples.
-        data[name] = values if values.dtype == object else number_array(values, classes[name], name)
+        if isinstance(values, np.ndarray) and values.dtype != object:
+            data[name] = number_array(values, classes[name], name)
+        elif str in classes.get(name, ()):
+            # Some rows of a column with strings: the dtype the whole column gets.
+            data[name] = pd.array(values, dtype="str")
+        elif isinstance(values, np.ndarray):
+            # Strings come as object arrays, and pandas infers their dtype as from the tuples.
+            data[name] = values
+        else:
+            data[name] = values.to_numpy(zero_copy_only=False)
     return pd.DataFrame(data)
+
+
+def _take(values: Any, rows: np.ndarray) -> Any:
+    """Rows of a column: a numpy array, or strings as an Arrow array (read from a file)."""
+    return values[rows] if isinstance(values, np.ndarray) else values.take(rows)
 
 
 def _pods(arrays: Chunk, classes: dict[str, set[type]]) -> pd.DataFrame:
@@ -92,7 +112,7 @@ def _pods(arrays: Chunk, classes: dict[str, set[type]]) -> pd.DataFrame:
         order = np.argsort(uid, kind="stable")
         ordered = uid[order]
         latest = order[np.append(ordered[1:] != ordered[:-1], True)]
-        arrays = {k: v[latest] for k, v in arrays.items()}
+        arrays = {k: _take(v, latest) for k, v in arrays.items()}
         arrays["pending_s"] = arrays["scheduled_s"] - arrays["created_s"]  # NaN: not scheduled
         arrays["start_latency_s"] = arrays["ready_s"] - arrays["created_s"]
         classes = {**classes, "pending_s": {float}, "start_latency_s": {float}}
@@ -181,11 +201,16 @@ def images_table(rec: Recorder) -> pd.DataFrame:
     return images
 
 
-def tables_from_records(rec: Recorder) -> dict[str, pd.DataFrame]:
-    """The run's tables, from what the model emitted."""
+def tables_from_records(rec: Recorder, *, release: bool = False) -> dict[str, pd.DataFrame]:
+    """The run's tables, from what the model emitted. ``release``: the recorder forgets
+    each table's rows once it is built (the rows and the tables are never all in
+    memory at once; the recorder takes no more facts)."""
 
     def build(name: str) -> pd.DataFrame:
-        return table_from_columns(name, *rec.columns(name))
+        df = table_from_columns(name, *rec.columns(name))
+        if release:
+            rec.release(name)
+        return df
 
     return {
         "pods": build("pods"),
