@@ -266,3 +266,29 @@ def test_same_tables_on_a_running_dask_scheduler(running_dask_scheduler, tmp_pat
         json.loads(f.read_text())["scenario_sha256"] for f in out.glob("points/*/rep-0/run.json")
     }
     assert len(digests) == 2  # the two points differ
+
+
+def test_a_run_collecting_its_garbage_as_it_goes_is_the_run_node_run_makes(monkeypatch):
+    """run_bounded (an hour of simulated time at a time, the model's reference cycles
+    collected between two) against WindowsNode.run: the same tables, and the cycles
+    are collected (a threshold of 1,000 objects: a collection nearly every hour)."""
+    import gc
+
+    import hpsim.experiment.run as run_module
+    from hpsim.node.node import WindowsNode
+    from hpsim.observe.recorder import Recorder
+    from hpsim.observe.results import tables_from_records
+
+    sc = _batch("2d")
+    whole, sliced = Recorder(), Recorder()
+    WindowsNode(sc, np.random.SeedSequence(3), whole).run()
+    collections = []
+    collect = gc.collect
+    monkeypatch.setattr(run_module, "YOUNG_OBJECTS", 1_000)
+    monkeypatch.setattr(gc, "collect", lambda *a: collections.append(a) or collect(*a))
+    run_module.run_bounded(WindowsNode(sc, np.random.SeedSequence(3), sliced), 2 * 86_400.0)
+    monkeypatch.undo()
+    assert len(collections) > 10
+    a, b = tables_from_records(whole), tables_from_records(sliced)
+    for name in a:
+        pdt.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)

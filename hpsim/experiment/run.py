@@ -96,16 +96,13 @@ def _replay(
     """Build the model, let it emit into a fresh recorder, and make the tables of what it
     recorded (and the GC passes it counted): the model hands over nothing else."""
     rec = Recorder()
-    WindowsNode(loaded, ss, rec).run()
+    run_bounded(WindowsNode(loaded, ss, rec), float(loaded.scenario.duration))
     return tables_from_records(rec, release=True), rec.gc_runs
 
 
-def twin_image_bytes_peak(
-    twin: LoadedScenario, ss: np.random.SeedSequence, *, bounded: bool = False
-) -> float:
+def twin_image_bytes_peak(twin: LoadedScenario, ss: np.random.SeedSequence) -> float:
     """The aligned-bases twin's peak image bytes: the twin runs on the same streams, and
-    only its series is kept (in chunks, as it streams: the figure needs no more).
-    ``bounded``: run it as a streamed run runs (:func:`run_bounded`)."""
+    only its series is kept (in chunks, as it streams: the figure needs no more)."""
     stats = SeriesStats(float(twin.scenario.duration))
 
     def take(_name: str, chunk: dict[str, np.ndarray]) -> None:
@@ -113,20 +110,16 @@ def twin_image_bytes_peak(
         stats.add(pd.DataFrame(chunk))
 
     rec = SeriesRecorder(sink=take)
-    node = WindowsNode(twin, ss, rec)
-    if bounded:
-        run_bounded(node, float(twin.scenario.duration))
-    else:
-        node.run()
+    run_bounded(WindowsNode(twin, ss, rec), float(twin.scenario.duration))
     rec.close()
     return stats.finish().peak("images")
 
 
-#: Simulated time between two looks at the model's garbage in a streamed run.
+#: Simulated time between two looks at the model's garbage.
 SLICE_S = 3600.0
 
-#: Objects made since the last collection (``gc.get_count()[0]``) past which a streamed
-#: run collects the model's reference cycles: about 10 MB of them. Our choice.
+#: Objects made since the last collection (``gc.get_count()[0]``) past which a run
+#: collects the model's reference cycles: about 10 MB of them. Our choice.
 YOUNG_OBJECTS = 100_000
 
 
@@ -135,14 +128,15 @@ def run_bounded(node: WindowsNode, duration: float) -> None:
 
     A run pauses Python's cyclic collector (:mod:`hpsim.node.gcpause`), and the
     model's reference cycles (simpy events and the closures their callbacks
-    hold) wait for the end: about 4 KB a pod, 470,000 objects in 30 days of
+    hold) wait for the end: about 4 KB a pod, 472,000 objects in 30 days of
     ``benchmarks/month.yaml``. Here the run advances an hour of simulated time
     at a time and, between two hours, collects once more than
     :data:`YOUNG_OBJECTS` objects were made since the last collection. The
     simulation is the same (the events of an instant keep their order across
-    a slice's end); the memory stays flat, and the run as a whole is no slower:
-    collecting a day's cycles costs less than collecting a month's at the end
-    (60 days of month.yaml: 5.3 s against 6.3 s, the final collection included).
+    a slice's end: tests/test_experiment.py holds it to ``node.run()``); the
+    memory stays flat, and the run as a whole is no slower: collecting as it
+    goes costs less than collecting a month's cycles at the end (60 days of
+    month.yaml: 5.3 s against 6.3 s, the final collection included).
     """
     with paused_gc():
         node.start()
@@ -178,17 +172,14 @@ def add_image_peaks(
     stats: SeriesStats,
     twin: LoadedScenario | None,
     ss: np.random.SeedSequence,
-    *,
-    bounded: bool = False,
 ) -> None:
     """The run's peak image bytes and what aligning the bases would save (0 without a
-    twin). Same seed, same streams: the difference is the base mix, not the dice.
-    ``bounded``: the twin runs as a streamed run does."""
+    twin). Same seed, same streams: the difference is the base mix, not the dice."""
     summary["image_bytes_peak"] = stats.peak("images")
     summary["aligned_bases_saving_bytes"] = 0.0
     if twin is not None:
         summary["aligned_bases_saving_bytes"] = summary["image_bytes_peak"] - (
-            twin_image_bytes_peak(twin, ss, bounded=bounded)
+            twin_image_bytes_peak(twin, ss)
         )
 
 

@@ -8,9 +8,9 @@ the model's own string objects (a pod's name, a literal reason: 8 bytes, the
 string shared), and the strings the model builds afresh for each fact (an
 event's message) interned in a :class:`Pool`, so that each distinct one is
 kept once. Rows still arrive as the tuples the model hands over; a
-:class:`Table` stages a few thousand and packs them in C-level loops
-(``zip``, ``array``, ``map``), so the emitting call costs what it did and the
-packing about 100 ns a row.
+:class:`Table` stages a thousand and packs them in C-level loops (``zip``,
+``array``, ``map``), so the emitting call costs what it did, and the packing
+PACKING_COST.
 
 Pandas infers a column's dtype from its values: Python ints make ``int64``,
 ints mixed with floats ``float64``, ``None`` among numbers ``NaN`` (a column of
@@ -135,8 +135,9 @@ class Table:
         self.columns: list[Any] = [array("d") if k == NUMBER else [] for k in self.kinds]
         self.kept = 0  # rows in self.columns
 
-    def pack(self) -> None:
-        """Move the staged rows into the columns; with a sink, hand on a full chunk."""
+    def pack(self, hand_on: bool = True) -> None:
+        """Move the staged rows into the columns; with a sink (and ``hand_on``), hand on
+        a full chunk."""
         rows = self.staged
         if rows:
             pool = self.pool
@@ -152,7 +153,7 @@ class Table:
             self.kept += len(rows)
             self.rows += len(rows)
             rows.clear()
-        if self.chunk_rows is not None and self.kept >= self.chunk_rows:
+        if hand_on and self.chunk_rows is not None and self.kept >= self.chunk_rows:
             self.flush()
 
     def _numbers(self, i: int, column: array[float], values: tuple[Any, ...]) -> None:
@@ -184,19 +185,19 @@ class Table:
         assert self.sink is not None
         chunk = self.arrays()
         if self.kept:
-            self.pool.clear()
-            self._new_columns()
+            self.clear()
             self.sink(self.name, chunk)
+
+    def clear(self) -> None:
+        """Forget every row kept or staged (the classes seen stay)."""
+        self.staged.clear()
+        self.pool.clear()
+        self._new_columns()
 
     def arrays(self) -> Chunk:
         """The rows kept (staged ones packed first), column by column: numbers as
         float64 (``NaN`` for ``None``), strings as object arrays. Copies."""
-        if self.staged:
-            chunk_rows, self.chunk_rows = self.chunk_rows, None
-            try:
-                self.pack()
-            finally:
-                self.chunk_rows = chunk_rows
+        self.pack(hand_on=False)
         out: Chunk = {}
         for name, kind, column in zip(self.names, self.kinds, self.columns, strict=True):
             if kind == NUMBER:

@@ -99,12 +99,7 @@ class Recorder:
             raise ValueError("chunk_rows must be at least 1")
         self.sink = sink
         self._tables = {
-            name: Table(
-                name,
-                fields,
-                chunk_rows=chunk_rows,
-                sink=sink,
-            )
+            name: Table(name, fields, chunk_rows=chunk_rows, sink=sink)
             for name, fields in ROW_TABLES.items()
         }
         t = self._tables
@@ -281,11 +276,7 @@ class Recorder:
         """Pack every staged row into its table's columns (what stays is what grows)."""
         self._series.pack(None)
         for table in self._tables.values():
-            chunk_rows, table.chunk_rows = table.chunk_rows, None
-            try:
-                table.pack()
-            finally:
-                table.chunk_rows = chunk_rows
+            table.pack(hand_on=False)
 
     def release(self, name: str) -> None:
         """Forget a table's rows (its table is built): nothing may be emitted afterwards."""
@@ -296,14 +287,11 @@ class Recorder:
         elif name == "images":
             self.images = {}
         else:
-            table = self._tables[name]
-            table.staged.clear()
-            table.pool.clear()
-            table._new_columns()
+            self._tables[name].clear()
 
     @property
     def pod_count(self) -> int:
-        """How many pods have a record."""
+        """How many pods have a record (kept: not with a sink, see :meth:`rows`)."""
         uids = self._tables["pods"].arrays()["uid"]
         return len(np.unique(uids))
 
