@@ -15,6 +15,14 @@ Run: ``python benchmarks/bench_memory.py [--days 365] [--rss] [--stream]``. On
   files), in MiB; with ``--stream`` too, of ``hpsim run --stream``.
 
 Prints one JSON object as its last line. Memory only: no timing.
+
+Measured on a shared 2-CPU machine (the tuples of before -> compact columns, the
+model's garbage collected as the run goes; hpsim run without -> with --stream):
+
+    month.yaml, 12,610 pods:     4,274 -> 1,256 bytes a pod; peak 284 -> 230 MiB (235)
+    --days 365, 151,229 pods:    4,145 -> 1,200 bytes a pod; peak 1,817 -> 852 MiB (385)
+
+A streaming recorder holds 6 MB (month) and 12 MB (a year) at the end: its chunks.
 """
 
 from __future__ import annotations
