@@ -96,7 +96,7 @@ def main() -> None:
     t0 = time.perf_counter()
     node.finish()
     elapsed += time.perf_counter() - t0
-    pods = len(rec.pods)
+    pods = rec.pod_count
     rate = env.processed / elapsed
     baseline = bare.events / bare.seconds
     print(

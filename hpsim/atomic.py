@@ -37,8 +37,9 @@ LEFTOVERS = ".*.tmp-*"
 _LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>[0-9]+)$")
 
 # A leftover this old is removed even if a process of its PID is alive: PIDs are reused,
-# and no folder takes a day to write (the temporary folder appears only once the
-# simulation is done). Our choice, not an upstream rule.
+# and no folder takes a day to write (the temporary folder appears once the simulation
+# is done; a run that streams its tables into it, ``hpsim run --stream``, touches it with
+# every chunk it writes). Our choice, not an upstream rule.
 STALE_AFTER_S = 24 * 3600.0
 
 

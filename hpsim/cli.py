@@ -19,6 +19,7 @@ from hpsim.experiment.commands import (
     add_allow_outside,
     add_output_options,
     add_run_options,
+    add_stream_options,
     add_sweep_parser,
     whole_number,
 )
@@ -177,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 1 when the run has a warning (a workload never Ready, a crash loop, ...)",
     )
     add_run_options(r)
+    add_stream_options(r)
     add_allow_outside(r)
     r.set_defaults(func=_cmd_run)
     add_sweep_parser(sub)

@@ -312,3 +312,29 @@ def test_only_the_first_replication_is_replayed():
     half = s["start_latency_s_p50_by_unpack_rate"]["half"]
     assert (half["mean"], half["n"]) == (pytest.approx(14.0), 1)
     assert s["pull_share_of_start_latency"]["n"] == 3
+
+
+def test_a_run_collecting_its_garbage_as_it_goes_is_the_run_node_run_makes(monkeypatch):
+    """run_bounded (an hour of simulated time at a time, the model's reference cycles
+    collected between two) against WindowsNode.run: the same tables, and the cycles
+    are collected (a threshold of 1,000 objects: a collection nearly every hour)."""
+    import gc
+
+    import hpsim.experiment.run as run_module
+    from hpsim.node.node import WindowsNode
+    from hpsim.observe.recorder import Recorder
+    from hpsim.observe.results import tables_from_records
+
+    sc = _batch("2d")
+    whole, sliced = Recorder(), Recorder()
+    WindowsNode(sc, np.random.SeedSequence(3), whole).run()
+    collections = []
+    collect = gc.collect
+    monkeypatch.setattr(run_module, "YOUNG_OBJECTS", 1_000)
+    monkeypatch.setattr(gc, "collect", lambda *a: collections.append(a) or collect(*a))
+    run_module.run_bounded(WindowsNode(sc, np.random.SeedSequence(3), sliced), 2 * 86_400.0)
+    monkeypatch.undo()
+    assert len(collections) > 10
+    a, b = tables_from_records(whole), tables_from_records(sliced)
+    for name in a:
+        pdt.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpsim.errors import HpsimError, excerpt
 from hpsim.experiment.executors import EXECUTORS
-from hpsim.experiment.run import check_count, check_seed, check_whole, run
+from hpsim.experiment.run import check_count, check_seed, check_whole, run, run_streamed
 from hpsim.experiment.stopping import MAX_REPLICATIONS
 from hpsim.observe.compare import Difference, differences, format_table
 from hpsim.observe.output import (
@@ -35,6 +35,7 @@ from hpsim.observe.output import (
     write_results,
 )
 from hpsim.observe.results import Results
+from hpsim.observe.stream import CHUNK_ROWS
 from hpsim.scenario.load import LoadedScenario, load
 from hpsim.scenario.schema import REPLICATIONS_LIMIT
 from hpsim.words import INTERVAL_METHOD, duration_words
@@ -150,6 +151,44 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         help=f"stop --until here even if the target is not met (default {MAX_REPLICATIONS})",
     )
     add_executor_options(p)
+
+
+def add_stream_options(p: argparse.ArgumentParser) -> None:
+    """``--stream`` and ``--chunk-rows``: write the tables as the run makes them."""
+    p.add_argument(
+        "--stream",
+        action="store_true",
+        help="write the tables to disk as the run makes them, in chunks, instead of keeping "
+        "them in memory (for very long runs: memory stays bounded; the files are the same). "
+        "One replication, run in this process",
+    )
+    p.add_argument(
+        "--chunk-rows",
+        type=whole_number,
+        default=None,
+        metavar="N",
+        help=f"with --stream, rows a table keeps before writing them (default {CHUNK_ROWS:,})",
+    )
+
+
+def check_stream(args: argparse.Namespace, loaded: LoadedScenario) -> int:
+    """``--stream``'s options: one replication in this process; returns the chunk rows."""
+    if not args.stream:
+        if args.chunk_rows is not None:
+            raise HpsimError("needs --stream", field="--chunk-rows")
+        return CHUNK_ROWS
+    check_whole(args.chunk_rows, "--chunk-rows", 1)
+    for flag, given in (("--until", args.until), ("--scheduler", args.scheduler)):
+        if given is not None:
+            raise HpsimError(f"--stream runs one replication in this process: drop {flag}")
+    n = args.replications if args.replications is not None else loaded.scenario.replications
+    if n != 1:
+        where = "" if args.replications is not None else " (the scenario's)"
+        raise HpsimError(
+            f"--stream runs one replication, not {n}{where}: give -r 1",
+            field="--replications",
+        )
+    return CHUNK_ROWS if args.chunk_rows is None else args.chunk_rows
 
 
 def _executor(args: argparse.Namespace) -> str | None:
@@ -407,18 +446,35 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
         out = Path("results") / loaded.name / stamp
+    chunk_rows = check_stream(args, loaded)
     check_output(out)
-    res = run(loaded, seed=args.seed, **options)
-    summary = res.summary()
     info = sys.stderr if output == "json" else sys.stdout
-    head = f"{loaded.name}: seed {res.seed}, {duration_words(res.duration)} simulated"
-    try:
-        write_results(res, out, args.format, scenario_file=args.scenario, report=args.report)
-    except OSError as exc:
-        if not args.quiet:
-            print(f"{head} (not written)", file=info)
-            _print_summary(summary, output)
-        raise HpsimError(write_failure(out, exc)) from None
+    seed = loaded.scenario.seed if args.seed is None else args.seed
+    head = f"{loaded.name}: seed {seed}, {duration_words(loaded.scenario.duration)} simulated"
+    if args.stream:
+        try:
+            res = run_streamed(
+                loaded,
+                out,
+                seed=args.seed,
+                fmt=args.format,
+                report=args.report,
+                chunk_rows=chunk_rows,
+                scenario_file=args.scenario,
+            )
+        except OSError as exc:
+            raise HpsimError(write_failure(out, exc)) from None
+        summary = res.summary()
+    else:
+        res = run(loaded, seed=args.seed, **options)
+        summary = res.summary()
+        try:
+            write_results(res, out, args.format, scenario_file=args.scenario, report=args.report)
+        except OSError as exc:
+            if not args.quiet:
+                print(f"{head} (not written)", file=info)
+                _print_summary(summary, output)
+            raise HpsimError(write_failure(out, exc)) from None
     if not args.quiet:
         print(f"{head} -> {out}", file=info)
         if args.report:

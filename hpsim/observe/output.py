@@ -145,31 +145,38 @@ def write_results(
         else:
             for name in TABLES:
                 res.tables[name].to_csv(tmp / f"{name}.csv", index=False)
-        (tmp / "summary.json").write_text(summary_json(res.summary()))
-        if len(res.summaries) > 1:
-            # One summary per replication, in order: what a paired compare of two folders needs.
-            (tmp / "summaries.json").write_text(
-                json.dumps(res.summaries, indent=1, sort_keys=True, default=_json_default) + "\n"
-            )
-        run_info = {
-            "scenario": res.scenario,
-            "scenario_file": scenario_file,
-            "scenario_sha256": res.meta.get("digest"),
-            "seed": res.seed,
-            "replications": res.meta.get("replications", 1),
-            "format": fmt,
-            "duration_s": res.duration,
-            "description": res.meta.get("description", ""),
-            "node": res.meta.get("node", {}),
-            "workloads": res.meta.get("workloads", []),
-            "versions": _versions(),
-        }
-        (tmp / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n")
+        write_info(tmp, res, fmt, scenario_file)
         if report:
             from hpsim.observe.report import write_report
 
             write_report(tmp)
     return out_dir
+
+
+def write_info(
+    folder: Path, res: Results, fmt: str = "parquet", scenario_file: str | None = None
+) -> None:
+    """summary.json (and summaries.json over replications) and run.json, into ``folder``."""
+    (folder / "summary.json").write_text(summary_json(res.summary()))
+    if len(res.summaries) > 1:
+        # One summary per replication, in order: what a paired compare of two folders needs.
+        (folder / "summaries.json").write_text(
+            json.dumps(res.summaries, indent=1, sort_keys=True, default=_json_default) + "\n"
+        )
+    run_info = {
+        "scenario": res.scenario,
+        "scenario_file": scenario_file,
+        "scenario_sha256": res.meta.get("digest"),
+        "seed": res.seed,
+        "replications": res.meta.get("replications", 1),
+        "format": fmt,
+        "duration_s": res.duration,
+        "description": res.meta.get("description", ""),
+        "node": res.meta.get("node", {}),
+        "workloads": res.meta.get("workloads", []),
+        "versions": _versions(),
+    }
+    (folder / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n")
 
 
 def read_results(folder: str | Path) -> Results:

@@ -45,9 +45,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from hpsim.facts import ContainerRecord, GCRecord, PodRecord, PullRecord, WriteRecord
+from hpsim.facts import PodRecord
+from hpsim.observe.columns import Chunk, number_array
 from hpsim.observe.findings import Finding, findings
-from hpsim.observe.recorder import SERIES_COLUMNS, Recorder
+from hpsim.observe.recorder import (
+    EVENT_COLUMNS,
+    ROW_TABLES,
+    SERIES_COLUMNS,
+    TRANSITION_COLUMNS,
+    Recorder,
+)
 from hpsim.observe.stats import combine
 from hpsim.scenario.admission import effective_containers
 from hpsim.scenario.derived import (
@@ -79,20 +86,53 @@ def _frame(records: list[Any], columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=list(columns))
 
 
-def _pods(rec: Recorder) -> pd.DataFrame:
-    last = PodRecord._fields.index("pull_s")
-    rows = [
-        (
-            *r[1:last],
-            (r.scheduled_s - r.created_s) if r.scheduled_s is not None else np.nan,
-            r.pull_s,
-            (r.ready_s - r.created_s) if r.ready_s is not None else np.nan,
-            r.ready_duration_s,
-            r.status,
-        )
-        for r in rec.pods
-    ]
-    df = _frame(rows, POD_COLUMNS)
+def frame_from_columns(
+    arrays: Chunk, classes: dict[str, set[type]], columns: tuple[str, ...]
+) -> pd.DataFrame:
+    """The frame ``pd.DataFrame(rows, columns=columns)`` builds from the rows' tuples,
+    from the columns the recorder keeps instead (same values, same dtypes).
+
+    ``classes`` holds, for each number column, the classes of its values; for a
+    string column it may say whether it holds a string (``str``): then its dtype
+    is ``str`` even where ``arrays`` holds only some rows, all None. Strings come
+    as object arrays, or as Arrow string arrays (read back from a file: no
+    Python string is made of them).
+    """
+    if not len(arrays[columns[0]]):
+        return _frame([], columns)
+    data: dict[str, Any] = {}
+    for name in columns:
+        values = arrays[name]
+        if isinstance(values, np.ndarray) and values.dtype != object:
+            data[name] = number_array(values, classes[name], name)
+        elif str in classes.get(name, ()):
+            # Some rows of a column with strings: the dtype the whole column gets.
+            data[name] = pd.array(values, dtype="str")
+        elif isinstance(values, np.ndarray):
+            # Strings come as object arrays, and pandas infers their dtype as from the tuples.
+            data[name] = values
+        else:
+            data[name] = values.to_numpy(zero_copy_only=False)
+    return pd.DataFrame(data)
+
+
+def _take(values: Any, rows: np.ndarray) -> Any:
+    """Rows of a column: a numpy array, or strings as an Arrow array (read from a file)."""
+    return values[rows] if isinstance(values, np.ndarray) else values.take(rows)
+
+
+def _pods(arrays: Chunk, classes: dict[str, set[type]]) -> pd.DataFrame:
+    """The latest record of every pod, in creation (uid) order."""
+    uid = arrays["uid"]
+    if len(uid):
+        order = np.argsort(uid, kind="stable")
+        ordered = uid[order]
+        latest = order[np.append(ordered[1:] != ordered[:-1], True)]
+        arrays = {k: _take(v, latest) for k, v in arrays.items()}
+        arrays["pending_s"] = arrays["scheduled_s"] - arrays["created_s"]  # NaN: not scheduled
+        arrays["start_latency_s"] = arrays["ready_s"] - arrays["created_s"]
+        classes = {**classes, "pending_s": {float}, "start_latency_s": {float}}
+    df = frame_from_columns(arrays, classes, POD_COLUMNS)
     for col in df.columns:
         if col.endswith("_s"):
             df[col] = df[col].astype("float64")
@@ -113,22 +153,21 @@ CONTAINER_COLUMNS = (
 )
 
 
-def _containers(rec: Recorder) -> pd.DataFrame:
-    rows = [(*r[:-1], _reason(r), r.memory_cap) for r in rec.containers]
-    df = _frame(rows, CONTAINER_COLUMNS)
+def _containers(arrays: Chunk, classes: dict[str, set[type]]) -> pd.DataFrame:
+    arrays = {**arrays, "reason": _reasons(arrays["ended_s"], arrays["exit_code"])}
+    df = frame_from_columns(arrays, classes, CONTAINER_COLUMNS)
     df["ended_s"] = df["ended_s"].astype("float64")
     df["exit_code"] = df["exit_code"].astype("Int64")
     return df.sort_values(["started_s", "pod", "container"], kind="stable", ignore_index=True)
 
 
-def _reason(r: ContainerRecord) -> str:
+def _reasons(ended_s: np.ndarray, exit_code: np.ndarray) -> np.ndarray:
     """kubelet's terminated reason: Completed for exit 0, Error otherwise; Killed when
-    stopped; Running for an instance still running at the end."""
-    if r.ended_s is None:
-        return "Running"
-    if r.exit_code is None:
-        return "Killed"
-    return "Completed" if r.exit_code == 0 else "Error"
+    stopped (no exit code); Running for an instance still running at the end (no end)."""
+    reason = np.where(exit_code == 0, "Completed", "Error").astype(object)
+    reason[np.isnan(exit_code)] = "Killed"
+    reason[np.isnan(ended_s)] = "Running"
+    return reason
 
 
 IMAGE_COLUMNS = (
@@ -143,68 +182,160 @@ IMAGE_COLUMNS = (
     "new_bytes",
 )
 
-
-def tables_from_records(rec: Recorder) -> dict[str, pd.DataFrame]:
-    """The run's tables, from what the model emitted."""
-    events = pd.DataFrame(
-        rec.events, columns=["time_s", "kind", "object", "type", "reason", "message"]
-    )
-    series = pd.DataFrame(rec.series_rows, columns=["time_s", *SERIES_COLUMNS])
-    images = pd.DataFrame(list(rec.images.values()))
-    if images.empty:
-        images = pd.DataFrame(columns=list(IMAGE_COLUMNS))
-    transitions = pd.DataFrame(
-        rec.transitions, columns=["time_s", "pod", "from", "to", "status", "ready"]
-    )
-    pulls = _frame(rec.pulls, PullRecord._fields)
-    for col in ("started_s", "downloaded_s"):
-        pulls[col] = pulls[col].astype("float64")
-    return {
-        "pods": _pods(rec),
-        "events": events,
-        "series": series,
-        "images": images,
-        "transitions": transitions,
-        "gc": _frame(rec.gcs, GCRecord._fields),
-        "containers": _containers(rec),
-        "pulls": pulls,
-        "writes": _writes(rec),
-    }
+#: Each table's columns, as the recorder's columns make them.
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": EVENT_COLUMNS,
+    "transitions": TRANSITION_COLUMNS,
+    "series": ("time_s", *SERIES_COLUMNS),
+    **{name: tuple(n for n, _ in ROW_TABLES[name]) for name in ("pulls", "gc", "writes")},
+}
 
 
-def _writes(rec: Recorder) -> pd.DataFrame:
-    df = _frame(rec.writes, WriteRecord._fields)
-    df["instance"] = df["instance"].astype("Int64")  # empty for emptyDir and host writes
+def table_from_columns(name: str, arrays: Chunk, classes: dict[str, set[type]]) -> pd.DataFrame:
+    """A table from the recorder's columns (:meth:`Recorder.columns`).
+
+    For the tables a recorder streams (``events``, ``transitions``, ``series``,
+    ``pulls``, ``gc``, ``writes``) ``arrays`` may be a chunk of the rows, in order,
+    and ``classes`` the whole table's: the chunks' frames then make the table
+    end to end. ``pods`` and ``containers`` are built whole (deduplicated, sorted).
+    """
+    if name == "pods":
+        return _pods(arrays, classes)
+    if name == "containers":
+        return _containers(arrays, classes)
+    df = frame_from_columns(arrays, classes, TABLE_COLUMNS[name])
+    if name == "pulls":
+        for col in ("started_s", "downloaded_s"):
+            df[col] = df[col].astype("float64")
+    if name == "writes":
+        df["instance"] = df["instance"].astype("Int64")  # empty for emptyDir and host writes
     return df
 
 
-def _time_weighted_mean(series: pd.DataFrame, col: str, end: float) -> float:
-    if series.empty:
-        return 0.0
-    t = series["time_s"].to_numpy()
-    v = series[col].to_numpy()
-    dt = np.diff(np.append(t, end))
-    return float((v * dt).sum() / end) if end > 0 else 0.0
+def images_table(rec: Recorder) -> pd.DataFrame:
+    images = pd.DataFrame(list(rec.images.values()))
+    if images.empty:
+        images = pd.DataFrame(columns=list(IMAGE_COLUMNS))
+    return images
 
 
-def _peak_commit(series: pd.DataFrame, end: float) -> float:
-    if series.empty:
-        return 0.0
-    t = series["time_s"].to_numpy()
-    c = series["memory_committed_bytes"].to_numpy()
-    s = series["memory_commit_slope_bytes_per_s"].to_numpy()
-    dt = np.diff(np.append(t, end))
-    return float(np.max(np.maximum(c, c + s * dt)))
+def tables_from_records(rec: Recorder, *, release: bool = False) -> dict[str, pd.DataFrame]:
+    """The run's tables, from what the model emitted. ``release``: the recorder forgets
+    each table's rows once it is built (the rows and the tables are never all in
+    memory at once; the recorder takes no more facts)."""
+
+    def build(name: str) -> pd.DataFrame:
+        df = table_from_columns(name, *rec.columns(name))
+        if release:
+            rec.release(name)
+        return df
+
+    return {
+        "pods": build("pods"),
+        "events": build("events"),
+        "series": build("series"),
+        "images": images_table(rec),
+        "transitions": build("transitions"),
+        "gc": build("gc"),
+        "containers": build("containers"),
+        "pulls": build("pulls"),
+        "writes": build("writes"),
+    }
 
 
-def _last(series: pd.DataFrame, col: str) -> float:
-    return float(series[col].iloc[-1]) if len(series) else 0.0
+class SeriesStats:
+    """What summaries read of the series table, gathered chunk by chunk.
 
+    Chunks come in time order (a whole table is one chunk). Each row's interval
+    ends at the next row's time, or at ``end``: the last row of a chunk waits for
+    the next. The numbers are those of the whole table, bit for bit: maxima and
+    last values are taken per chunk and then over the chunks, and the products a
+    time-weighted mean adds up are kept (8 bytes a row) and summed once, as one
+    array (numpy's pairwise sum depends on the array, not only on its values).
+    """
 
-def _at_interval_end(series: pd.DataFrame, col: str, slope: str, end: float) -> pd.Series:
-    """Each row's value at the end of its interval (values grow linearly until the next row)."""
-    dt = series["time_s"].shift(-1).fillna(end) - series["time_s"]
-    return series[col] + series[slope] * dt
+    def __init__(self, end: float) -> None:
+        self.end = end
+        self.rows = 0
+        self._held: pd.DataFrame | None = None  # the last row, until its interval ends
+        self._cpu: list[np.ndarray] = []  # cpu_allocated_millicores * interval, per row
+        self._peaks: dict[str, list[Any]] = {
+            k: [] for k in ("pods", "commit", "actual", "accounted", "gap", "images")
+        }
+        self._last: pd.DataFrame | None = None
+        self._actual_end = self._accounted_end = 0.0
+
+    @classmethod
+    def of(cls, series: pd.DataFrame, end: float) -> SeriesStats:
+        """The figures of a whole series table."""
+        stats = cls(end)
+        stats.add(series)
+        return stats.finish()
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        """The next rows of the table."""
+        if not len(chunk):
+            return
+        self.rows += len(chunk)
+        if self._held is not None:
+            chunk = pd.concat([self._held, chunk], ignore_index=True)
+        self._held = chunk.iloc[-1:]
+        if len(chunk) > 1:
+            self._take(chunk.iloc[:-1], chunk["time_s"].iloc[1:].to_numpy(dtype=np.float64))
+
+    def finish(self) -> SeriesStats:
+        """The last row's interval ends with the run."""
+        if self._held is not None:
+            self._take(self._held, np.array([self.end], dtype=np.float64))
+            self._held = None
+        return self
+
+    def _take(self, rows: pd.DataFrame, following: np.ndarray) -> None:
+        dt = following - rows["time_s"].to_numpy(dtype=np.float64)
+        col = {k: rows[k].to_numpy() for k in rows.columns}
+        self._cpu.append(col["cpu_allocated_millicores"] * dt)
+        c, s = col["memory_committed_bytes"], col["memory_commit_slope_bytes_per_s"]
+        peaks = self._peaks
+        peaks["pods"].append(rows["pods_bound"].max())
+        peaks["commit"].append(np.max(np.maximum(c, c + s * dt)))
+        actual, accounted = rows["disk_actual_bytes"], rows["disk_accounted_bytes"]
+        actual_end = actual + rows["disk_actual_slope_bytes_per_s"] * dt
+        accounted_end = accounted + rows["disk_accounted_slope_bytes_per_s"] * dt
+        peaks["actual"].append(pd.concat([actual, actual_end]).max())
+        peaks["accounted"].append(pd.concat([accounted, accounted_end]).max())
+        peaks["gap"].append(pd.concat([actual - accounted, actual_end - accounted_end]).max())
+        peaks["images"].append(
+            (rows["disk_content_store_bytes"] + rows["disk_snapshots_bytes"]).max()
+        )
+        self._last = rows.iloc[-1:]
+        self._actual_end = float(actual_end.iloc[-1])
+        self._accounted_end = float(accounted_end.iloc[-1])
+
+    def last(self, col: str) -> float:
+        """The column's value in the last row (0.0 without rows)."""
+        return float(self._last[col].iloc[-1]) if self._last is not None else 0.0
+
+    def time_weighted_mean(self) -> float:
+        """CPU allocated over the run, weighted by how long each value held."""
+        if not self._cpu or self.end <= 0:
+            return 0.0
+        return float(np.concatenate(self._cpu).sum() / self.end)
+
+    def peak(self, name: str) -> float:
+        """Over the run: ``pods`` bound, ``commit`` (memory committed, growths included),
+        ``actual`` and ``accounted`` disk bytes and their ``gap`` (at each row and at
+        the end of its interval), ``images`` (content store + snapshots)."""
+        values = self._peaks[name]
+        if not values:
+            return 0.0
+        if name == "commit":
+            return float(np.max(values))
+        return float(pd.Series(values).max())
+
+    @property
+    def disk_end(self) -> tuple[float, float]:
+        """Actual and accounted disk bytes at the end of the run."""
+        return self._actual_end, self._accounted_end
 
 
 # Below this the volume is not growing (a slope left by float rounding, 86 bytes a day).
@@ -242,26 +373,26 @@ def _union_length(starts: np.ndarray, ends: np.ndarray) -> float:
     return total
 
 
+#: The events a summary reads (:func:`_disk`); :func:`summary_rows` keeps only these.
+SUMMARY_EVENT_REASONS = ("DiskFull", "Evicted", "FreeDiskSpaceFailed")
+
+
 def _disk(
-    tables: dict[str, pd.DataFrame], duration: float, gc_runs: int, capacity: float
+    tables: dict[str, pd.DataFrame],
+    s: SeriesStats,
+    duration: float,
+    gc_runs: int,
+    capacity: float,
 ) -> dict[str, Any]:
     """Disk: actual versus accounted and their gap, image bytes by OS version, GC, evictions."""
-    s, events, images = tables["series"], tables["events"], tables["images"]
-    if s.empty:
+    events, images = tables["events"], tables["images"]
+    if not s.rows:
         return {}
-    actual_end = _at_interval_end(s, "disk_actual_bytes", "disk_actual_slope_bytes_per_s", duration)
-    accounted_end = _at_interval_end(
-        s, "disk_accounted_bytes", "disk_accounted_slope_bytes_per_s", duration
-    )
-    actual = pd.concat([s["disk_actual_bytes"], actual_end])
-    accounted = pd.concat([s["disk_accounted_bytes"], accounted_end])
-    gap = pd.concat(
-        [s["disk_actual_bytes"] - s["disk_accounted_bytes"], actual_end - accounted_end]
-    )
+    actual_end, accounted_end = s.disk_end
     full = events[events["reason"] == "DiskFull"]["time_s"]
     # At the end's growth (every writer and the node's own), when the volume would be full.
-    slope_end = float(s["disk_actual_slope_bytes_per_s"].iloc[-1])
-    free_end = capacity - float(actual_end.iloc[-1]) if capacity else 0.0
+    slope_end = s.last("disk_actual_slope_bytes_per_s")
+    free_end = capacity - actual_end if capacity else 0.0
     evicted = events[events["reason"] == "Evicted"]["time_s"]
     by_version: dict[str, float] = {}
     for row in images.itertuples(index=False):
@@ -270,20 +401,20 @@ def _disk(
         # A layer shared by digest counts once, for the first image that brought it.
         by_version[key] = by_version.get(key, 0.0) + float(row.new_bytes)
     return {
-        "disk_actual_bytes_peak": float(actual.max()),
-        "disk_accounted_bytes_peak": float(accounted.max()),
-        "disk_gap_bytes_peak": float(gap.max()),
-        "disk_gap_bytes_end": float(actual_end.iloc[-1] - accounted_end.iloc[-1]),
-        "disk_host_writes_bytes_end": _last(s, "disk_host_writes_bytes"),
+        "disk_actual_bytes_peak": s.peak("actual"),
+        "disk_accounted_bytes_peak": s.peak("accounted"),
+        "disk_gap_bytes_peak": s.peak("gap"),
+        "disk_gap_bytes_end": actual_end - accounted_end,
+        "disk_host_writes_bytes_end": s.last("disk_host_writes_bytes"),
         "host_writes_bytes_per_s_by_workload": host_writes_rates(tables["writes"], duration),
         "disk_full_in_s_after_end": (
             max(0.0, free_end) / slope_end if slope_end > _GROWING_BYTES_PER_S else None
         ),
         # What the volume holds that kubelet does not count, by owner, at the end.
         "disk_gap_by_owner_bytes_end": {
-            "os": _last(s, "disk_os_bytes"),
-            "content_store": _last(s, "disk_content_store_bytes"),
-            "host_writes": _last(s, "disk_host_writes_bytes"),
+            "os": s.last("disk_os_bytes"),
+            "content_store": s.last("disk_content_store_bytes"),
+            "host_writes": s.last("disk_host_writes_bytes"),
         },
         "image_bytes_by_os_version": by_version,
         "disk_full_s": float(full.iloc[0]) if len(full) else None,
@@ -297,6 +428,25 @@ def _disk(
         ),
         "image_gc_failures": int((events["reason"] == "FreeDiskSpaceFailed").sum()),
     }
+
+
+def summary_rows(name: str, chunk: pd.DataFrame) -> pd.DataFrame | None:
+    """What :func:`summarize` reads of some rows of a table (None: nothing, or, for the
+    series, what :class:`SeriesStats` gathers). The rows kept of each chunk, put end
+    to end, give the summary the whole table gives; a run that streams its tables
+    keeps only these."""
+    if name == "events":
+        # And the pods' warnings (and back-off), which the warnings read (observe.findings).
+        told = chunk["reason"].isin(SUMMARY_EVENT_REASONS) | (
+            (chunk["kind"] == "Pod")
+            & ((chunk["type"] == "Warning") | (chunk["reason"] == "BackOff"))
+        )
+        return chunk.loc[told]
+    if name == "writes":
+        return chunk[(chunk["owner"] == "host_writes") & (chunk["bytes"] > 0)]
+    if name == "gc":
+        return chunk
+    return None
 
 
 def running_fraction(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, float]:
@@ -356,14 +506,23 @@ def pull_share(pods: pd.DataFrame) -> float | None:
 
 
 def summarize(
-    tables: dict[str, pd.DataFrame], duration: float, *, disk_bytes: float, image_gc_runs: int
+    tables: dict[str, pd.DataFrame],
+    duration: float,
+    *,
+    disk_bytes: float,
+    image_gc_runs: int,
+    series: SeriesStats | None = None,
 ) -> dict[str, Any]:
     """Headline numbers of one run (units in the names).
 
     ``disk_bytes`` is the volume's size, ``image_gc_runs`` the GC passes kubelet ran
-    (recorded facts, not tables).
+    (recorded facts, not tables). ``series``: the series table's figures, gathered
+    as it streamed (else taken from ``tables["series"]``); then ``tables`` need
+    hold only the rows :func:`summary_rows` keeps of events, writes and gc.
     """
-    pods, series = tables["pods"], tables["series"]
+    pods = tables["pods"]
+    if series is None:
+        series = SeriesStats.of(tables["series"], duration)
     refused = pods["phase"] == "Refused"
     initial = pods[(pods["created_s"] <= 0) & ~refused]
     fresh = None
@@ -375,7 +534,7 @@ def summarize(
         "pods_created": len(pods),
         "pods_refused": int(refused.sum()),
         "pods_started": int(pods["started_s"].notna().sum()),
-        "pods_per_node_max": int(series["pods_bound"].max()) if len(series) else 0,
+        "pods_per_node_max": int(series.peak("pods")) if series.rows else 0,
         "pods_pending_at_end": int((pods["phase"] == "Pending").sum()),
         "pending_s_mean": float(pods["pending_s"].mean())
         if pods["pending_s"].notna().any()
@@ -394,13 +553,11 @@ def summarize(
         "running_fraction_by_workload": running_fraction(tables, duration),
         "ready_fraction_by_workload": ready_fraction(tables, duration),
         "images_pulled": len(tables["images"]),
-        "image_content_bytes_end": _last(series, "disk_content_store_bytes"),
-        "image_snapshot_bytes_end": _last(series, "disk_snapshots_bytes"),
-        **_disk(tables, duration, image_gc_runs, disk_bytes),
-        "cpu_allocated_millicores_mean": _time_weighted_mean(
-            series, "cpu_allocated_millicores", duration
-        ),
-        "memory_committed_bytes_peak": _peak_commit(series, duration),
+        "image_content_bytes_end": series.last("disk_content_store_bytes"),
+        "image_snapshot_bytes_end": series.last("disk_snapshots_bytes"),
+        **_disk(tables, series, duration, image_gc_runs, disk_bytes),
+        "cpu_allocated_millicores_mean": series.time_weighted_mean(),
+        "memory_committed_bytes_peak": series.peak("commit"),
     }
 
 
