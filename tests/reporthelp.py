@@ -8,21 +8,11 @@ from typing import Any
 from simhelp import node, pod, scenario
 
 import hpsim
+from hpsim.observe.plots import Plots
 from hpsim.scenario.load import load_data
 
-# The figures of a run, in the report's order (hpsim.observe.plots.Plots.NAMES).
-FIGURES = (
-    "timeline",
-    "pending",
-    "memory",
-    "container_memory",
-    "cpu",
-    "disk",
-    "pulls",
-    "images",
-    "start_latency",
-    "restarts",
-)
+# The figures of a run, in the report's order.
+FIGURES = Plots.NAMES
 
 
 def small(name: str = "small", description: str = "", **over: Any) -> dict[str, Any]:
