@@ -37,6 +37,7 @@ SERIES_COLUMNS = (
     "disk_logs_bytes",
     "disk_empty_dir_bytes",
     "disk_host_writes_bytes",
+    "paging_slowdown",
 )
 
 
