@@ -130,3 +130,21 @@ def test_set_speed_books_consumption_at_the_old_speed():
     assert done.value == pytest.approx(16.0)
     with pytest.raises(ValueError):
         cpu.set_speed(0.0)
+
+
+def test_changes_far_from_ram_keep_one_wake_up():
+    # RAM 1000 B, slope 10 B/s: from 500 B the crossing is at t = 50. Later changes that
+    # move it later keep the wake-up set (it fires early and re-evaluates); one that
+    # moves it sooner replaces it; constant commit drops it.
+    env = simpy.Environment()
+    state = [500.0, 10.0]
+    paging = Paging(env, 1000.0, 1.0, commit=lambda: (state[0], state[1]), on_speed=lambda s: None)
+    paging.commit_changed(500.0, 10.0)
+    paging.commit_changed(400.0, 10.0)
+    paging.commit_changed(300.0, 10.0)
+    assert len(env._queue) == 1 and env.peek() == 50.0
+    paging.commit_changed(900.0, 10.0)
+    assert env.peek() == 10.0  # sooner: a new one (the old one goes stale)
+    paging.commit_changed(900.0, 0.0)
+    env.run()
+    assert env.now == 50.0 and paging.speed == 1.0

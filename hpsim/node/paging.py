@@ -57,22 +57,35 @@ class Paging:
         self._commit = commit  # the node's (commit, slope) now
         self._on_speed = on_speed
         self.speed = 1.0
+        # The wake-up set, if any: (instant, generation). A change that needs none sooner
+        # keeps it (waking early only re-evaluates), so a ledger busy with changes far
+        # from RAM does not fill the event queue with wake-ups that go stale.
+        self._pending: float | None = None
         self._generation = 0
 
     def commit_changed(self, committed: float, slope: float) -> None:
         """The ledger changed: re-evaluate the speed now and set the next wake-up."""
-        self._generation += 1  # any wake-up set before is stale
         speed = paging_speed(self.ram, self.resident_share, committed)
         if speed != self.speed:
             self.speed = speed
             self._on_speed(speed)
         dt = self._next_update(committed, slope)
-        if dt < math.inf:
-            gen = self._generation
-            Timeout(self.env, dt).callbacks.append(lambda _e: self._wake(gen))
+        if dt == math.inf:
+            if self._pending is not None:
+                self._generation += 1  # commit is constant: the wake-up set goes stale
+                self._pending = None
+            return
+        at = self.env.now + dt
+        if self._pending is not None and self._pending <= at:
+            return
+        self._generation += 1
+        gen = self._generation
+        self._pending = at
+        Timeout(self.env, dt).callbacks.append(lambda _e: self._wake(gen))
 
     def _wake(self, gen: int) -> None:
         if gen == self._generation:
+            self._pending = None
             self.commit_changed(*self._commit())
 
     def _next_update(self, committed: float, slope: float) -> float:
