@@ -11,8 +11,11 @@ equally: max-min fair (water-filling) allocation of the node's capacity, each
 container bounded by min(demand, cap).
 
 Rates change only when the set of running containers changes (add, remove, a
-work item finishing). Each change schedules the next completion as a single
-timeout; a generation counter makes the timeouts of earlier changes no-ops.
+work item finishing). Paging (hpsim.node.paging) sets a speed that every job's progress
+is multiplied by: its CPU-seconds accrue at ``rate * speed``; the allocation (the rates,
+``cpu_allocated_millicores``) stays as water-filling gives it. Each change schedules the
+next completion as a single timeout; a generation counter makes the timeouts of earlier
+changes no-ops.
 """
 
 from __future__ import annotations
@@ -72,11 +75,12 @@ class _WorkJob(_Job):
     done: simpy.Event
 
 
-def _book(job: _Job, now: float) -> None:
-    """Book what ``job`` consumed at its rate since it was last booked."""
+def _book(job: _Job, now: float, speed: float) -> None:
+    """Book what ``job`` consumed at its rate, times the paging speed, since it was last
+    booked."""
     dt = now - job.since
     if dt > 0:
-        used = job.rate / 1000 * dt
+        used = job.rate / 1000 * speed * dt
         job.consumed += used
         if job.left is not None:
             job.left -= used
@@ -104,6 +108,7 @@ class ProcessorSharing:
         self._at_bounds = True
         self._generation = 0
         self._total = 0.0
+        self._speed = 1.0  # paging: the share of full speed every job progresses at
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._jobs
@@ -123,7 +128,7 @@ class ProcessorSharing:
     def consumed(self, key: Hashable) -> float:
         """CPU-seconds ``key`` has consumed up to now."""
         job = self._jobs[key]
-        _book(job, self.env.now)
+        _book(job, self.env.now, self._speed)
         return job.consumed
 
     def add(
@@ -168,16 +173,35 @@ class ProcessorSharing:
         job = self._jobs.pop(key)
         del self._bounds[key]
         self._work.pop(key, None)
-        _book(job, self.env.now)
+        _book(job, self.env.now, self._speed)
         self._reallocate()
         return job.consumed
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def set_speed(self, speed: float) -> None:
+        """Paging changed the share of full speed every job progresses at (0 < speed <= 1).
+
+        Everything consumed so far is booked at the old speed; completions are rescheduled
+        as for a change of rates."""
+        if not 0 < speed <= 1:
+            raise ValueError(f"speed must be in (0, 1], got {speed!r}")
+        if speed == self._speed:
+            return
+        now = self.env.now
+        for job in self._jobs.values():
+            _book(job, now, self._speed)
+        self._speed = speed
+        self._reallocate()
 
     def _advance(self) -> None:
         """Book the work-bound jobs up to now: their completions are computed from it.
         The others are booked when their rate changes or they leave."""
         now = self.env.now
         for job in self._work.values():
-            _book(job, now)
+            _book(job, now, self._speed)
 
     def _reallocate(self, added: _Job | None = None) -> None:
         now = self.env.now
@@ -200,7 +224,7 @@ class ProcessorSharing:
                 unset = () if added is None else (added,)
             for job in unset:
                 if job.rate != job.bound:
-                    _book(job, now)
+                    _book(job, now, self._speed)
                     job.rate = job.bound
             self._at_bounds = True
             self._total = bounded  # the same rates, summed in the same order
@@ -209,7 +233,7 @@ class ProcessorSharing:
                 jobs, water_fill(self.capacity, list(self._bounds.values())), strict=True
             ):
                 if job.rate != share:
-                    _book(job, now)
+                    _book(job, now, self._speed)
                     job.rate = share
             self._at_bounds = False
             self._total = sum(j.rate for j in jobs)
@@ -219,7 +243,8 @@ class ProcessorSharing:
             self._on_change(self._total)
         if not work:
             return
-        pending = [(j.left / (j.rate / 1000), k) for k, j in work.items() if j.rate > 0]
+        speed = self._speed
+        pending = [(j.left / (j.rate / 1000 * speed), k) for k, j in work.items() if j.rate > 0]
         if not pending:
             return
         next_dt = min(dt for dt, _k in pending)

@@ -35,6 +35,7 @@ from hpsim.node.imagegc import ImageGC
 from hpsim.node.images import resolve_images
 from hpsim.node.jobobject import CommitLedger
 from hpsim.node.kubelet import Kubelet
+from hpsim.node.paging import Paging
 from hpsim.node.platforms import entry_matches
 from hpsim.node.pod import ContainerState, Pod, PodStates
 from hpsim.node.printer import RUNNING, TERMINATED, Shown
@@ -168,6 +169,13 @@ class WindowsNode:
             env,
             spec.cpu * 1000.0,
             on_change=lambda total: emit.level(env.now, cpu_allocated_millicores=total),
+        )
+        self.paging = Paging(
+            env,
+            ram=float(spec.memory),
+            resident_share=spec.resident_share,
+            commit=lambda: (self.ledger.committed(), self.ledger.slope()),
+            on_speed=self._speed_changed,
         )
         self.ledger = CommitLedger(
             env,
@@ -596,6 +604,12 @@ class WindowsNode:
             self.env.now, memory_committed_bytes=committed, memory_commit_slope_bytes_per_s=slope
         )
         self.eviction.signals_changed()
+        self.paging.commit_changed(committed, slope)
+
+    def _speed_changed(self, speed: float) -> None:
+        """Paging changed how fast work proceeds: every running container's CPU progress."""
+        self.emit.level(self.env.now, paging_slowdown=1.0 - speed)
+        self.cpu.set_speed(speed)
 
     def _volume_changed(self, vol: Volume) -> None:
         self._disk_level(vol)

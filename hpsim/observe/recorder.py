@@ -47,6 +47,7 @@ SERIES_COLUMNS = (
     "disk_logs_bytes",
     "disk_empty_dir_bytes",
     "disk_host_writes_bytes",
+    "paging_slowdown",
 )
 
 EVENT_COLUMNS = ("time_s", "kind", "object", "type", "reason", "message")

@@ -498,6 +498,11 @@ class NodeSpec(Model):
     # missing from the container's statistics; the default is the middle, 250 MiB.
     # HostProcess containers have none.
     isolated_container_commit: Bytes = 250 * 2**20
+    # guess: the share of committed memory processes actually touch (their working sets
+    # over their commit); no source gives it. Touched = residentShare x the node's commit;
+    # past RAM work slows down (hpsim.node.paging, a slowdown form no source gives either).
+    # 1.0: every committed byte is touched, so the node pages once commit passes RAM.
+    resident_share: float = Field(1.0, gt=0, le=1)
     disk: Bytes = 128 * 2**30  # guess: AKS's default OS disk for Windows pools
     # guess: what Windows Server and the node's own software hold before any image.
     os_disk_usage: Bytes = 20 * 2**30
