@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import simhelp as h
 import yaml
 
 from hpsim.scenario.manifests import templates_from_source
 from hpsim.scenario.schema import NodeSpec
 from hpsim.scenario.verdicts import check_template
 from hpsim.scenario.yamlsrc import iter_documents
-from tests import simhelp as h
 
 KUBELET_PODS = "C:\\var\\lib\\kubelet\\pods\\<pod-uid>\\volumes"
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import simhelp as h
 import simpy
 
 from hpsim.node.jobobject import CapHit, CommitLedger
-from tests import simhelp as h
 
 MIB = 2**20
 
