@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import simpy
-from simpy.core import StopSimulation
 from simpy.events import Event
 
 from hpsim.node.clock import STOP_PRIORITY
@@ -50,7 +49,10 @@ def run_watched(
     stop._ok = True
     stop._value = None
     env.schedule(stop, STOP_PRIORITY, until - env.now)
-    stop.callbacks.append(StopSimulation.callback)
+    # Not simpy's StopSimulation: simpy catches that one and schedules the stop event again
+    # (Environment.step), which would leave an empty event at ``until`` after every slice,
+    # and a caller advancing in slices could not see past it to the next real event.
+    stop.callbacks.append(_stop)
     step = env.step
     batch = range(every)
     instant, seen = env.now, 0
@@ -64,5 +66,13 @@ def run_watched(
             seen += every
             if seen > limit:
                 stuck(instant, seen)
-    except StopSimulation:
+    except _Stopped:
         return
+
+
+class _Stopped(Exception):
+    """The run reached ``until``."""
+
+
+def _stop(_event: Event) -> None:
+    raise _Stopped
