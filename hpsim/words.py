@@ -33,6 +33,7 @@ __all__ = [
     "duration_words",
     "interval_words",
     "is_record",
+    "mean_count_words",
     "mean_of",
     "metric_words",
     "missing_words",
@@ -203,9 +204,14 @@ def mean_of(value: Any) -> float | None:
     return float(value)
 
 
+def mean_count_words(n: float) -> str:
+    """A count, or a mean of counts over replications: '1', '147', '0.4'."""
+    return f"{n:,.0f}" if n >= 10 or float(n).is_integer() else f"{n:,.1f}"
+
+
 def noun_words(n: float, noun: str) -> str:
     """'1 allocation', '147 allocations', '0.4 allocations' (a mean over replications)."""
-    text = f"{n:,.0f}" if n >= 10 or float(n).is_integer() else f"{n:,.1f}"
+    text = mean_count_words(n)
     return f"{text} {noun}" + ("" if text == "1" else "s")
 
 

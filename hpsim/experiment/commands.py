@@ -614,8 +614,7 @@ def init_command(args: argparse.Namespace) -> int:
             except HpsimError as exc:
                 # The template is ours and loads; only the folder's name can be refused.
                 raise HpsimError(
-                    f"{shown_path(target)}: the folder's name names the scenario: "
-                    + str(exc).split(": ", 2)[-1]
+                    f"{shown_path(target)}: the folder's name names the scenario: {exc.detail}"
                 ) from None
     except OSError as exc:
         raise HpsimError(f"{shown_path(target)}: {os_reason(exc)}") from None

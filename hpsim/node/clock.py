@@ -41,6 +41,10 @@ from simpy.events import URGENT, Event, EventPriority
 STOP_PRIORITY = EventPriority(-3)  # the run's end, before anything else at its instant
 GC_TICK_PRIORITY = EventPriority(-2)  # image GC, before eviction and every ordinary event
 EVICTION_TICK_PRIORITY = EventPriority(-1)  # eviction, before container GC
+# Ours: how far ahead of a threshold a loop that skips ticks takes one, against the rounding
+# of the volume's and the ledger's sums (micro-bytes on a 1e11-byte volume). Taking a tick
+# early is always exact: a tick that finds nothing to do changes nothing.
+SLACK_BYTES = 2.0**20
 CONTAINER_GC_TICK_PRIORITY = URGENT  # container GC; still before processes started at its instant
 
 

@@ -35,7 +35,7 @@ from collections.abc import Callable
 import simpy
 
 from hpsim.facts import Emitter
-from hpsim.node.clock import EVICTION_TICK_PRIORITY, Grid, Tick
+from hpsim.node.clock import EVICTION_TICK_PRIORITY, SLACK_BYTES, Grid, Tick
 from hpsim.node.jobobject import CommitLedger
 from hpsim.node.pod import Pod
 from hpsim.node.storage import Volume
@@ -51,9 +51,6 @@ CONDITION_TAINTS = {
     "memory": ("node.kubernetes.io/memory-pressure", "", "NoSchedule"),
 }
 CRITICAL_PRIORITY = 2_000_000_000  # scheduling.SystemCriticalPriority
-# Ours: the margin by which a check is taken early against the rounding of the signals'
-# sums (micro-bytes on a 1e11-byte volume); taking a check early is always exact.
-SLACK_BYTES = 2.0**20
 
 
 def quantity_text(n: int) -> str:

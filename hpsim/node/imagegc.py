@@ -26,15 +26,12 @@ from dataclasses import dataclass
 import simpy
 
 from hpsim.facts import Emitter, GCRecord
-from hpsim.node.clock import GC_TICK_PRIORITY, Grid, Tick
+from hpsim.node.clock import GC_TICK_PRIORITY, SLACK_BYTES, Grid, Tick
 from hpsim.node.containerd import Containerd
 from hpsim.node.storage import Volume
 from hpsim.scenario.schema import KubeletConfig
 
 IMAGE_GC_PERIOD_S = 300.0  # k/k pkg/kubelet/kubelet.go ImageGCPeriod
-# Ours: a pass is taken this early against the rounding of the volume's sums (exact: an
-# early pass that finds nothing to do changes nothing).
-SLACK_BYTES = 2.0**20
 
 
 @dataclass

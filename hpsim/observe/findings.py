@@ -29,6 +29,7 @@ from hpsim.words import (
     Quote,
     bytes_words,
     duration_words,
+    mean_count_words,
     mean_of,
     with_interval,
 )
@@ -122,7 +123,7 @@ class _Facts:
 
     def _per_run(self, n: float) -> str:
         """A count over every replication, as a count per run."""
-        return count_words(n / self.reps, "pod").rsplit(" ", 1)[0]
+        return mean_count_words(n / self.reps)
 
     def _pod_events(self, pods: pd.DataFrame) -> pd.DataFrame:
         ev = self.events
@@ -419,7 +420,8 @@ class _Facts:
             counts = ends - np.arange(len(times))
             i = int(np.argmax(counts))
             if best is None or counts[i] > best[0]:
-                window = group[(group["time_s"] >= times[i]) & (group["time_s"] < times[i] + 3600)]
+                end = times[i] + EVICTION_STORM_WINDOW_S
+                window = group[(group["time_s"] >= times[i]) & (group["time_s"] < end)]
                 best = (int(counts[i]), float(times[i]), _resource(window["message"]))
         if best is None or best[0] < EVICTION_STORM_COUNT:
             return None

@@ -684,11 +684,17 @@ class Results(TableViews):
         ``warnings`` what went wrong (:mod:`hpsim.observe.findings`)."""
         if self.combined is not None:
             return dict(self.combined)
-        numbers = dict(self.summaries[0]) if len(self.summaries) == 1 else combine(self.summaries)
+        numbers = self._numbers()
         return {**numbers, "warnings": [f.as_dict() for f in self.findings(numbers)]}
+
+    def _numbers(self) -> dict[str, Any]:
+        """The headline numbers alone (no warnings)."""
+        if self.combined is not None:
+            return {k: v for k, v in self.combined.items() if k != "warnings"}
+        return dict(self.summaries[0]) if len(self.summaries) == 1 else combine(self.summaries)
 
     def findings(self, numbers: dict[str, Any] | None = None, quote: Quote = str) -> list[Finding]:
         """The warnings of this run, with names passed through ``quote`` (the report's escaping)."""
         if numbers is None:
-            numbers = {k: v for k, v in self.summary().items() if k != "warnings"}
+            numbers = self._numbers()
         return findings(self.tables, numbers, self.meta, self.duration, quote)
