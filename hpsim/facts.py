@@ -111,7 +111,14 @@ class WriteRecord(NamedTuple):
 
 
 class Emitter(Protocol):
-    """What the model tells: ``kubectl get events``, state changes, levels, records."""
+    """What the model tells: ``kubectl get events``, state changes, levels, records.
+
+    Each node's parts are handed the emitter ``for_node(name)`` gives, so that every
+    row they emit names their node; the cluster's (scheduler, controllers, autoscaler)
+    rows name none.
+    """
+
+    def for_node(self, node: str) -> Emitter: ...
 
     def event(
         self, time: float, kind: str, name: str, reason: str, message: str, type_: str = ...

@@ -31,7 +31,7 @@ from hpsim.node.clock import (
 from hpsim.node.containergc import ContainerGC
 from hpsim.node.eviction import EvictionManager
 from hpsim.node.imagegc import ImageGC
-from hpsim.node.node import WindowsNode
+from hpsim.cluster.cluster import Cluster
 from hpsim.node.runloop import run_watched
 from hpsim.observe.recorder import Recorder
 from hpsim.observe.results import tables_from_records
@@ -49,7 +49,7 @@ def _take_every_tick(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _tables(loaded: Any, env: simpy.Environment | None = None) -> dict[str, pd.DataFrame]:
     rec = Recorder()
-    WindowsNode(loaded, loaded.scenario.seed, rec, env=env).run()
+    Cluster(loaded, loaded.scenario.seed, rec, env=env).run()
     tables = tables_from_records(rec)
     tables["gc_runs"] = pd.DataFrame({"runs": [rec.gc_runs]})
     return tables
@@ -274,11 +274,11 @@ def test_a_million_idle_days_cost_what_one_does() -> None:
     are all counted: one every 300 s before the end, 86,400 * 10**6 / 300 - 1 of them."""
     env = CountingEnvironment()
     rec = Recorder()
-    WindowsNode(load_data(_idle("1000000d")), 0, rec, env=env).run()
+    Cluster(load_data(_idle("1000000d")), 0, rec, env=env).run()
     assert rec.gc_runs == 86_400 * 10**6 // 300 - 1 == 287_999_999
     assert env.processed < 100
     short_env = CountingEnvironment()
-    WindowsNode(load_data(_idle("1d")), 0, Recorder(), env=short_env).run()
+    Cluster(load_data(_idle("1d")), 0, Recorder(), env=short_env).run()
     assert env.processed == short_env.processed
 
 
@@ -293,7 +293,7 @@ def test_a_steady_host_write_meets_eviction_at_the_first_check_past_the_crossing
     env = CountingEnvironment()
     rec = Recorder()
     checks: list[float] = []
-    wn = WindowsNode(load_data(data), 0, rec, env=env)
+    wn = Cluster(load_data(data), 0, rec, env=env)
     tick = wn.eviction._tick
 
     def counted(generation: int) -> None:
@@ -316,13 +316,13 @@ def test_a_million_idle_days_take_few_slices_through_hpsim_run(monkeypatch) -> N
     the idle million days take a few dozen slices, not 24 million (each of the run and its
     two unpack-sensitivity replays)."""
     slices: list[float] = []
-    advance = WindowsNode.advance
+    advance = Cluster.advance
 
-    def counted(self: WindowsNode, until: float) -> None:
+    def counted(self: Cluster, until: float) -> None:
         slices.append(until)
         advance(self, until)
 
-    monkeypatch.setattr(WindowsNode, "advance", counted)
+    monkeypatch.setattr(Cluster, "advance", counted)
     res = hpsim.run(load_data(_idle("1000000d")))
     assert res.summary()["image_gc_runs"] == 287_999_999
     assert 0 < len(slices) < 100

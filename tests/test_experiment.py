@@ -321,18 +321,18 @@ def test_a_run_collecting_its_garbage_as_it_goes_is_the_run_node_run_makes(monke
     import gc
 
     import hpsim.experiment.run as run_module
-    from hpsim.node.node import WindowsNode
+    from hpsim.cluster.cluster import Cluster
     from hpsim.observe.recorder import Recorder
     from hpsim.observe.results import tables_from_records
 
     sc = _batch("2d")
     whole, sliced = Recorder(), Recorder()
-    WindowsNode(sc, np.random.SeedSequence(3), whole).run()
+    Cluster(sc, np.random.SeedSequence(3), whole).run()
     collections = []
     collect = gc.collect
     monkeypatch.setattr(run_module, "YOUNG_OBJECTS", 1_000)
     monkeypatch.setattr(gc, "collect", lambda *a: collections.append(a) or collect(*a))
-    run_module.run_bounded(WindowsNode(sc, np.random.SeedSequence(3), sliced), 2 * 86_400.0)
+    run_module.run_bounded(Cluster(sc, np.random.SeedSequence(3), sliced), 2 * 86_400.0)
     monkeypatch.undo()
     assert len(collections) > 10
     a, b = tables_from_records(whole), tables_from_records(sliced)

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hpsim.errors import HpsimError
-from hpsim.node.node import WindowsNode
+from hpsim.cluster.cluster import Cluster
 from hpsim.observe.recorder import Recorder
 from hpsim.observe.results import summarize, tables_from_records
 from hpsim.scenario.load import load
@@ -249,7 +249,7 @@ def test_hostile_scenario_is_refused_in_one_line_or_runs(tmp_path: Path, data: d
     env = Budget()
     rec = Recorder()
     try:
-        node = WindowsNode(loaded, np.random.SeedSequence(loaded.scenario.seed), rec, env=env)
+        node = Cluster(loaded, np.random.SeedSequence(loaded.scenario.seed), rec, env=env)
         node.start()
         env.run(until=float(loaded.scenario.duration))
         node.finish()

@@ -18,7 +18,7 @@ import hpsim.node.node as node_module
 from hpsim.cli import main
 from hpsim.errors import HpsimError
 from hpsim.node.controllers import Controller, JobController, ReplicaController
-from hpsim.node.node import WindowsNode
+from hpsim.cluster.cluster import Cluster
 from hpsim.node.pod import Pod
 from hpsim.node.runloop import CHECK_EVERY, run_watched
 from hpsim.node.schedqueue import queue_key
@@ -59,7 +59,7 @@ def test_zero_lifetime_stops_with_an_error_naming_the_workload(monkeypatch):
     loaded = _zero_lifetime(load_data(data), 1)
     env = CountingEnvironment()
     with pytest.raises(HpsimError) as err:
-        WindowsNode(loaded, 0, Recorder(), env).run()
+        Cluster(loaded, 0, Recorder(), env).run()
     assert str(err.value) == (
         '<scenario>: workloads[1].lifetime: workload "web": more than 20,000 events at t=0 s '
         "without simulated time passing (a pod lifetime of 0 s makes its controller replace "
@@ -78,7 +78,7 @@ def test_the_limit_leaves_room_for_large_bursts():
 def test_a_stuck_clock_without_pods_is_a_model_loop(monkeypatch):
     monkeypatch.setattr(node_module, "INSTANT_EVENTS_LIMIT", LIMIT)
     data = scenario([{**_deployment("later", 1), "start": "30m"}], [APP])
-    wn = WindowsNode(load_data(data), 0, Recorder())
+    wn = Cluster(load_data(data), 0, Recorder())
 
     def spin(env: simpy.Environment):
         yield env.timeout(5)
@@ -128,7 +128,7 @@ def test_a_large_scale_up_is_created_in_syncs_of_500_at_one_instant(monkeypatch)
     monkeypatch.setattr(ReplicaController, "reconcile", counted)
     data = scenario([_deployment("web", 1_200)], [APP], duration="1m")
     rec = Recorder()
-    WindowsNode(load_data(data), 0, rec).run()
+    Cluster(load_data(data), 0, rec).run()
     assert syncs[:3] == [(0, 0), (0, 500), (0, 1_000)]
     pods = tables_from_records(rec)["pods"]
     assert len(pods) == 1_200
@@ -151,7 +151,7 @@ def test_a_wide_job_creates_500_pods_a_sync(monkeypatch):
     job = pod("wide", kind="Job", requests={"cpu": "100m"}, restart="Never")
     job["spec"].update(parallelism=1_200, completions=1_200)
     rec = Recorder()
-    WindowsNode(load_data(scenario([{"manifest": job}], [APP], duration="1m")), 0, rec).run()
+    Cluster(load_data(scenario([{"manifest": job}], [APP], duration="1m")), 0, rec).run()
     assert fills == [(0, 1_200), (0, 700), (0, 200)]
     assert len(tables_from_records(rec)["pods"]) == 1_200
 
@@ -205,7 +205,7 @@ def _work(data: dict[str, Any], monkeypatch) -> int:
         return out
 
     monkeypatch.setattr(Controller, "live", counting_live)
-    wn = WindowsNode(load_data(data), 0, Recorder())
+    wn = Cluster(load_data(data), 0, Recorder())
     wn.run()
     return wn.pending.fit_checks + walked[0]
 
@@ -296,7 +296,7 @@ def test_ordered_queue_decides_as_a_full_scan(seed):
     tables = []
     for full_scan in (False, True):
         rec = Recorder()
-        wn = WindowsNode(loaded, seed, rec)
+        wn = Cluster(loaded, seed, rec)
         if full_scan:
             wn.pending = _FullScan()  # type: ignore[assignment]
         wn.run()

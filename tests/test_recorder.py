@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hpsim.facts import ContainerRecord, GCRecord, PodRecord, PullRecord, WriteRecord
-from hpsim.node.node import WindowsNode
+from hpsim.cluster.cluster import Cluster
 from hpsim.observe import columns
 from hpsim.observe.columns import number_array
 from hpsim.observe.recorder import ROW_TABLES, SERIES_COLUMNS, STREAMED, Recorder
@@ -451,7 +451,7 @@ def _retained(days: int, **recorder: Any) -> tuple[int, int]:
     try:
         base = tracemalloc.get_traced_memory()[0]
         rec = Recorder(**recorder)
-        node = WindowsNode(loaded, 1, rec)
+        node = Cluster(loaded, 1, rec)
         node.run()
         del node
         rec.pack()  # the staging lists (a few thousand rows at most) into the columns

@@ -29,7 +29,7 @@ def aligned_base(base: str, host_build: int) -> str:
 
 def align_bases(loaded: LoadedScenario) -> LoadedScenario | None:
     """The aligned twin, or None when every image is already on the host's LTSC base."""
-    host = loaded.scenario.node.build
+    host = loaded.scenario.first_node.build
     data = copy.deepcopy(loaded.data)
     changed = False
     for image in data.get("images") or []:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from hpsim import atomic
+from hpsim.cluster.cluster import Cluster
 from hpsim.errors import HpsimError
 from hpsim.experiment.align import align_bases
 from hpsim.experiment.executors import Executor, RunOutcome, RunSpec, execute, make_executor
@@ -31,7 +32,6 @@ from hpsim.experiment.executors import remember as _remember
 from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.stopping import MAX_REPLICATIONS, MIN_REPLICATIONS, Until, parse_until
 from hpsim.node.gcpause import paused_gc
-from hpsim.node.node import WindowsNode
 from hpsim.observe.output import write_info
 from hpsim.observe.recorder import Recorder, SeriesRecorder
 from hpsim.observe.results import (
@@ -43,7 +43,7 @@ from hpsim.observe.results import (
 )
 from hpsim.observe.stream import CHUNK_ROWS, ChunkFiles, write_tables
 from hpsim.scenario.load import LoadedScenario, load
-from hpsim.scenario.schema import REPLICATIONS_LIMIT
+from hpsim.scenario.schema import REPLICATIONS_LIMIT, NodeSpec
 
 
 class RunFailed(RuntimeError):
@@ -97,7 +97,7 @@ def _replay(
     """Build the model, let it emit into a fresh recorder, and make the tables of what it
     recorded (and the GC passes it counted): the model hands over nothing else."""
     rec = Recorder()
-    run_bounded(WindowsNode(loaded, ss, rec), float(loaded.scenario.duration))
+    run_bounded(Cluster(loaded, ss, rec), float(loaded.scenario.duration))
     return tables_from_records(rec, release=True), rec.gc_runs
 
 
@@ -111,7 +111,7 @@ def twin_image_bytes_peak(twin: LoadedScenario, ss: np.random.SeedSequence) -> f
         stats.add(pd.DataFrame(chunk))
 
     rec = SeriesRecorder(sink=take)
-    run_bounded(WindowsNode(twin, ss, rec), float(twin.scenario.duration))
+    run_bounded(Cluster(twin, ss, rec), float(twin.scenario.duration))
     rec.close()
     return stats.finish().peak("images")
 
@@ -124,7 +124,7 @@ SLICE_S = 3600.0
 YOUNG_OBJECTS = 100_000
 
 
-def run_bounded(node: WindowsNode, duration: float) -> None:
+def run_bounded(node: Cluster, duration: float) -> None:
     """``node.run()``, with the garbage the model leaves collected as the run goes.
 
     A run pauses Python's cyclic collector (:mod:`hpsim.node.gcpause`), and the
@@ -164,8 +164,14 @@ UNPACK_SENSITIVITY = {"half": 0.5, "twice": 2.0}
 def with_unpack_rate_scaled(loaded: LoadedScenario, factor: float) -> LoadedScenario:
     """The same scenario on a node whose layers extract ``factor`` times as fast."""
     sc = loaded.scenario
-    node = sc.node.model_copy(update={"unpack_rate": sc.node.unpack_rate * factor})
-    return replace(loaded, scenario=sc.model_copy(update={"node": node}))
+
+    def scaled(node: NodeSpec) -> NodeSpec:
+        return node.model_copy(update={"unpack_rate": node.unpack_rate * factor})
+
+    if sc.node is not None:
+        return replace(loaded, scenario=sc.model_copy(update={"node": scaled(sc.node)}))
+    pools = [p.model_copy(update={"node": scaled(p.node)}) for p in sc.node_pools]
+    return replace(loaded, scenario=sc.model_copy(update={"node_pools": pools}))
 
 
 def _unpack_sensitivity(
@@ -184,7 +190,7 @@ def _unpack_sensitivity(
         for name, factor in UNPACK_SENSITIVITY.items():
             tables, gc_runs = _replay(with_unpack_rate_scaled(loaded, factor), ss)
             other = summarize(
-                tables, sc.duration, disk_bytes=float(sc.node.disk), image_gc_runs=gc_runs
+                tables, sc.duration, disk_bytes=float(sc.first_node.disk), image_gc_runs=gc_runs
             )
             p50[name] = other["start_latency_s_p50"]
             p95[name] = other["start_latency_s_p95"]
@@ -211,7 +217,11 @@ def simulate(
     sc = loaded.scenario
     stats = SeriesStats.of(tables["series"], sc.duration)
     summary = summarize(
-        tables, sc.duration, disk_bytes=float(sc.node.disk), image_gc_runs=gc_runs, series=stats
+        tables,
+        sc.duration,
+        disk_bytes=float(sc.first_node.disk),
+        image_gc_runs=gc_runs,
+        series=stats,
     )
     add_image_peaks(summary, stats, twin, ss)
     _unpack_sensitivity(loaded, ss, summary, unpack_sensitivity)
@@ -269,7 +279,7 @@ def run_streamed(
     with atomic.replacing_dir(out_dir, empty_only=True, clean=True) as tmp:
         chunks = ChunkFiles(tmp / ".chunks", keepalive=tmp)
         rec = Recorder(sink=chunks, chunk_rows=chunk_rows)
-        run_bounded(WindowsNode(loaded, ss, rec), float(sc.duration))
+        run_bounded(Cluster(loaded, ss, rec), float(sc.duration))
         rec.close()
         chunks.close()
         tables, stats = write_tables(rec, chunks, tmp, fmt, sc.duration)
@@ -277,7 +287,11 @@ def run_streamed(
         del rec
         chunks.remove()
         summary = summarize(
-            tables, sc.duration, disk_bytes=float(sc.node.disk), image_gc_runs=gc_runs, series=stats
+            tables,
+            sc.duration,
+            disk_bytes=float(sc.first_node.disk),
+            image_gc_runs=gc_runs,
+            series=stats,
         )
         add_image_peaks(summary, stats, twin, ss)
         _unpack_sensitivity(loaded, ss, summary, True)

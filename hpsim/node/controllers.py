@@ -9,7 +9,9 @@
   replaces pods surge-first: maxSurge 25% new pods, then the old ones they
   replace once the new are ready (Deployment RollingUpdate defaults; a
   DaemonSet rolls one pod at a time, maxUnavailable 1).
-- DaemonSet: one pod on the node.
+- DaemonSet: one pod on every node that should run it (``NodeShouldRunDaemonPod``:
+  its node affinity, and taints with the tolerations the controller adds), pinned
+  to that node; a node that joins, or turns Ready, gets its pod.
 - Job: each arrival creates a Job run: pods at ``parallelism`` until
   ``completions`` succeed. restartPolicy OnFailure restarts in place and
   each restart counts toward ``backoffLimit`` (6); Never fails the pod and
@@ -89,9 +91,14 @@ class PodAPI(Protocol):
         owner: str,
         revision: int = 0,
         images: dict[str, str] | None = None,
+        node: str | None = None,
     ) -> Pod: ...
 
     def delete_pod(self, pod: Pod, reason: str = "Deleted") -> simpy.Process | None: ...
+
+    def daemon_nodes(self, plan: WorkloadPlan) -> list[str]:
+        """The nodes that should run a pod of the DaemonSet ``plan``."""
+        ...
 
 
 class Controller:
@@ -129,10 +136,17 @@ class Controller:
     def begin(self) -> None:  # pragma: no cover - each controller overrides
         raise NotImplementedError
 
-    def create(self, name: str | None = None, delete_at: float | None = None) -> Pod:
+    def create(
+        self, name: str | None = None, delete_at: float | None = None, node: str | None = None
+    ) -> Pod:
         self.seq += 1
         pod = self.api.new_pod(
-            self.plan, name or f"{self.name}-{self.seq}", self.name, self.revision, self.images
+            self.plan,
+            name or f"{self.name}-{self.seq}",
+            self.name,
+            self.revision,
+            self.images,
+            node=node,
         )
         if not pod.ended:
             self.pods[pod.uid] = pod
@@ -227,6 +241,7 @@ class ReplicaController(Controller):
         kind = self.plan.template.kind
         self.replicas = 1 if kind == "DaemonSet" else self.plan.template.replicas
         self._rolling = False
+        self.begun = False
         self.failed_backoff = Backoff(DS_BACKOFF_INITIAL_S, DS_BACKOFF_MAX_S)
 
     def _name(self) -> str:
@@ -237,10 +252,19 @@ class ReplicaController(Controller):
         return f"{self.name}-r{self.revision}-{self.seq + 1}"
 
     def begin(self) -> None:
+        self.begun = True
         self.reconcile()
+
+    def nodes_changed(self) -> None:
+        """A node joined, left or changed: a DaemonSet's pods follow the nodes."""
+        if self.begun:
+            self.reconcile()
 
     def reconcile(self) -> None:
         if self._rolling:
+            return
+        if self.plan.template.kind == "DaemonSet":
+            self._reconcile_daemons()
             return
         count = len(self.pods)
         missing = self.replicas - count
@@ -255,6 +279,16 @@ class ReplicaController(Controller):
             live = self.live()
             for pod in self._deletion_order(live)[: count - self.replicas]:
                 self.api.delete_pod(pod, "ScaledDown")
+
+    def _reconcile_daemons(self) -> None:
+        """A pod for every node that should run one and has none (daemon_controller.go
+        ``syncNodes``); a pod whose node left goes with the node."""
+        have = {p.pin for p in self.pods.values()}
+        for node in self.api.daemon_nodes(self.plan):
+            if node not in have:
+                pod = self.create(self._name(), node=node)
+                if pod.ended:  # refused by admission: the controller would only fail again
+                    return
 
     @staticmethod
     def _deletion_order(pods: list[Pod]) -> list[Pod]:
@@ -304,7 +338,7 @@ class ReplicaController(Controller):
                     proc = self.api.delete_pod(pod, "RollingUpdate")
                     if proc is not None:
                         yield proc
-            new = [self.create(self._name()) for _ in batch]
+            new = [self.create(self._name(), node=pod.pin) for pod in batch]
             for pod in new:
                 yield pod.ready_or_ended(self.env)
             if not daemon:

@@ -68,6 +68,9 @@ class Draws:
 
 # One random stream per purpose (common random numbers: compared scenarios share them).
 STREAMS = ("arrivals", "lifetimes", "demand", "spikes")
+# Streams of the cluster's own choices (not keyed by workload): kube-scheduler's tie-breaks,
+# the autoscaler's expander, node provisioning times (keyed by pool).
+CLUSTER_STREAMS = ("scheduler", "autoscaler", "provisioning")
 
 
 class Streams:
@@ -91,3 +94,13 @@ class Streams:
             )
             draws = self._cache[key] = Draws(np.random.default_rng(ss))
         return draws
+
+    def rng(self, purpose: str, index: int = 0) -> np.random.Generator:
+        """A Generator of the cluster's own (``CLUSTER_STREAMS``), for draws of any kind
+        (integers for tie-breaks): spawned below the workloads' streams, so adding a
+        pool or a node changes no workload's numbers."""
+        ss = np.random.SeedSequence(
+            self.root.entropy,
+            spawn_key=(*self.root.spawn_key, len(STREAMS) + CLUSTER_STREAMS.index(purpose), index),
+        )
+        return np.random.default_rng(ss)

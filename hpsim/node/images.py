@@ -17,7 +17,7 @@ from dataclasses import replace
 from hpsim.errors import HpsimError, excerpt
 from hpsim.node.containerd import Image, Layer
 from hpsim.scenario import catalog
-from hpsim.scenario.schema import ImageSpec, Scenario
+from hpsim.scenario.schema import ImageSpec, NodeSpec, Scenario
 
 
 def _from_catalog(ref: str, ratio: float = catalog.UNPACKED_RATIO) -> Image | None:
@@ -91,7 +91,7 @@ def _stack(spec: ImageSpec, base: Image | None, ratio: float) -> Image:
     )
 
 
-def resolve_images(scenario: Scenario) -> dict[str, Image]:
+def resolve_images(scenario: Scenario, node: NodeSpec | None = None) -> dict[str, Image]:
     """Every pullable image: the scenario's (which win) and the catalogue's.
 
     The pause images are manifest lists with an entry per Windows build, each built FROM
@@ -99,10 +99,11 @@ def resolve_images(scenario: Scenario) -> dict[str, Image]:
     pulls the entry of its own build, so the pause image counts on the nanoserver of the
     host's LTSC release (its own blob: built at another time, it shares no layer).
     """
+    node = node or scenario.first_node
     known = {s.name: s for s in scenario.images}
-    ratio = scenario.node.unpacked_ratio
+    ratio = node.unpacked_ratio
     out = {ref: img for ref in catalog.IMAGES if (img := _from_catalog(ref, ratio)) is not None}
-    base = _host_nanoserver(scenario.node.os_build)
+    base = _host_nanoserver(node.os_build)
     for ref in catalog.IMAGES:
         entry = catalog.lookup(ref)
         if base is not None and entry is not None and entry.layers[0].kind == "pause":

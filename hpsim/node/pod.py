@@ -110,6 +110,14 @@ class Pod:
     ready_since: float = 0.0
     ready_total: float = 0.0  # seconds Ready before ready_since
     bound: bool = False
+    # The node the pod is bound to ("" until it is), and the one its DaemonSet controller
+    # made it for (its required node affinity matchFields metadata.name, k/k
+    # pkg/controller/daemon/util/daemonset_util.go ReplaceDaemonSetPodNodeNameNodeAffinity)
+    # or its spec.nodeName: None for any node.
+    node: str = ""
+    pin: str | None = None
+    # Where its facts go: the cluster's emitter until it is bound, then its node's.
+    emit: Emitter | None = field(default=None, repr=False)
     delete_event: simpy.Event | None = None
     _ready_waiters: list[simpy.Event] = field(default_factory=list, repr=False)
     images: frozenset[str] = field(init=False, repr=False)  # the containers' images
@@ -256,16 +264,21 @@ class PodStates:
         self._emit = emit
         self._on_live = on_live
         self.counts: dict[str, int] = {}
+        self.running_on: dict[str, int] = {}  # pods Running, by node
 
     def moved(self, pod: Pod, now: float, old: str, new: str) -> None:
         self._show(pod, now)
-        self._emit.transition(now, pod.name, old, new, pod.status, pod.is_ready)
+        emit = pod.emit or self._emit
+        emit.transition(now, pod.name, old, new, pod.status, pod.is_ready)
         counts = self.counts
         if old:
             counts[old] -= 1
         counts[new] = counts.get(new, 0) + 1
+        if old == "Running" or new == "Running":
+            on = self.running_on
+            on[pod.node] = on.get(pod.node, 0) + (1 if new == "Running" else -1)
         if new in ENDED:
-            self._emit.pod(pod.record(now))
+            emit.pod(pod.record(now))
         if self._on_live is not None and (not old or (new in ENDED and old not in ENDED)):
             self._on_live()
 
@@ -273,9 +286,10 @@ class PodStates:
         """A container's state changed: a transition (from = to) if what kubectl shows
         or the Ready condition did."""
         if self._show(pod, now):
-            self._emit.transition(now, pod.name, pod.state, pod.state, pod.status, pod.is_ready)
+            emit = pod.emit or self._emit
+            emit.transition(now, pod.name, pod.state, pod.state, pod.status, pod.is_ready)
             if pod.state in ENDED:
-                self._emit.pod(pod.record(now))  # the ended pod's record, as it now reads
+                emit.pod(pod.record(now))  # the ended pod's record, as it now reads
 
     @staticmethod
     def _show(pod: Pod, now: float) -> bool:

@@ -49,7 +49,7 @@ class Obstacle:
 def obstacles(loaded: LoadedScenario) -> dict[str, list[Obstacle]]:
     """Per workload (admitted ones only: a refused one never gets so far), what stops it."""
     sc = loaded.scenario
-    node = sc.node
+    node = sc.first_node
     images = resolve_images(sc)
     host_build = build_of(node.os_build)
     containerd = node.containerd.version

@@ -180,13 +180,14 @@ IMAGE_COLUMNS = (
     "pinned",
     "last_used_s",
     "new_bytes",
+    "node",
 )
 
 #: Each table's columns, as the recorder's columns make them.
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": EVENT_COLUMNS,
     "transitions": TRANSITION_COLUMNS,
-    "series": ("time_s", *SERIES_COLUMNS),
+    "series": ("time_s", *SERIES_COLUMNS, "node"),
     **{name: tuple(n for n, _ in ROW_TABLES[name]) for name in ("pulls", "gc", "writes")},
 }
 
@@ -213,7 +214,7 @@ def table_from_columns(name: str, arrays: Chunk, classes: dict[str, set[type]]) 
 
 
 def images_table(rec: Recorder) -> pd.DataFrame:
-    images = pd.DataFrame(list(rec.images.values()))
+    images = pd.DataFrame([{**row, "node": node} for (node, _), row in rec.images.items()])
     if images.empty:
         images = pd.DataFrame(columns=list(IMAGE_COLUMNS))
     return images
@@ -243,8 +244,8 @@ def tables_from_records(rec: Recorder, *, release: bool = False) -> dict[str, pd
     }
 
 
-class SeriesStats:
-    """What summaries read of the series table, gathered chunk by chunk.
+class _NodeStats:
+    """What summaries read of one node's rows of the series table, gathered chunk by chunk.
 
     Chunks come in time order (a whole table is one chunk). Each row's interval
     ends at the next row's time, or at ``end``: the last row of a chunk waits for
@@ -264,13 +265,8 @@ class SeriesStats:
         }
         self._last: pd.DataFrame | None = None
         self._actual_end = self._accounted_end = 0.0
-
-    @classmethod
-    def of(cls, series: pd.DataFrame, end: float) -> SeriesStats:
-        """The figures of a whole series table."""
-        stats = cls(end)
-        stats.add(series)
-        return stats.finish()
+        # Per linear level: the last row's value, slope and when that pair was set.
+        self._set: dict[str, tuple[float, float, float]] = {}
 
     def add(self, chunk: pd.DataFrame) -> None:
         """The next rows of the table."""
@@ -283,24 +279,51 @@ class SeriesStats:
         if len(chunk) > 1:
             self._take(chunk.iloc[:-1], chunk["time_s"].iloc[1:].to_numpy(dtype=np.float64))
 
-    def finish(self) -> SeriesStats:
+    def finish(self) -> _NodeStats:
         """The last row's interval ends with the run."""
         if self._held is not None:
             self._take(self._held, np.array([self.end], dtype=np.float64))
             self._held = None
         return self
 
+    def _since(self, name: str, times: np.ndarray, v: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """When each row's (value, slope) pair of ``name`` was set: a row made by another
+        column's change repeats the pair, which then still holds from its own time."""
+        prev_v, prev_s, prev_t = self._set.get(name, (np.nan, np.nan, np.nan))
+        changed = (v != np.append(prev_v, v[:-1])) | (s != np.append(prev_s, s[:-1]))
+        since = pd.Series(np.where(changed, times, np.nan)).ffill().fillna(prev_t).to_numpy()
+        self._set[name] = (v[-1], s[-1], since[-1])
+        return since
+
+    def _linear(
+        self, rows: pd.DataFrame, name: str, slope: str, following: np.ndarray
+    ) -> tuple[pd.Series, pd.Series]:
+        """A linearly growing level at each row's time and at the end of its interval."""
+        times = rows["time_s"].to_numpy(dtype=np.float64)
+        v = rows[name].to_numpy(dtype=np.float64)
+        s = rows[slope].to_numpy(dtype=np.float64)
+        since = self._since(name, times, v, s)
+        return (
+            pd.Series(v + s * (times - since), index=rows.index),
+            pd.Series(v + s * (following - since), index=rows.index),
+        )
+
     def _take(self, rows: pd.DataFrame, following: np.ndarray) -> None:
         dt = following - rows["time_s"].to_numpy(dtype=np.float64)
         col = {k: rows[k].to_numpy() for k in rows.columns}
         self._cpu.append(col["cpu_allocated_millicores"] * dt)
-        c, s = col["memory_committed_bytes"], col["memory_commit_slope_bytes_per_s"]
+        c, c_end = self._linear(
+            rows, "memory_committed_bytes", "memory_commit_slope_bytes_per_s", following
+        )
         peaks = self._peaks
         peaks["pods"].append(rows["pods_bound"].max())
-        peaks["commit"].append(np.max(np.maximum(c, c + s * dt)))
-        actual, accounted = rows["disk_actual_bytes"], rows["disk_accounted_bytes"]
-        actual_end = actual + rows["disk_actual_slope_bytes_per_s"] * dt
-        accounted_end = accounted + rows["disk_accounted_slope_bytes_per_s"] * dt
+        peaks["commit"].append(np.max(np.maximum(c.to_numpy(), c_end.to_numpy())))
+        actual, actual_end = self._linear(
+            rows, "disk_actual_bytes", "disk_actual_slope_bytes_per_s", following
+        )
+        accounted, accounted_end = self._linear(
+            rows, "disk_accounted_bytes", "disk_accounted_slope_bytes_per_s", following
+        )
         peaks["actual"].append(pd.concat([actual, actual_end]).max())
         peaks["accounted"].append(pd.concat([accounted, accounted_end]).max())
         peaks["gap"].append(pd.concat([actual - accounted, actual_end - accounted_end]).max())
@@ -336,6 +359,66 @@ class SeriesStats:
     def disk_end(self) -> tuple[float, float]:
         """Actual and accounted disk bytes at the end of the run."""
         return self._actual_end, self._accounted_end
+
+
+class SeriesStats:
+    """What summaries read of the series table, gathered chunk by chunk, node by node.
+
+    Each node's rows are taken apart (:class:`_NodeStats`; the cluster's own rows,
+    node "", carry no node state). Over the nodes: peaks are the worst node's (the
+    most pods on one node, the fullest volume), CPU allocated and the end's values
+    are the pool's sums. With one node these are that node's figures.
+    """
+
+    def __init__(self, end: float) -> None:
+        self.end = end
+        self.rows = 0
+        self._nodes: dict[str, _NodeStats] = {}
+
+    @classmethod
+    def of(cls, series: pd.DataFrame, end: float) -> SeriesStats:
+        """The figures of a whole series table."""
+        stats = cls(end)
+        stats.add(series)
+        return stats.finish()
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        """The next rows of the table (each node's in time order)."""
+        if not len(chunk):
+            return
+        nodes = chunk["node"].to_numpy()
+        for node in dict.fromkeys(nodes.tolist()):
+            if node == "":
+                continue
+            rows = chunk if (nodes == node).all() else chunk[nodes == node]
+            stats = self._nodes.get(node)
+            if stats is None:
+                stats = self._nodes[node] = _NodeStats(self.end)
+            stats.add(rows)
+            self.rows += len(rows)
+
+    def finish(self) -> SeriesStats:
+        for stats in self._nodes.values():
+            stats.finish()
+        return self
+
+    def last(self, col: str) -> float:
+        """The column's value in each node's last row, summed over the nodes."""
+        return float(sum(s.last(col) for s in self._nodes.values()))
+
+    def time_weighted_mean(self) -> float:
+        """CPU allocated on all nodes over the run, weighted by how long each value held."""
+        return float(sum(s.time_weighted_mean() for s in self._nodes.values()))
+
+    def peak(self, name: str) -> float:
+        """The worst node's peak (see :meth:`_NodeStats.peak`)."""
+        return max((s.peak(name) for s in self._nodes.values()), default=0.0)
+
+    @property
+    def disk_end(self) -> tuple[float, float]:
+        """Actual and accounted disk bytes at the end of the run, summed over the nodes."""
+        ends = [s.disk_end for s in self._nodes.values()]
+        return float(sum(a for a, _ in ends)), float(sum(b for _, b in ends))
 
 
 # Below this the volume is not growing (a slope left by float rounding, 86 bytes a day).
@@ -601,7 +684,9 @@ def scenario_meta(loaded: LoadedScenario) -> dict[str, Any]:
             # The job memory limit of each container that has one, as the model applies it.
             "memory_limits_bytes": {
                 c.name: c.job_memory_limit_bytes
-                for c in effective_containers(plan.template.raw_spec, loaded.scenario.node.cpu)
+                for c in effective_containers(
+                    plan.template.raw_spec, loaded.scenario.first_node.cpu
+                )
                 if c.job_memory_limit_bytes is not None
             },
         }
@@ -610,7 +695,7 @@ def scenario_meta(loaded: LoadedScenario) -> dict[str, Any]:
     return {
         "digest": loaded.digest,
         "description": loaded.scenario.description,
-        "node": node_facts(loaded.scenario.node),
+        "node": node_facts(loaded.scenario.first_node),
         "workloads": workloads,
     }
 

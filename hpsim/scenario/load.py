@@ -510,8 +510,14 @@ def load_source(src: Source, *, base_dir: Path, allow_outside: bool = False) -> 
         )
         raise src.error(("images", i, "base"), f'unknown base image "{excerpt(image.base)}"{hint}')
     _check_base_cycles(src, scenario, image_names)
-    if scenario.node.pre_pulled_images is not None:
-        for i, ref in enumerate(scenario.node.pre_pulled_images):
+    where: list[tuple[tuple[str | int, ...], list[str]]] = []
+    if scenario.node is not None and scenario.node.pre_pulled_images is not None:
+        where.append((("node",), scenario.node.pre_pulled_images))
+    for p, pool in enumerate(scenario.node_pools):
+        if pool.node.pre_pulled_images is not None:
+            where.append((("nodePools", p, "node"), pool.node.pre_pulled_images))
+    for at, refs in where:
+        for i, ref in enumerate(refs):
             if ref in image_names or catalog.lookup(ref) is not None:
                 continue
             known = [*catalog.IMAGES, *image_names]
@@ -522,9 +528,20 @@ def load_source(src: Source, *, base_dir: Path, allow_outside: bool = False) -> 
                 else " (list it under images:, or see `hpsim catalog`)"
             )
             raise src.error(
-                ("node", "prePulledImages", i),
+                (*at, "prePulledImages", i),
                 f'unknown image "{excerpt(ref)}": a node image cannot hold an image '
                 f"no one defines{hint}",
+            )
+    for p, pool in enumerate(scenario.node_pools):
+        cni = pool.cni_daemon_set
+        if cni is not None and (
+            cni not in plans_by_name or plans_by_name[cni].template.kind != "DaemonSet"
+        ):
+            daemons = [n for n, w in plans_by_name.items() if w.template.kind == "DaemonSet"]
+            near = difflib.get_close_matches(cni, daemons, n=1)
+            hint = f' (did you mean "{excerpt(near[0])}"?)' if near else ""
+            raise src.error(
+                ("nodePools", p, "cniDaemonSet"), f'no DaemonSet named "{excerpt(cni)}"{hint}'
             )
     for i, event in enumerate(scenario.events):
         if event.at > scenario.duration:

@@ -975,6 +975,185 @@ class Event(Model):
         return self
 
 
+# -- node pools and the cluster -----------------------------------------------------------------
+
+# Nodes one pool may hold at once. Our bound, no upstream one: every node is a whole
+# simulated machine (kubelet, containerd, volume, GC, eviction), about 100 KiB and a few
+# processes; 1,000 is ten times the node count below which kube-scheduler scores every
+# node (pkg/scheduler/schedule_one.go minFeasibleNodesToFind = 100).
+POOL_NODES_LIMIT = 1_000
+
+# From VM create to the kubelet registering its Node. A guess from one observation: "5 or
+# so minutes it takes to start a Windows node on a m5a.xlarge" with the EKS-optimized AMI
+# (blog "How I Reduced EKS Windows Node Start Time From 5 Min to ~90s", hackernoon,
+# 2024-06); no AKS figure is published (Azure/azure-capi-cli-extension PR #162 raised its
+# wait for Windows nodes from 5 to 15 minutes). Set what your clusters measure.
+PROVISIONING_S = 300.0
+
+# The kube-scheduler score plugins of the default profile and their weights
+# (kubernetes/kubernetes pkg/scheduler/apis/config/v1/default_plugins.go getDefaultPlugins).
+SCORE_PLUGINS = {
+    "TaintToleration": 3,
+    "NodeAffinity": 2,
+    "PodTopologySpread": 2,
+    "InterPodAffinity": 2,
+    "NodeResourcesFit": 1,
+    "NodeResourcesBalancedAllocation": 1,
+    "ImageLocality": 1,
+}
+
+
+class NodePool(Model):
+    """A group of alike Windows nodes: the node template, its size or its autoscaling bounds."""
+
+    name: str
+    node: NodeSpec
+    # A fixed size, or min/max for the Cluster Autoscaler (count then is the size at
+    # the start, min if unset).
+    count: int | None = Field(None, ge=0, le=POOL_NODES_LIMIT)
+    min: int | None = Field(None, ge=0, le=POOL_NODES_LIMIT)
+    max: int | None = Field(None, ge=0, le=POOL_NODES_LIMIT)
+    # VM create -> kubelet registered (see PROVISIONING_S: a guess).
+    provisioning: Lifetime = Lifetime(fixed=PROVISIONING_S)
+    # The DaemonSet whose pod writes the node's CNI configuration (flannel, Calico,
+    # Antrea run as HostProcess DaemonSets on self-managed clusters: kubernetes-sigs/
+    # sig-windows-tools hostprocess/): the node's network, and so its Ready condition,
+    # waits for that pod to run. None: the node's bootstrap writes the configuration
+    # before the kubelet starts (AKS: Azure/AgentBaker staging/cse/windows/azurecnifunc.ps1
+    # Set-AzureCNIConfig; EKS: Start-EKSBootstrap.ps1).
+    cni_daemon_set: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _pool_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", v) or len(v) > 40:
+            raise ValueError(
+                f"invalid pool name '{excerpt(v)}': lowercase letters, digits and '-', "
+                "at most 40 characters (it names the pool's nodes)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _size(self) -> NodePool:
+        if self.min is None and self.max is None:
+            if self.count is None:
+                raise ValueError("a node pool takes count, or min and max (found none)")
+            return self
+        if self.min is None or self.max is None:
+            raise ValueError("a node pool that autoscales takes both min and max")
+        if self.min > self.max:
+            raise _error_at(("min",), f"min ({self.min}) is larger than max ({self.max})", self.min)
+        if self.count is not None and not self.min <= self.count <= self.max:
+            raise _error_at(
+                ("count",),
+                f"count must be between min ({self.min}) and max ({self.max})",
+                self.count,
+            )
+        return self
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.max is not None
+
+    @property
+    def initial(self) -> int:
+        """Nodes at the start of the run."""
+        if self.count is not None:
+            return self.count
+        return self.min or 0
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """(min, max) nodes; a fixed pool's are its count."""
+        if self.min is not None and self.max is not None:
+            return self.min, self.max
+        return self.initial, self.initial
+
+
+class SchedulerSettings(Model):
+    """kube-scheduler's default profile (KubeSchedulerConfiguration), what hpsim models of it."""
+
+    # NodeResourcesFit's scoringStrategy.type (defaults.go SetDefaults_NodeResourcesFitArgs:
+    # LeastAllocated, cpu and memory weight 1).
+    scoring_strategy: Literal["LeastAllocated", "MostAllocated"] = "LeastAllocated"
+    # Score plugin weights; a plugin left out keeps its default (SCORE_PLUGINS), 0 turns it off.
+    weights: dict[str, int] = {}
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: dict[str, int]) -> dict[str, int]:
+        for name, w in v.items():
+            if name not in SCORE_PLUGINS:
+                raise ValueError(
+                    f"unknown score plugin '{excerpt(name)}' (known: {', '.join(SCORE_PLUGINS)})"
+                )
+            if not 0 <= w <= 100:
+                raise ValueError(f"the weight of {name} must be between 0 and 100 (found {w})")
+        return v
+
+    @property
+    def plugin_weights(self) -> dict[str, int]:
+        return {**SCORE_PLUGINS, **self.weights}
+
+
+class AutoscalerFlags(Model):
+    """The Cluster Autoscaler's flags, by their names, with CA 1.31's defaults
+    (kubernetes/autoscaler cluster-autoscaler/main.go and config/const.go)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=lambda n: n.replace("_", "-"),
+        populate_by_name=True,
+        frozen=True,
+        validate_default=False,
+    )
+
+    # config/const.go DefaultScanInterval
+    scan_interval: Seconds = 10.0
+    max_node_provision_time: Seconds = 900.0
+    # clusterstate/clusterstate.go MaxNodeStartupTime (a flag from CA 1.35)
+    max_node_startup_time: Seconds = 900.0
+    scale_down_enabled: bool = True
+    # config/const.go DefaultScaleDownUnneededTime
+    scale_down_unneeded_time: Seconds = 600.0
+    scale_down_unready_time: Seconds = 1200.0
+    scale_down_delay_after_add: Seconds = 600.0
+    scale_down_delay_after_delete: Seconds = 0.0
+    scale_down_delay_after_failure: Seconds = 180.0
+    scale_down_utilization_threshold: float = Field(0.5, ge=0, le=1)
+    # "random" up to CA 1.32; "least-waste" from 1.33 (config/flags/flags.go)
+    expander: str = "random"
+    max_nodes_total: int = Field(0, ge=0)
+    new_pod_scale_up_delay: Seconds = 0.0
+    initial_node_group_backoff_duration: Seconds = 300.0
+    max_node_group_backoff_duration: Seconds = 1800.0
+    node_group_backoff_reset_timeout: Seconds = 10800.0
+    skip_nodes_with_system_pods: bool = True
+    skip_nodes_with_local_storage: bool = True
+    max_empty_bulk_delete: int = Field(10, ge=1)
+    max_drain_parallelism: int = Field(1, ge=1)
+    ignore_daemonsets_utilization: bool = False
+    expendable_pods_priority_cutoff: int = -10
+    max_total_unready_percentage: float = Field(45.0, ge=0, le=100)
+    ok_total_unready_count: int = Field(3, ge=0)
+
+    @field_validator("expander")
+    @classmethod
+    def _expander(cls, v: str) -> str:
+        known = ("random", "least-waste", "most-pods", "priority", "least-nodes")
+        for name in v.split(","):
+            if name not in known:
+                raise ValueError(f"unknown expander '{excerpt(name)}' (known: {', '.join(known)})")
+        return v
+
+
+class ClusterSpec(Model):
+    """The cluster's own components: kube-scheduler and the Cluster Autoscaler."""
+
+    scheduler: SchedulerSettings = SchedulerSettings()
+    autoscaler: AutoscalerFlags = AutoscalerFlags()
+
+
 # -- scenario -----------------------------------------------------------------------------------
 
 PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
@@ -1007,7 +1186,10 @@ class Scenario(Model):
     start_time: AwareDatetime = START_TIME
     seed: int = Field(0, ge=0)
     replications: int = Field(1, ge=1, le=REPLICATIONS_LIMIT)
-    node: NodeSpec
+    # One node (a pool of one), or node pools.
+    node: NodeSpec | None = None
+    node_pools: list[NodePool] = []
+    cluster: ClusterSpec = ClusterSpec()
     # Pod Security enforce level per namespace. A namespace not listed is
     # "privileged": the PodSecurity admission plugin's default enforce level.
     namespaces: dict[str, PodSecurityLevel] = {}
@@ -1059,6 +1241,30 @@ class Scenario(Model):
         if v <= 0:
             raise ValueError("duration must be greater than zero")
         return v
+
+    @model_validator(mode="after")
+    def _nodes(self) -> Scenario:
+        if (self.node is None) == (not self.node_pools):
+            found = "both" if self.node is not None else "neither"
+            raise ValueError(f"a scenario takes node or nodePools (found {found})")
+        names = [p.name for p in self.node_pools]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _error_at(("nodePools", i, "name"), f"pool '{name}' is defined twice", name)
+        return self
+
+    @property
+    def pools(self) -> list[NodePool]:
+        """The node pools; ``node:`` is a pool of one node, named as the node."""
+        if self.node is not None:
+            return [NodePool(name="node", node=self.node, count=1)]
+        return self.node_pools
+
+    @property
+    def first_node(self) -> NodeSpec:
+        """The first pool's node template: what settings shared by the cluster (the API
+        server's version, the catalogue's host build) are read from."""
+        return self.node if self.node is not None else self.node_pools[0].node
 
     def namespace_level(self, namespace: str) -> str:
         return self.namespaces.get(namespace, "privileged")

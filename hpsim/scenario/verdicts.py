@@ -269,7 +269,8 @@ def check_template(t: PodTemplate, *, node: NodeSpec, level: str) -> TemplateVer
 
 def scenario_verdicts(sc: LoadedScenario) -> list[TemplateVerdict]:
     """Verdicts for every workload of a loaded scenario."""
-    node = sc.scenario.node
+    # The API server's admission reads the version of the first pool's nodes.
+    node = sc.scenario.first_node
     return [
         check_template(
             w.template, node=node, level=sc.scenario.namespace_level(w.template.namespace)
