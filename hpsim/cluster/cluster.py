@@ -25,6 +25,7 @@ import simpy
 from simpy.events import Event, Process, Timeout
 
 from hpsim.cluster.placement import Placement, Scheduler
+from hpsim.cluster.plugins import nonzero_request
 from hpsim.errors import HpsimError, excerpt
 from hpsim.facts import Emitter
 from hpsim.node.controllers import Controller, ReplicaController, build_controllers
@@ -104,6 +105,8 @@ class _Blueprint:
     priority: int
     host_process: bool
     refusal: tuple[str, str] | None
+    nonzero_cpu_m: int
+    nonzero_memory: int
 
 
 class Cluster:
@@ -307,6 +310,8 @@ class Cluster:
                 priority=_priority(spec),
                 host_process=verdict.host_process,
                 refusal=verdict.refusal(),
+                nonzero_cpu_m=nonzero_request(spec, "cpu"),
+                nonzero_memory=nonzero_request(spec, "memory"),
             )
             self._blueprints[plan.name] = bp
         return bp
@@ -353,6 +358,8 @@ class Cluster:
             containers=containers,
             owner=owner,
             revision=revision,
+            nonzero_cpu_m=bp.nonzero_cpu_m,
+            nonzero_memory=bp.nonzero_memory,
         )
         pod.pin = node if node is not None else plan.template.spec.node_name
         pod.delete_event = Event(self.env)

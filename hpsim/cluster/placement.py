@@ -24,7 +24,7 @@ import numpy as np
 
 from hpsim.cluster import plugins
 from hpsim.node.pod import Pod
-from hpsim.node.scheduler import Usage
+from hpsim.node.scheduler import Usage, matches_node, untolerated_taint
 from hpsim.scenario.load import WorkloadPlan
 from hpsim.scenario.schema import SchedulerSettings
 
@@ -88,7 +88,7 @@ class Scheduler:
     @staticmethod
     def view(node: WindowsNode, usage: Usage, images: bool = False) -> plugins.NodeView:
         """What the scheduler's cache holds of ``node`` with ``usage`` requested on it
-        (and, for scoring, the images it holds)."""
+        (and, for scoring, the images it holds and its pods by workload)."""
         return plugins.NodeView(
             name=node.name,
             alloc=node.alloc,
@@ -96,7 +96,11 @@ class Scheduler:
             taints=node.taints,
             unschedulable=node.unschedulable,
             usage=usage,
+            nonzero_cpu_m=usage.nonzero_cpu_m,
+            nonzero_memory=usage.nonzero_memory,
             images=node.images_held() if images else {},
+            host_ports=node.host_ports(),
+            workload_pods=node.workload_pods() if images else {},
         )
 
     def _candidates(self, pod: Pod) -> Iterable[WindowsNode]:
@@ -109,46 +113,89 @@ class Scheduler:
     # -- one pod ------------------------------------------------------------------------------
 
     def failure(self, pod: Pod, placement: Placement) -> str | None:
-        """None if some node passes every filter; else the reasons' histogram, as
-        FailedScheduling counts them (without the "0/N nodes are available" frame)."""
+        """None if some node passes every filter; else the FitError message
+        (schedule_one.go ``handleSchedulingFailure``: the pod's PodScheduled condition
+        carries it whole), its PostFilter part from preemption's dry run."""
         placement.choose = placement.choose or self.choose
         ask = self.ask(pod)
         usages = placement.usages
-        rejected: list[tuple[str, ...]] = []
-        for node in self._candidates(pod):
-            reasons = plugins.filter_node(ask, self.view(node, usages[node.name])).reasons
-            if not reasons:
+        nodes = list(self.cluster.nodes.values())
+        statuses: list[plugins.FilterStatus] = []
+        for node in nodes:
+            if not plugins.evaluated(ask, self._stub(node)):
+                statuses.append(plugins.FilterStatus(plugins.NOT_EVALUATED))
+                continue
+            status = plugins.filter_status(ask, self.view(node, usages[node.name]))
+            if status.ok:
                 return None
-            rejected.append(reasons)
-        return plugins.reasons_histogram(len(self.cluster.nodes), rejected, pinned=ask.node_name)
+            statuses.append(status)
+        if not nodes:
+            return plugins.NO_NODES_AVAILABLE
+        rejected = [s.reasons for s in statuses if s.code != plugins.NOT_EVALUATED]
+        postfilter = self._preemption(ask, nodes, statuses, usages)
+        return plugins.fit_error_message(len(nodes), rejected, postfilter)
+
+    @staticmethod
+    def _stub(node: WindowsNode) -> plugins.NodeView:
+        return plugins.NodeView(node.name, node.alloc, {}, [], False, Usage(), 0, 0)
+
+    def _preemption(
+        self,
+        ask: plugins.PodAsk,
+        nodes: list[WindowsNode],
+        statuses: list[plugins.FilterStatus],
+        usages: dict[str, Usage],
+    ) -> str:
+        """DefaultPreemption's message after its dry run. hpsim does not carry out a
+        preemption: when the dry run finds victims, the message says what it would have
+        been without them (the pod waits as if none were found)."""
+        views = [self.view(n, usages[n.name]) for n in nodes]
+        now = self.cluster.env.now
+        bound = [[plugins.BoundPod(*p) for p in n.bound_pods(now)] for n in nodes]
+        outcome = plugins.preempt(ask, statuses, views, bound)
+        if outcome.node is None:
+            return outcome.message
+        return plugins.preemption_message(
+            [
+                s
+                if s.code != plugins.UNSCHEDULABLE
+                else plugins.FilterStatus(
+                    plugins.UNSCHEDULABLE_AND_UNRESOLVABLE, (plugins.REASON_NO_VICTIMS,)
+                )
+                for s in statuses
+            ]
+        )
 
     def event_message(self, why: str) -> str:
-        """The FailedScheduling event's message for the histogram ``why``."""
-        return plugins.fit_error_text(len(self.cluster.nodes), why)
+        """The FailedScheduling event's message: the FitError, cut to the API's limit."""
+        return plugins.truncate_event_message(why)
 
     def choose(self, pod: Pod, placement: Placement) -> str:
         """The node the pod goes to: the best-scored of those that pass the filters, a
         tie broken at random (``selectHost``)."""
         ask = self.ask(pod)
         usages = placement.usages
+        candidates = list(self._candidates(pod))
         feasible = [
             node
-            for node in self._candidates(pod)
-            if not plugins.filter_node(ask, self.view(node, usages[node.name])).reasons
+            for node in candidates
+            if not plugins.filter_node(ask, self.view(node, usages[node.name]))
         ]
         if len(feasible) == 1:
             return feasible[0].name
         nodes = self.cluster.nodes
-        with_image = plugins.nodes_with_images(n.images_held() for n in nodes.values())
-        views = [self.view(n, usages[n.name], images=True) for n in feasible]
+        everyone = [self.view(n, usages[n.name], images=True) for n in nodes.values()]
+        by_name = {v.name: v for v in everyone}
+        views = [by_name[n.name] for n in feasible]
         i = plugins.choose(
             ask,
             views,
-            total_nodes=len(nodes),
-            nodes_with_image=with_image,
+            len(nodes),
+            plugins.nodes_with_image(everyone),
+            self.rng,
             weights=self.weights,
             strategy=self.strategy,
-            rng=self.rng,
+            all_nodes=everyone,
         )
         return feasible[i].name
 
@@ -161,6 +208,9 @@ class Scheduler:
         out = []
         for name, node in self.cluster.nodes.items():
             ask = plugins.pod_ask(t.spec, t.kind, plan.name, node_name=name)
-            if plugins.daemon_should_run(ask, self.view(node, node.usage)):
+            view = self.view(node, node.usage)
+            if untolerated_taint(ask.spec, view.taints) is None and matches_node(
+                ask.spec, view.labels
+            ):
                 out.append(name)
         return out

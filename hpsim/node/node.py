@@ -230,7 +230,47 @@ class WindowsNode:
         c = self.containerd
         return {ref: c.image_size(ref) for ref in c.images()}
 
-    # -- pods --------------------------------------------------------------------------------------
+    def host_ports(self) -> set[tuple[str, int]]:
+        """(protocol, hostPort) in use by the pods bound here (NodePorts). A hostNetwork
+        pod's container ports are host ports (k/k pkg/apis/core/v1/defaults.go
+        defaultHostNetworkPorts); ContainerPort has no protocol here: TCP."""
+        out: set[tuple[str, int]] = set()
+        for pod in self._live.values():
+            if pod.ended:
+                continue
+            host = pod.template.spec.host_network
+            for c in pod.template.spec.containers:
+                for p in c.ports:
+                    port = p.host_port or (p.container_port if host else None)
+                    if port:
+                        out.add(("TCP", port))
+        return out
+
+    def workload_pods(self) -> dict[str, int]:
+        """Live pods bound here, by workload (PodTopologySpread's counts)."""
+        out: dict[str, int] = {}
+        for pod in self._live.values():
+            if not pod.ended:
+                out[pod.plan.name] = out.get(pod.plan.name, 0) + 1
+        return out
+
+    def bound_pods(self, now: float) -> list[tuple[int, int, int, int, float, str]]:
+        """The pods bound here as preemption weighs them: (priority, cpu, memory,
+        ephemeral-storage, start time, name)."""
+        return [
+            (
+                p.priority,
+                p.cpu_request,
+                p.memory_request,
+                p.ephemeral_request,
+                p.started if p.started is not None else now,
+                p.name,
+            )
+            for p in self._live.values()
+            if not p.ended and p.bound
+        ]
+
+    # -- pods ----------------------------------------------------------------------------------
 
     def level(self) -> None:
         self.emit.level(

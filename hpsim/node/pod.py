@@ -110,6 +110,10 @@ class Pod:
     ready_since: float = 0.0
     ready_total: float = 0.0  # seconds Ready before ready_since
     bound: bool = False
+    # Requests as scoring counts them (NonZeroRequested: 100m cpu, 200 MiB memory for a
+    # container that sets none).
+    nonzero_cpu_m: int = 0
+    nonzero_memory: int = 0
     # The node the pod is bound to ("" until it is), and the one its DaemonSet controller
     # made it for (its required node affinity matchFields metadata.name, k/k
     # pkg/controller/daemon/util/daemonset_util.go ReplaceDaemonSetPodNodeNameNodeAffinity)
