@@ -110,6 +110,20 @@ class WriteRecord(NamedTuple):
     instance: int | None  # the instance (restart count) for scratch and logs, else None
 
 
+class NodeRecord(NamedTuple):
+    """A node's life: VM created, Node registered, Ready, cordoned for deletion, deleted
+    (emitted on the node's channel: the table's ``node`` column names it)."""
+
+    pool: str
+    created_s: float
+    registered_s: float | None
+    ready_s: float | None
+    cordoned_s: float | None
+    deleted_s: float | None
+    reason: str  # why it was deleted ("ScaleDown", "Unregistered"; "" while it lives)
+    scale_up_s: float | None  # the autoscaler's decision that asked for it (None: at start)
+
+
 class Emitter(Protocol):
     """What the model tells: ``kubectl get events``, state changes, levels, records.
 
@@ -163,3 +177,5 @@ class Emitter(Protocol):
         ...
 
     def write(self, record: WriteRecord) -> None: ...
+
+    def node(self, record: NodeRecord) -> None: ...

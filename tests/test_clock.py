@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from simhelp import CountingEnvironment, node, pod, scenario
 
 import hpsim
+from hpsim.cluster.cluster import Cluster
 from hpsim.experiment.examples import shipped_scenarios
 from hpsim.node.clock import (
     CONTAINER_GC_TICK_PRIORITY,
@@ -31,7 +32,6 @@ from hpsim.node.clock import (
 from hpsim.node.containergc import ContainerGC
 from hpsim.node.eviction import EvictionManager
 from hpsim.node.imagegc import ImageGC
-from hpsim.cluster.cluster import Cluster
 from hpsim.node.runloop import run_watched
 from hpsim.observe.recorder import Recorder
 from hpsim.observe.results import tables_from_records

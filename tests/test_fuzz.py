@@ -22,8 +22,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hpsim.errors import HpsimError
 from hpsim.cluster.cluster import Cluster
+from hpsim.errors import HpsimError
 from hpsim.observe.recorder import Recorder
 from hpsim.observe.results import summarize, tables_from_records
 from hpsim.scenario.load import load

@@ -16,9 +16,9 @@ from simhelp import CountingEnvironment, node, pod, scenario
 
 import hpsim.node.node as node_module
 from hpsim.cli import main
+from hpsim.cluster.cluster import Cluster
 from hpsim.errors import HpsimError
 from hpsim.node.controllers import Controller, JobController, ReplicaController
-from hpsim.cluster.cluster import Cluster
 from hpsim.node.pod import Pod
 from hpsim.node.runloop import CHECK_EVERY, run_watched
 from hpsim.node.schedqueue import queue_key

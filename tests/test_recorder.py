@@ -23,8 +23,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hpsim.facts import ContainerRecord, GCRecord, PodRecord, PullRecord, WriteRecord
 from hpsim.cluster.cluster import Cluster
+from hpsim.facts import ContainerRecord, GCRecord, PodRecord, PullRecord, WriteRecord
 from hpsim.observe import columns
 from hpsim.observe.columns import number_array
 from hpsim.observe.recorder import ROW_TABLES, SERIES_COLUMNS, STREAMED, Recorder

@@ -24,6 +24,7 @@ import numpy as np
 import simpy
 from simpy.events import Event, Process, Timeout
 
+from hpsim.cluster.nodelife import NodeLife
 from hpsim.cluster.placement import Placement, Scheduler
 from hpsim.cluster.plugins import nonzero_request
 from hpsim.errors import HpsimError, excerpt
@@ -125,7 +126,7 @@ class Cluster:
         self.emit = emit
         root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self.streams = Streams(root)
-        self.states = PodStates(emit, on_live=self._pods_changed)
+        self.states = PodStates(emit, on_live=self._pods_changed, on_running=self._pod_running)
         self.registry = Registry(on_change=self._registry_changed)
         self.nodes: dict[str, WindowsNode] = {}  # registered nodes, in the order they joined
         self._images: dict[tuple[str, float], dict[str, Image]] = {}
@@ -148,10 +149,12 @@ class Cluster:
         ]
         self.pool_sizes: dict[str, int] = {}
         self._node_seq: dict[str, int] = {}
+        self.life = NodeLife(self)
         for pool in sc.pools:
             self.pool_sizes[pool.name] = 0
             for _ in range(pool.initial):
-                self.add_node(pool, ready=True)
+                node = self.add_node(pool, ready=True)
+                self.life.initial(pool, node.name)
 
     # -- nodes ---------------------------------------------------------------------------------
 
@@ -190,6 +193,38 @@ class Cluster:
         self.nodes[name] = node
         self.pool_sizes[pool.name] = self.pool_sizes.get(pool.name, 0) + 1
         return node
+
+    def remove_node(self, name: str) -> Generator[simpy.Event, Any, None]:
+        """The node is deleted: what still runs there goes with it (the pod GC deletes
+        pods bound to a node that no longer exists, k/k pkg/controller/podgc
+        gcOrphaned), and its closing snapshot is taken."""
+        node = self.nodes[name]
+        # Pods still bound there, and DaemonSet pods made for it and not yet bound (the
+        # DaemonSet controller deletes a pod whose node is gone, daemon_controller.go
+        # podsShouldBeOnNode).
+        procs = [
+            self.delete_pod(pod, "NodeDeleted")
+            for pod in self.live_pods()
+            if (pod.node == name and pod.bound) or (not pod.bound and pod.pin == name)
+        ]
+        for proc in procs:
+            if proc is not None:
+                yield proc
+        node.finish()
+        node.retire()
+        del self.nodes[name]
+        self.pool_sizes[node.pool] -= 1
+
+    def nodes_changed(self) -> None:
+        """A node joined, turned Ready or left: the DaemonSets follow, the scheduler
+        tries again (a Node add or update moves unschedulable pods, scheduling_queue.go
+        ``MoveAllToActiveOrBackoffQueue``), the autoscaler looks."""
+        for ctl in self._daemons:
+            ctl.nodes_changed()
+        self.schedule()
+
+    def _pod_running(self, pod: Pod) -> None:
+        self.life.pod_running(pod)
 
     def _registry_changed(self) -> None:
         for node in self.nodes.values():
@@ -266,6 +301,7 @@ class Cluster:
         for pod in self.live_pods():
             if not pod.bound:
                 self.emit.pod(pod.record(self.env.now))
+        self.life.finish()
 
     # -- pods --------------------------------------------------------------------------------------
 
@@ -431,6 +467,8 @@ class Cluster:
             if why is None:
                 self._bind(pod, self.nodes[placement.chosen.pop(pod.uid)])
             else:
+                if pod.unschedulable_since is None:
+                    pod.unschedulable_since = self.env.now
                 pod.message = why
                 self.emit.event(
                     self.env.now,
@@ -441,6 +479,7 @@ class Cluster:
                     "Warning",
                 )
         self._level()
+        self.life.changed()
 
     def _bind(self, pod: Pod, node: WindowsNode) -> None:
         pod.bound = True
@@ -448,6 +487,7 @@ class Cluster:
         pod.emit = node.emit
         pod.scheduled = self.env.now
         pod.message = ""
+        pod.unschedulable_since = None
         node.bind(pod)
 
     def pod_terminal(self, pod: Pod) -> None:
@@ -485,6 +525,7 @@ class Cluster:
         assert pod.delete_event is not None
         node = self.nodes.get(pod.node) if pod.bound else None
         if node is None:
+            # not bound (a bound pod's node stays until its pods are gone)
             self.pending.discard(pod)
             pod.delete_event.succeed()
         else:

@@ -131,6 +131,11 @@ class EvictionManager:
         """Taints of the pressure conditions the node has now."""
         return [CONDITION_TAINTS[r] for r in self._last_met]
 
+    def retire(self) -> None:
+        """The node is deleted: no more checks."""
+        self._generation += 1
+        self._grid = None
+
     def start(self) -> None:
         # Limits are enforced on every version; thresholds only where ``enforced``.
         self._grid = Grid(self.env.now, EVICTION_MONITORING_PERIOD_S)

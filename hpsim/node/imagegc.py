@@ -90,13 +90,21 @@ class ImageGC:
     def changed(self) -> None:
         """An image, a pod using one or the volume changed: skipped passes are caught up
         and the next one is taken."""
-        if self._asleep:
+        if self._asleep and self._grid is not None:
             self._wake()
 
     def close(self) -> None:
         """The run ends now: the passes skipped before it are caught up."""
         if self._asleep and self._grid is not None:
             self._catch_up(self._grid.last_before(self.env.now))
+
+    def retire(self) -> None:
+        """The node is deleted: the passes skipped so far are caught up, and no pass
+        comes after."""
+        self.close()
+        self._generation += 1
+        self._grid = None
+        self._asleep = False
 
     def _wake(self) -> None:
         grid = self._grid

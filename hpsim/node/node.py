@@ -53,6 +53,31 @@ NOT_READY_TAINTS = (
 )
 
 
+# The series columns a node reports (the others are the cluster's).
+NODE_LEVELS = (
+    "cpu_allocated_millicores",
+    "memory_committed_bytes",
+    "memory_commit_slope_bytes_per_s",
+    "pods_bound",
+    "pods_running",
+    "requests_cpu_millicores",
+    "requests_memory_bytes",
+    "pulls_active",
+    "disk_actual_bytes",
+    "disk_accounted_bytes",
+    "disk_actual_slope_bytes_per_s",
+    "disk_accounted_slope_bytes_per_s",
+    "disk_os_bytes",
+    "disk_content_store_bytes",
+    "disk_snapshots_bytes",
+    "disk_scratch_bytes",
+    "disk_logs_bytes",
+    "disk_empty_dir_bytes",
+    "disk_host_writes_bytes",
+    "paging_slowdown",
+)
+
+
 class PodAPI(Protocol):
     """What a node tells the control plane about the pods it runs (the API side)."""
 
@@ -212,6 +237,14 @@ class WindowsNode:
             for record in pod.running_containers():
                 emit.container(record)
         self._emit_writes(self.volume.written(), None)
+
+    def retire(self) -> None:
+        """The node is deleted: its loops stop acting (image GC counts no more passes)."""
+        self.imagegc.retire()
+        self.eviction.retire()
+        # Its levels end: a deleted node holds no pods, memory or disk.
+        zero = dict.fromkeys(NODE_LEVELS, 0.0)
+        self.emit.level(self.env.now, **zero)
 
     # -- what the scheduler reads -------------------------------------------------------------
 

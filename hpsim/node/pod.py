@@ -120,6 +120,9 @@ class Pod:
     # or its spec.nodeName: None for any node.
     node: str = ""
     pin: str | None = None
+    # When the scheduler first found no node for it (PodScheduled=False, Unschedulable):
+    # what the Cluster Autoscaler looks for. None while it has not failed, or once bound.
+    unschedulable_since: float | None = None
     # Where its facts go: the cluster's emitter until it is bound, then its node's.
     emit: Emitter | None = field(default=None, repr=False)
     delete_event: simpy.Event | None = None
@@ -263,10 +266,17 @@ class PodStates:
     it ends (Succeeded, Failed, Deleted, Refused), and a later one replaces it.
     """
 
-    def __init__(self, emit: Emitter, on_live: Callable[[], None] | None = None) -> None:
-        """``on_live`` is told when a pod is created or ends (the pods that exist change)."""
+    def __init__(
+        self,
+        emit: Emitter,
+        on_live: Callable[[], None] | None = None,
+        on_running: Callable[[Pod], None] | None = None,
+    ) -> None:
+        """``on_live`` is told when a pod is created or ends (the pods that exist change);
+        ``on_running`` when one goes Running."""
         self._emit = emit
         self._on_live = on_live
+        self._on_running = on_running
         self.counts: dict[str, int] = {}
         self.running_on: dict[str, int] = {}  # pods Running, by node
 
@@ -283,6 +293,8 @@ class PodStates:
             on[pod.node] = on.get(pod.node, 0) + (1 if new == "Running" else -1)
         if new in ENDED:
             emit.pod(pod.record(now))
+        if new == "Running" and self._on_running is not None:
+            self._on_running(pod)
         if self._on_live is not None and (not old or (new in ENDED and old not in ENDED)):
             self._on_live()
 

@@ -36,6 +36,7 @@ TABLES = (
     "containers",
     "pulls",
     "writes",
+    "nodes",
 )
 _PACKAGES = ("hpsim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "pyyaml")
 

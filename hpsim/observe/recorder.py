@@ -23,7 +23,14 @@ from typing import Any, get_type_hints
 
 import numpy as np
 
-from hpsim.facts import ContainerRecord, GCRecord, PodRecord, PullRecord, WriteRecord
+from hpsim.facts import (
+    ContainerRecord,
+    GCRecord,
+    NodeRecord,
+    PodRecord,
+    PullRecord,
+    WriteRecord,
+)
 from hpsim.observe.columns import INTERNED, NUMBER, TEXT, Chunk, Levels, Sink, Table
 
 SERIES_COLUMNS = (
@@ -97,6 +104,7 @@ ROW_TABLES: dict[str, list[tuple[str, str]]] = {
     "pulls": _fields("pulls", PullRecord),
     "gc": _fields("gc", GCRecord),
     "writes": _fields("writes", WriteRecord),
+    "nodes": _fields("nodes", NodeRecord),
 }
 
 #: The tables a sink receives, in chunks as they fill: all but the images (a row per image).
@@ -139,7 +147,7 @@ class Channel:
 
     def __init__(self, rec: Recorder, node: str) -> None:
         self.rec = rec
-        self.node = node
+        self.node_name = node
         self._series = rec._series_of(node)
 
     def for_node(self, node: str) -> Channel:
@@ -151,7 +159,7 @@ class Channel:
         """What ``kubectl get events`` would show."""
         rec = self.rec
         rows = rec._events
-        rows.append((time, kind, name, type_, reason, rec._messages[message], self.node))
+        rows.append((time, kind, name, type_, reason, rec._messages[message], self.node_name))
         if len(rows) >= rec._stage_events:
             rec._tables["events"].pack()
 
@@ -160,25 +168,28 @@ class Channel:
     ) -> None:
         rec = self.rec
         rows = rec._transitions
-        rows.append((time, pod, old, new, status, ready, self.node))
+        rows.append((time, pod, old, new, status, ready, self.node_name))
         if len(rows) >= rec._stage_transitions:
             rec._tables["transitions"].pack()
 
     def pod(self, record: PodRecord) -> None:
         """A pod's record; a later one of the same pod (uid) replaces it."""
-        self.rec._add("pods", (*record, self.node))
+        self.rec._add("pods", (*record, self.node_name))
 
     def container(self, record: ContainerRecord) -> None:
-        self.rec._add("containers", (*record, self.node))
+        self.rec._add("containers", (*record, self.node_name))
 
     def pull(self, record: PullRecord) -> None:
-        self.rec._add("pulls", (*record, self.node))
+        self.rec._add("pulls", (*record, self.node_name))
 
     def write(self, record: WriteRecord) -> None:
-        self.rec._add("writes", (*record, self.node))
+        self.rec._add("writes", (*record, self.node_name))
 
     def gc(self, record: GCRecord) -> None:
-        self.rec._add("gc", (*record, self.node))
+        self.rec._add("gc", (*record, self.node_name))
+
+    def node(self, record: NodeRecord) -> None:
+        self.rec._add("nodes", (*record, self.node_name))
 
     def gc_run(self, time: float, passes: int) -> None:
         self.rec.gc_runs += passes
@@ -223,7 +234,7 @@ class Channel:
     ) -> None:
         """An image was pulled; ``new_bytes`` (its first pull on the node only) is what
         its layers were the first on the node to bring."""
-        row = self.rec.images.setdefault((self.node, ref), {"image": ref})
+        row = self.rec.images.setdefault((self.node_name, ref), {"image": ref})
         row.update(
             os_version=os_version,
             size_bytes=size_bytes,
@@ -236,12 +247,12 @@ class Channel:
             row["new_bytes"] = new_bytes
 
     def image_used(self, time: float, ref: str) -> None:
-        row = self.rec.images.get((self.node, ref))
+        row = self.rec.images.get((self.node_name, ref))
         if row is not None:  # images present before any pull of the run have no row
             row["last_used_s"] = time
 
     def image_removed(self, time: float, ref: str) -> None:
-        self.rec.images.setdefault((self.node, ref), {"image": ref})["removed_s"] = time
+        self.rec.images.setdefault((self.node_name, ref), {"image": ref})["removed_s"] = time
 
 
 class Recorder(Channel):
@@ -422,6 +433,9 @@ class _SeriesOnly:
         pass
 
     def gc(self, record: GCRecord) -> None:
+        pass
+
+    def node(self, record: NodeRecord) -> None:
         pass
 
     def image_pulled(self, *args: Any, **kwargs: Any) -> None:

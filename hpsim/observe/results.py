@@ -188,7 +188,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": EVENT_COLUMNS,
     "transitions": TRANSITION_COLUMNS,
     "series": ("time_s", *SERIES_COLUMNS, "node"),
-    **{name: tuple(n for n, _ in ROW_TABLES[name]) for name in ("pulls", "gc", "writes")},
+    **{name: tuple(n for n, _ in ROW_TABLES[name]) for name in ("pulls", "gc", "writes", "nodes")},
 }
 
 
@@ -241,6 +241,7 @@ def tables_from_records(rec: Recorder, *, release: bool = False) -> dict[str, pd
         "containers": build("containers"),
         "pulls": build("pulls"),
         "writes": build("writes"),
+        "nodes": build("nodes"),
     }
 
 
@@ -419,6 +420,48 @@ class SeriesStats:
         """Actual and accounted disk bytes at the end of the run, summed over the nodes."""
         ends = [s.disk_end for s in self._nodes.values()]
         return float(sum(a for a, _ in ends)), float(sum(b for _, b in ends))
+
+
+def _pool(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
+    """The pool's figures, from the nodes table: nodes over time, node-hours per pool,
+    time from the autoscaler's decision to a Ready node, and the pods never bound."""
+    nodes = tables.get("nodes")
+    pods = tables["pods"]
+    never = pods[pods["scheduled_s"].isna() & (pods["phase"] == "Pending")]
+    out: dict[str, Any] = {
+        "pods_never_bound": len(never),
+        "pods_never_bound_wait_s_max": float((duration - never["created_s"]).max())
+        if len(never)
+        else None,
+    }
+    if nodes is None or not len(nodes):
+        return out
+    end = nodes["deleted_s"].fillna(duration).clip(upper=duration)
+    start = nodes["registered_s"]
+    alive = (end - start).clip(lower=0).fillna(0.0)
+    # Node-hours bill from the VM's creation: a provisioning VM costs as much as a Ready one.
+    billed = (end - nodes["created_s"]).clip(lower=0)
+    by_pool = billed.groupby(nodes["pool"], sort=True).sum() / 3600.0
+    # Nodes over time: registered and not deleted, step-weighted over the run.
+    times = np.sort(np.unique(np.concatenate([[0.0], start.dropna(), end[start.notna()]])))
+    counts = [int(((start <= t) & (end > t)).sum()) for t in times]
+    spans = np.diff(np.append(times, duration))
+    mean = float(np.dot(counts, spans) / duration) if duration > 0 else 0.0
+    added = nodes[nodes["scale_up_s"].notna()]
+    to_ready = (added["ready_s"] - added["scale_up_s"]).dropna()
+    out.update(
+        {
+            "nodes_max": max(counts),
+            "nodes_mean": mean,
+            "node_hours_by_pool": {str(k): float(v) for k, v in by_pool.items()},
+            "nodes_added": len(added),
+            "nodes_removed": int(nodes["deleted_s"].notna().sum()),
+            "scale_up_to_ready_s_mean": float(to_ready.mean()) if len(to_ready) else None,
+            "scale_up_to_ready_s_max": float(to_ready.max()) if len(to_ready) else None,
+            "node_seconds_registered": float(alive.sum()),
+        }
+    )
+    return out
 
 
 # Below this the volume is not growing (a slope left by float rounding, 86 bytes a day).
@@ -633,6 +676,7 @@ def summarize(
         "alloc_failures_by_workload": {
             str(k): int(v) for k, v in by_wl["alloc_failures"].sum().items()
         },
+        **_pool(tables, duration),
         "running_fraction_by_workload": running_fraction(tables, duration),
         "ready_fraction_by_workload": ready_fraction(tables, duration),
         "images_pulled": len(tables["images"]),

@@ -241,7 +241,7 @@ def write_tables(
         finally:
             out.close()
             _release_arrow_memory()
-        if name in ("events", "writes", "gc"):
+        if name in ("events", "writes", "gc", "nodes"):
             tables[name] = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
     images = images_table(rec)
     write_table(images, folder / f"images.{ext}", fmt)
