@@ -35,7 +35,7 @@ def test_requests_are_scheduled_against_allocatable_ephemeral_storage():
     assert pods.loc["b", "phase"] == "Pending"
     ev = res.events
     assert ev[(ev["object"] == "b") & (ev["reason"] == "FailedScheduling")]["message"].tolist() == [
-        "0/1 nodes are available: 1 Insufficient ephemeral-storage."
+        "0/1 nodes are available: 1 Insufficient ephemeral-storage. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
     ]
     assert (pods.loc["c", "phase"], pods.loc["c", "reason"]) == (
         "Failed",

@@ -66,7 +66,7 @@ def test_a_request_no_node_fits_says_the_schedulers_words() -> None:
             "kind": "never-ready",
             "workload": "big",
             "text": "Workload big never became Ready (none of 1 pod per run): the scheduler "
-            'never placed them: "0/1 nodes are available: 1 Insufficient cpu.".',
+            'never placed them: "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.".',
         }
     ]
 
@@ -111,7 +111,7 @@ def test_pods_that_wait_for_cpu_are_told_with_the_schedulers_reason() -> None:
             "kind": "pending",
             "workload": "second",
             "text": "Workload second: 1 of 1 pod per run waited more than 5.0 min for the "
-            'scheduler (the longest 10.1 min): "0/1 nodes are available: 1 Insufficient cpu.".',
+            'scheduler (the longest 10.1 min): "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.".',
         }
     ]
 

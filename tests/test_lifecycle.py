@@ -119,7 +119,7 @@ def test_pending_pod_is_scheduled_when_resources_free(stop_time, host_process, f
     assert b["scheduled_s"] == pytest.approx(freed_at)
     assert b["pending_s"] == pytest.approx(freed_at - 10)
     fs = _events(res, "b", "FailedScheduling")["message"].tolist()
-    assert fs == ["0/1 nodes are available: 1 Insufficient cpu."]
+    assert fs == ["0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."]
     assert _row(res, "a")["deleted_s"] == pytest.approx(freed_at)
 
 
@@ -217,7 +217,7 @@ def test_drain_evicts_all_but_daemonset_pods_and_replacements_stay_pending():
     assert sorted(web["phase"].tolist()) == ["Deleted", "Deleted", "Pending", "Pending"]
     pending = web[web["phase"] == "Pending"]["pod"].tolist()
     assert _events(res, pending[0], "FailedScheduling")["message"].tolist() == [
-        "0/1 nodes are available: 1 node(s) were unschedulable."
+        "0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
     ]
     assert res.pods[res.pods["workload"] == "agent"]["phase"].tolist() == ["Running"]
 
@@ -232,11 +232,13 @@ def test_untolerated_taint_and_selector_keep_pods_pending():
             node=node(taints=taints),
         )
     )
+    # TaintToleration runs before NodeAffinity: the first failing plugin's reason alone.
+    not_helpful = " preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
     assert _events(res, "t", "FailedScheduling")["message"].tolist() == [
-        "0/1 nodes are available: 1 node(s) had untolerated taint {os: windows}."
+        "0/1 nodes are available: 1 node(s) had untolerated taint {os: windows}." + not_helpful
     ]
     assert _events(res, "sel", "FailedScheduling")["message"].tolist() == [
-        "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."
+        "0/1 nodes are available: 1 node(s) had untolerated taint {os: windows}." + not_helpful
     ]
 
 

@@ -115,7 +115,7 @@ def test_the_shipped_scenario_loads() -> None:
         ),
         (
             HEAD + "colour: red\n",
-            's.yaml:6: colour: unknown key "colour"',
+            's.yaml:6: colour: unknown key "colour" (did you mean "cluster"?)',
         ),
         (
             HEAD.replace("cpu: 4", "cpu: four"),

@@ -14,7 +14,7 @@ import simpy
 import yaml
 from simhelp import CountingEnvironment, node, pod, scenario
 
-import hpsim.node.node as node_module
+import hpsim.cluster.cluster as node_module
 from hpsim.cli import main
 from hpsim.cluster.cluster import Cluster
 from hpsim.errors import HpsimError

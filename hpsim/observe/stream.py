@@ -232,6 +232,8 @@ def write_tables(
                 written = True
                 if name == "series":
                     stats.add(df)
+                elif name == "nodes":
+                    kept.append(df)
                 elif (rows := summary_rows(name, df)) is not None:
                     kept.append(rows)
             if not written:

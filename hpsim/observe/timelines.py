@@ -268,7 +268,8 @@ def scheduler_reason(message: str) -> str:
     text = str(message).strip()
     if not _NODES_AVAILABLE.match(text):
         return text
-    text = _NODES_AVAILABLE.sub("", text).rstrip(".")
+    # Preemption's part (". preemption: ...") says why evicting would not help: left out.
+    text = _NODES_AVAILABLE.sub("", text).split(". preemption: ")[0].rstrip(".")
     return _ONE_NODE.sub(lambda m: m.group(1), text)
 
 
