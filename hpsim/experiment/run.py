@@ -28,6 +28,7 @@ from hpsim.errors import HpsimError
 from hpsim.experiment.align import align_bases
 from hpsim.experiment.executors import Executor, RunOutcome, RunSpec, execute, make_executor
 from hpsim.experiment.executors import remember as _remember
+from hpsim.experiment.options import check_whole
 from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.stopping import MAX_REPLICATIONS, MIN_REPLICATIONS, Until, parse_until
 from hpsim.node.gcpause import paused_gc
@@ -54,21 +55,6 @@ class RunFailed(RuntimeError):
         super().__init__(
             f"replication {record['replication']} failed: {record['type']}: {record['message']}"
         )
-
-
-def check_whole(value: object, field: str, low: int, high: int | None = None) -> None:
-    """A whole number given to a command or to :func:`run`, from ``low`` to ``high``,
-    refused in the words (pydantic's) a scenario file gets for the same mistake."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise HpsimError(f"Input should be a valid integer (got {value!r:.60})", field=field)
-    if value < low:
-        raise HpsimError(
-            f"Input should be greater than or equal to {low} (got {value})", field=field
-        )
-    if high is not None and value > high:
-        raise HpsimError(f"Input should be less than or equal to {high} (got {value})", field=field)
 
 
 def check_seed(seed: int | None, field: str = "seed") -> None:
