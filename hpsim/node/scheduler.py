@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from hpsim.node.pod import Pod
 from hpsim.scenario.derived import Allocatable
-from hpsim.scenario.manifests import PodSpec
+from hpsim.scenario.manifests import NodeSelectorTerm, PodSpec, Toleration
 
 
 def _match_expression(labels: dict[str, str], op: str, key: str, values: list[str]) -> bool:
@@ -47,9 +47,15 @@ def matches_node(spec: PodSpec, labels: dict[str, str]) -> bool:
     req = na.required_during_scheduling_ignored_during_execution if na else None
     if req is None or not req.node_selector_terms:
         return True
-    return any(
-        all(_match_expression(labels, e.operator, e.key, e.values) for e in term.match_expressions)
-        for term in req.node_selector_terms
+    return any(term_matches(term, labels) for term in req.node_selector_terms)
+
+
+def term_matches(term: NodeSelectorTerm, labels: dict[str, str]) -> bool:
+    """One node selector term: its expressions ANDed; an empty term matches no node
+    (k8s.io/component-helpers scheduling/corev1/nodeaffinity nodeSelectorRequirementsAsSelector
+    returns labels.Nothing() for no requirements)."""
+    return bool(term.match_expressions) and all(
+        _match_expression(labels, e.operator, e.key, e.values) for e in term.match_expressions
     )
 
 
@@ -58,16 +64,22 @@ def untolerated_taint(spec: PodSpec, taints: Sequence[tuple[str, str, str]]) -> 
     for key, value, effect in taints:
         if effect == "PreferNoSchedule":
             continue
-        for t in spec.tolerations:
-            if t.effect not in (None, effect):
-                continue
-            if t.key is None and t.operator == "Exists":
-                break
-            if t.key == key and (t.operator == "Exists" or (t.value or "") == value):
-                break
-        else:
-            return f"{{{key}: {value}}}" if value else f"{{{key}: }}"
+        if not tolerates(spec.tolerations, key, value, effect):
+            return f"{{{key}: {value}}}"
     return None
+
+
+def tolerates(tolerations: Sequence[Toleration], key: str, value: str, effect: str) -> bool:
+    """Whether any toleration covers the taint: k8s.io/api core/v1 toleration.go
+    ``ToleratesTaint`` (an empty effect or key matches any; Exists ignores the value)."""
+    for t in tolerations:
+        if t.effect and t.effect != effect:
+            continue
+        if t.key and t.key != key:
+            continue
+        if t.operator == "Exists" or (t.value or "") == value:
+            return True
+    return False
 
 
 @dataclass(slots=True)

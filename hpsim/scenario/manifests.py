@@ -245,8 +245,17 @@ class NodeSelector(K8sModel):
     node_selector_terms: list[NodeSelectorTerm] = []
 
 
+class PreferredSchedulingTerm(K8sModel):
+    # k/k staging/src/k8s.io/api/core/v1/types.go PreferredSchedulingTerm: int32 weight
+    # (1-100 by validation; a 0 weight is skipped by the scheduler, component-helpers
+    # scheduling/corev1/nodeaffinity NewPreferredSchedulingTerms).
+    weight: int
+    preference: NodeSelectorTerm
+
+
 class NodeAffinity(K8sModel):
     required_during_scheduling_ignored_during_execution: NodeSelector | None = None
+    preferred_during_scheduling_ignored_during_execution: list[PreferredSchedulingTerm] = []
 
 
 class Affinity(K8sModel):
@@ -276,6 +285,10 @@ class PodSpec(K8sModel):
     os: PodOS | None = None
     priority: int | None = None
     priority_class_name: str | None = None
+    # Unset: the PriorityClass's (the Priority admission plugin copies it), else
+    # PreemptLowerPriority. "Never": the pod waits instead of preempting (k/k
+    # pkg/scheduler/framework/plugins/defaultpreemption PodEligibleToPreemptOthers).
+    preemption_policy: Literal["PreemptLowerPriority", "Never"] | None = None
     node_name: str | None = None  # set: the scheduler is skipped, kubelet admission decides
 
 
