@@ -1,19 +1,20 @@
-"""Python's cyclic garbage collector, paused while a large structure is built.
+"""Python's cyclic garbage collector, paused while large structures live and grow.
 
-Reading a scenario builds tens of thousands of objects that all stay alive (a
-YAML node tree with two marks per node, then the data and its line maps). Each
-automatic pass of the collector walks what is alive and finds nothing to free,
-and there are more passes the larger the document, so a scenario of 1,500
-workloads spent a quarter of its YAML time in the collector: 20 times the
-workloads took 28 times as long to read (benchmarks/bench_load.py; 1.27 s
-instead of 1.85 s with the pause, 19.8 times the 75-workload time).
+Both a scenario's reading and a run keep many objects alive that the collector
+walks again and again and cannot free: reading builds tens of thousands of
+objects that all stay (a YAML node tree with two marks per node, then the data
+and its line maps), so a scenario of 1,500 workloads spent a quarter of its YAML
+time in the collector (20 times the workloads took 28 times as long to read,
+19.8 times with the pause: benchmarks/bench_load.py); a month-long run keeps
+hundreds of thousands of live objects (pods, their containers, recorded rows)
+and allocates a few per event, and the collector's passes took a fifth of its
+time while finding almost nothing (the model's reference cycles are few, and
+reference counting frees everything else at once). Pausing it gives the same
+results faster; the few cycles are collected once the collector runs again.
 
-The same pause as :mod:`hpsim.node.gcpause` gives a run, for the layers below
-the model (which may not import it). Pauses on several threads at once share
-one count: the last to finish re-enables the collector, and a collector the
-caller had turned off stays off. The two modules' pauses nest safely (each
-restores only what it found), but one module would do: hpsim.node.gcpause can
-become ``from hpsim.gcpause import paused_gc``.
+Pauses on several threads at once (a Dask worker's threads) share one count:
+the last to finish re-enables the collector, and a collector the caller had
+turned off stays off.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from hpsim.experiment.executors import remember as _remember
 from hpsim.experiment.options import check_whole
 from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.stopping import MAX_REPLICATIONS, MIN_REPLICATIONS, Until, parse_until
-from hpsim.node.gcpause import paused_gc
+from hpsim.gcpause import paused_gc
 from hpsim.node.node import WindowsNode
 from hpsim.observe.output import write_info
 from hpsim.observe.recorder import Recorder, SeriesRecorder
@@ -113,7 +113,7 @@ YOUNG_OBJECTS = 100_000
 def run_bounded(node: WindowsNode, duration: float) -> None:
     """``node.run()``, with the garbage the model leaves collected as the run goes.
 
-    A run pauses Python's cyclic collector (:mod:`hpsim.node.gcpause`), and the
+    A run pauses Python's cyclic collector (:mod:`hpsim.gcpause`), and the
     model's reference cycles (simpy events and the closures their callbacks
     hold) wait for the end: about 4 KB a pod, 472,000 objects in 30 days of
     ``benchmarks/month.yaml``. Here the run advances an hour of simulated time

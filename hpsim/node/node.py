@@ -24,13 +24,13 @@ from simpy.events import Event, Process, Timeout
 
 from hpsim.errors import HpsimError, excerpt
 from hpsim.facts import Emitter, WriteRecord
+from hpsim.gcpause import paused_gc
 from hpsim.node.containerd import Containerd
 from hpsim.node.containergc import ContainerGC
 from hpsim.node.controllers import Controller, build_controllers
 from hpsim.node.cpu import ProcessorSharing
 from hpsim.node.draws import Draws, Streams
 from hpsim.node.eviction import EvictionManager
-from hpsim.node.gcpause import paused_gc
 from hpsim.node.imagegc import ImageGC
 from hpsim.node.images import resolve_images
 from hpsim.node.jobobject import CommitLedger
