@@ -25,7 +25,7 @@ from pathlib import Path
 
 import simpy
 
-from hpsim.node.gcpause import paused_gc
+from hpsim.gcpause import paused_gc
 from hpsim.node.node import WindowsNode
 from hpsim.observe.recorder import Recorder
 from hpsim.scenario.load import load

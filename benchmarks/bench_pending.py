@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_core import Bare, CountingEnvironment
 
-from hpsim.node.gcpause import paused_gc
+from hpsim.gcpause import paused_gc
 from hpsim.node.node import WindowsNode
 from hpsim.observe.recorder import Recorder
 from hpsim.scenario.load import load_data

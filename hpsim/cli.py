@@ -4,6 +4,11 @@ Exit status: 0 success; 1 when `hpsim validate` finds a well-formed spec
 invalid or refused (or some runs failed); 2 for bad input (a malformed file,
 an unknown key, an impossible quantity), always as one line naming file,
 line and field, never a traceback.
+
+Building the parser imports argparse and the options (:mod:`hpsim.experiment.options`)
+only: each command imports what it needs when it runs, so ``hpsim --help`` and a
+mistyped option answer without loading pandas, simpy or the model
+(``tests/test_startup.py``, ``benchmarks/bench_startup.py``).
 """
 
 from __future__ import annotations
@@ -15,19 +20,19 @@ from collections.abc import Callable, Sequence
 
 from hpsim import __version__
 from hpsim.errors import HpsimError
-from hpsim.experiment.commands import (
+from hpsim.experiment.options import (
     add_allow_outside,
     add_output_options,
     add_run_options,
     add_stream_options,
     add_sweep_parser,
+    check_scenario_file,
+    check_whole,
     whole_number,
 )
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from hpsim.experiment.commands import check_scenario_file
-    from hpsim.experiment.run import check_whole
     from hpsim.scenario.verdicts import bare_manifest_node, validate_path
 
     # The words a scenario's node.cpu gets (schema NodeSpec.cpu: ge=1).

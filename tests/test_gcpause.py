@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 
 import hpsim
-from hpsim.node.gcpause import paused_gc
+from hpsim.gcpause import paused_gc
 
 
 def test_nested_pauses_restore_the_collector_once() -> None:

@@ -119,7 +119,9 @@ def test_pending_pod_is_scheduled_when_resources_free(stop_time, host_process, f
     assert b["scheduled_s"] == pytest.approx(freed_at)
     assert b["pending_s"] == pytest.approx(freed_at - 10)
     fs = _events(res, "b", "FailedScheduling")["message"].tolist()
-    assert fs == ["0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."]
+    assert fs == [
+        "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+    ]
     assert _row(res, "a")["deleted_s"] == pytest.approx(freed_at)
 
 
@@ -233,7 +235,9 @@ def test_untolerated_taint_and_selector_keep_pods_pending():
         )
     )
     # TaintToleration runs before NodeAffinity: the first failing plugin's reason alone.
-    not_helpful = " preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+    not_helpful = (
+        " preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+    )
     assert _events(res, "t", "FailedScheduling")["message"].tolist() == [
         "0/1 nodes are available: 1 node(s) had untolerated taint {os: windows}." + not_helpful
     ]

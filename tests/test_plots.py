@@ -340,9 +340,9 @@ def test_pending_pods_by_the_schedulers_reason():
         "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/"
         "disk-pressure: }."
     ) == ("had untolerated taint {node.kubernetes.io/disk-pressure: }")
-    assert tl.scheduler_reason("0/1 nodes are available: 1 Too many pods, 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.") == (
-        "Too many pods, Insufficient cpu"
-    )
+    assert tl.scheduler_reason(
+        "0/1 nodes are available: 1 Too many pods, 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+    ) == ("Too many pods, Insufficient cpu")
 
 
 def test_container_memory_is_read_off_the_node_series(one_run):

@@ -29,9 +29,9 @@ from hpsim.cluster.placement import Placement, Scheduler
 from hpsim.cluster.plugins import nonzero_request
 from hpsim.errors import HpsimError, excerpt
 from hpsim.facts import Emitter
+from hpsim.gcpause import paused_gc
 from hpsim.node.controllers import Controller, ReplicaController, build_controllers
 from hpsim.node.draws import Draws, Streams
-from hpsim.node.gcpause import paused_gc
 from hpsim.node.images import Image, resolve_images
 from hpsim.node.node import WindowsNode
 from hpsim.node.pod import ContainerState, Pod, PodStates

@@ -29,9 +29,10 @@ from hpsim.errors import HpsimError
 from hpsim.experiment.align import align_bases
 from hpsim.experiment.executors import Executor, RunOutcome, RunSpec, execute, make_executor
 from hpsim.experiment.executors import remember as _remember
+from hpsim.experiment.options import check_whole
 from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.stopping import MAX_REPLICATIONS, MIN_REPLICATIONS, Until, parse_until
-from hpsim.node.gcpause import paused_gc
+from hpsim.gcpause import paused_gc
 from hpsim.observe.output import write_info
 from hpsim.observe.recorder import Recorder, SeriesRecorder
 from hpsim.observe.results import (
@@ -54,21 +55,6 @@ class RunFailed(RuntimeError):
         super().__init__(
             f"replication {record['replication']} failed: {record['type']}: {record['message']}"
         )
-
-
-def check_whole(value: object, field: str, low: int, high: int | None = None) -> None:
-    """A whole number given to a command or to :func:`run`, from ``low`` to ``high``,
-    refused in the words (pydantic's) a scenario file gets for the same mistake."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise HpsimError(f"Input should be a valid integer (got {value!r:.60})", field=field)
-    if value < low:
-        raise HpsimError(
-            f"Input should be greater than or equal to {low} (got {value})", field=field
-        )
-    if high is not None and value > high:
-        raise HpsimError(f"Input should be less than or equal to {high} (got {value})", field=field)
 
 
 def check_seed(seed: int | None, field: str = "seed") -> None:
@@ -127,7 +113,7 @@ YOUNG_OBJECTS = 100_000
 def run_bounded(node: Cluster, duration: float) -> None:
     """``node.run()``, with the garbage the model leaves collected as the run goes.
 
-    A run pauses Python's cyclic collector (:mod:`hpsim.node.gcpause`), and the
+    A run pauses Python's cyclic collector (:mod:`hpsim.gcpause`), and the
     model's reference cycles (simpy events and the closures their callbacks
     hold) wait for the end: about 4 KB a pod, 472,000 objects in 30 days of
     ``benchmarks/month.yaml``. Here the run advances an hour of simulated time

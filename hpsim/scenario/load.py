@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hpsim.errors import EXCERPT_CHARS, HpsimError, excerpt
+from hpsim.gcpause import paused_gc
 from hpsim.scenario import catalog
 from hpsim.scenario.manifests import CONTROLLERS, PodTemplate, templates_from_source
 from hpsim.scenario.schema import Scenario, Workload
@@ -443,6 +444,13 @@ def _check_base_cycles(src: Source, scenario: Scenario, index: dict[str, int]) -
 
 def load_source(src: Source, *, base_dir: Path, allow_outside: bool = False) -> LoadedScenario:
     """Check a parsed scenario document and resolve its manifests."""
+    # Everything built here stays alive: the collector's passes would only walk it,
+    # more often the more workloads there are (hpsim.gcpause).
+    with paused_gc():
+        return _load_source(src, base_dir=base_dir, allow_outside=allow_outside)
+
+
+def _load_source(src: Source, *, base_dir: Path, allow_outside: bool) -> LoadedScenario:
     try:
         scenario = Scenario.model_validate(src.data)
     except ValidationError as exc:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from hpsim.errors import EXCERPT_CHARS, HpsimError, excerpt
+from hpsim.gcpause import paused_gc
 
 Path_ = tuple[str | int, ...]
 
@@ -203,11 +204,15 @@ def iter_documents(text: str, file: str) -> Iterator[Source]:
     try:
         loader = yaml.SafeLoader(text)  # the reader checks every character here
         while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            src = Source(data=None, file=file, first_line=node.start_mark.line + 1)
-            src.data = _Builder(loader, file).build(node, (), src)
+            # The node tree and the data built from it all stay alive: the collector
+            # would only walk them, more often the larger the document (hpsim.gcpause).
+            with paused_gc():
+                node = loader.get_node()
+                if node is None:
+                    continue
+                src = Source(data=None, file=file, first_line=node.start_mark.line + 1)
+                src.data = _Builder(loader, file).build(node, (), src)
+                del node
             if src.data is not None:
                 yield src
     except yaml.YAMLError as exc:
