@@ -105,3 +105,9 @@ class CountingEnvironment(simpy.Environment):
     def step(self) -> None:
         self.processed += 1
         super().step()
+
+
+# kube-scheduler's PostFilter part of a FailedScheduling message on one node (k/k
+# pkg/scheduler/framework/plugins/defaultpreemption PostFilter): nothing to preempt.
+NO_VICTIMS = " preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+NOT_HELPFUL = " preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."

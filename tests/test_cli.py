@@ -157,6 +157,7 @@ def test_run_writes_identical_files_for_the_same_seed(tmp_path):
         "events.csv",
         "gc.csv",
         "images.csv",
+        "nodes.csv",
         "pods.csv",
         "pulls.csv",
         "run.json",

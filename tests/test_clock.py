@@ -294,13 +294,14 @@ def test_a_steady_host_write_meets_eviction_at_the_first_check_past_the_crossing
     rec = Recorder()
     checks: list[float] = []
     wn = Cluster(load_data(data), 0, rec, env=env)
-    tick = wn.eviction._tick
+    eviction = next(iter(wn.nodes.values())).eviction
+    tick = eviction._tick
 
     def counted(generation: int) -> None:
         checks.append(env.now)
         tick(generation)
 
-    wn.eviction._tick = counted  # type: ignore[method-assign]
+    eviction._tick = counted  # type: ignore[method-assign]
     wn.run()
     events = tables_from_records(rec)["events"]
     met = events[events["reason"] == "EvictionThresholdMet"]["time_s"]

@@ -52,9 +52,9 @@ def test_each_restart_writes_a_new_scratch_and_the_deletor_keeps_one_dead_instan
     assert s["released_s"].iloc[:2].tolist() == [204.0, 315.0]
     assert s["released_s"].iloc[2:].isna().all()
     assert s["bytes"].tolist() == [100 * MIB, 100 * MIB, 100 * MIB, 64 * MIB]
-    base = res.series["disk_actual_bytes"].iloc[0]
+    base = res.node_series()["disk_actual_bytes"].iloc[0]
     assert res.summary()["disk_actual_bytes_peak"] - base == 200 * MIB + 200 * 1024
-    end = res.series.iloc[-1]
+    end = res.node_series().iloc[-1]
     assert (end["time_s"], end["disk_scratch_bytes"]) == (400.0, 164 * MIB)  # the closing row
     logs = res.tables["writes"][res.tables["writes"]["owner"] == "logs"]
     assert logs["bytes"].tolist() == [100 * 1024] * 3 + [64 * 1024]
@@ -90,7 +90,7 @@ def test_a_completed_pods_containers_go_at_the_first_container_gc_pass_after_its
     assert w.loc["logs", "released_s"] == 120.0
     assert w.loc["empty_dir", "released_s"] == 100.0
     assert (w.loc["scratch", "bytes"], w.loc["logs", "bytes"]) == (30 * MIB, 30 * 1024)
-    end = res.series.iloc[-1]
+    end = res.node_series().iloc[-1]
     assert end["time_s"] == 120.0
     assert (end["disk_scratch_bytes"], end["disk_logs_bytes"]) == (0.0, 0.0)
     assert end["disk_host_writes_bytes"] == 30 * 1024

@@ -8,7 +8,7 @@ container writes from t = 3 s); checks fall on multiples of 10 s.
 from __future__ import annotations
 
 import pytest
-from simhelp import node, pod, run, scenario
+from simhelp import NO_VICTIMS, node, pod, run, scenario
 
 from hpsim.node.eviction import quantity_text
 
@@ -35,7 +35,7 @@ def test_requests_are_scheduled_against_allocatable_ephemeral_storage():
     assert pods.loc["b", "phase"] == "Pending"
     ev = res.events
     assert ev[(ev["object"] == "b") & (ev["reason"] == "FailedScheduling")]["message"].tolist() == [
-        "0/1 nodes are available: 1 Insufficient ephemeral-storage. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+        "0/1 nodes are available: 1 Insufficient ephemeral-storage." + NO_VICTIMS
     ]
     assert (pods.loc["c", "phase"], pods.loc["c", "reason"]) == (
         "Failed",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from simhelp import pod, run, scenario
+from simhelp import NO_VICTIMS, pod, run, scenario
 
 from hpsim.cli import main
 from hpsim.observe.findings import EVICTION_STORM_COUNT, Finding, findings
@@ -66,7 +66,7 @@ def test_a_request_no_node_fits_says_the_schedulers_words() -> None:
             "kind": "never-ready",
             "workload": "big",
             "text": "Workload big never became Ready (none of 1 pod per run): the scheduler "
-            'never placed them: "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.".',
+            'never placed them: "0/1 nodes are available: 1 Insufficient cpu.' + NO_VICTIMS + '".',
         }
     ]
 
@@ -111,7 +111,9 @@ def test_pods_that_wait_for_cpu_are_told_with_the_schedulers_reason() -> None:
             "kind": "pending",
             "workload": "second",
             "text": "Workload second: 1 of 1 pod per run waited more than 5.0 min for the "
-            'scheduler (the longest 10.1 min): "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.".',
+            'scheduler (the longest 10.1 min): "0/1 nodes are available: 1 Insufficient cpu.'
+            + NO_VICTIMS
+            + '".',
         }
     ]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from simhelp import node, pod, run, scenario
+from simhelp import NO_VICTIMS, NOT_HELPFUL, node, pod, run, scenario
 
 EMPTY = {"layers": [{"size": 0}]}
 
@@ -119,9 +119,7 @@ def test_pending_pod_is_scheduled_when_resources_free(stop_time, host_process, f
     assert b["scheduled_s"] == pytest.approx(freed_at)
     assert b["pending_s"] == pytest.approx(freed_at - 10)
     fs = _events(res, "b", "FailedScheduling")["message"].tolist()
-    assert fs == [
-        "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
-    ]
+    assert fs == ["0/1 nodes are available: 1 Insufficient cpu." + NO_VICTIMS]
     assert _row(res, "a")["deleted_s"] == pytest.approx(freed_at)
 
 
@@ -219,7 +217,7 @@ def test_drain_evicts_all_but_daemonset_pods_and_replacements_stay_pending():
     assert sorted(web["phase"].tolist()) == ["Deleted", "Deleted", "Pending", "Pending"]
     pending = web[web["phase"] == "Pending"]["pod"].tolist()
     assert _events(res, pending[0], "FailedScheduling")["message"].tolist() == [
-        "0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+        "0/1 nodes are available: 1 node(s) were unschedulable." + NOT_HELPFUL
     ]
     assert res.pods[res.pods["workload"] == "agent"]["phase"].tolist() == ["Running"]
 
@@ -235,14 +233,11 @@ def test_untolerated_taint_and_selector_keep_pods_pending():
         )
     )
     # TaintToleration runs before NodeAffinity: the first failing plugin's reason alone.
-    not_helpful = (
-        " preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
-    )
     assert _events(res, "t", "FailedScheduling")["message"].tolist() == [
-        "0/1 nodes are available: 1 node(s) had untolerated taint {os: windows}." + not_helpful
+        "0/1 nodes are available: 1 node(s) had untolerated taint {os: windows}." + NOT_HELPFUL
     ]
     assert _events(res, "sel", "FailedScheduling")["message"].tolist() == [
-        "0/1 nodes are available: 1 node(s) had untolerated taint {os: windows}." + not_helpful
+        "0/1 nodes are available: 1 node(s) had untolerated taint {os: windows}." + NOT_HELPFUL
     ]
 
 

@@ -8,7 +8,7 @@ import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from reporthelp import FIGURES, small
-from simhelp import node, pod, scenario
+from simhelp import NO_VICTIMS, node, pod, scenario
 
 import hpsim
 from hpsim.observe import timelines as tl
@@ -341,7 +341,7 @@ def test_pending_pods_by_the_schedulers_reason():
         "disk-pressure: }."
     ) == ("had untolerated taint {node.kubernetes.io/disk-pressure: }")
     assert tl.scheduler_reason(
-        "0/1 nodes are available: 1 Too many pods, 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+        "0/1 nodes are available: 1 Too many pods, 1 Insufficient cpu." + NO_VICTIMS
     ) == ("Too many pods, Insufficient cpu")
 
 

@@ -67,7 +67,7 @@ def test_pods_only_take_allowed_state_changes_and_commit_stays_under_the_limit(s
     res = run(_build(specs))
     seen: dict[str, str] = {}
     shown: dict[str, tuple[str, bool]] = {}
-    for _t, name, old, new, status, ready in res.transitions.itertuples(index=False):
+    for _t, name, old, new, status, ready, _node in res.transitions.itertuples(index=False):
         assert seen.get(name, "") == old
         if new == old:  # only what kubectl shows moved, and it did move
             assert shown[name] != (status, ready)
@@ -81,7 +81,7 @@ def test_pods_only_take_allowed_state_changes_and_commit_stays_under_the_limit(s
     pods = res.pods
     end = pods["finished_s"].fillna(pods["deleted_s"]).fillna(7200)
     assert (pods["ready_duration_s"] <= end - pods["created_s"] + 1e-6).all()
-    s = res.series
+    s = res.node_series()
     limit = 2 * 2**30 + 512 * MIB
     ends = s["time_s"].shift(-1).fillna(7200) - s["time_s"]
     peak = s["memory_committed_bytes"] + s["memory_commit_slope_bytes_per_s"] * ends

@@ -27,7 +27,14 @@ from hpsim.cluster.cluster import Cluster
 from hpsim.facts import ContainerRecord, GCRecord, PodRecord, PullRecord, WriteRecord
 from hpsim.observe import columns
 from hpsim.observe.columns import number_array
-from hpsim.observe.recorder import ROW_TABLES, SERIES_COLUMNS, STREAMED, Recorder
+from hpsim.observe.recorder import (
+    EVENT_COLUMNS,
+    ROW_TABLES,
+    SERIES_COLUMNS,
+    STREAMED,
+    TRANSITION_COLUMNS,
+    Recorder,
+)
 from hpsim.observe.results import (
     CONTAINER_COLUMNS,
     POD_COLUMNS,
@@ -52,10 +59,10 @@ class ListRecorder:
         self._level: dict[str, Any] = dict.fromkeys(SERIES_COLUMNS, 0.0)
 
     def event(self, time, kind, name, reason, message, type_="Normal") -> None:  # type: ignore[no-untyped-def]
-        self.rows["events"].append((time, kind, name, type_, reason, message))
+        self.rows["events"].append((time, kind, name, type_, reason, message, ""))
 
     def transition(self, time, pod, old, new, status, ready) -> None:  # type: ignore[no-untyped-def]
-        self.rows["transitions"].append((time, pod, old, new, status, ready))
+        self.rows["transitions"].append((time, pod, old, new, status, ready, ""))
 
     def pod(self, record: PodRecord) -> None:
         self.pods[record.uid] = record
@@ -88,6 +95,7 @@ class ListRecorder:
                     (r.ready_s - r.created_s) if r.ready_s is not None else np.nan,
                     r.ready_duration_s,
                     r.status,
+                    "",
                 )
                 for r in sorted(self.pods.values(), key=lambda r: r.uid)
             ],
@@ -104,7 +112,7 @@ class ListRecorder:
                 return "Killed"
             return "Completed" if r.exit_code == 0 else "Error"
 
-        rows = [(*r[:-1], reason(r), r.memory_cap) for r in self.rows["containers"]]
+        rows = [(*r[:-1], reason(r), r.memory_cap, "") for r in self.rows["containers"]]
         containers = frame(rows, CONTAINER_COLUMNS)
         containers["ended_s"] = containers["ended_s"].astype("float64")
         containers["exit_code"] = containers["exit_code"].astype("Int64")
@@ -114,21 +122,22 @@ class ListRecorder:
         series = list(self.series)
         if self._row_time is not None:
             series.append((self._row_time, *self._level.values()))
-        pulls = frame(self.rows["pulls"], PullRecord._fields)
+        series = [(*row, "") for row in series]
+
+        def records(name: str, fields: tuple[str, ...]) -> pd.DataFrame:
+            return frame([(*r, "") for r in self.rows[name]], (*fields, "node"))
+
+        pulls = records("pulls", PullRecord._fields)
         for col in ("started_s", "downloaded_s"):
             pulls[col] = pulls[col].astype("float64")
-        writes = frame(self.rows["writes"], WriteRecord._fields)
+        writes = records("writes", WriteRecord._fields)
         writes["instance"] = writes["instance"].astype("Int64")
         return {
             "pods": pods,
-            "events": frame(
-                self.rows["events"], ("time_s", "kind", "object", "type", "reason", "message")
-            ),
-            "series": frame(series, ("time_s", *SERIES_COLUMNS)),
-            "transitions": frame(
-                self.rows["transitions"], ("time_s", "pod", "from", "to", "status", "ready")
-            ),
-            "gc": frame(self.rows["gc"], GCRecord._fields),
+            "events": frame(self.rows["events"], EVENT_COLUMNS),
+            "series": frame(series, ("time_s", *SERIES_COLUMNS, "node")),
+            "transitions": frame(self.rows["transitions"], TRANSITION_COLUMNS),
+            "gc": records("gc", GCRecord._fields),
             "containers": containers,
             "pulls": pulls,
             "writes": writes,
@@ -273,7 +282,7 @@ def test_hand_made_tables_hold_exactly_these_values():
     assert str(c["exit_code"].dtype) == "Int64"
     w = t["writes"]
     assert w["released_s"].dtype == object and w["released_s"].tolist() == [None]
-    assert t["gc"].dtypes.tolist()[3:] == [np.dtype("int64")] * 3
+    assert t["gc"].dtypes.tolist()[3:6] == [np.dtype("int64")] * 3
 
 
 def test_no_facts_make_the_empty_tables_of_before():

@@ -40,8 +40,8 @@ def test_the_node_image_holds_the_sandbox_image_by_default() -> None:
     res = run(_data(None))
     assert res.pulls["image"].tolist() == ["test/app:1"]
     assert res.pods.set_index("pod").loc["p", "ready_s"] == 3.0
-    assert res.series["disk_content_store_bytes"].iloc[0] == 100 * 2**20
-    assert load_data(_data(None)).scenario.node.pre_pulled == ["test/pause:1"]
+    assert res.node_series()["disk_content_store_bytes"].iloc[0] == 100 * 2**20
+    assert load_data(_data(None)).scenario.first_node.pre_pulled == ["test/pause:1"]
 
 
 def test_containerd_pulls_a_missing_sandbox_image_without_kubelet() -> None:

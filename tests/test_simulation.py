@@ -30,7 +30,7 @@ def test_pulls_table_splits_download_from_unpack():
     pulls = res.pulls.set_index("image")
     assert list(res.pulls.columns) == [
         "pod", "image", "queued_s", "started_s", "downloaded_s", "finished_s",
-        "bytes_downloaded", "bytes_unpacked", "download_s", "unpack_s", "error",
+        "bytes_downloaded", "bytes_unpacked", "download_s", "unpack_s", "error", "node",
     ]  # fmt: skip
     app = pulls.loc["contoso/app:1"]
     assert (app["pod"], app["error"]) == ("p", "")

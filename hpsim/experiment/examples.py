@@ -39,6 +39,7 @@ SHIPPED = (
     "memory-capping",
     "mixed-base-images",
     "node-bootstrap",
+    "pool-autoscale",
     "trace-replay",
 )
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from itertools import groupby
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,10 @@ import numpy as np
 NUMBER = "number"  # floats, ints, bools, None: an array('d') and the values' classes
 TEXT = "text"  # strings the model keeps (names, literal reasons): references
 INTERNED = "interned"  # strings the model builds for each fact: interned, then references
+# Strings that stay the same over long runs of rows (the node a row is about): each run
+# kept once, as its first row and its value (a node's facts come in bursts, and a
+# reference per row would cost 8 bytes a row, 330 a pod on benchmarks/month.yaml).
+RUNS = "runs"
 
 #: Rows staged as tuples before they are packed into columns.
 STAGE_ROWS = 1024
@@ -134,7 +139,9 @@ class Table:
         self._new_columns()
 
     def _new_columns(self) -> None:
-        self.columns: list[Any] = [array("d") if k == NUMBER else [] for k in self.kinds]
+        self.columns: list[Any] = [
+            array("d") if k == NUMBER else (array("I"), []) if k == RUNS else [] for k in self.kinds
+        ]
         self.kept = 0  # rows in self.columns
 
     def pack(self, hand_on: bool = True) -> None:
@@ -150,6 +157,14 @@ class Table:
                     column.extend(values)
                 elif kind == INTERNED:
                     column.extend(map(pool.__getitem__, values))
+                elif kind == RUNS:
+                    starts, run_values = column
+                    n = self.kept
+                    for value, run in groupby(values):
+                        if not run_values or run_values[-1] != value:
+                            starts.append(n)
+                            run_values.append(value)
+                        n += sum(1 for _ in run)
                 else:
                     self._numbers(i, column, values)
             self.kept += len(rows)
@@ -204,6 +219,11 @@ class Table:
         for name, kind, column in zip(self.names, self.kinds, self.columns, strict=True):
             if kind == NUMBER:
                 out[name] = np.array(column, dtype=np.float64)
+            elif kind == RUNS:
+                starts, run_values = column
+                at = np.frombuffer(starts, dtype=np.uint32).astype(np.intp)
+                counts = np.diff(np.append(at, self.kept))
+                out[name] = np.repeat(object_array(run_values), counts)
             else:
                 out[name] = object_array(column)
         return out

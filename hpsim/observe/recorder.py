@@ -31,7 +31,7 @@ from hpsim.facts import (
     PullRecord,
     WriteRecord,
 )
-from hpsim.observe.columns import INTERNED, NUMBER, TEXT, Chunk, Levels, Sink, Table
+from hpsim.observe.columns import INTERNED, NUMBER, RUNS, TEXT, Chunk, Levels, Sink, Table
 
 SERIES_COLUMNS = (
     "cpu_allocated_millicores",
@@ -78,7 +78,7 @@ def _fields(table: str, record: type[tuple[Any, ...]]) -> list[tuple[str, str]]:
     """A record's columns: its ``str`` fields as text, the others (numbers, bools,
     optional numbers) as numbers."""
     hints = get_type_hints(record)
-    return [(n, _text(table, n) if hints[n] is str else NUMBER) for n in hints] + [("node", TEXT)]
+    return [(n, _text(table, n) if hints[n] is str else NUMBER) for n in hints] + [("node", RUNS)]
 
 
 def _text(table: str, name: str) -> str:
@@ -91,13 +91,13 @@ ROW_TABLES: dict[str, list[tuple[str, str]]] = {
     "events": [
         ("time_s", NUMBER),
         *((c, _text("events", c)) for c in EVENT_COLUMNS[1:-1]),
-        ("node", TEXT),
+        ("node", RUNS),
     ],
     "transitions": [
         ("time_s", NUMBER),
         *((c, TEXT) for c in TRANSITION_COLUMNS[1:5]),
         ("ready", NUMBER),
-        ("node", TEXT),
+        ("node", RUNS),
     ],
     "pods": _fields("pods", PodRecord),
     "containers": _fields("containers", ContainerRecord),
@@ -298,6 +298,10 @@ class Recorder(Channel):
         if channel is None:
             channel = self._channels[node] = Channel(self, node)
         return channel
+
+    def series_nodes(self) -> list[str]:
+        """The nodes (and "" for the cluster) with series rows, in the series table's order."""
+        return list(self._serieses)
 
     def _series_of(self, node: str) -> _SeriesOf:
         series = self._serieses.get(node)

@@ -79,6 +79,7 @@ POD_COLUMNS = (
     "start_latency_s",
     "ready_duration_s",
     "status",
+    "node",
 )
 
 
@@ -150,6 +151,7 @@ CONTAINER_COLUMNS = (
     "exit_code",
     "reason",
     "memory_cap",
+    "node",
 )
 
 
@@ -759,7 +761,15 @@ class TableViews:
 
     @property
     def series(self) -> pd.DataFrame:
+        """Every level over time: each node's rows (``node`` names it) and the
+        cluster's (``node`` "": pods pending, nodes registered and Ready)."""
         return self.tables["series"]
+
+    def node_series(self, node: str | None = None) -> pd.DataFrame:
+        """The nodes' rows of the series (one node's, with ``node``), without the
+        cluster's."""
+        s = self.tables["series"]
+        return s[s["node"] == node] if node is not None else s[s["node"] != ""]
 
     @property
     def images(self) -> pd.DataFrame:

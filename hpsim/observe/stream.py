@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +87,11 @@ class ChunkFiles:
             writer.close()
         self._writers.clear()
 
-    def chunks(self, name: str) -> Iterator[dict[str, Any]]:
+    def chunks(self, name: str, nodes: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
         """The table's chunks as they were written, in order: numbers as float64 arrays,
-        strings as Arrow arrays."""
+        strings as Arrow arrays. ``nodes``: chunks of one node each (the series), given
+        node by node in this order, each node's in the order written -- the order of
+        the table a run in memory builds."""
         import pyarrow.parquet as pq
 
         if name in self._writers:
@@ -98,7 +100,12 @@ class ChunkFiles:
         if not path.exists():
             return
         f = pq.ParquetFile(path)
-        for i in range(f.num_row_groups):
+        groups = list(range(f.num_row_groups))
+        if nodes is not None:
+            of = [f.read_row_group(i, columns=["node"]).column(0)[0].as_py() for i in groups]
+            rank = {node: k for k, node in enumerate(nodes)}
+            groups.sort(key=lambda i: rank[of[i]])  # stable: a node's chunks keep their order
+        for i in groups:
             group = f.read_row_group(i)
             yield {k: _column(group.column(k)) for k in group.column_names}
 
@@ -226,7 +233,8 @@ def write_tables(
         kept: list[pd.DataFrame] = []
         try:
             written = False
-            for chunk in chunks.chunks(name):
+            nodes = rec.series_nodes() if name == "series" else None
+            for chunk in chunks.chunks(name, nodes):
                 df = table_from_columns(name, chunk, classes)
                 out.write(df)
                 written = True

@@ -395,7 +395,34 @@ def container_memory(res: Results, replication: int = 0) -> pd.DataFrame:
     mine = containers[[k in capped for k in keys]]
     if mine.empty:
         return pd.DataFrame(columns=INSTANCE_COLUMNS)
-    jump, dslope = _commit_steps(one_replication(res, "series", replication))
+    degrade = {
+        w["name"] for w in res.meta.get("workloads", []) if w.get("on_memory_cap") == "degrade"
+    }
+    series = one_replication(res, "series", replication)
+    if "node" not in containers:  # results written before tables had a node column
+        containers, mine, series = (t.assign(node="n") for t in (containers, mine, series))
+    rows: list[tuple[Any, ...]] = []
+    # Each node's commit is its own: its containers are read against its series.
+    for node, on_node in containers.groupby("node", sort=False):
+        picked = mine[mine["node"] == node]
+        if not picked.empty:
+            rows += _attributed(on_node, picked, series[series["node"] == node], limits, degrade)
+    return pd.DataFrame(rows, columns=INSTANCE_COLUMNS)
+
+
+def _attributed(
+    containers: pd.DataFrame,
+    mine: pd.DataFrame,
+    series: pd.DataFrame,
+    limits: dict[tuple[str, str], float],
+    degrade: set[str],
+) -> list[tuple[Any, ...]]:
+    """:func:`container_memory`'s rows for the instances ``mine`` of one node, from its
+    ``containers`` and its ``series``."""
+    jump, dslope = _commit_steps(series)
+    keys = list(
+        zip(containers["workload"].astype(str), containers["container"].astype(str), strict=True)
+    )
     # Every container's starts and ends, with whose they are.
     ended = containers["ended_s"].notna()
     stamps = pd.DataFrame(
@@ -420,10 +447,7 @@ def container_memory(res: Results, replication: int = 0) -> pd.DataFrame:
             growth_of.setdefault(first_key[t], float(dslope[t]) / int(row["n"]))
         else:
             growth_of.setdefault(first_key[t], 0.0)
-    degrade = {
-        w["name"] for w in res.meta.get("workloads", []) if w.get("on_memory_cap") == "degrade"
-    }
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for r in mine.itertuples(index=False):
         key = (str(r.workload), str(r.container))
         start, end = float(r.started_s), r.ended_s
@@ -455,7 +479,7 @@ def container_memory(res: Results, replication: int = 0) -> pd.DataFrame:
                 at_start,
             )
         )
-    return pd.DataFrame(rows, columns=INSTANCE_COLUMNS)
+    return rows
 
 
 def _commit_steps(series: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
