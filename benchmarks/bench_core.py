@@ -25,8 +25,8 @@ from pathlib import Path
 
 import simpy
 
+from hpsim.cluster.cluster import Cluster
 from hpsim.gcpause import paused_gc
-from hpsim.node.node import WindowsNode
 from hpsim.observe.recorder import Recorder
 from hpsim.scenario.load import load
 
@@ -77,7 +77,7 @@ def main() -> None:
     loaded = load(SCENARIO)
     env = CountingEnvironment()
     rec = Recorder()
-    node = WindowsNode(loaded, seed=1, emit=rec, env=env)
+    node = Cluster(loaded, seed=1, emit=rec, env=env)
     bare = Bare()
     elapsed = 0.0
     t0 = time.perf_counter()
@@ -89,7 +89,7 @@ def main() -> None:
         until = min(end, until + SLICE_S)
         before = env.processed
         t0 = time.perf_counter()
-        with paused_gc():  # as WindowsNode.run runs it
+        with paused_gc():  # as Cluster.run runs it
             node.advance(until)
         elapsed += time.perf_counter() - t0
         bare.run(env.processed - before)

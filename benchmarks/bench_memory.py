@@ -39,7 +39,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from hpsim.node.node import WindowsNode
+from hpsim.cluster.cluster import Cluster
 from hpsim.observe.recorder import Recorder
 from hpsim.scenario.load import load
 
@@ -68,7 +68,7 @@ def retained(path: Path, stream: bool = False) -> dict[str, Any]:
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     rec = Recorder(sink=_drop) if stream else Recorder()
-    node = WindowsNode(loaded, seed=1, emit=rec)
+    node = Cluster(loaded, seed=1, emit=rec)
     node.run()
     del node
     gc.collect()

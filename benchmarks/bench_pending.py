@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_core import Bare, CountingEnvironment
 
+from hpsim.cluster.cluster import Cluster
 from hpsim.gcpause import paused_gc
-from hpsim.node.node import WindowsNode
 from hpsim.observe.recorder import Recorder
 from hpsim.scenario.load import load_data
 
@@ -79,7 +79,7 @@ def measure(replicas: int, bare: Bare) -> dict:
     loaded = load_data(scenario(replicas))
     env = CountingEnvironment()
     rec = Recorder()
-    node = WindowsNode(loaded, seed=1, emit=rec, env=env)
+    node = Cluster(loaded, seed=1, emit=rec, env=env)
     t0 = time.perf_counter()
     with paused_gc():
         node.start()

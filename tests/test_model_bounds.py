@@ -237,6 +237,9 @@ class _FullScan:
         if p in self.pods:
             self.pods.remove(p)
 
+    def moved(self, p: Pod) -> None:
+        pass  # one list: a pod's line does not matter
+
     def cycle(self, usage: Usage, why: Any) -> list[tuple[Pod, str | None]]:
         used = usage.copy()
         out: list[tuple[Pod, str | None]] = []

@@ -460,9 +460,11 @@ class Cluster:
         works out which bind and whose FailedScheduling message changes."""
         if not self.pending:
             self._level()
+            self.life.changed()
             return
         placement = Placement({name: n.usage for name, n in self.nodes.items()}, {})
         scheduler = self.scheduler
+        failed = []
         for pod, why in self.pending.cycle(placement, scheduler.failure):  # type: ignore[arg-type]
             if why is None:
                 self._bind(pod, self.nodes[placement.chosen.pop(pod.uid)])
@@ -478,8 +480,35 @@ class Cluster:
                     scheduler.event_message(why),
                     "Warning",
                 )
+                failed.append(pod)
+        for pod in failed:
+            self._preempt_for(pod)
         self._level()
         self.life.changed()
+
+    def _preempt_for(self, pod: Pod) -> None:
+        """DefaultPreemption after the pod's failed attempt: the dry run's victims are
+        deleted (gracefully), each told "Preempted by pod <uid> on node <node>" (k/k
+        pkg/scheduler/framework/preemption/preemption.go ``prepareCandidate``); the pod
+        is tried again when they are gone, nominated to their node (the room they free
+        is held for it). Not modelled: PodDisruptionBudgets."""
+        if pod.ended or pod.bound or pod not in self.pending:
+            return
+        found = self.scheduler.victims(pod)
+        if found is None:
+            return
+        node, victims = found
+        self.scheduler.nominate(pod, node.name)
+        for victim in victims:
+            if victim.delete_requested is None:
+                node.emit.event(
+                    self.env.now,
+                    "Pod",
+                    victim.name,
+                    "Preempted",
+                    f"Preempted by pod {pod.uid} on node {node.name}",
+                )
+                self.delete_pod(victim, "Preempted")
 
     def _bind(self, pod: Pod, node: WindowsNode) -> None:
         pod.bound = True
@@ -488,6 +517,7 @@ class Cluster:
         pod.scheduled = self.env.now
         pod.message = ""
         pod.unschedulable_since = None
+        self.scheduler.forget(pod)
         node.bind(pod)
 
     def pod_terminal(self, pod: Pod) -> None:
@@ -527,6 +557,7 @@ class Cluster:
         if node is None:
             # not bound (a bound pod's node stays until its pods are gone)
             self.pending.discard(pod)
+            self.scheduler.forget(pod)
             pod.delete_event.succeed()
         else:
             pod.set_state("Terminating", self.env.now, self.states)

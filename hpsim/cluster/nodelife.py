@@ -276,6 +276,7 @@ class NodeLife:
         inst.cordoned = self.env.now
         node.spec_taints = [*node.spec_taints, TO_BE_DELETED]
         node.unschedulable = True
+        node.deleting = True
         gone = [
             p
             for p in cluster.live_pods()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hpsim.cluster import plugins
+from hpsim.node.node import bound_pod
 from hpsim.node.pod import Pod
 from hpsim.node.scheduler import Usage, matches_node, untolerated_taint
 from hpsim.scenario.load import WorkloadPlan
@@ -36,20 +37,32 @@ if TYPE_CHECKING:
 class Placement:
     """Every node's requests during one scheduling pass, and the nodes chosen in it."""
 
-    __slots__ = ("choose", "chosen", "usages")
+    __slots__ = ("choose", "chosen", "placed", "placed_n", "usages")
 
     def __init__(
         self,
         usages: dict[str, Usage],
         chosen: dict[int, str],
         choose: Callable[[Pod, Placement], str] | None = None,
+        placed: list[tuple[str, Pod]] | None = None,
+        placed_n: int = 0,
     ) -> None:
         self.usages = usages
         self.chosen = chosen  # pod uid -> node name, shared by the copies
         self.choose = choose
+        # The pods placed so far in the pass, in order (shared by the copies; a copy
+        # sees its first ``placed_n``): the cycles after a bind see the pod as bound.
+        self.placed = placed if placed is not None else []
+        self.placed_n = placed_n
 
     def copy(self) -> Placement:
-        return Placement({k: u.copy() for k, u in self.usages.items()}, self.chosen, self.choose)
+        return Placement(
+            {k: u.copy() for k, u in self.usages.items()},
+            self.chosen,
+            self.choose,
+            self.placed,
+            self.placed_n,
+        )
 
     def add(self, pod: Pod) -> None:
         """The pod fits: its node is chosen now, and takes its requests."""
@@ -57,6 +70,12 @@ class Placement:
         name = self.choose(pod, self)
         self.chosen[pod.uid] = name
         self.usages[name].add(pod)
+        del self.placed[self.placed_n :]
+        self.placed.append((name, pod))
+        self.placed_n += 1
+
+    def placed_on(self, node: str) -> list[Pod]:
+        return [p for n, p in self.placed[: self.placed_n] if n == node]
 
 
 class Scheduler:
@@ -70,6 +89,8 @@ class Scheduler:
         self.strategy = settings.scoring_strategy
         self.rng = rng
         self._asks: dict[tuple[str, str | None], plugins.PodAsk] = {}
+        # Pods that preempted, by the node they were nominated to (status.nominatedNodeName)
+        self.nominated: dict[str, dict[int, Pod]] = {}
 
     # -- what the plugins read --------------------------------------------------------------
 
@@ -103,6 +124,35 @@ class Scheduler:
             workload_pods=node.workload_pods() if images else {},
         )
 
+    def _usage(self, node: WindowsNode, usages: dict[str, Usage], pod: Pod) -> Usage:
+        """The node's requests as filtering ``pod`` sees them: with those of the pods
+        nominated to it whose priority is at least the pod's (k/k
+        pkg/scheduler/framework/runtime/framework.go ``addNominatedPods``), so that the
+        room a preemption freed is kept for its preemptor."""
+        usage = usages[node.name]
+        held = self.nominated.get(node.name)
+        if not held:
+            return usage
+        usage = usage.copy()
+        for other in held.values():
+            if other.uid != pod.uid and other.priority >= pod.priority:
+                usage.add(other)
+        return usage
+
+    def nominate(self, pod: Pod, node: str) -> None:
+        """The pod preempted on ``node``: the room freed there is held for it."""
+        self.forget(pod)
+        pod.nominated = node
+        self.nominated.setdefault(node, {})[pod.uid] = pod
+        self.cluster.pending.moved(pod)
+
+    def forget(self, pod: Pod) -> None:
+        """The pod is bound or gone: its nomination ends."""
+        if pod.nominated is not None:
+            self.nominated.get(pod.nominated, {}).pop(pod.uid, None)
+            pod.nominated = None
+            self.cluster.pending.moved(pod)
+
     def _candidates(self, pod: Pod) -> Iterable[WindowsNode]:
         nodes = self.cluster.nodes
         if pod.pin is None:
@@ -115,56 +165,86 @@ class Scheduler:
     def failure(self, pod: Pod, placement: Placement) -> str | None:
         """None if some node passes every filter; else the FitError message
         (schedule_one.go ``handleSchedulingFailure``: the pod's PodScheduled condition
-        carries it whole), its PostFilter part from preemption's dry run."""
+        carries it whole), its PostFilter part from preemption's dry run (none when the
+        dry run finds victims: PostFilter then succeeds and the cluster preempts)."""
         placement.choose = placement.choose or self.choose
         ask = self.ask(pod)
-        usages = placement.usages
         nodes = list(self.cluster.nodes.values())
+        if not nodes:
+            return plugins.NO_NODES_AVAILABLE
+        usages = {n.name: self._usage(n, placement.usages, pod) for n in nodes}
+        statuses = self._statuses(ask, nodes, usages)
+        if statuses is None:
+            return None
+        outcome = self._dry_run(ask, nodes, statuses, usages, placement)
+        rejected = [s.reasons for s in statuses if s.code != plugins.NOT_EVALUATED]
+        postfilter = outcome.message if outcome.node is None else None
+        return plugins.fit_error_message(len(nodes), rejected, postfilter)
+
+    def _statuses(
+        self, ask: plugins.PodAsk, nodes: list[WindowsNode], usages: dict[str, Usage]
+    ) -> list[plugins.FilterStatus] | None:
+        """Every node's filter status (NOT_EVALUATED outside a DaemonSet pod's node), or
+        None as soon as one node passes."""
         statuses: list[plugins.FilterStatus] = []
         for node in nodes:
-            if not plugins.evaluated(ask, self._stub(node)):
+            if ask.node_name is not None and ask.node_name != node.name:
                 statuses.append(plugins.FilterStatus(plugins.NOT_EVALUATED))
                 continue
             status = plugins.filter_status(ask, self.view(node, usages[node.name]))
             if status.ok:
                 return None
             statuses.append(status)
-        if not nodes:
-            return plugins.NO_NODES_AVAILABLE
-        rejected = [s.reasons for s in statuses if s.code != plugins.NOT_EVALUATED]
-        postfilter = self._preemption(ask, nodes, statuses, usages)
-        return plugins.fit_error_message(len(nodes), rejected, postfilter)
+        return statuses
 
-    @staticmethod
-    def _stub(node: WindowsNode) -> plugins.NodeView:
-        return plugins.NodeView(node.name, node.alloc, {}, [], False, Usage(), 0, 0)
-
-    def _preemption(
+    def _dry_run(
         self,
         ask: plugins.PodAsk,
         nodes: list[WindowsNode],
         statuses: list[plugins.FilterStatus],
         usages: dict[str, Usage],
-    ) -> str:
-        """DefaultPreemption's message after its dry run. hpsim does not carry out a
-        preemption: when the dry run finds victims, the message says what it would have
-        been without them (the pod waits as if none were found)."""
+        placement: Placement | None = None,
+    ) -> plugins.Preemption:
+        """DefaultPreemption's dry run over the nodes, the pods placed earlier in the pass
+        counted as bound (only nodes with a pod of lower priority than the pod's can have
+        victims: the others are given none)."""
         views = [self.view(n, usages[n.name]) for n in nodes]
         now = self.cluster.env.now
-        bound = [[plugins.BoundPod(*p) for p in n.bound_pods(now)] for n in nodes]
-        outcome = plugins.preempt(ask, statuses, views, bound)
+        bound: list[list[plugins.BoundPod]] = []
+        for n in nodes:
+            placed = placement.placed_on(n.name) if placement is not None else []
+            lower = n.lower_priority_than(ask.priority) or any(
+                p.priority < ask.priority for p in placed
+            )
+            pods = [*n.bound_pods(now), *(bound_pod(p, now) for p in placed)] if lower else []
+            bound.append([plugins.BoundPod(*p) for p in pods])
+        return plugins.preempt(ask, statuses, views, bound)
+
+    def victims(self, pod: Pod) -> tuple[WindowsNode, list[Pod]] | None:
+        """What preempting for the pending ``pod`` deletes now, and on which node: the
+        dry run on the cluster as it stands (default_preemption.go ``PostFilter``). None
+        when nothing can be preempted."""
+        ask = self.ask(pod)
+        nodes = list(self.cluster.nodes.values())
+        if ask.preemption_policy == "Never" or not any(
+            n.lower_priority_than(ask.priority) for n in nodes
+        ):
+            return None
+        # PodEligibleToPreemptOthers: not while a lower-priority pod on its nominated node
+        # is still terminating ("not eligible due to a terminating pod on the nominated node")
+        target = self.cluster.nodes.get(pod.nominated or "")
+        if target is not None and target.terminating_below(pod.priority):
+            return None
+        usages = {n.name: self._usage(n, {k.name: k.usage for k in nodes}, pod) for n in nodes}
+        statuses = self._statuses(ask, nodes, usages)
+        if statuses is None:
+            return None
+        outcome = self._dry_run(ask, nodes, statuses, usages)
         if outcome.node is None:
-            return outcome.message
-        return plugins.preemption_message(
-            [
-                s
-                if s.code != plugins.UNSCHEDULABLE
-                else plugins.FilterStatus(
-                    plugins.UNSCHEDULABLE_AND_UNRESOLVABLE, (plugins.REASON_NO_VICTIMS,)
-                )
-                for s in statuses
-            ]
-        )
+            return None
+        node = nodes[outcome.node]
+        found = [node.bound_pod(v.key) for v in outcome.victims]
+        return node, [p for p in found if p is not None]
 
     def event_message(self, why: str) -> str:
         """The FailedScheduling event's message: the FitError, cut to the API's limit."""
@@ -176,10 +256,12 @@ class Scheduler:
         ask = self.ask(pod)
         usages = placement.usages
         candidates = list(self._candidates(pod))
+        if len(candidates) == 1:
+            return candidates[0].name  # the pass found it fits (failure() is None)
         feasible = [
             node
             for node in candidates
-            if not plugins.filter_node(ask, self.view(node, usages[node.name]))
+            if not plugins.filter_node(ask, self.view(node, self._usage(node, usages, pod)))
         ]
         if len(feasible) == 1:
             return feasible[0].name
@@ -207,6 +289,8 @@ class Scheduler:
         t = plan.template
         out = []
         for name, node in self.cluster.nodes.items():
+            if node.deleting:
+                continue  # the node goes: its DaemonSet pods go with it
             ask = plugins.pod_ask(t.spec, t.kind, plan.name, node_name=name)
             view = self.view(node, node.usage)
             if untolerated_taint(ask.spec, view.taints) is None and matches_node(

@@ -35,6 +35,7 @@ import numpy as np
 
 from hpsim.node.scheduler import (
     Usage,
+    host_ports,
     insufficient_for,
     matches_node,
     pod_request,
@@ -232,20 +233,6 @@ def nonzero_request(spec: PodSpec, resource: str) -> int:
     return max(app, init)
 
 
-def _host_ports(spec: PodSpec) -> tuple[tuple[str, int], ...]:
-    # nodeports/node_ports.go getContainerPorts: app containers' ports with a hostPort.
-    # A hostNetwork pod's hostPort defaults to its containerPort (pkg/apis/core/v1/
-    # defaults.go SetDefaults_Pod defaultHostNetworkPorts). Protocol: TCP, the default
-    # (hpsim's ContainerPort carries no protocol).
-    out = []
-    for c in spec.containers:
-        for p in c.ports:
-            port = p.host_port or (p.container_port if spec.host_network else 0)
-            if port > 0:
-                out.append(("TCP", port))
-    return tuple(out)
-
-
 def _daemonset_tolerations(spec: PodSpec) -> list[Toleration]:
     wanted = list(DAEMONSET_TOLERATIONS)
     if spec.host_network:
@@ -284,7 +271,7 @@ def pod_ask(
         nonzero_memory=nonzero_request(spec, "memory"),
         images=images,
         containers=len(spec.init_containers) + len(spec.containers),
-        host_ports=_host_ports(spec),
+        host_ports=host_ports(spec),
         spread_key=workload if kind in SPREAD_KINDS else None,
         node_name=node_name or spec.node_name,
         priority=priority,

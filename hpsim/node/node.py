@@ -12,7 +12,7 @@ when one ends. Every part emits facts through the node's own
 from __future__ import annotations
 
 from functools import partial
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import simpy
 
@@ -31,7 +31,7 @@ from hpsim.node.platforms import entry_matches
 from hpsim.node.pod import ContainerState, Pod, PodStates
 from hpsim.node.printer import RUNNING, TERMINATED, Shown
 from hpsim.node.registry import Registry
-from hpsim.node.scheduler import Usage
+from hpsim.node.scheduler import Usage, host_ports
 from hpsim.node.storage import ACCOUNTED, OWNERS, Volume, WriterKey, Written
 from hpsim.scenario.derived import (
     allocatable,
@@ -78,6 +78,21 @@ NODE_LEVELS = (
 )
 
 
+def bound_pod(p: Pod, now: float) -> tuple[int, int, int, int, float, str]:
+    """A bound pod as preemption weighs it: (priority, cpu, memory, ephemeral-storage,
+    start time -- now for one not started --, name)."""
+    start = p.started if p.started is not None else now
+    return (p.priority, p.cpu_request, p.memory_request, p.ephemeral_request, start, p.name)
+
+
+def _count_down(counts: dict[Any, int], key: Any) -> None:
+    left = counts[key] - 1
+    if left:
+        counts[key] = left
+    else:
+        del counts[key]
+
+
 class PodAPI(Protocol):
     """What a node tells the control plane about the pods it runs (the API side)."""
 
@@ -117,6 +132,7 @@ class WindowsNode:
         self.labels = {**spec.all_labels, "kubernetes.io/hostname": spec.name}
         self.spec_taints = [(t.key, t.value, t.effect) for t in spec.taints]
         self.unschedulable = False
+        self.deleting = False  # its deletion has begun: no new pods of any kind
         self.ready = ready
         self.registry = registry
         self.containerd = Containerd(
@@ -215,6 +231,10 @@ class WindowsNode:
         # Pods that ended (Succeeded, Failed) and are not deleted, whose dead containers
         # are still on the volume.
         self._ended: dict[int, Pod] = {}
+        # (protocol, hostPort) in use, and the priorities of the bound pods: how many
+        # bound pods have each
+        self._ports: dict[tuple[str, int], int] = {}
+        self._priorities: dict[int, int] = {}
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -264,20 +284,23 @@ class WindowsNode:
         return {ref: c.image_size(ref) for ref in c.images()}
 
     def host_ports(self) -> set[tuple[str, int]]:
-        """(protocol, hostPort) in use by the pods bound here (NodePorts). A hostNetwork
-        pod's container ports are host ports (k/k pkg/apis/core/v1/defaults.go
-        defaultHostNetworkPorts); ContainerPort has no protocol here: TCP."""
-        out: set[tuple[str, int]] = set()
-        for pod in self._live.values():
-            if pod.ended:
-                continue
-            host = pod.template.spec.host_network
-            for c in pod.template.spec.containers:
-                for p in c.ports:
-                    port = p.host_port or (p.container_port if host else None)
-                    if port:
-                        out.add(("TCP", port))
-        return out
+        """(protocol, hostPort) in use by the pods bound here (NodePorts)."""
+        return set(self._ports)
+
+    def lower_priority_than(self, priority: int) -> bool:
+        """Whether a pod bound here has a lower priority (a preemption victim could)."""
+        return any(p < priority for p in self._priorities)
+
+    def terminating_below(self, priority: int) -> bool:
+        """Whether a pod of lower priority is being deleted here."""
+        return any(
+            p.bound and p.priority < priority and p.delete_requested is not None
+            for p in self._live.values()
+        )
+
+    def bound_pod(self, name: str) -> Pod | None:
+        """The pod bound here by that name."""
+        return next((p for p in self._live.values() if p.bound and p.name == name), None)
 
     def workload_pods(self) -> dict[str, int]:
         """Live pods bound here, by workload (PodTopologySpread's counts)."""
@@ -288,20 +311,8 @@ class WindowsNode:
         return out
 
     def bound_pods(self, now: float) -> list[tuple[int, int, int, int, float, str]]:
-        """The pods bound here as preemption weighs them: (priority, cpu, memory,
-        ephemeral-storage, start time, name)."""
-        return [
-            (
-                p.priority,
-                p.cpu_request,
-                p.memory_request,
-                p.ephemeral_request,
-                p.started if p.started is not None else now,
-                p.name,
-            )
-            for p in self._live.values()
-            if not p.ended and p.bound
-        ]
+        """The pods bound here as preemption weighs them (:func:`bound_pod`)."""
+        return [bound_pod(p, now) for p in self._live.values() if not p.ended and p.bound]
 
     # -- pods ----------------------------------------------------------------------------------
 
@@ -316,6 +327,9 @@ class WindowsNode:
 
     def bind(self, pod: Pod) -> None:
         """The scheduler bound the pod here: the kubelet starts it."""
+        for port in host_ports(pod.template.spec):
+            self._ports[port] = self._ports.get(port, 0) + 1
+        self._priorities[pod.priority] = self._priorities.get(pod.priority, 0) + 1
         if pod.ephemeral_limit is not None:
             self._limited[pod.uid] = pod
         self._live[pod.uid] = pod
@@ -334,6 +348,9 @@ class WindowsNode:
         """The pod no longer holds requests here; True if it did until now."""
         self._limited.pop(pod.uid, None)
         if pod.bound:
+            for port in host_ports(pod.template.spec):
+                _count_down(self._ports, port)
+            _count_down(self._priorities, pod.priority)
             pod.bound = False
             self.usage.add(pod, -1)
             return True

@@ -120,6 +120,8 @@ class Pod:
     # or its spec.nodeName: None for any node.
     node: str = ""
     pin: str | None = None
+    # The node a preemption freed room on for it (status.nominatedNodeName), until bound
+    nominated: str | None = None
     # When the scheduler first found no node for it (PodScheduled=False, Unschedulable):
     # what the Cluster Autoscaler looks for. None while it has not failed, or once bound.
     unschedulable_since: float | None = None

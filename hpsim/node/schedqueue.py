@@ -16,7 +16,10 @@ without trying every pod. What the filters look at (template, requests,
 priority) is the same for every pod of one workload, so:
 
 - within a workload the queue order is creation order (its pods share one
-  priority), kept as a line that only grows at its end;
+  priority), kept as a line that only grows at its end. A line holds the pods the
+  filters see alike: one workload's pods for one node pin (a DaemonSet's pod is
+  for its node alone), and a pod nominated by a preemption has a line of its own
+  (the room held for it is its own, and other pods see it as taken);
 - once one pod of a workload fails, every later one fails too in the same
   pass (usage only grows as pods bind): only the head of each workload's line
   is tried, and the pods that bind are a prefix of their line (the heads are
@@ -42,9 +45,16 @@ from hpsim.node.pod import Pod
 from hpsim.node.scheduler import Usage
 
 Key = tuple[int, float, int]
+LineKey = tuple[str, str | None, int]
 # Dead entries (bound or deleted pods) a line keeps before it is compacted: our choice,
 # so that compacting (linear in the line) is paid for by the removals.
 _COMPACT_AFTER = 64
+
+
+def line_key(pod: Pod) -> LineKey:
+    """The line a pod waits in: its workload's for its node pin, or its own once it is
+    nominated (uid 0: not nominated)."""
+    return (pod.plan.name, pod.pin, pod.uid if pod.nominated is not None else 0)
 
 
 def queue_key(pod: Pod) -> Key:
@@ -69,8 +79,8 @@ class SchedulingQueue:
     """The pending pods, by workload, in PrioritySort order."""
 
     def __init__(self) -> None:
-        self._lines: dict[str, _Line] = {}
-        self._queued: set[int] = set()  # uids of the pods in the queue
+        self._lines: dict[LineKey, _Line] = {}
+        self._queued: dict[int, LineKey] = {}  # the pods in the queue: their line, by uid
         self.fit_checks = 0  # filter runs so far: the work the passes did
 
     def __len__(self) -> int:
@@ -81,22 +91,33 @@ class SchedulingQueue:
 
     def add(self, pod: Pod) -> None:
         """A new pod joins the end of its workload's line (it is its newest)."""
-        line = self._lines.get(pod.plan.name)
+        key = line_key(pod)
+        line = self._lines.get(key)
         if line is None:
-            line = self._lines[pod.plan.name] = _Line()
+            line = self._lines[key] = _Line()
         if line.runs and line.runs[-1][0] >= len(line.pods):
             line.runs.pop()  # an empty run left by a pass
         if not line.runs or line.runs[-1][1] != pod.message:
             line.runs.append((len(line.pods), pod.message))
         line.pods.append(pod)
-        self._queued.add(pod.uid)
+        self._queued[pod.uid] = key
+
+    def moved(self, pod: Pod) -> None:
+        """The pod's line changed (it was nominated, or its nomination ended): it leaves
+        its old line for the new one."""
+        if pod.uid in self._queued and self._queued[pod.uid] != line_key(pod):
+            self.discard(pod)
+            self.add(pod)
 
     def discard(self, pod: Pod) -> None:
         """The pod leaves the queue (deleted while pending)."""
-        if pod.uid in self._queued:
-            self._queued.remove(pod.uid)
-            line = self._lines[pod.plan.name]
+        key = self._queued.pop(pod.uid, None)
+        if key is not None:
+            line = self._lines[key]
             line.dead += 1
+            if line.dead == len(line.pods):
+                del self._lines[key]  # every pod left (a nominated pod's own line)
+                return
             if line.dead > _COMPACT_AFTER and line.dead * 2 > len(line.pods):
                 self._compact(line)
 
@@ -133,7 +154,7 @@ class SchedulingQueue:
         """
         used = usage.copy()
         lines = self._lines
-        heads: list[tuple[Key, str]] = []
+        heads: list[tuple[Key, LineKey]] = []
         for name, line in lines.items():
             i = self._first(line)
             if i is not None:
@@ -155,7 +176,7 @@ class SchedulingQueue:
             binds.append((key, pod, None))
             used.add(pod)
             after.append(used.copy())
-            self._queued.remove(pod.uid)
+            del self._queued[pod.uid]
             line.dead += 1
             line.head = i + 1
             j = self._first(line)
@@ -166,8 +187,10 @@ class SchedulingQueue:
         for line, f, message in failed:
             out.extend(self._messages(line, f, message, bind_keys, after, why))
         out.sort(key=itemgetter(0))
-        for line in lines.values():
-            if line.dead > _COMPACT_AFTER and line.dead * 2 > len(line.pods):
+        for name, line in list(lines.items()):
+            if line.dead == len(line.pods):
+                del lines[name]  # every pod left: the line goes (a pin's node may be gone)
+            elif line.dead > _COMPACT_AFTER and line.dead * 2 > len(line.pods):
                 self._compact(line)
         return [(pod, message) for _, pod, message in out]
 

@@ -114,6 +114,21 @@ class Usage:
         )
 
 
+def host_ports(spec: PodSpec) -> tuple[tuple[str, int], ...]:
+    """The (protocol, hostPort) pairs a pod takes on its node (NodePorts): its app
+    containers' ports with a hostPort (nodeports/node_ports.go getContainerPorts). A
+    hostNetwork pod's hostPort defaults to its containerPort (pkg/apis/core/v1/defaults.go
+    SetDefaults_Pod defaultHostNetworkPorts). Protocol: TCP, the default (hpsim's
+    ContainerPort carries no protocol)."""
+    out = []
+    for c in spec.containers:
+        for p in c.ports:
+            port = p.host_port or (p.container_port if spec.host_network else 0)
+            if port > 0:
+                out.append(("TCP", port))
+    return tuple(out)
+
+
 def pod_request(spec: PodSpec, resource: str) -> int:
     """The pod's effective request: the larger of its app containers' sum and its largest
     init container's (k/k pkg/api/v1/resource PodRequests, no overhead on Windows here)."""
