@@ -230,7 +230,11 @@ class Cluster:
         for node in self.nodes.values():
             node.containerd.registry_changed()
 
-    def _pods_changed(self) -> None:
+    def _pods_changed(self, pod: Pod) -> None:
+        """A pod was created or ended: an ended one leaves the live pods, and the nodes'
+        image GC looks again (the images in use may have changed)."""
+        if pod.ended:
+            self._live.pop(pod.uid, None)
         for node in self.nodes.values():
             node.imagegc.changed()
 
@@ -597,11 +601,8 @@ class Cluster:
         return self.scheduler.daemon_nodes(plan)
 
     def live_pods(self) -> list[Pod]:
-        """Pods that have not ended (pruned as they end: cheap however long the run)."""
-        live = self._live
-        for uid in [u for u, p in live.items() if p.ended]:
-            del live[uid]
-        return list(live.values())
+        """Pods that have not ended (they leave as they end: cheap however long the run)."""
+        return list(self._live.values())
 
     def pod_names(self, uid: int) -> tuple[str, str]:
         """A pod's (name, workload)."""

@@ -137,6 +137,11 @@ class NodeLife:
         self.autoscaler = Autoscaler(self.settings, cluster.streams.rng("autoscaler"))
         self._provisioning: dict[str, np.random.Generator] = {}
         self._pending: dict[str, Pod] = {}
+        # What a scan reads that follows from settings alone: per pool, its allocatable
+        # and the DaemonSet pods a fresh node of it runs; per pod, what drainability reads.
+        self._alloc = {p.name: allocatable(p.node) for p in sc.pools}
+        self._daemons: dict[str, tuple[int, int, int]] = {}
+        self._movables: dict[int, MovablePod] = {}
         self._next: float | None = None  # the scan tick asked for
         self._gen = 0
 
@@ -308,6 +313,9 @@ class NodeLife:
         )
         pending: list[PendingPod] = []
         self._pending = {}
+        if len(self._movables) > 2 * len(cluster.live_pods()) + 64:
+            live = {p.uid for p in cluster.live_pods()}
+            self._movables = {u: m for u, m in self._movables.items() if u in live}
         for pod in cluster.live_pods():
             if pod.bound or pod.state != "Pending" or pod.unschedulable_since is None:
                 continue
@@ -328,6 +336,9 @@ class NodeLife:
 
     def _daemon_requests(self, pool: NodePool) -> tuple[int, int, int]:
         """The DaemonSet pods a fresh node of the pool runs: cpu, memory, count."""
+        known = self._daemons.get(pool.name)
+        if known is not None:
+            return known
         cpu = memory = count = 0
         view = self._template(pool)
         for plan in self.cluster.loaded.workloads:
@@ -341,7 +352,8 @@ class NodeLife:
                 ask.spec, view.labels
             ):
                 cpu, memory, count = cpu + ask.cpu_m, memory + ask.memory, count + 1
-        return cpu, memory, count
+        known = self._daemons[pool.name] = (cpu, memory, count)
+        return known
 
     def _template(self, pool: NodePool, usage: Usage | None = None) -> plugins.NodeView:
         """A sanitized template node of the pool (no condition taints), ``usage`` on it."""
@@ -350,7 +362,7 @@ class NodeLife:
         usage = usage or Usage()
         return plugins.NodeView(
             name=name,
-            alloc=allocatable(spec),
+            alloc=self._alloc[pool.name],
             labels={**spec.all_labels, "kubernetes.io/hostname": name},
             taints=[(t.key, t.value, t.effect) for t in spec.taints],
             unschedulable=False,
@@ -360,7 +372,7 @@ class NodeLife:
         )
 
     def _group(self, pool: NodePool) -> NodeGroup:
-        alloc = allocatable(pool.node)
+        alloc = self._alloc[pool.name]
         lo, hi = pool.bounds
         ds_cpu, ds_mem, ds_pods = self._daemon_requests(pool)
         return NodeGroup(
@@ -380,7 +392,7 @@ class NodeLife:
 
     def _node_state(self, inst: Instance) -> NodeState:
         node = self.cluster.nodes.get(inst.name)
-        alloc = allocatable(inst.pool.node)
+        alloc = self._alloc[inst.pool.name]
         if node is None:
             return NodeState(
                 inst.name,
@@ -394,7 +406,8 @@ class NodeLife:
             )
         pods = [p for p in node.live_pods() if p.bound]
         ds = [p for p in pods if p.template.kind == "DaemonSet"]
-        movable = tuple(self._movable(p) for p in pods)
+        movables = self._movables
+        movable = tuple(movables.get(p.uid) or self._movable(p) for p in pods)
         return NodeState(
             inst.name,
             inst.pool.name,
@@ -414,8 +427,13 @@ class NodeLife:
             movable,
         )
 
+    def _movable(self, pod: Pod) -> MovablePod:
+        """What drainability reads of a bound pod (kept until the pod ends)."""
+        out = self._movables[pod.uid] = self._drainable(pod)
+        return out
+
     @staticmethod
-    def _movable(pod: Pod) -> MovablePod:
+    def _drainable(pod: Pod) -> MovablePod:
         t = pod.template
         kind = {"Deployment": "ReplicaSet", "Pod": None}.get(t.kind, t.kind)
         local = tuple(

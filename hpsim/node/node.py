@@ -347,6 +347,7 @@ class WindowsNode:
     def release(self, pod: Pod) -> bool:
         """The pod no longer holds requests here; True if it did until now."""
         self._limited.pop(pod.uid, None)
+        self._live.pop(pod.uid, None)
         if pod.bound:
             for port in host_ports(pod.template.spec):
                 _count_down(self._ports, port)

@@ -271,10 +271,10 @@ class PodStates:
     def __init__(
         self,
         emit: Emitter,
-        on_live: Callable[[], None] | None = None,
+        on_live: Callable[[Pod], None] | None = None,
         on_running: Callable[[Pod], None] | None = None,
     ) -> None:
-        """``on_live`` is told when a pod is created or ends (the pods that exist change);
+        """``on_live`` is told of a pod that is created or ends (the pods that exist change);
         ``on_running`` when one goes Running."""
         self._emit = emit
         self._on_live = on_live
@@ -298,7 +298,7 @@ class PodStates:
         if new == "Running" and self._on_running is not None:
             self._on_running(pod)
         if self._on_live is not None and (not old or (new in ENDED and old not in ENDED)):
-            self._on_live()
+            self._on_live(pod)
 
     def refresh(self, pod: Pod, now: float) -> None:
         """A container's state changed: a transition (from = to) if what kubectl shows

@@ -1,0 +1,125 @@
+"""Benchmark: a pool of Windows nodes for 30 days under the Cluster Autoscaler.
+
+``benchmarks/month.yaml``'s workloads, scaled to ``--nodes`` nodes at the same pods
+per node (web replicas and batch arrivals times the node count), on a pool the
+autoscaler sizes between half the nodes and all of them. As ``bench_core.py``,
+it reports cost per pod lifecycle: the run's wall time per pod times the event
+rate of a bare simpy loop timed in the same process, so that the figure does not
+move with the machine's load. ``--nodes 10,20`` runs each size and prints how the
+time grows with the node count.
+
+    python benchmarks/bench_pool.py [--nodes 20] [--days 30]
+
+The last line is one JSON object (of the last size run): pods, wall_s,
+bare_events_per_s, cost_per_pod, peak_rss_mib, nodes_mean, and, with several
+sizes, time_ratio (the largest's wall time over the smallest's) and nodes_ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_core import Bare, CountingEnvironment  # noqa: E402
+
+from hpsim.cluster.cluster import Cluster  # noqa: E402
+from hpsim.gcpause import paused_gc  # noqa: E402
+from hpsim.observe.recorder import Recorder  # noqa: E402
+from hpsim.observe.results import tables_from_records  # noqa: E402
+from hpsim.scenario.load import load_data  # noqa: E402
+
+MONTH = Path(__file__).with_name("month.yaml")
+SLICE_S = 86_400.0
+
+
+def pool_scenario(nodes: int, days: int) -> dict[str, Any]:
+    """month.yaml on ``nodes`` nodes: the same pods per node, autoscaled from nodes/2."""
+    data = yaml.safe_load(MONTH.read_text())
+    data["name"] = f"pool-{nodes}"
+    data["duration"] = f"{days}d"
+    template = data.pop("node")
+    data["nodePools"] = [
+        {"name": "win", "min": max(1, nodes // 2), "max": nodes, "count": nodes, "node": template}
+    ]
+    for w in data["workloads"]:
+        m = w["manifest"]
+        if m["kind"] == "Deployment":
+            m["spec"]["replicas"] *= nodes
+        if "arrivals" in w:
+            rate = w["arrivals"]["poisson"]
+            number, per = rate.split("/")
+            w["arrivals"] = {"poisson": f"{float(number) * nodes:g}/{per}"}
+    return copy.deepcopy(data)
+
+
+def measure(nodes: int, days: int) -> dict[str, Any]:
+    loaded = load_data(pool_scenario(nodes, days), file=str(MONTH), base_dir=str(MONTH.parent))
+    env = CountingEnvironment()
+    rec = Recorder()
+    cluster = Cluster(loaded, seed=1, emit=rec, env=env)
+    bare = Bare()
+    elapsed = 0.0
+    t0 = time.perf_counter()
+    cluster.start()
+    elapsed += time.perf_counter() - t0
+    end = float(loaded.scenario.duration)
+    until = 0.0
+    while until < end:
+        until = min(end, until + SLICE_S)
+        before = env.processed
+        t0 = time.perf_counter()
+        with paused_gc():
+            cluster.advance(until)
+        elapsed += time.perf_counter() - t0
+        bare.run(env.processed - before)
+    t0 = time.perf_counter()
+    cluster.finish()
+    elapsed += time.perf_counter() - t0
+    pods = rec.pod_count
+    baseline = bare.events / bare.seconds
+    nodes_table = tables_from_records(rec)["nodes"]
+    alive = nodes_table["deleted_s"].fillna(end) - nodes_table["registered_s"]
+    out = {
+        "nodes": nodes,
+        "events": env.processed,
+        "pods": pods,
+        "wall_s": round(elapsed, 3),
+        "bare_events_per_s": round(baseline),
+        "cost_per_pod": round(elapsed / pods * baseline, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "nodes_mean": round(float(alive.clip(lower=0).sum()) / end, 2),
+    }
+    print(
+        f"{nodes} nodes: {pods} pods, {env.processed} events in {elapsed:.2f} s, "
+        f"cost per pod {out['cost_per_pod']}, {out['nodes_mean']} nodes on average",
+        file=sys.stderr,
+    )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", default="20", help="node counts, comma-separated")
+    parser.add_argument("--days", type=int, default=30)
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.nodes.split(",")]
+    runs = [measure(n, args.days) for n in sizes]
+    last = dict(runs[-1])
+    if len(runs) > 1:
+        last["time_ratio"] = round(runs[-1]["wall_s"] / runs[0]["wall_s"], 2)
+        last["nodes_ratio"] = round(runs[-1]["nodes"] / runs[0]["nodes"], 2)
+    print(json.dumps(last))
+
+
+if __name__ == "__main__":
+    main()
