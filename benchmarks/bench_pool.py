@@ -30,13 +30,13 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_core import Bare, CountingEnvironment  # noqa: E402
+from bench_core import Bare, CountingEnvironment
 
-from hpsim.cluster.cluster import Cluster  # noqa: E402
-from hpsim.gcpause import paused_gc  # noqa: E402
-from hpsim.observe.recorder import Recorder  # noqa: E402
-from hpsim.observe.results import tables_from_records  # noqa: E402
-from hpsim.scenario.load import load_data  # noqa: E402
+from hpsim.cluster.cluster import Cluster
+from hpsim.gcpause import paused_gc
+from hpsim.observe.recorder import Recorder
+from hpsim.observe.results import tables_from_records
+from hpsim.scenario.load import load_data
 
 MONTH = Path(__file__).with_name("month.yaml")
 SLICE_S = 86_400.0
