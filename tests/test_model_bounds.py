@@ -21,7 +21,7 @@ from hpsim.errors import HpsimError
 from hpsim.node.controllers import Controller, JobController, ReplicaController
 from hpsim.node.pod import Pod
 from hpsim.node.runloop import CHECK_EVERY, run_watched
-from hpsim.node.schedqueue import queue_key
+from hpsim.node.schedqueue import ACTIVE, WAITING, SchedulingQueue, queue_key
 from hpsim.node.scheduler import Usage
 from hpsim.node.storage import Volume
 from hpsim.observe.recorder import Recorder
@@ -217,40 +217,41 @@ def test_pending_pods_cost_linear_work(burst, monkeypatch):
     assert large <= 4.4 * small, (small, large)
 
 
-class _FullScan:
-    """The queue as it was: sort every pending pod and try each, on every change."""
+class _FullScan(SchedulingQueue):
+    """The queue with its pass done the plain way: every pod in activeQ (its line's, or a
+    waiting line's new pods) tried in queue order, one fit check each. When lines wait
+    and move is the queue's own (move_all, flush_backoff), left as it is."""
 
-    def __init__(self) -> None:
-        self.pods: list[Pod] = []
-        self.fit_checks = 0
-
-    def __len__(self) -> int:
-        return len(self.pods)
-
-    def __contains__(self, p: Pod) -> bool:
-        return p in self.pods
-
-    def add(self, p: Pod) -> None:
-        self.pods.append(p)
-
-    def discard(self, p: Pod) -> None:
-        if p in self.pods:
-            self.pods.remove(p)
-
-    def moved(self, p: Pod) -> None:
-        pass  # one list: a pod's line does not matter
-
-    def cycle(self, usage: Usage, why: Any) -> list[tuple[Pod, str | None]]:
+    def cycle(self, usage: Usage, why: Any, now: float = 0.0) -> list[tuple[Pod, str | None]]:
         used = usage.copy()
+        lines, queued = self._lines, self._queued
+        solo = {p.uid for p in self._solo}
+        self._solo = []
+        tried_lines = {k for k, line in lines.items() if line.state == ACTIVE}
+        trying: list[Pod] = []
+        for key, line in lines.items():
+            first_solo = False
+            for p in line.pods:
+                if p.uid not in queued:
+                    continue
+                first_solo = first_solo or p.uid in solo
+                if key in tried_lines or first_solo:
+                    trying.append(p)
         out: list[tuple[Pod, str | None]] = []
-        for p in sorted(self.pods, key=queue_key):
+        for p in sorted(trying, key=queue_key):
             message = why(p, used)
             if message is None:
-                self.pods.remove(p)
                 used.add(p)
+                lines[queued.pop(p.uid)].dead += 1
                 out.append((p, None))
             elif p.message != message:
                 out.append((p, message))
+        for key in tried_lines:
+            line = lines[key]
+            line.state, line.attempts, line.stamp = WAITING, line.attempts + 1, now
+        for key, line in list(lines.items()):
+            if line.dead == len(line.pods):
+                del lines[key]
         return out
 
 
@@ -301,7 +302,7 @@ def test_ordered_queue_decides_as_a_full_scan(seed):
         rec = Recorder()
         wn = Cluster(loaded, seed, rec)
         if full_scan:
-            wn.pending = _FullScan()  # type: ignore[assignment]
+            wn.pending = _FullScan()
         wn.run()
         tables.append(tables_from_records(rec))
     new, old = tables

@@ -131,7 +131,11 @@ class Cluster:
         self.nodes: dict[str, WindowsNode] = {}  # registered nodes, in the order they joined
         self._images: dict[tuple[str, float], dict[str, Image]] = {}
         self.scheduler = Scheduler(self, sc.cluster.scheduler, self.streams.rng("scheduler"))
-        self.pending = SchedulingQueue()
+        settings = sc.cluster.scheduler
+        self.pending = SchedulingQueue(
+            settings.pod_initial_backoff_seconds, settings.pod_max_backoff_seconds
+        )
+        self._flushes: set[float] = set()  # backoffQ flushes already waited for
         self.verdicts: dict[str, TemplateVerdict] = {
             w.name: v for w, v in zip(loaded.workloads, scenario_verdicts(loaded), strict=True)
         }
@@ -221,7 +225,12 @@ class Cluster:
         ``MoveAllToActiveOrBackoffQueue``), the autoscaler looks."""
         for ctl in self._daemons:
             ctl.nodes_changed()
-        self.schedule()
+        self.schedule(moved=True)
+
+    def node_updated(self) -> None:
+        """A node's condition and its taint went (kubelet's eviction manager): a Node
+        update, which moves the pods waiting for room (``MoveAllToActiveOrBackoffQueue``)."""
+        self.schedule(moved=True)
 
     def _pod_running(self, pod: Pod) -> None:
         self.life.pod_running(pod)
@@ -459,17 +468,24 @@ class Cluster:
             return
         self._bind(pod, node)
 
-    def schedule(self) -> None:
-        """Try every pending pod in queue order (priority, then creation): the queue
-        works out which bind and whose FailedScheduling message changes."""
-        if not self.pending:
+    def schedule(self, moved: bool = False) -> None:
+        """Try the pods in activeQ in queue order (priority, then creation): the queue
+        works out which bind and whose FailedScheduling message changes. ``moved``: a
+        cluster event that may admit waiting pods happened (a pod released its node's
+        resources, a node joined or changed), and the queue moves them to activeQ or
+        backoffQ (hpsim.node.schedqueue)."""
+        pending = self.pending
+        if not pending:
             self._level()
             self.life.changed()
             return
+        if moved:
+            self._flush_at(pending.move_all(self.env.now))
         placement = Placement({name: n.usage for name, n in self.nodes.items()}, {})
         scheduler = self.scheduler
         failed = []
-        for pod, why in self.pending.cycle(placement, scheduler.failure):  # type: ignore[arg-type]
+        tried = pending.cycle(placement, scheduler.failure, self.env.now)  # type: ignore[arg-type]
+        for pod, why in tried:
             if why is None:
                 self._bind(pod, self.nodes[placement.chosen.pop(pod.uid)])
             else:
@@ -489,6 +505,19 @@ class Cluster:
             self._preempt_for(pod)
         self._level()
         self.life.changed()
+
+    def _flush_at(self, due: float | None) -> None:
+        """Wake at the backoffQ flush that moves a backing-off line to activeQ."""
+        if due is not None and due not in self._flushes:
+            self._flushes.add(due)
+            Process(self.env, self._flush(due))
+
+    def _flush(self, due: float) -> Generator[simpy.Event, Any, None]:
+        yield Timeout(self.env, due - self.env.now)
+        self._flushes.discard(due)
+        if self.pending.flush_backoff(self.env.now):
+            self.schedule()
+        self._flush_at(self.pending.next_due())
 
     def _preempt_for(self, pod: Pod) -> None:
         """DefaultPreemption after the pod's failed attempt: the dry run's victims are
@@ -537,7 +566,7 @@ class Cluster:
     def _release(self, pod: Pod) -> None:
         node = self.nodes.get(pod.node)
         if node is not None and node.release(pod):
-            self.schedule()
+            self.schedule(moved=True)  # an assigned pod deleted (EventsToRegister)
 
     def delete_pod(self, pod: Pod, reason: str = "Deleted") -> simpy.Process | None:
         """Graceful deletion; the owner is told once the pod is gone."""
@@ -626,7 +655,7 @@ class Cluster:
                 node.unschedulable = bool(ev.cordon)
                 reason = "NodeNotSchedulable" if ev.cordon else "NodeSchedulable"
                 node.emit.event(now, "Node", node.name, reason, "")
-            self.schedule()
+            self.schedule(moved=True)
         elif ev.drain is not None:
             for node in self.nodes.values():
                 node.unschedulable = True

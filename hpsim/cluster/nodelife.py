@@ -51,6 +51,7 @@ from hpsim.scenario.schema import AutoscalerFlags, NodePool
 
 if TYPE_CHECKING:
     from hpsim.cluster.cluster import Cluster
+    from hpsim.node.node import WindowsNode
 
 # How often the kubelet checks the runtime's status, network included (k/k
 # pkg/kubelet/kubelet.go Run: go wait.Until(kl.updateRuntimeUp, 5*time.Second, ...)).
@@ -142,6 +143,8 @@ class NodeLife:
         self._alloc = {p.name: allocatable(p.node) for p in sc.pools}
         self._daemons: dict[str, tuple[int, int, int]] = {}
         self._movables: dict[int, MovablePod] = {}
+        # Each node as the autoscaler last read it, with what it was read at (_node_state)
+        self._states: dict[str, tuple[tuple[Any, ...], NodeState]] = {}
         self._next: float | None = None  # the scan tick asked for
         self._gen = 0
 
@@ -316,7 +319,8 @@ class NodeLife:
         if len(self._movables) > 2 * len(cluster.live_pods()) + 64:
             live = {p.uid for p in cluster.live_pods()}
             self._movables = {u: m for u, m in self._movables.items() if u in live}
-        for pod in cluster.live_pods():
+            self._states = {n: s for n, s in self._states.items() if n in cluster.nodes}
+        for pod in cluster.pending.pods():  # by uid: the order pods were created in
             if pod.bound or pod.state != "Pending" or pod.unschedulable_since is None:
                 continue
             key = f"{pod.template.namespace}/{pod.name}"
@@ -391,7 +395,17 @@ class NodeLife:
         )
 
     def _node_state(self, inst: Instance) -> NodeState:
+        """The node as the autoscaler reads it; kept while its pods and state stay."""
         node = self.cluster.nodes.get(inst.name)
+        if node is None:
+            return self._read_node(inst, None)
+        key = (node.version, node.unschedulable, inst.cordoned, inst.registered, inst.ready)
+        known = self._states.get(inst.name)
+        if known is None or known[0] != key:
+            known = self._states[inst.name] = (key, self._read_node(inst, node))
+        return known[1]
+
+    def _read_node(self, inst: Instance, node: WindowsNode | None) -> NodeState:
         alloc = self._alloc[inst.pool.name]
         if node is None:
             return NodeState(

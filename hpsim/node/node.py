@@ -101,6 +101,7 @@ class PodAPI(Protocol):
     def container_restarted(self, pod: Pod, c: ContainerState) -> None: ...
     def may_restart(self, pod: Pod) -> bool: ...
     def schedule(self) -> None: ...
+    def node_updated(self) -> None: ...
     def pod_names(self, uid: int) -> tuple[str, str]: ...
 
 
@@ -221,10 +222,14 @@ class WindowsNode:
             storage=self.kubelet.storage_usage,
             limited=lambda: list(self._limited.values()),
             evict=self.evict,
-            conditions_cleared=api.schedule,
+            conditions_cleared=api.node_updated,
         )
         self.usage = Usage()
         self._live: dict[int, Pod] = {}  # pods bound here that have not ended, by uid
+        self._by_workload: dict[str, int] = {}  # the same pods, counted by workload
+        # Counts binds and releases: what is read of the pods bound here is the same while
+        # it is (the autoscaler's view of the node is kept by it).
+        self.version = 0
         # Bound pods with an ephemeral-storage limit that have not ended: what kubelet's
         # local storage eviction looks at.
         self._limited: dict[int, Pod] = {}
@@ -303,12 +308,8 @@ class WindowsNode:
         return next((p for p in self._live.values() if p.bound and p.name == name), None)
 
     def workload_pods(self) -> dict[str, int]:
-        """Live pods bound here, by workload (PodTopologySpread's counts)."""
-        out: dict[str, int] = {}
-        for pod in self._live.values():
-            if not pod.ended:
-                out[pod.plan.name] = out.get(pod.plan.name, 0) + 1
-        return out
+        """Live pods bound here, by workload (PodTopologySpread's counts); read only."""
+        return self._by_workload
 
     def bound_pods(self, now: float) -> list[tuple[int, int, int, int, float, str]]:
         """The pods bound here as preemption weighs them (:func:`bound_pod`)."""
@@ -333,6 +334,8 @@ class WindowsNode:
         if pod.ephemeral_limit is not None:
             self._limited[pod.uid] = pod
         self._live[pod.uid] = pod
+        self._by_workload[pod.plan.name] = self._by_workload.get(pod.plan.name, 0) + 1
+        self.version += 1
         self.usage.add(pod)
         pod.set_state("Scheduled", self.env.now, self.states)
         self.emit.event(
@@ -347,7 +350,9 @@ class WindowsNode:
     def release(self, pod: Pod) -> bool:
         """The pod no longer holds requests here; True if it did until now."""
         self._limited.pop(pod.uid, None)
-        self._live.pop(pod.uid, None)
+        if self._live.pop(pod.uid, None) is not None:
+            _count_down(self._by_workload, pod.plan.name)
+            self.version += 1
         if pod.bound:
             for port in host_ports(pod.template.spec):
                 _count_down(self._ports, port)
@@ -429,7 +434,8 @@ class WindowsNode:
         """Pods that have not ended (pruned as they end: cheap however long the run)."""
         live = self._live
         for uid in [u for u, p in live.items() if p.ended]:
-            del live[uid]
+            _count_down(self._by_workload, live.pop(uid).plan.name)
+            self.version += 1
         return list(live.values())
 
     def free_pod_storage(self, pod: Pod) -> None:

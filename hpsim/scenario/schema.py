@@ -1078,6 +1078,12 @@ class SchedulerSettings(Model):
     scoring_strategy: Literal["LeastAllocated", "MostAllocated"] = "LeastAllocated"
     # Score plugin weights; a plugin left out keeps its default (SCORE_PLUGINS), 0 turns it off.
     weights: dict[str, int] = {}
+    # The scheduling queue's back-off for a pod that failed: initial x 2^(attempts-1), capped
+    # (k/k pkg/scheduler/apis/config/v1/defaults.go SetDefaults_KubeSchedulerConfiguration:
+    # PodInitialBackoffSeconds 1, PodMaxBackoffSeconds 10; validation.go
+    # ValidateKubeSchedulerConfiguration refuses initial <= 0 and max < initial).
+    pod_initial_backoff_seconds: int = Field(1, ge=1, le=3600)
+    pod_max_backoff_seconds: int = Field(10, ge=1, le=3600)
 
     @field_validator("weights")
     @classmethod
@@ -1090,6 +1096,15 @@ class SchedulerSettings(Model):
             if not 0 <= w <= 100:
                 raise ValueError(f"the weight of {name} must be between 0 and 100 (found {w})")
         return v
+
+    @model_validator(mode="after")
+    def _backoff(self) -> SchedulerSettings:
+        if self.pod_max_backoff_seconds < self.pod_initial_backoff_seconds:
+            raise ValueError(
+                f"podMaxBackoffSeconds ({self.pod_max_backoff_seconds}) is less than "
+                f"podInitialBackoffSeconds ({self.pod_initial_backoff_seconds})"
+            )
+        return self
 
     @property
     def plugin_weights(self) -> dict[str, int]:
