@@ -201,7 +201,7 @@ class Stop:
     source: str = SCHEDULER  # "kube-scheduler" or "hpsim"
     detail: str = ""
     needed_bytes: float = 0.0  # hpsim's disk check: what the next replica would add
-    left_bytes: float = 0.0  # ... and what that would leave free
+    left_bytes: float = 0.0  # ... and what the volume would then have free
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,41 +227,47 @@ class FitResult:
 
 
 def _disk_stop(node: FitNode, placed: int, ephemeral: int) -> Stop | None:
-    """hpsim's check for the next replica on ``node`` with ``placed`` already there."""
-    disk = node.disk
-    pull = node.pull.bytes if placed == 0 else 0
-    eph = (placed + 1) * ephemeral
-    need = pull + eph
-    left = disk.free - need
+    """hpsim's check for the next replica on ``node`` with ``placed`` already there: the
+    pod's images land with the first replica, and every replica's ephemeral-storage
+    request is bytes it will write on the volume."""
+    disk, p = node.disk, node.pull
+    n = placed + 1
+    eph = n * ephemeral
+    left = disk.free - p.bytes - eph
     if left >= disk.floor and left >= 0:
         return None
     parts = []
-    if pull:
-        p = node.pull
+    if p.bytes and placed == 0:
         parts.append(
-            f"pulling {', '.join(p.refs)} adds {bytes_words(p.bytes)} "
-            f"({bytes_words(p.compressed)} compressed + {bytes_words(p.unpacked)} unpacked)"
+            f"pulling {', '.join(p.refs)} ({bytes_words(p.bytes)}: "
+            f"{bytes_words(p.compressed)} compressed + {bytes_words(p.unpacked)} unpacked)"
         )
+    elif p.bytes:
+        parts.append(f"{', '.join(p.refs)} pulled ({bytes_words(p.bytes)})")
     if eph:
-        n = placed + 1
+        whose = "its" if n == 1 else f"{n} replicas'"
         parts.append(
-            f"{n} replica{'s' if n > 1 else ''}' ephemeral-storage request"
-            f"{'s' if n > 1 else ''} ({bytes_words(eph)})"
+            f"{whose} ephemeral-storage request{'s' if n > 1 else ''} ({bytes_words(eph)})"
         )
-    what = " and ".join(parts) if parts else "nothing more"
-    if disk.floor:
+    if not parts:
         detail = (
-            f"{what}: {bytes_words(max(left, 0.0))} of {bytes_words(disk.capacity)} would be "
-            f"left free, below {SIGNAL}<{disk.threshold} ({bytes_words(disk.floor)}): "
-            "kubelet would reclaim images and evict pods"
+            f"{bytes_words(disk.free)} of {bytes_words(disk.capacity)} free, already below "
+            f"{SIGNAL}<{disk.threshold} ({bytes_words(disk.floor)})"
+        )
+    elif disk.floor:
+        detail = (
+            f"{' and '.join(parts)} would leave {bytes_words(max(left, 0.0))} of "
+            f"{bytes_words(disk.capacity)} free, below {SIGNAL}<{disk.threshold} "
+            f"({bytes_words(disk.floor)}): kubelet would reclaim images and evict pods"
         )
     else:
         detail = (
-            f"{what}: needs {bytes_words(need)}, {bytes_words(disk.free)} free "
-            f"(no {SIGNAL} threshold enforced: {NO_SPACE})"
+            f"{' and '.join(parts)} would not fit in the {bytes_words(disk.free)} free "
+            f"(no {SIGNAL} threshold enforced before Kubernetes 1.31): {NO_SPACE}"
         )
-    label = REASON_IMAGE_DISK if pull else REASON_DISK
-    return Stop(DISK_PLUGIN, (label,), HPSIM, f"{label}: {detail}", float(need), float(left))
+    label = REASON_IMAGE_DISK if p.bytes and placed == 0 else REASON_DISK
+    added = (p.bytes if placed == 0 else 0) + ephemeral
+    return Stop(DISK_PLUGIN, (label,), HPSIM, f"{label}: {detail}", float(added), float(left))
 
 
 def _place(view: plugins.NodeView, ask: plugins.PodAsk) -> None:
