@@ -22,6 +22,7 @@ from hpsim import __version__
 from hpsim.errors import HpsimError
 from hpsim.experiment.options import (
     add_allow_outside,
+    add_fit_parser,
     add_output_options,
     add_run_options,
     add_stream_options,
@@ -187,6 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     add_allow_outside(r)
     r.set_defaults(func=_cmd_run)
     add_sweep_parser(sub)
+    add_fit_parser(sub)
 
     ini = sub.add_parser("init", help="write a starter scenario folder that runs as it is")
     ini.add_argument(

@@ -72,7 +72,8 @@ PENDING_PODS_LIMIT = 200_000
 _WATCH_EVENTS = 10_000
 
 
-def _priority(spec: Any) -> int:
+def pod_priority(spec: Any) -> int:
+    """spec.priority, else the built-in PriorityClass its priorityClassName names, else 0."""
     if spec.priority is not None:
         return int(spec.priority)
     return _PRIORITY_CLASSES.get(spec.priority_class_name or "", 0)
@@ -356,7 +357,7 @@ class Cluster:
                     for c in spec.containers
                     if c.resources.limits.get("ephemeral-storage")
                 },
-                priority=_priority(spec),
+                priority=pod_priority(spec),
                 host_process=verdict.host_process,
                 refusal=verdict.refusal(),
                 nonzero_cpu_m=nonzero_request(spec, "cpu"),

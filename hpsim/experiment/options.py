@@ -220,3 +220,48 @@ def _sweep_command(args: argparse.Namespace) -> int:
     from hpsim.experiment.commands import sweep_command
 
     return sweep_command(args)
+
+
+def add_fit_parser(sub: Any) -> None:
+    """The ``hpsim fit`` subcommand."""
+    f = sub.add_parser(
+        "fit",
+        help="how many more replicas of a pod fit on the pool, and what stops the next one",
+        description="Place copies of the pod one at a time with hpsim's kube-scheduler "
+        "(filters, scores, seeded tie-breaks) until none fits, as cluster-capacity does, "
+        "counting what Windows adds: the image's disk and ephemeral-storage against "
+        "nodefs.available. Asked of the cluster at --at TIME of the scenario's run "
+        "(default: its end), or of one fresh node of a pool (--fresh POOL).",
+    )
+    f.add_argument("scenario", metavar="SCENARIO")
+    f.add_argument(
+        "--pod",
+        required=True,
+        metavar="MANIFEST",
+        help="a Pod or workload manifest (its pod template is used)",
+    )
+    where = f.add_mutually_exclusive_group()
+    where.add_argument(
+        "--at",
+        metavar="TIME",
+        default=None,
+        help="simulated time of the run to ask at, e.g. 6h (default: the end of the run)",
+    )
+    where.add_argument(
+        "--fresh", metavar="POOL", default=None, help="ask about one new node of this pool"
+    )
+    f.add_argument(
+        "--seed",
+        type=whole_number,
+        default=None,
+        help="seed (default: the scenario's; its first replication's streams)",
+    )
+    f.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    add_allow_outside(f)
+    f.set_defaults(func=_fit_command)
+
+
+def _fit_command(args: argparse.Namespace) -> int:
+    from hpsim.experiment.fitcmd import fit_command
+
+    return fit_command(args)

@@ -336,6 +336,16 @@ class Containerd:
         )
         return (0 if self._discard else blobs) + snaps
 
+    def held(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The blobs (layer digests) and snapshots (chain IDs) in the store now: what a
+        pull would not fetch or apply again (a copy: reading it changes nothing)."""
+        return frozenset(self._blobs), frozenset(self._snapshots)
+
+    @property
+    def discards_unpacked_layers(self) -> bool:
+        """``discard_unpacked_layers``: blobs are deleted once their image is unpacked."""
+        return self._discard
+
     @property
     def content_bytes(self) -> int:
         return sum(self._blobs.values())

@@ -69,8 +69,9 @@ class Draws:
 # One random stream per purpose (common random numbers: compared scenarios share them).
 STREAMS = ("arrivals", "lifetimes", "demand", "spikes")
 # Streams of the cluster's own choices (not keyed by workload): kube-scheduler's tie-breaks,
-# the autoscaler's expander, node provisioning times (keyed by pool).
-CLUSTER_STREAMS = ("scheduler", "autoscaler", "provisioning")
+# the autoscaler's expander, node provisioning times (keyed by pool), and the tie-breaks of
+# ``hpsim fit``'s what-if placements (a stream of its own: asking never moves the run's).
+CLUSTER_STREAMS = ("scheduler", "autoscaler", "provisioning", "fit")
 
 
 class Streams:
