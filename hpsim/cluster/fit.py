@@ -384,9 +384,9 @@ def live_nodes(cluster: Cluster, ask: plugins.PodAsk, refs: Sequence[str]) -> li
             usage=usage,
             nonzero_cpu_m=usage.nonzero_cpu_m,
             nonzero_memory=usage.nonzero_memory,
-            images=node.images_held(),
+            images=dict(node.images_held()),  # copies: replicas placed here change them
             host_ports=node.host_ports(),
-            workload_pods=node.workload_pods(),
+            workload_pods=dict(node.workload_pods()),
         )
         spec = node.spec
         blobs, chains = node.containerd.held()

@@ -258,16 +258,22 @@ class Scheduler:
         candidates = list(self._candidates(pod))
         if len(candidates) == 1:
             return candidates[0].name  # the pass found it fits (failure() is None)
-        feasible = [
-            node
-            for node in candidates
-            if not plugins.filter_node(ask, self.view(node, self._usage(node, usages, pod)))
-        ]
-        if len(feasible) == 1:
-            return feasible[0].name
         nodes = self.cluster.nodes
         everyone = [self.view(n, usages[n.name], images=True) for n in nodes.values()]
         by_name = {v.name: v for v in everyone}
+        nominated = self.nominated
+        feasible = [
+            node
+            for node in candidates
+            if not plugins.filter_node(
+                ask,
+                self.view(node, self._usage(node, usages, pod))
+                if nominated.get(node.name)
+                else by_name[node.name],
+            )
+        ]
+        if len(feasible) == 1:
+            return feasible[0].name
         views = [by_name[n.name] for n in feasible]
         i = plugins.choose(
             ask,

@@ -307,6 +307,7 @@ class Containerd:
         self._room = room
         self._registry = registry
         self._images: dict[str, Image] = {}
+        self._sizes: dict[str, int] = {}  # the same images' compressed sizes (image_sizes)
         self._blobs: dict[str, int] = {}  # digest -> compressed bytes
         self._snapshots: dict[str, int] = {}  # chain ID -> unpacked bytes
         self._fetching: dict[str, simpy.Event] = {}  # digest -> lock of its download in flight
@@ -325,6 +326,11 @@ class Containerd:
     def image_size(self, ref: str) -> int:
         """Compressed size, as the CRI reports it (not the disk the image takes)."""
         return self._images[ref].size
+
+    def image_sizes(self) -> dict[str, int]:
+        """Every image in the store with its :meth:`image_size`; read only (the scheduler
+        reads it for every node it scores)."""
+        return self._sizes
 
     def missing_bytes(self, image: Image) -> int:
         """Bytes a pull of ``image`` would add: blobs not in the store + snapshots not applied."""
@@ -364,6 +370,7 @@ class Containerd:
                 self._blobs[layer.digest] = layer.size
             self._snapshots[chain] = layer.unpacked
         self._images[image.ref] = image
+        self._sizes[image.ref] = image.size
 
     # -- the registry ----------------------------------------------------------------------
 
@@ -452,6 +459,7 @@ class Containerd:
         self._jobs.remove(job)
         self._leases.remove(image)
         self._images[ref] = image
+        self._sizes[ref] = image.size
         if self._discard:
             self._discard_blobs(image)
         work = job.work
@@ -599,6 +607,7 @@ class Containerd:
     def remove_image(self, ref: str) -> tuple[int, int]:
         """Delete an image. Returns (content_bytes_freed, snapshot_bytes_freed)."""
         image = self._images.pop(ref)
+        del self._sizes[ref]
         holders = [*self._images.values(), *self._leases]
         kept_blobs = {layer.digest for img in holders for layer in img.layers}
         kept_chains = {chain for img in holders for chain in img.chain_ids}

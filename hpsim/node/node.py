@@ -285,8 +285,7 @@ class WindowsNode:
     def images_held(self) -> dict[str, int]:
         """The images in containerd's store and their sizes, as node.status.images lists
         them (the compressed size on containerd)."""
-        c = self.containerd
-        return {ref: c.image_size(ref) for ref in c.images()}
+        return self.containerd.image_sizes()
 
     def host_ports(self) -> set[tuple[str, int]]:
         """(protocol, hostPort) in use by the pods bound here (NodePorts)."""
