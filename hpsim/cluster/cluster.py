@@ -468,6 +468,7 @@ class Cluster:
             return
         placement = Placement({name: n.usage for name, n in self.nodes.items()}, {})
         scheduler = self.scheduler
+        scheduler.forget_causes()
         failed = []
         for pod, why in self.pending.cycle(placement, scheduler.failure):  # type: ignore[arg-type]
             if why is None:
@@ -483,6 +484,7 @@ class Cluster:
                     "FailedScheduling",
                     scheduler.event_message(why),
                     "Warning",
+                    scheduler.causes.get(why, ""),
                 )
                 failed.append(pod)
         for pod in failed:

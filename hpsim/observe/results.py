@@ -48,6 +48,7 @@ import pandas as pd
 from hpsim.facts import PodRecord
 from hpsim.observe.columns import Chunk, number_array
 from hpsim.observe.findings import Finding, findings
+from hpsim.observe.pool import pool_series
 from hpsim.observe.recorder import (
     EVENT_COLUMNS,
     ROW_TABLES,
@@ -743,6 +744,17 @@ def scenario_meta(loaded: LoadedScenario) -> dict[str, Any]:
         "description": loaded.scenario.description,
         "node": node_facts(loaded.scenario.first_node),
         "workloads": workloads,
+        "pools": [
+            {
+                "name": p.name,
+                "initial": p.initial,
+                "min": p.bounds[0],
+                "max": p.bounds[1],
+                "autoscaled": p.autoscaled,
+                "cni_daemon_set": p.cni_daemon_set,
+            }
+            for p in loaded.scenario.pools
+        ],
     }
 
 
@@ -770,6 +782,12 @@ class TableViews:
         cluster's."""
         s = self.tables["series"]
         return s[s["node"] == node] if node is not None else s[s["node"] != ""]
+
+    def pool_series(self, pool: str | None = None) -> pd.DataFrame:
+        """A pool's totals over time (``pool`` None: every node's): each additive level
+        summed over its nodes, a node counting 0 before its first row and from its
+        deletion on, and ``nodes``, how many count (see :func:`hpsim.observe.pool.pool_series`)."""
+        return pool_series(self, pool)
 
     @property
     def images(self) -> pd.DataFrame:
