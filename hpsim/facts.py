@@ -135,8 +135,18 @@ class Emitter(Protocol):
     def for_node(self, node: str) -> Emitter: ...
 
     def event(
-        self, time: float, kind: str, name: str, reason: str, message: str, type_: str = ...
-    ) -> None: ...
+        self,
+        time: float,
+        kind: str,
+        name: str,
+        reason: str,
+        message: str,
+        type_: str = ...,
+        causes: str = ...,
+    ) -> None:
+        """An event as ``kubectl get events`` shows it; ``causes``: a FailedScheduling
+        event's filter reasons without their node counts (see the events table)."""
+        ...
 
     def transition(
         self, time: float, pod: str, old: str, new: str, status: str, ready: bool

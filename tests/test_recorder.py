@@ -58,8 +58,8 @@ class ListRecorder:
         self._row_time: Any = None
         self._level: dict[str, Any] = dict.fromkeys(SERIES_COLUMNS, 0.0)
 
-    def event(self, time, kind, name, reason, message, type_="Normal") -> None:  # type: ignore[no-untyped-def]
-        self.rows["events"].append((time, kind, name, type_, reason, message, ""))
+    def event(self, time, kind, name, reason, message, type_="Normal", causes="") -> None:  # type: ignore[no-untyped-def]
+        self.rows["events"].append((time, kind, name, type_, reason, message, causes, ""))
 
     def transition(self, time, pod, old, new, status, ready) -> None:  # type: ignore[no-untyped-def]
         self.rows["transitions"].append((time, pod, old, new, status, ready, ""))

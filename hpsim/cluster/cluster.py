@@ -484,6 +484,7 @@ class Cluster:
             self._flush_at(pending.move_all(self.env.now))
         placement = Placement({name: n.usage for name, n in self.nodes.items()}, {})
         scheduler = self.scheduler
+        scheduler.forget_causes()
         failed = []
         tried = pending.cycle(placement, scheduler.failure, self.env.now)  # type: ignore[arg-type]
         for pod, why in tried:
@@ -500,6 +501,7 @@ class Cluster:
                     "FailedScheduling",
                     scheduler.event_message(why),
                     "Warning",
+                    scheduler.causes.get(why, ""),
                 )
                 failed.append(pod)
         for pod in failed:

@@ -78,6 +78,10 @@ class Placement:
         return [p for n, p in self.placed[: self.placed_n] if n == node]
 
 
+# Failure messages whose causes are kept between scheduling passes (a bound, not a tuning).
+CAUSES_KEPT = 4096
+
+
 class Scheduler:
     """kube-scheduler's filters, scores and messages, over the cluster's registered nodes."""
 
@@ -91,6 +95,10 @@ class Scheduler:
         self._asks: dict[tuple[str, str | None], plugins.PodAsk] = {}
         # Pods that preempted, by the node they were nominated to (status.nominatedNodeName)
         self.nominated: dict[str, dict[int, Pod]] = {}
+        # Each failure message's causes (plugins.fit_error_causes), for its event: the
+        # caller reads them after the pass, and forgets them between passes
+        # (forget_causes) once there are many.
+        self.causes: dict[str, str] = {}
 
     # -- what the plugins read --------------------------------------------------------------
 
@@ -171,6 +179,7 @@ class Scheduler:
         ask = self.ask(pod)
         nodes = list(self.cluster.nodes.values())
         if not nodes:
+            self.causes[plugins.NO_NODES_AVAILABLE] = plugins.NO_NODES_AVAILABLE
             return plugins.NO_NODES_AVAILABLE
         usages = {n.name: self._usage(n, placement.usages, pod) for n in nodes}
         statuses = self._statuses(ask, nodes, usages)
@@ -179,7 +188,10 @@ class Scheduler:
         outcome = self._dry_run(ask, nodes, statuses, usages, placement)
         rejected = [s.reasons for s in statuses if s.code != plugins.NOT_EVALUATED]
         postfilter = outcome.message if outcome.node is None else None
-        return plugins.fit_error_message(len(nodes), rejected, postfilter)
+        message = plugins.fit_error_message(len(nodes), rejected, postfilter)
+        if message not in self.causes:
+            self.causes[message] = plugins.fit_error_causes(rejected)
+        return message
 
     def _statuses(
         self, ask: plugins.PodAsk, nodes: list[WindowsNode], usages: dict[str, Usage]
@@ -245,6 +257,11 @@ class Scheduler:
         node = nodes[outcome.node]
         found = [node.bound_pod(v.key) for v in outcome.victims]
         return node, [p for p in found if p is not None]
+
+    def forget_causes(self) -> None:
+        """Between passes: the causes of old messages go once there are ``CAUSES_KEPT``."""
+        if len(self.causes) >= CAUSES_KEPT:
+            self.causes.clear()
 
     def event_message(self, why: str) -> str:
         """The FailedScheduling event's message: the FitError, cut to the API's limit."""

@@ -428,6 +428,15 @@ def fit_error_message(
     return msg
 
 
+def fit_error_causes(node_reasons: Sequence[Sequence[str]]) -> str:
+    """The reasons :func:`fit_error_message` counts, each once, sorted, joined by "; ":
+    what the pod waits for whatever the node count ("Insufficient cpu; node(s) had
+    untolerated taint {node.kubernetes.io/not-ready: }"). Not an upstream string: the
+    NodeToStatusMap's reasons (framework/types.go ``Diagnosis``) kept as a record, so
+    the results need not parse the message's wording."""
+    return "; ".join(sorted({r for reasons in node_reasons for r in reasons}))
+
+
 def truncate_event_message(message: str) -> str:
     """schedule_one.go ``truncateMessage``: over NoteLengthLimit (1024) bytes, the first
     1020 bytes and " ...". Go slices bytes; a character cut in two becomes U+FFFD when

@@ -175,6 +175,7 @@ def write_info(
         "description": res.meta.get("description", ""),
         "node": res.meta.get("node", {}),
         "workloads": res.meta.get("workloads", []),
+        "pools": res.meta.get("pools", []),
         "versions": _versions(),
     }
     (folder / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n")
@@ -204,7 +205,7 @@ def read_results(folder: str | Path) -> Results:
             tables[name] = pd.read_csv(path)
     meta = {
         k: info[k]
-        for k in ("replications", "description", "node", "workloads", "scenario_file")
+        for k in ("replications", "description", "node", "workloads", "pools", "scenario_file")
         if k in info
     }
     meta["digest"] = info.get("scenario_sha256")

@@ -36,7 +36,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-from hpsim.observe import podplots
+from hpsim.observe import podplots, poolplots
 from hpsim.observe import timelines as tl
 from hpsim.observe.figstyle import (
     GIB,
@@ -55,6 +55,7 @@ from hpsim.observe.figstyle import (
     register_ipython_png,
     sentence_figure,
 )
+from hpsim.observe.pool import is_pool, node_startup, pool_series
 from hpsim.observe.stats import t975
 
 if TYPE_CHECKING:
@@ -140,17 +141,61 @@ class Plots:
         "start_latency",
         "restarts",
     )
+    #: A pool run's figures besides (:func:`hpsim.observe.pool.is_pool`): poolplots.py.
+    POOL_NAMES = ("nodes", "node_startup", "node_disk", "node_bases")
+    #: Every figure in the report's order.
+    ORDER = (
+        "timeline",
+        "nodes",
+        "pending",
+        "node_startup",
+        "memory",
+        "container_memory",
+        "cpu",
+        "disk",
+        "node_disk",
+        "pulls",
+        "images",
+        "node_bases",
+        "start_latency",
+        "restarts",
+    )
 
     def __init__(self, res: Results) -> None:
         self.res = res
         self._derived: dict[tuple[str, int], pd.DataFrame] = {}
+        self._pool_series: pd.DataFrame | None = None
         register_ipython_png()
+
+    @property
+    def pool(self) -> bool:
+        """A pool run: more than one node, or one the autoscaler sizes (the pool figures)."""
+        return is_pool(self.res, self.res.meta)
+
+    def names(self) -> list[str]:
+        """The run's figures, in the report's order: a pool run's add :data:`POOL_NAMES`."""
+        shown = set(self.NAMES) | (set(self.POOL_NAMES) if self.pool else set())
+        return [n for n in self.ORDER if n in shown]
 
     # -- helpers ---------------------------------------------------------------------------------
 
     @property
     def _node(self) -> dict[str, Any]:
-        return self.res.meta.get("node", {})
+        """The node's sizes and limits; none for a pool run, whose node-level figures draw
+        the pool's totals (a node's limit is not the pool's)."""
+        return {} if self.pool else self.res.meta.get("node", {})
+
+    @property
+    def _series(self) -> pd.DataFrame:
+        """The levels the node-level figures draw: the node's series, or a pool run's
+        totals over its nodes (:func:`hpsim.observe.pool.pool_series`)."""
+        if self._pool_series is None:
+            self._pool_series = pool_series(self.res) if self.pool else self.res.series
+        return self._pool_series
+
+    def _what(self, what: str) -> str:
+        """A node-level figure's subject: the node's, or the pool's summed over its nodes."""
+        return f"pool {what}, summed over its nodes" if self.pool else f"node {what}"
 
     @property
     def n(self) -> int:
@@ -188,7 +233,7 @@ class Plots:
         scale: Callable[[np.ndarray], np.ndarray] = lambda v: v,
     ) -> None:
         """Draw each (column, slope, label, colour) over time: one run's steps, or a band."""
-        series = self.res.series
+        series = self._series
         reps = _replications(series)
         for col, slope, label, colour in columns:
             if len(reps) == 1:
@@ -213,7 +258,7 @@ class Plots:
         """The sentence that replaces figure ``name`` when it has nothing to show, else None."""
         res = self.res
         if name in ("memory", "cpu", "disk"):
-            return "The run recorded no node state." if res.series.empty else None
+            return "The run recorded no node state." if self._series.empty else None
         if name == "timeline":
             if self.derive("states", replication).empty:
                 return "No pod was created, or every workload was refused at admission."
@@ -245,6 +290,20 @@ class Plots:
             if pods.empty or not (pods["restarts"].sum() or pods["alloc_failures"].sum()):
                 return "No container restarted and no job object refused an allocation."
             return None
+        if name == "nodes":
+            if tl.one_replication(res, "nodes", replication).empty:
+                return "The run recorded no node's life."
+            return None
+        if name == "node_startup":
+            if node_startup(res).empty:
+                return "The autoscaler added no node."
+            return None
+        if name == "node_disk":
+            return "The run recorded no node state." if res.series.empty else None
+        if name == "node_bases":
+            if tl.one_replication(res, "images", replication).empty:
+                return "No image was pulled."
+            return None
         raise KeyError(name)
 
     def blank_figure(self, name: str, replication: int = 0) -> Figure | None:
@@ -275,6 +334,31 @@ class Plots:
         """Each image pull: waiting, downloading, unpacking: :func:`podplots.pulls`."""
         return podplots.pulls(self, replication)
 
+    # -- a pool's figures (poolplots.py) -----------------------------------------------------------
+
+    def nodes(self, replication: int = 0) -> Figure:
+        """Nodes per pool over time, Ready among them, scale-ups and scale-downs marked, and
+        the pods pending: :func:`poolplots.nodes`."""
+        return self.blank_figure("nodes", replication) or poolplots.nodes(self, replication)
+
+    def node_startup(self, replication: int = 0) -> Figure:
+        """Each added node's time to its first app pod running, by part:
+        :func:`poolplots.node_startup`."""
+        return self.blank_figure("node_startup", replication) or poolplots.node_startup(
+            self, replication
+        )
+
+    def node_disk(self, replication: int = 0) -> Figure:
+        """Every node's disk over time, on the volume and accounted: :func:`poolplots.node_disk`."""
+        return self.blank_figure("node_disk", replication) or poolplots.node_disk(self, replication)
+
+    def node_bases(self, replication: int = 0) -> Figure:
+        """The image bytes each node pulled, by Windows base version:
+        :func:`poolplots.node_bases`."""
+        return self.blank_figure("node_bases", replication) or poolplots.node_bases(
+            self, replication
+        )
+
     def memory(self) -> Figure:
         """Committed memory and working set against requests, allocatable, RAM and the commit limit.
 
@@ -289,7 +373,7 @@ class Plots:
         ax = fig.add_subplot()
         node = self._node
         ram = float(node.get("memory_bytes") or 0.0)
-        reps = _replications(self.res.series)
+        reps = _replications(self._series)
         grid = self._grid()
         if len(reps) == 1:
             grid = np.union1d(grid, reps[0]["time_s"].to_numpy())
@@ -332,7 +416,7 @@ class Plots:
         gib_axis(ax, "memory")
         hours_axis(ax, self.res.duration)
         legend_below(fig, ax)
-        ax.set_title(self._title("node memory"), **LITERAL)
+        ax.set_title(self._title(self._what("memory")), **LITERAL)
         return fig
 
     def cpu(self) -> Figure:
@@ -364,7 +448,7 @@ class Plots:
         ax.set_ylabel("CPUs")
         hours_axis(ax, self.res.duration)
         legend_below(fig, ax, ncols=4)
-        ax.set_title(self._title("node CPU"), **LITERAL)
+        ax.set_title(self._title(self._what("CPU")), **LITERAL)
         return fig
 
     def disk(self) -> Figure:
@@ -374,7 +458,7 @@ class Plots:
             return blank
         fig = Figure(figsize=(10, 5.5), layout="constrained")
         ax = fig.add_subplot()
-        reps = _replications(self.res.series)
+        reps = _replications(self._series)
         grid = np.union1d(self._grid(), reps[0]["time_s"].to_numpy()) if len(reps) == 1 else None
         grid = self._grid() if grid is None else grid
         levels = [_owner_levels(s, grid) for s in reps]
@@ -417,7 +501,13 @@ class Plots:
         gib_axis(ax, "disk")
         hours_axis(ax, self.res.duration)
         legend_below(fig, ax, ncols=3, fontsize=7)
-        ax.set_title(self._title("disk: actual versus accounted"), **LITERAL)
+        ax.set_title(
+            self._title(
+                "disk: actual versus accounted"
+                + (", summed over the pool's nodes" if self.pool else "")
+            ),
+            **LITERAL,
+        )
         return fig
 
     def images(self) -> Figure:
@@ -545,7 +635,7 @@ class Plots:
 
     def all(self) -> dict[str, Figure]:
         """Every figure, by name (a figure with nothing to show is its sentence)."""
-        return {name: getattr(self, name)() for name in self.NAMES}
+        return {name: getattr(self, name)() for name in self.names()}
 
 
 # What each figure shows, for titles and the report's headings.
@@ -562,5 +652,9 @@ FIGURE_TITLES = {
     "images": "Image bytes by base version",
     "start_latency": "Start latency",
     "restarts": "Restarts and memory-cap failures",
+    "nodes": "Nodes over time, scale-ups and scale-downs",
+    "node_startup": "Time to a useful node",
+    "node_disk": "Disk per node",
+    "node_bases": "Image bytes per node, by base version",
 }
 FIGURE_WHAT = {name: title[0].lower() + title[1:] for name, title in FIGURE_TITLES.items()}

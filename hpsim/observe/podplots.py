@@ -309,7 +309,7 @@ def pulls(p: Plots, replication: int = 0) -> Figure:
     if len(pulls) <= PULLS_MAX_ROWS:
         rows = pulls.sort_values("queued_s", kind="stable")
         labels = [
-            short(r.image) + f" at {_when(r.queued_s, p.res.duration)}"
+            short(r.image) + f" at {when(r.queued_s, p.res.duration)}"
             for r in rows.itertuples(index=False)
         ]
     else:
@@ -320,7 +320,7 @@ def pulls(p: Plots, replication: int = 0) -> Figure:
         labels = [
             f"{short(r.image)} (slowest of {size[r.image]:,})"
             if size[r.image] > 1
-            else f"{short(r.image)} at {_when(r.queued_s, p.res.duration)}"
+            else f"{short(r.image)} at {when(r.queued_s, p.res.duration)}"
             for r in rows.itertuples(index=False)
         ]
     longest = float(rows["total"].max()) if len(rows) else 0.0
@@ -485,7 +485,7 @@ def _count_evicted(events: pd.DataFrame, pods: set[str]) -> int:
     return int(evicted["object"].isin(pods).sum())
 
 
-def _when(seconds: float, duration: float) -> str:
+def when(seconds: float, duration: float) -> str:
     """An instant in the run's time unit (as the time axes show it)."""
     if duration <= 2 * 3600:
         return f"{seconds / 60:.1f} min"

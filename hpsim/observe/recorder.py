@@ -61,7 +61,9 @@ SERIES_COLUMNS = (
     "nodes_ready",
 )
 
-EVENT_COLUMNS = ("time_s", "kind", "object", "type", "reason", "message", "node")
+# ``causes``: a FailedScheduling event's filter reasons, distinct and without their node
+# counts ("Insufficient cpu; node(s) had untolerated taint {...}"); "" for other events.
+EVENT_COLUMNS = ("time_s", "kind", "object", "type", "reason", "message", "causes", "node")
 TRANSITION_COLUMNS = ("time_s", "pod", "from", "to", "status", "ready", "node")
 #: The node a row is about: the name of the node whose parts emitted it, "" for the
 #: cluster (the API server, the scheduler, the controllers, the autoscaler).
@@ -90,7 +92,9 @@ def _text(table: str, name: str) -> str:
 ROW_TABLES: dict[str, list[tuple[str, str]]] = {
     "events": [
         ("time_s", NUMBER),
-        *((c, _text("events", c)) for c in EVENT_COLUMNS[1:-1]),
+        *((c, _text("events", c)) for c in EVENT_COLUMNS[1:-2]),
+        # Empty but on the scheduler's failures: kept as runs, like the node.
+        ("causes", RUNS),
         ("node", RUNS),
     ],
     "transitions": [
@@ -154,12 +158,21 @@ class Channel:
         return self.rec.for_node(node)
 
     def event(
-        self, time: float, kind: str, name: str, reason: str, message: str, type_: str = "Normal"
+        self,
+        time: float,
+        kind: str,
+        name: str,
+        reason: str,
+        message: str,
+        type_: str = "Normal",
+        causes: str = "",
     ) -> None:
-        """What ``kubectl get events`` would show."""
+        """What ``kubectl get events`` would show (and a FailedScheduling's ``causes``)."""
         rec = self.rec
         rows = rec._events
-        rows.append((time, kind, name, type_, reason, rec._messages[message], self.node_name))
+        rows.append(
+            (time, kind, name, type_, reason, rec._messages[message], causes, self.node_name)
+        )
         if len(rows) >= rec._stage_events:
             rec._tables["events"].pack()
 
@@ -415,7 +428,14 @@ class _SeriesOnly:
     """Drops every fact but the levels."""
 
     def event(
-        self, time: float, kind: str, name: str, reason: str, message: str, type_: str = "Normal"
+        self,
+        time: float,
+        kind: str,
+        name: str,
+        reason: str,
+        message: str,
+        type_: str = "Normal",
+        causes: str = "",
     ) -> None:
         pass
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from hpsim import atomic
 from hpsim.errors import excerpt
+from hpsim.observe import poolreport
 from hpsim.observe.output import read_results
 from hpsim.observe.plots import FIGURE_TITLES, Plots, figure_png
 from hpsim.observe.results import Results
@@ -263,6 +264,26 @@ FIGURE_CAPTIONS = {
     "images": "Image bytes by Windows base version, a layer shared by digest counted once.",
     "start_latency": "The share of pods ready within a time of their creation.",
     "restarts": "Restarts and allocations refused by job objects, per workload.",
+    "nodes": (
+        "Nodes per pool over time: VMs (created, not yet deleted) and those Ready, a green "
+        "mark at each scale-up decision and a red one at each node deleted; below, the pods "
+        "pending. One replication."
+    ),
+    "node_startup": (
+        "Each node the autoscaler added, from its VM's creation to the first app pod (not a "
+        "DaemonSet's) running on it: provisioning, CNI, no pod for it yet, that pod's image "
+        "pulls and its start; the top bar is the mean over every added node that got there, "
+        "in every replication. One replication's nodes."
+    ),
+    "node_disk": (
+        "Every node's C: volume over time, a row per node in creation order (blank while it "
+        "does not exist): what is on the volume and what kubelet accounts, each panel's "
+        "colours spanning its own range. One replication."
+    ),
+    "node_bases": (
+        "The image bytes each node's pulls brought, by the Windows base version of the "
+        "images (images in the node image have no record). One replication."
+    ),
 }
 
 _CSS = """
@@ -332,6 +353,17 @@ def render_html(
     ]
     parts.append("</table>")
     parts += [f'<p class="muted">{_esc(note)}</p>' for note in _missing_notes(res)]
+    pool = poolreport.sections(res)
+    if pool:
+        parts.append("<h2>Node pool</h2>")
+    for sec in pool:
+        parts += [f"<h3>{_esc(sec.heading)}</h3>", f"<p>{_esc(sec.sentence)}</p>", "<table><tr>"]
+        parts += [f"<th>{_esc(h)}</th>" for h in sec.header]
+        parts.append("</tr>")
+        parts += [
+            "<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in sec.rows
+        ]
+        parts.append("</table>")
     parts.append("<h2>Figures</h2>")
     blanks = blanks or {}
     for name in _figure_order(figures, blanks):
@@ -427,6 +459,13 @@ def render_markdown(
     lines += ["| question | answer |", "|---|---|"]
     lines += [f"| {r.question} | {r.answer} |" for r in headline(res, q)]
     lines += [line for note in _missing_notes(res, q) for line in ("", note)]
+    pool = poolreport.sections(res, q)
+    if pool:
+        lines += ["", "## Node pool"]
+    for sec in pool:
+        lines += ["", f"### {sec.heading}", "", sec.sentence, ""]
+        lines += ["| " + " | ".join(sec.header) + " |", "|" + "---|" * len(sec.header)]
+        lines += ["| " + " | ".join(row) + " |" for row in sec.rows]
     lines += ["", "## Figures", ""]
     blanks = blanks or {}
     if not figure_files:
@@ -446,9 +485,9 @@ def render_markdown(
 
 
 def _figure_order(*named: dict[str, Any]) -> list[str]:
-    """The figures' names in the order ``Plots.NAMES`` gives them (others after)."""
+    """The figures' names in the order ``Plots.ORDER`` gives them (others after)."""
     names = {n for d in named for n in d}
-    return [n for n in Plots.NAMES if n in names] + sorted(names - set(Plots.NAMES))
+    return [n for n in Plots.ORDER if n in names] + sorted(names - set(Plots.ORDER))
 
 
 def _reps(res: Results) -> int:
@@ -512,7 +551,7 @@ def write_report(folder: str | Path, *, figures: bool = True, stamp: bool = True
     plots = Plots(res)
     pngs: dict[str, bytes] = {}
     blanks: dict[str, str] = {}
-    for name in Plots.NAMES:
+    for name in plots.names():
         sentence = plots.blank(name)
         if sentence is not None:
             blanks[name] = sentence

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from hpsim.facts import PodRecord
+from hpsim.observe import pool as pl
 from hpsim.observe.columns import Chunk, number_array
 from hpsim.observe.findings import Finding, findings
 from hpsim.observe.recorder import (
@@ -743,6 +744,17 @@ def scenario_meta(loaded: LoadedScenario) -> dict[str, Any]:
         "description": loaded.scenario.description,
         "node": node_facts(loaded.scenario.first_node),
         "workloads": workloads,
+        "pools": [
+            {
+                "name": p.name,
+                "initial": p.initial,
+                "min": p.bounds[0],
+                "max": p.bounds[1],
+                "autoscaled": p.autoscaled,
+                "cni_daemon_set": p.cni_daemon_set,
+            }
+            for p in loaded.scenario.pools
+        ],
     }
 
 
@@ -770,6 +782,12 @@ class TableViews:
         cluster's."""
         s = self.tables["series"]
         return s[s["node"] == node] if node is not None else s[s["node"] != ""]
+
+    def pool_series(self, pool: str | None = None) -> pd.DataFrame:
+        """A pool's totals over time (``pool`` None: every node's): each additive level
+        summed over its nodes, a node counting 0 before its first row and from its
+        deletion on, and ``nodes``, how many count (see :func:`hpsim.observe.pool.pool_series`)."""
+        return pl.pool_series(self, pool)
 
     @property
     def images(self) -> pd.DataFrame:
@@ -831,6 +849,21 @@ class Results(TableViews):
         if self.combined is not None:
             return {k: v for k, v in self.combined.items() if k != "warnings"}
         return dict(self.summaries[0]) if len(self.summaries) == 1 else combine(self.summaries)
+
+    def node_startup(self) -> pd.DataFrame:
+        """Each node the autoscaler added: its time from VM creation to its first app pod
+        running, by part (:func:`hpsim.observe.pool.node_startup`)."""
+        return pl.node_startup(self)
+
+    def pending_by_reason(self) -> pd.DataFrame:
+        """Pod-hours and pods pending per scheduler reason, per run
+        (:func:`hpsim.observe.pool.pending_by_reason`)."""
+        return pl.pending_by_reason(self)
+
+    def node_bases(self, replication: int = 0) -> pd.DataFrame:
+        """Per node and Windows base version, the image bytes its pulls brought
+        (:func:`hpsim.observe.pool.node_bases`)."""
+        return pl.node_bases(self, replication)
 
     def findings(self, numbers: dict[str, Any] | None = None, quote: Quote = str) -> list[Finding]:
         """The warnings of this run, with names passed through ``quote`` (the report's escaping)."""

@@ -12,7 +12,7 @@ this module puts them back together:
   to ``Pulled``; ``BackOff`` to the next ``Pulling`` or the container's next
   ``Started``). Where two overlap the later in :data:`PRIORITY` wins.
 - :func:`pending_reasons`: each pending pod's wait cut by the scheduler's latest
-  ``FailedScheduling`` message for it.
+  ``FailedScheduling`` event for it (its ``causes``: the filters' reasons).
 - :func:`container_memory`: each capped container instance's committed memory.
   The records hold no per-container memory over time: what is here is derived from
   the node's memory series (a container's start shows there as a jump of its
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from hpsim.observe.results import Results
+    from hpsim.observe.results import Results, TableViews
 
 # The states of the pod timeline, in the order they are stacked.
 STATES = ("pending", "creating", "pulling", "running", "back-off", "terminating", "failed")
@@ -70,7 +70,7 @@ _ONE_NODE = re.compile(r"(^|, )1 (node\(s\) )?")
 NOT_TRIED = "not yet tried by the scheduler"
 
 
-def one_replication(res: Results, name: str, replication: int = 0) -> pd.DataFrame:
+def one_replication(res: TableViews, name: str, replication: int = 0) -> pd.DataFrame:
     """A table's rows of one replication (all of it for a single run; empty if absent)."""
     table = res.tables.get(name)
     if table is None or table.empty:
@@ -273,11 +273,23 @@ def scheduler_reason(message: str) -> str:
     return _ONE_NODE.sub(lambda m: m.group(1), text)
 
 
+def cause_words(causes: Any) -> str:
+    """An event's ``causes`` as a figure's label: "Insufficient cpu; node(s) had
+    untolerated taint {...}" -> "Insufficient cpu, had untolerated taint {...}", as the
+    message of one node reads
+    ("" when it has none: results written before causes were recorded)."""
+    if not isinstance(causes, str) or not causes:
+        return ""
+    return ", ".join(c.removeprefix("node(s) ") for c in causes.split("; "))
+
+
 def pending_reasons(res: Results, replication: int = 0) -> pd.DataFrame:
     """Every pod's time Pending as (pod, workload, reason, start_s, end_s) rows.
 
-    The reason at an instant is the scheduler's latest ``FailedScheduling`` message
-    for the pod (:func:`scheduler_reason`); before the first, :data:`NOT_TRIED`.
+    The reason at an instant is that of the scheduler's latest ``FailedScheduling``
+    event for the pod: its ``causes``, each filter reason once whatever the number of
+    nodes that gave it (:func:`cause_words`; results written before causes were
+    recorded: the message, :func:`scheduler_reason`); before the first, :data:`NOT_TRIED`.
     """
     end = float(res.duration)
     columns = ["pod", "workload", "reason", "start_s", "end_s"]
@@ -292,10 +304,11 @@ def pending_reasons(res: Results, replication: int = 0) -> pd.DataFrame:
     refusals: dict[str, list[tuple[float, str]]] = defaultdict(list)
     if not events.empty:
         fs = events[events["reason"] == "FailedScheduling"].sort_values("time_s", kind="stable")
-        for t, pod, msg in zip(
-            fs["time_s"].to_numpy(float), fs["object"], fs["message"], strict=True
+        causes = fs["causes"] if "causes" in fs.columns else pd.Series("", index=fs.index)
+        for t, pod, msg, why in zip(
+            fs["time_s"].to_numpy(float), fs["object"], fs["message"], causes, strict=True
         ):
-            refusals[str(pod)].append((t, scheduler_reason(msg)))
+            refusals[str(pod)].append((t, cause_words(why) or scheduler_reason(msg)))
     workload = workload_of(res, replication)
     rows = []
     for pod, spans in windows.items():
