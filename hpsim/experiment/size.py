@@ -135,16 +135,33 @@ def parse_goal(text: str) -> Goal:
         )
     name, op, number = m.groups()
     metric = metric_key(name, field="--objective")
+    return Goal(metric, op, _bound(metric, name, op, number))
+
+
+def _bound(metric: str, name: str, op: str, number: str) -> float:
+    """The bound in the metric's unit: a number, or for a duration or a size what a scenario
+    takes (``5m``, ``2Gi``)."""
+    from hpsim.units import parse_duration, parse_quantity
+    from hpsim.words import bytes_words, duration_words, unit_words
+
     try:
         value = float(number)
     except ValueError:
         value = math.nan
+        words = unit_words(metric)
+        try:
+            if words is duration_words:
+                value = parse_duration(number)
+            elif words is bytes_words:
+                value = float(parse_quantity(number))
+        except (ValueError, HpsimError):
+            pass
     if not math.isfinite(value):
         raise HpsimError(
             f'"{excerpt(number)}" is not a number (the bound of {excerpt(name)} {op} ...)',
             field="--objective",
         )
-    return Goal(metric, op, value)
+    return value
 
 
 def parse_nodes(text: str) -> tuple[int, int]:
