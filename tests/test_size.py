@@ -294,6 +294,15 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, extra
     assert not (tmp_path / "results").exists()
 
 
+def test_report_refuses_a_size_folder_whose_search_never_finished(tmp_path, capsys):
+    (tmp_path / "size.json").write_text("{}")
+    assert main(["report", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"hpsim: error: {tmp_path}: not a finished size search (no answer.json): run the "
+        "same hpsim size command again to finish it\n"
+    )
+
+
 def test_a_single_node_scenario_is_refused_with_its_file(tmp_path, capsys):
     data = scenario([{"manifest": pod("p")}], [APP])
     path = _write(data, tmp_path)
@@ -312,7 +321,9 @@ def test_an_autoscaled_pools_max_is_not_searched_below_its_min(tmp_path):
 
 def test_bounds_take_the_metrics_units():
     assert parse_goal("p95_pending<=5m").value == 300
-    assert parse_goal("disk_actual_bytes_peak < 1Gi").value == 2**30
+    disk = parse_goal("disk_actual_bytes_peak < 100Gi")
+    assert disk.text == "disk_actual_bytes_peak<107374182400"
+    assert parse_goal("pending_s_mean>=2.5").text == "pending_s_mean>=2.5"
 
 
 def test_an_undecided_neighbour_is_named_as_such():

@@ -20,6 +20,8 @@ from hpsim.errors import HpsimError
 EXECUTORS = ("inprocess", "pool", "dask")
 # hpsim.experiment.stopping.MAX_REPLICATIONS
 MAX_REPLICATIONS = 100
+# hpsim.experiment.stopping.MIN_REPLICATIONS
+MIN_REPLICATIONS = 3
 # hpsim.observe.stream.CHUNK_ROWS
 CHUNK_ROWS = 65_536
 # hpsim.scenario.schema.REPLICATIONS_LIMIT
@@ -220,10 +222,6 @@ def _sweep_command(args: argparse.Namespace) -> int:
     from hpsim.experiment.commands import sweep_command
 
     return sweep_command(args)
-
-
-# hpsim.experiment.stopping.MIN_REPLICATIONS
-MIN_REPLICATIONS = 3
 
 
 def add_size_parser(sub: Any) -> None:

@@ -107,7 +107,9 @@ class Goal:
 
     @property
     def text(self) -> str:
-        return f"{self.metric}{self.op}{self.value:g}"
+        """As the user could write it, the bound whole in the metric's unit (never 1e+11)."""
+        v = self.value
+        return f"{self.metric}{self.op}{int(v) if v.is_integer() else v!r}"
 
     def verdict(self, low: float, high: float) -> str:
         """Where the interval [low, high] lies: wholly meeting the bound, wholly not, or
