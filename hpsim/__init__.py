@@ -7,7 +7,7 @@ Notebook use::
     res = hpsim.run(sc, seed=1)
     res.pods, res.events, res.series, res.images, res.summary()
 
-``load``, ``run`` and ``sweep`` are imported on first use (PEP 562), so
+``load``, ``run``, ``sweep`` and ``size`` are imported on first use (PEP 562), so
 importing a part of the package (say :mod:`hpsim.observe.report`, to read a
 results folder) does not load the simulation model or simpy.
 """
@@ -20,15 +20,17 @@ from hpsim.errors import HpsimError
 
 if TYPE_CHECKING:
     from hpsim.experiment.run import run
+    from hpsim.experiment.size import size
     from hpsim.experiment.sweep import sweep
     from hpsim.scenario.load import LoadedScenario, load
 
 __version__ = "0.1.0"
-__all__ = ["HpsimError", "LoadedScenario", "__version__", "load", "run", "sweep"]
+__all__ = ["HpsimError", "LoadedScenario", "__version__", "load", "run", "size", "sweep"]
 
 _LAZY = {
     "run": "hpsim.experiment.run",
     "sweep": "hpsim.experiment.sweep",
+    "size": "hpsim.experiment.size",
     "load": "hpsim.scenario.load",
     "LoadedScenario": "hpsim.scenario.load",
 }

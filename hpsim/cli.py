@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from hpsim import __version__
 from hpsim.errors import HpsimError
@@ -25,6 +26,7 @@ from hpsim.experiment.options import (
     add_fit_parser,
     add_output_options,
     add_run_options,
+    add_size_parser,
     add_stream_options,
     add_sweep_parser,
     check_scenario_file,
@@ -90,8 +92,22 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from hpsim.observe.output import check_finished, os_reason, shown_path
     from hpsim.observe.report import write_report
+    from hpsim.observe.sizereport import is_size, write_size_report
     from hpsim.observe.sweepreport import is_sweep, parse_objective, write_sweep_report
 
+    if is_size(args.results):
+        if args.objective is not None:
+            raise HpsimError(
+                "a size folder's objective is its search's: run hpsim size again to change it",
+                field="--objective",
+            )
+        try:
+            paths = write_size_report(args.results)
+        except OSError as exc:
+            raise HpsimError(
+                f"could not write the report to {shown_path(args.results)}: {os_reason(exc)}"
+            ) from None
+        return _print_paths(paths, args.output)
     objective = parse_objective(args.objective) if args.objective is not None else None
     sweep = is_sweep(args.results)
     if not sweep:
@@ -104,7 +120,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise HpsimError(
             f"could not write the report to {shown_path(args.results)}: {os_reason(exc)}"
         ) from None
-    if args.output == "json":
+    return _print_paths(paths, args.output)
+
+
+def _print_paths(paths: Sequence[Path], output: str) -> int:
+    """The report's two files, one a line or as JSON."""
+    if output == "json":
         names = ("report_html", "report_md")
         print(json.dumps(dict(zip(names, map(str, paths[:2]), strict=True)), indent=2))
     else:
@@ -189,6 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_cmd_run)
     add_sweep_parser(sub)
     add_fit_parser(sub)
+    add_size_parser(sub)
 
     ini = sub.add_parser("init", help="write a starter scenario folder that runs as it is")
     ini.add_argument(
@@ -198,10 +220,12 @@ def _parser() -> argparse.ArgumentParser:
     ini.set_defaults(func=_cmd_init)
 
     rep = sub.add_parser(
-        "report", help="write report.html and report.md for a results folder or a sweep folder"
+        "report", help="write report.html and report.md for a results, sweep or size folder"
     )
     rep.add_argument(
-        "results", metavar="RESULTS_DIR", help="a folder written by hpsim run or hpsim sweep"
+        "results",
+        metavar="RESULTS_DIR",
+        help="a folder written by hpsim run, hpsim sweep or hpsim size",
     )
     rep.add_argument(
         "--objective",

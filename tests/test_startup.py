@@ -45,7 +45,17 @@ def test_help_lists_every_command_without_loading_them() -> None:
         text=True,
         check=True,
     ).stdout
-    for command in ("validate", "schema", "run", "sweep", "init", "report", "compare", "catalog"):
+    for command in (
+        "validate",
+        "schema",
+        "run",
+        "sweep",
+        "size",
+        "init",
+        "report",
+        "compare",
+        "catalog",
+    ):
         assert f"    {command} " in out
     assert not any(line.split(".")[0] in ("pandas", "simpy") for line in out.split())
 
@@ -60,3 +70,6 @@ def test_the_help_defaults_are_their_owners_values() -> None:
     assert options.MAX_REPLICATIONS == MAX_REPLICATIONS
     assert options.CHUNK_ROWS == CHUNK_ROWS
     assert options.REPLICATIONS_LIMIT == REPLICATIONS_LIMIT
+    from hpsim.experiment.stopping import MIN_REPLICATIONS
+
+    assert options.MIN_REPLICATIONS == MIN_REPLICATIONS

@@ -119,3 +119,18 @@ def test_combine_counts_n_per_metric_and_keeps_maps():
     assert out["restarts_by_workload"]["app"]["low"] == 0.0
     assert out["restarts_by_workload"]["app"]["n"] == 3
     assert not math.isnan(out["restarts_by_workload"]["app"]["high"])
+
+
+def test_t_quantile_inverts_the_t_distribution():
+    """Against the tables (NIST/SEMATECH e-Handbook 1.3.6.7.2): t_{0.995,10} = 3.169,
+    t_{0.95,5} = 2.015, t_{0.90,1} = 3.078, t_{0.9995,3} = 12.924; at 0.95 it is t975."""
+    from hpsim.observe.stats import t975, t_cdf, t_quantile
+
+    assert t_quantile(0.99, 10) == pytest.approx(3.169, abs=5e-4)
+    assert t_quantile(0.90, 5) == pytest.approx(2.015, abs=5e-4)
+    assert t_quantile(0.80, 1) == pytest.approx(3.078, abs=5e-4)
+    assert t_quantile(0.999, 3) == pytest.approx(12.924, abs=5e-4)
+    for df in range(1, 31):
+        assert t_quantile(0.95, df) == t975(df)
+        assert t_quantile(0.9500001, df) == pytest.approx(t975(df), abs=2e-3)
+        assert t_cdf(t975(df), df) == pytest.approx(0.975, abs=1e-4)

@@ -20,6 +20,8 @@ from hpsim.errors import HpsimError
 EXECUTORS = ("inprocess", "pool", "dask")
 # hpsim.experiment.stopping.MAX_REPLICATIONS
 MAX_REPLICATIONS = 100
+# hpsim.experiment.stopping.MIN_REPLICATIONS
+MIN_REPLICATIONS = 3
 # hpsim.observe.stream.CHUNK_ROWS
 CHUNK_ROWS = 65_536
 # hpsim.scenario.schema.REPLICATIONS_LIMIT
@@ -265,3 +267,82 @@ def _fit_command(args: argparse.Namespace) -> int:
     from hpsim.experiment.fitcmd import fit_command
 
     return fit_command(args)
+
+
+def add_size_parser(sub: Any) -> None:
+    """The ``hpsim size`` subcommand."""
+    s = sub.add_parser(
+        "size",
+        help="the smallest node count (or pool max) that meets an objective",
+        description="Search a node pool's size (a fixed pool's count, an autoscaled pool's "
+        "max) for the smallest that meets every --objective, each candidate replicated on "
+        "common random numbers until its confidence interval is on one side of the bound. "
+        'Example: hpsim size scenarios/capacity-plan.yaml --objective "pending_s_p95<=300". '
+        "Exit status: 0 a count meets it, 1 none in the range does (or a run failed), 2 bad "
+        "input.",
+    )
+    s.add_argument("scenario", metavar="SCENARIO")
+    s.add_argument(
+        "--objective",
+        dest="objectives",
+        action="append",
+        default=[],
+        metavar="METRIC<=NUMBER",
+        help='what the pool must achieve, e.g. "pending_s_p95<=300" (<=, <, >=, >; the '
+        "metric's own unit; metric names as --until takes them); repeat: all must hold",
+    )
+    s.add_argument(
+        "--pool", metavar="NAME", default=None, help="the pool to size (default: the only one)"
+    )
+    s.add_argument(
+        "--nodes",
+        metavar="LO..HI",
+        default=None,
+        help="the node counts searched (default: from 1, or an autoscaled pool's min, to 4 x "
+        "the scenario's value, at least 8)",
+    )
+    s.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        metavar="LEVEL",
+        help="of the Student-t interval each verdict rests on (default 0.95)",
+    )
+    s.add_argument(
+        "-r",
+        "--replications",
+        type=whole_number,
+        default=None,
+        metavar="N",
+        help=f"the fewest replications a candidate gets (default {MIN_REPLICATIONS})",
+    )
+    s.add_argument(
+        "--max-replications",
+        type=whole_number,
+        default=MAX_REPLICATIONS,
+        metavar="N",
+        help="the most; a candidate still undecided then counts as not meeting "
+        f"(default {MAX_REPLICATIONS})",
+    )
+    s.add_argument("--seed", type=whole_number, default=None, help="seed (default: the scenario's)")
+    s.add_argument(
+        "-o", "--output", choices=("text", "json"), default="text", help="what is printed"
+    )
+    s.add_argument(
+        "-d",
+        "--results",
+        metavar="DIR",
+        default=None,
+        help="size folder (default results/<scenario>/size-<hash of scenario, pool, seed>/); "
+        "the same search again reuses its runs",
+    )
+    s.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no answer")
+    add_executor_options(s)
+    add_allow_outside(s)
+    s.set_defaults(func=_size_command)
+
+
+def _size_command(args: argparse.Namespace) -> int:
+    from hpsim.experiment.size import size_command
+
+    return size_command(args)

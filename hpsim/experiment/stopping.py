@@ -64,8 +64,9 @@ MIN_REPLICATIONS = 3
 MAX_REPLICATIONS = 100
 
 
-def metric_key(name: str) -> str:
-    """The summary key a user's metric name means: ``p95_start_s`` -> ``start_latency_s_p95``."""
+def metric_key(name: str, field: str = "--until") -> str:
+    """The summary key a user's metric name means: ``p95_start_s`` -> ``start_latency_s_p95``;
+    an unknown one is an error naming ``field`` (the option it came in) with a close match."""
     raw = name.strip()
     norm = raw.replace("-", "_").lower()
     candidates = [norm]
@@ -85,9 +86,7 @@ def metric_key(name: str) -> str:
         None,
     )
     hint = f' (did you mean "{near}"?)' if near else ""
-    raise HpsimError(
-        f'unknown metric "{raw}"{hint}; metrics: {", ".join(METRICS)}', field="--until"
-    )
+    raise HpsimError(f'unknown metric "{raw}"{hint}; metrics: {", ".join(METRICS)}', field=field)
 
 
 @dataclass(frozen=True)
