@@ -252,3 +252,32 @@ def test_pool_figures_draw_from_one_replication_and_repeat_bit_for_bit():
         assert figure_png(getattr(first.plot, name)()) == figure_png(getattr(again.plot, name)())
     startup = pl.node_startup(first)
     assert startup["replication"].tolist() == [0, 1]
+
+
+# -- pending time counts the pods that never bound ------------------------------------------------
+
+
+def test_pods_never_bound_count_in_pending_with_the_time_they_waited():
+    """On a 4-CPU node: a 1-CPU pod bound at once (pending 0), a 9-CPU pod created at 10 s
+    that never fits (still Pending at 1 h: waited 3,590 s), and another created at 20 s
+    whose lifetime (100 s, from creation) ends while it waits (waited 100 s).
+    Pending: 0, 100, 3590 -> mean 1230 s; numpy's linear p95 is 3590 - 0.1 x 3490 = 3241 s."""
+    images = [{"name": "test/app:1", "layers": [{"size": 0, "unpacked": 0}]}]
+    small_pod = pod("ok", requests={"cpu": "1"}, restart="Never")
+    big = pod("big", requests={"cpu": "9"}, restart="Never")
+    late = pod("late", requests={"cpu": "9"}, restart="Never")
+    res = run(
+        scenario(
+            [
+                {"manifest": small_pod},
+                {"manifest": big, "arrivals": {"at": ["10s"]}},
+                {"manifest": late, "arrivals": {"at": ["20s"]}, "lifetime": {"fixed": "100s"}},
+            ],
+            images,
+        )
+    )
+    s = res.summary()
+    assert s["pods_never_bound"] == 2
+    assert s["pods_never_bound_wait_s_max"] == 3590.0
+    assert s["pending_s_mean"] == pytest.approx(1230.0)
+    assert s["pending_s_p95"] == pytest.approx(3241.0)

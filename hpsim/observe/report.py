@@ -145,7 +145,7 @@ def headline(res: Results, quote: Quote = str) -> list[Row]:
         ),
         *_sensitivity_rows(s),
         Row(
-            "Pending (created to bound), mean / p95",
+            "Pending (created to bound; a pod never bound: to its deletion or the end), mean / p95",
             f"{with_interval(s.get('pending_s_mean'), duration_words)} / "
             f"{with_interval(s.get('pending_s_p95'), duration_words)}",
         ),

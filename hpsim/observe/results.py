@@ -425,16 +425,35 @@ class SeriesStats:
         return float(sum(a for a, _ in ends)), float(sum(b for _, b in ends))
 
 
+def never_bound(pods: pd.DataFrame) -> pd.Series:
+    """Pods the scheduler never bound: still Pending at the end, or deleted while they
+    waited (a bare pod's lifetime ran out, a controller scaled down, the node they were
+    made for went). Refused pods never reached the scheduler, and a pod a kubelet
+    rejected (OutOfcpu: its spec named the node) did not wait for it."""
+    return pods["scheduled_s"].isna() & pods["phase"].isin(("Pending", "Deleted"))
+
+
+def pending_waits(pods: pd.DataFrame, duration: float) -> pd.Series:
+    """Each pod's time from creation to its binding; for a pod never bound, the time it
+    waited: to its deletion, or to the end of the run. NaN for the others (refused,
+    rejected). A never-bound pod's wait is a lower bound on what it would have waited,
+    but leaving it out would hide the worst waits: a pool too small for its pods would
+    look better the more pods never fit."""
+    never = never_bound(pods)
+    left = pods["deleted_s"].fillna(duration).clip(upper=duration)
+    return pods["pending_s"].where(~never, left - pods["created_s"])
+
+
 def _pool(tables: dict[str, pd.DataFrame], duration: float) -> dict[str, Any]:
     """The pool's figures, from the nodes table: nodes over time, node-hours per pool,
     time from the autoscaler's decision to a Ready node, and the pods never bound."""
     nodes = tables.get("nodes")
     pods = tables["pods"]
-    never = pods[pods["scheduled_s"].isna() & (pods["phase"] == "Pending")]
+    never = never_bound(pods)
     out: dict[str, Any] = {
-        "pods_never_bound": len(never),
-        "pods_never_bound_wait_s_max": float((duration - never["created_s"]).max())
-        if len(never)
+        "pods_never_bound": int(never.sum()),
+        "pods_never_bound_wait_s_max": float(pending_waits(pods, duration)[never].max())
+        if never.any()
         else None,
     }
     if nodes is None or not len(nodes):
@@ -658,6 +677,7 @@ def summarize(
     if len(initial) and initial["ready_s"].notna().all():
         fresh = float(initial["ready_s"].max())
     by_wl = pods.groupby("workload", sort=True)
+    waits = pending_waits(pods, duration)
     return {
         "duration_s": duration,
         "pods_created": len(pods),
@@ -665,10 +685,8 @@ def summarize(
         "pods_started": int(pods["started_s"].notna().sum()),
         "pods_per_node_max": int(series.peak("pods")) if series.rows else 0,
         "pods_pending_at_end": int((pods["phase"] == "Pending").sum()),
-        "pending_s_mean": float(pods["pending_s"].mean())
-        if pods["pending_s"].notna().any()
-        else None,
-        "pending_s_p95": _q(pods["pending_s"], 0.95),
+        "pending_s_mean": float(waits.mean()) if waits.notna().any() else None,
+        "pending_s_p95": _q(waits, 0.95),
         "start_latency_s_p50": _q(pods["start_latency_s"], 0.50),
         "start_latency_s_p95": _q(pods["start_latency_s"], 0.95),
         "pull_share_of_start_latency": pull_share(pods),

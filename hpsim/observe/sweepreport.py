@@ -65,8 +65,8 @@ SWEEP_FILE = "sweep.json"
 
 # The headline metrics, as the single-run report words them: (key, title, kind).
 HEADLINE: tuple[tuple[str, str, str], ...] = (
-    ("pending_s_p95", "Pending (created to bound), p95", "duration"),
-    ("pending_s_mean", "Pending (created to bound), mean", "duration"),
+    ("pending_s_p95", "Pending (created to bound, or to deletion or the end), p95", "duration"),
+    ("pending_s_mean", "Pending (created to bound, or to deletion or the end), mean", "duration"),
     ("pods_pending_at_end", "Pods still Pending at the end", "count"),
     ("start_latency_s_p50", "Start latency (created to ready), p50", "duration"),
     ("start_latency_s_p95", "Start latency (created to ready), p95", "duration"),
