@@ -230,6 +230,7 @@ class WindowsNode:
         # Counts binds and releases: what is read of the pods bound here is the same while
         # it is (the autoscaler's view of the node is kept by it).
         self.version = 0
+        self._levelled: tuple[int, int, int, int] | None = None  # what level() last told
         # Bound pods with an ephemeral-storage limit that have not ended: what kubelet's
         # local storage eviction looks at.
         self._limited: dict[int, Pod] = {}
@@ -317,12 +318,19 @@ class WindowsNode:
     # -- pods ----------------------------------------------------------------------------------
 
     def level(self) -> None:
+        """The node's pod counts and requests, to the series when one moved (the cluster
+        asks every node after each change anywhere in the pool)."""
+        usage = self.usage
+        now = (usage.pods, self.states.running_on.get(self.name, 0), usage.cpu_m, usage.memory)
+        if now == self._levelled:
+            return
+        self._levelled = now
         self.emit.level(
             self.env.now,
-            pods_bound=self.usage.pods,
-            pods_running=self.states.running_on.get(self.name, 0),
-            requests_cpu_millicores=self.usage.cpu_m,
-            requests_memory_bytes=self.usage.memory,
+            pods_bound=now[0],
+            pods_running=now[1],
+            requests_cpu_millicores=now[2],
+            requests_memory_bytes=now[3],
         )
 
     def bind(self, pod: Pod) -> None:
