@@ -95,7 +95,7 @@ def measure(nodes: int, days: int, stream: Path | None = None) -> dict[str, Any]
     t0 = time.perf_counter()
     cluster.finish()
     elapsed += time.perf_counter() - t0
-    pods = rec.pod_count
+    pods = cluster.pods_created  # (the recorder keeps only a chunk of them with --stream)
     baseline = bare.events / bare.seconds
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # registered node-seconds, from the model's own record of its VMs (no table built)

@@ -163,6 +163,11 @@ class Cluster:
 
     # -- nodes ---------------------------------------------------------------------------------
 
+    @property
+    def pods_created(self) -> int:
+        """Pods the API server has created so far (uids are given in order from 1)."""
+        return self._uid
+
     def images_for(self, spec: NodeSpec) -> dict[str, Image]:
         """Every pullable image as a node of this build and layer ratio sees it."""
         key = (spec.os_build, spec.unpacked_ratio)
