@@ -366,12 +366,20 @@ class JobRun:
 
 
 class JobController(Controller):
-    """A Job: each arrival is a run with its own completions, parallelism and backoffLimit."""
+    """A Job: each arrival is a run with its own completions, parallelism and backoffLimit.
+
+    A run that is done and whose pods have all ended is let go: nothing deletes a plain
+    Job here (no ttlSecondsAfterFinished), so nothing would read it again, and a month
+    of arrivals kept every Pod object of every run (a CronJob keeps its runs: its
+    history limits delete the oldest Jobs and their pods)."""
+
+    keeps_finished = False
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.runs: list[JobRun] = []
         self.run_of: dict[int, JobRun] = {}
+        self._made = 0  # runs made so far: the next run's id
 
     def begin(self) -> None:
         if self.plan.spec.arrivals is None:
@@ -384,8 +392,9 @@ class JobController(Controller):
 
     def _new_run(self, name: str | None = None) -> JobRun:
         t = self.plan.template
+        self._made += 1
         run = JobRun(
-            id=len(self.runs) + 1,
+            id=self._made,
             completions=t.completions,
             parallelism=t.parallelism,
             name=name or self.name,
@@ -452,6 +461,14 @@ class JobController(Controller):
         run = self.run_of.get(pod.uid)
         if run is None:
             return
+        self._finished(run, pod)
+        if run.done and not self.keeps_finished and all(p.ended for p in run.pods):
+            for p in run.pods:
+                del self.run_of[p.uid]
+            run.pods = []
+            self.runs.remove(run)
+
+    def _finished(self, run: JobRun, pod: Pod) -> None:
         run.active -= 1
         completions = run.completions  # None: a work queue
         if pod.state == "Succeeded":
@@ -489,6 +506,8 @@ class JobController(Controller):
 
 class CronJobController(JobController):
     """A CronJob: Jobs from its job template on its schedule (see the module's docstring)."""
+
+    keeps_finished = True
 
     def __init__(self, *args: Any, start: datetime) -> None:
         super().__init__(*args)
