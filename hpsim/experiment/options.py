@@ -346,3 +346,47 @@ def _size_command(args: argparse.Namespace) -> int:
     from hpsim.experiment.size import size_command
 
     return size_command(args)
+
+
+def add_import_parser(sub: Any) -> None:
+    """The ``hpsim import`` subcommand."""
+    i = sub.add_parser(
+        "import",
+        help="write a scenario folder from kubectl's JSON of a real cluster",
+        description="Read `kubectl get nodes -o json`, `kubectl get pods -A -o json` (or "
+        "a --watch -o json stream), optionally `kubectl get events -A -o json` and `kubectl "
+        "get deploy,ds,sts,job,cronjob -A -o json`, and write a scenario folder: node pools "
+        "from the Windows nodes, workloads by owner, traces, observed/ tables and "
+        "import-summary.md. FOLDER may hold them as nodes.json, pods.json, events.json, "
+        "workloads.json; the options name files and take precedence.",
+    )
+    i.add_argument("folder", nargs="?", default=None, metavar="FOLDER")
+    i.add_argument("--nodes", metavar="FILE", default=None, help="kubectl get nodes -o json")
+    i.add_argument(
+        "--pods",
+        metavar="FILE",
+        action="append",
+        default=None,
+        help="kubectl get pods -A -o json, or a --watch -o json stream; repeat to merge "
+        "(the last state of each pod wins)",
+    )
+    i.add_argument("--events", metavar="FILE", default=None, help="kubectl get events -A -o json")
+    i.add_argument(
+        "--workloads",
+        metavar="FILE",
+        default=None,
+        help="kubectl get deploy,ds,sts,job,cronjob -A -o json: manifests from the owners",
+    )
+    i.add_argument(
+        "-d", "--results", metavar="OUTDIR", required=True, help="the scenario folder to write"
+    )
+    i.add_argument("--name", default=None, help="the scenario's name (default: OUTDIR's name)")
+    i.add_argument("--force", action="store_true", help="replace a non-empty OUTDIR")
+    i.add_argument("--quiet", "-q", action="store_true", help="print nothing")
+    i.set_defaults(func=_import_command)
+
+
+def _import_command(args: argparse.Namespace) -> int:
+    from hpsim.importer.write import import_command
+
+    return import_command(args)

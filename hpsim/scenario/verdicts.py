@@ -298,7 +298,12 @@ def bare_manifest_node(
 
 
 def _is_scenario(data: Any) -> bool:
-    return isinstance(data, dict) and "node" in data and "apiVersion" not in data
+    # A scenario has node: or nodePools:; a manifest has apiVersion.
+    return (
+        isinstance(data, dict)
+        and ("node" in data or "nodePools" in data)
+        and "apiVersion" not in data
+    )
 
 
 def validate_file(
