@@ -364,7 +364,9 @@ def test_cli_reads_kubectl_events(tmp_path: Path, capsys: pytest.CaptureFixture[
                 "count": 1,
             }
         )
-    items.append({"kind": "Event", "reason": "BackOff", "message": "Back-off restarting", "count": 3})
+    items.append(
+        {"kind": "Event", "reason": "BackOff", "message": "Back-off restarting", "count": 3}
+    )
     items.append({"kind": "Event", "reason": "Started", "message": "Started container c"})
     events = tmp_path / "events.json"
     # a List, then the same as a --watch stream
