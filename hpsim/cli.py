@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hpsim import __version__
+from hpsim.calibrate.command import add_calibrate_parser
 from hpsim.errors import HpsimError
 from hpsim.experiment.options import (
     add_allow_outside,
@@ -213,6 +214,7 @@ def _parser() -> argparse.ArgumentParser:
     add_fit_parser(sub)
     add_size_parser(sub)
     add_import_parser(sub)
+    add_calibrate_parser(sub)
 
     ini = sub.add_parser("init", help="write a starter scenario folder that runs as it is")
     ini.add_argument(

@@ -1,0 +1,375 @@
+"""What kubelet says about its pulls: the "Successfully pulled image" event, read back.
+
+kubelet's image manager records a ``Pulled`` event (reason ``events.PulledImage``) when a
+pull succeeds (kubernetes/kubernetes pkg/kubelet/images/image_manager.go
+``EnsureImageExists``, and the helper later versions moved the pull into).
+Its wording, by kubelet version:
+
+- before v1.19: ``Successfully pulled image "<image>"`` -- no duration (kubernetes/
+  kubernetes#91560): nothing to calibrate with, :func:`parse_pulled` returns None;
+- v1.19 to v1.25: ``Successfully pulled image "<image>" in <d>``, ``d = time.Since(startTime)``
+  untruncated (``49.657983991s``), added by kubernetes/kubernetes#91563 (2020-06). The start
+  is taken before the request enters kubelet's puller, so with serialized pulls (the
+  default) ``d`` includes the wait behind other pulls (kubernetes/kubernetes#111704);
+- v1.26 on (and the 1.24/1.25 patch releases of early 2023, cherry-picks #114272/#114271):
+  ``Successfully pulled image "<image>" in <p> (<w> including waiting)``, kubernetes/
+  kubernetes#111772 (2022-08): ``p`` is the puller's own ``pullDuration`` (the CRI
+  PullImage call, pkg/kubelet/images/puller.go), ``w`` the time since the request, both
+  truncated to milliseconds;
+- v1.30 on: ``... (<w> including waiting). Image size: <n> bytes.``, kubernetes/
+  kubernetes#121719 (reviewed 2023-11 to 2024-01; the release is read from its dates, not
+  from a tag): ``n`` is the CRI image size, the compressed size containerd reports
+  (containerd internal/cri/store/image/image.go ``Size``), fetched after the pull and
+  counted in ``p``.
+
+Durations are Go ``time.Duration.String()`` text (``13m53.412s``, ``1h2m3s``, ``850ms``,
+``1.5µs``, ``0s``): :func:`parse_go_duration`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hpsim.errors import HpsimError, excerpt
+
+# Go's time.ParseDuration units (src/time/format.go unitMap): "us" and both micro signs.
+_GO_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,  # U+00B5 MICRO SIGN: what Duration.String prints
+    "μs": 1e-6,  # U+03BC GREEK SMALL LETTER MU: accepted by ParseDuration
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_GO_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+_GO_DURATION = r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+|0"
+
+_PULLED = re.compile(
+    r'Successfully pulled image "(?P<image>(?:[^"\\]|\\.)*)"'
+    rf"(?: in (?P<pull>{_GO_DURATION})"
+    rf"(?: \((?P<wait>{_GO_DURATION}) including waiting\)"
+    r"(?:\. Image size: (?P<size>[0-9]+) bytes\.?)?)?)?\s*"
+)
+
+PULLED_PREFIX = "Successfully pulled image"
+
+
+def parse_go_duration(text: str) -> float:
+    """Seconds from Go's ``time.Duration`` text (``String()`` output, or anything
+    ``time.ParseDuration`` takes): ``13m53.4s`` -> 833.4, ``850ms`` -> 0.85, ``0`` -> 0.
+
+    Raises ValueError on anything else (Go's ParseDuration refuses the same).
+    """
+    s = text.strip()
+    sign = -1.0 if s.startswith("-") else 1.0
+    body = s[1:] if s[:1] in "+-" and s else s
+    if body == "0":
+        return 0.0
+    pos, total = 0, 0.0
+    while pos < len(body) and (part := _GO_PART.match(body, pos)):
+        total += float(part.group(1)) * _GO_UNITS[part.group(2)]
+        pos = part.end()
+    if not body or pos != len(body):
+        raise ValueError(f"invalid Go duration {excerpt(text)!r}")
+    return sign * total + 0.0
+
+
+@dataclass(frozen=True)
+class Pulled:
+    """One "Successfully pulled image" message, read.
+
+    ``pull_s`` is kubelet's first duration. With the v1.26+ wording it is the pull itself
+    and ``waiting_s`` the time since the request (queue included); with the v1.19-v1.25
+    wording ``waiting_s`` is None and ``pull_s`` *includes* any wait in kubelet's queue
+    (``includes_waiting``). ``size_bytes``: the CRI image size (v1.30+), else None.
+    """
+
+    image: str
+    pull_s: float
+    waiting_s: float | None = None
+    size_bytes: int | None = None
+
+    @property
+    def includes_waiting(self) -> bool:
+        return self.waiting_s is None
+
+
+def _unquote_go(text: str) -> str:
+    """The image of a Go ``%q``: its escapes undone (a reference rarely has any)."""
+    if "\\" not in text:
+        return text
+    try:
+        out = json.loads(f'"{text}"')
+    except ValueError:
+        return text
+    return out if isinstance(out, str) else text
+
+
+def parse_pulled(message: str) -> Pulled | None:
+    """A kubelet ``Pulled`` message read, in any wording that gives a duration; None for
+    anything else ("Container image ... already present on machine", the pre-1.19
+    wording without a duration, other text)."""
+    m = _PULLED.fullmatch(message.strip())
+    if m is None or m.group("pull") is None:
+        return None
+    try:
+        pull = parse_go_duration(m.group("pull"))
+        wait = parse_go_duration(m.group("wait")) if m.group("wait") is not None else None
+    except ValueError:
+        return None
+    size = int(m.group("size")) if m.group("size") is not None else None
+    return Pulled(image=_unquote_go(m.group("image")), pull_s=pull, waiting_s=wait, size_bytes=size)
+
+
+# -- observed pulls ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObservedPull:
+    """A pull as observed: ``observed/pulls.csv``'s row, or a Pulled event read.
+
+    ``time_s``: when the pull ended (the Pulled event), seconds on any clock shared by
+    the rows; None when unknown. ``where``: the file and line (or event) it came from.
+    """
+
+    image: str
+    pull_s: float
+    node: str = ""
+    pod: str = ""
+    bytes: int | None = None
+    waiting_s: float | None = None
+    time_s: float | None = None
+    where: str = ""
+
+    @property
+    def includes_waiting(self) -> bool:
+        """kubelet before v1.26 gave one duration, the wait in its queue included."""
+        return self.waiting_s is None
+
+    @property
+    def label(self) -> str:
+        parts = [self.image]
+        if self.pod:
+            parts.append(f"pod {self.pod}")
+        if self.node:
+            parts.append(f"node {self.node}")
+        return ", ".join(parts)
+
+
+PULLS_COLUMNS = ("node", "pod", "image", "bytes", "pull_s", "waiting_s", "time_s")
+_REQUIRED = ("image", "pull_s")
+PULLS_CSV_LIMIT = 64 * 2**20  # our bound: a table of pulls far past any cluster's events
+
+
+def _number(text: str, *, file: str, line: int, column: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise HpsimError(
+            f"not a number: '{excerpt(text)}'", file=file, line=line, field=column
+        ) from None
+    if not math.isfinite(value) or value < 0:
+        raise HpsimError(
+            f"must be a finite number, 0 or more (found '{excerpt(text)}')",
+            file=file,
+            line=line,
+            field=column,
+        )
+    return value
+
+
+def read_pulls_csv(path: str | Path) -> list[ObservedPull]:
+    """``observed/pulls.csv``: columns node, pod, image, bytes, pull_s, waiting_s, time_s
+    (image and pull_s required; empty cells are unknowns)."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        if path.stat().st_size > PULLS_CSV_LIMIT:
+            raise HpsimError(f"larger than {PULLS_CSV_LIMIT // 2**20} MiB", file=shown)
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise HpsimError(f"cannot read: {exc.strerror or exc}", file=shown) from None
+    except UnicodeDecodeError:
+        raise HpsimError("not UTF-8 text", file=shown) from None
+    rows = csv.reader(text.splitlines())
+    header = next(rows, None)
+    if header is None:
+        raise HpsimError("empty: expected a header " + ",".join(PULLS_COLUMNS), file=shown)
+    names = [h.strip() for h in header]
+    missing = [c for c in _REQUIRED if c not in names]
+    if missing:
+        raise HpsimError(
+            f"no column {', '.join(missing)} (columns: {', '.join(PULLS_COLUMNS)})",
+            file=shown,
+            line=1,
+        )
+    col = {name: i for i, name in enumerate(names)}
+    out: list[ObservedPull] = []
+    for line, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+
+        def cell(name: str, row: list[str] = row) -> str:
+            i = col.get(name)
+            return row[i].strip() if i is not None and i < len(row) else ""
+
+        image = cell("image")
+        if not image:
+            raise HpsimError("empty image", file=shown, line=line, field="image")
+        pull = _number(cell("pull_s"), file=shown, line=line, column="pull_s")
+        if pull is None:
+            raise HpsimError("empty pull_s", file=shown, line=line, field="pull_s")
+        size = _number(cell("bytes"), file=shown, line=line, column="bytes")
+        out.append(
+            ObservedPull(
+                image=image,
+                pull_s=pull,
+                node=cell("node"),
+                pod=cell("pod"),
+                bytes=int(size) if size is not None else None,
+                waiting_s=_number(cell("waiting_s"), file=shown, line=line, column="waiting_s"),
+                time_s=_number(cell("time_s"), file=shown, line=line, column="time_s"),
+                where=f"{shown}:{line}",
+            )
+        )
+    return out
+
+
+# -- kubectl get events -o json --------------------------------------------------------------
+
+# Reasons whose counts the events give beside the pulls, to hold a run's figures against
+# (kubelet pkg/kubelet/events/event.go: StartedContainer "Started", KillingContainer
+# "Killing", BackOffStartContainer "BackOff"; the eviction manager's "Evicted"
+# (pkg/kubelet/eviction/eviction_manager.go Reason); kube-scheduler's "FailedScheduling").
+FIGURE_REASONS = ("Started", "Killing", "BackOff", "Evicted", "FailedScheduling")
+EVENTS_FILE_LIMIT = 256 * 2**20
+
+
+def _objects(text: str, shown: str) -> Iterator[dict[str, Any]]:
+    """The JSON values of a file: one (a List), or a stream of them (``--watch``)."""
+    decoder = json.JSONDecoder()
+    pos, n = 0, len(text)
+    while True:
+        while pos < n and text[pos].isspace():
+            pos += 1
+        if pos >= n:
+            return
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            line = text.count("\n", 0, exc.pos) + 1
+            raise HpsimError(f"not JSON: {exc.msg}", file=shown, line=line) from None
+        if not isinstance(value, dict):
+            raise HpsimError("expected JSON objects (kubectl get events -o json)", file=shown)
+        yield value
+
+
+def _events(values: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for value in values:
+        if isinstance(value.get("items"), list):  # a List (kubectl get events -A -o json)
+            yield from (item for item in value["items"] if isinstance(item, dict))
+        elif isinstance(value.get("object"), dict):  # --output-watch-events
+            yield value["object"]
+        else:
+            yield value
+
+
+def _timestamp(event: dict[str, Any]) -> float | None:
+    for key in ("lastTimestamp", "eventTime", "firstTimestamp"):
+        text = event.get(key)
+        if isinstance(text, str) and text:
+            break
+    else:
+        meta = event.get("metadata")
+        text = meta.get("creationTimestamp") if isinstance(meta, dict) else None
+        if not isinstance(text, str) or not text:
+            return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class EventsRead:
+    """What an events file gives: the pulls, and the counts of the figures' reasons."""
+
+    pulls: list[ObservedPull]
+    figures: dict[str, int]
+    events: int
+
+
+def read_events(path: str | Path) -> EventsRead:
+    """``kubectl get events -A -o json`` (a List, or a ``--watch`` stream): the Pulled
+    events with a duration become pulls (node from ``source.host`` or
+    ``reportingInstance``, pod ``namespace/name`` from ``involvedObject``, ``time_s``
+    from the event's time, counted from the first pull), and Started, Killing, BackOff,
+    Evicted and FailedScheduling are counted (each event's ``count`` included)."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        if path.stat().st_size > EVENTS_FILE_LIMIT:
+            raise HpsimError(f"larger than {EVENTS_FILE_LIMIT // 2**20} MiB", file=shown)
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise HpsimError(f"cannot read: {exc.strerror or exc}", file=shown) from None
+    except UnicodeDecodeError:
+        raise HpsimError("not UTF-8 text", file=shown) from None
+    figures = dict.fromkeys(FIGURE_REASONS, 0)
+    found: list[tuple[ObservedPull, float | None]] = []
+    seen = 0
+    for i, event in enumerate(_events(_objects(text, shown))):
+        seen += 1
+        reason = _text(event.get("reason"))
+        count = event.get("count")
+        times = count if isinstance(count, int) and count > 0 else 1
+        if reason in figures:
+            figures[reason] += times
+        message = _text(event.get("message")) or _text(event.get("note"))
+        if reason != "Pulled" or not message.startswith(PULLED_PREFIX):
+            continue
+        pulled = parse_pulled(message)
+        if pulled is None:
+            continue
+        obj = event.get("involvedObject") or event.get("regarding") or {}
+        obj = obj if isinstance(obj, dict) else {}
+        source = event.get("source") if isinstance(event.get("source"), dict) else {}
+        node = _text(source.get("host")) if source else ""
+        node = node or _text(event.get("reportingInstance"))
+        ns, name = _text(obj.get("namespace")), _text(obj.get("name"))
+        pod = f"{ns}/{name}" if ns and name else name
+        pull = ObservedPull(
+            image=pulled.image,
+            pull_s=pulled.pull_s,
+            node=node,
+            pod=pod,
+            bytes=pulled.size_bytes,
+            waiting_s=pulled.waiting_s,
+            where=f"{shown}: event {i + 1}",
+        )
+        found.append((pull, _timestamp(event)))
+    stamps = [t for _, t in found if t is not None]
+    origin = min(stamps) if stamps else 0.0
+    pulls = [pull if t is None else _with_time(pull, t - origin) for pull, t in found]
+    return EventsRead(pulls=pulls, figures=figures, events=seen)
+
+
+def _with_time(pull: ObservedPull, time_s: float) -> ObservedPull:
+    return replace(pull, time_s=time_s)
