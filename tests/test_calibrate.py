@@ -79,11 +79,10 @@ def test_parse_pulled_reads_every_wording(message: str, expected: Pulled | None)
     assert got is not None
     assert got.image == expected.image
     assert got.pull_s == pytest.approx(expected.pull_s, abs=1e-9)
-    assert got.waiting_s == (
-        None if expected.waiting_s is None else pytest.approx(expected.waiting_s, abs=1e-9)
-    )
+    want = expected.including_waiting_s
+    assert got.including_waiting_s == (None if want is None else pytest.approx(want, abs=1e-9))
     assert got.size_bytes == expected.size_bytes
-    assert got.includes_waiting == (expected.waiting_s is None)
+    assert got.includes_waiting == (expected.including_waiting_s is None)
 
 
 @pytest.mark.parametrize(
@@ -191,7 +190,7 @@ def _pulls(data: dict[str, Any]) -> list[ObservedPull]:
                 node=r.node,
                 pod=r.pod,
                 bytes=p.size_bytes,
-                waiting_s=p.waiting_s,
+                including_waiting_s=p.including_waiting_s,
                 time_s=float(r.finished_s),
             )
         )
@@ -275,7 +274,7 @@ def test_a_pull_timed_with_its_wait_behind_another_is_left_out() -> None:
     a, b = pulls[0], pulls[1]
     assert a.time_s is not None
     # kubelet < 1.26: b's one duration started while a was pulling (serialized pulls)
-    legacy = replace(b, time_s=a.time_s + 10, pull_s=a.pull_s, waiting_s=None, pod="late")
+    legacy = replace(b, time_s=a.time_s + 10, pull_s=a.pull_s, including_waiting_s=None, pod="late")
     cal = calibrate([a, legacy, *pulls[2:]], load_data(data).scenario, bootstrap=20)
     assert [(e.label, e.reason) for e in cal.excluded] == [
         (
@@ -310,9 +309,11 @@ def _folder(tmp_path: Path, data: dict[str, Any], pulls: list[ObservedPull]) -> 
         f"images: {images}\n"
         f"workloads: {workloads}\n"
     )
-    lines = ["node,pod,image,bytes,pull_s,waiting_s,time_s"]
+    lines = ["node,pod,image,bytes,pull_s,including_waiting_s,time_s"]
     for p in pulls:
-        lines.append(f"{p.node},{p.pod},{p.image},{p.bytes},{p.pull_s},{p.waiting_s},{p.time_s}")
+        lines.append(
+            f"{p.node},{p.pod},{p.image},{p.bytes},{p.pull_s},{p.including_waiting_s},{p.time_s}"
+        )
     (folder / "observed" / "pulls.csv").write_text("\n".join(lines) + "\n")
     return folder
 
@@ -347,10 +348,11 @@ def test_cli_reads_kubectl_events(tmp_path: Path, capsys: pytest.CaptureFixture[
     pulls = _pulls(data)
     items: list[dict[str, Any]] = []
     for i, p in enumerate(pulls):
-        assert p.time_s is not None and p.waiting_s is not None
+        assert p.time_s is not None and p.including_waiting_s is not None
         msg = (
             f'Successfully pulled image "{p.image}" in {go_duration(p.pull_s)} '
-            f"({go_duration(p.waiting_s)} including waiting). Image size: {p.bytes} bytes."
+            f"({go_duration(p.including_waiting_s)} including waiting). "
+            f"Image size: {p.bytes} bytes."
         )
         stamp = np.datetime64("2026-01-05T00:00:00") + np.timedelta64(int(p.time_s * 1000), "ms")
         items.append(

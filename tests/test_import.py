@@ -138,10 +138,10 @@ def test_observed_tables() -> None:
     # 9 DaemonSet pulls, 2 IIS, 1 report, 1 by a pod gone (on a node gone).
     assert len(plan.pulls_rows) == 13
     iis = [r for r in plan.pulls_rows if "iis" in r["image"]]
-    assert [(r["node"], r["pull_s"], r["waiting_s"], r["bytes"]) for r in iis] == [
+    assert [(r["node"], r["pull_s"], r["including_waiting_s"], r["bytes"]) for r in iis] == [
         ("contoso-win22-000002", 842.112345678, None, None),
-        ("win22-0", 740.3, 0.2, 2373214310),
-        ("win22-1", 833.4, 0.2, 2373214310),
+        ("win22-0", 740.3, 740.5, 2373214310),
+        ("win22-1", 833.4, 833.6, 2373214310),
     ]
     assert any("not in the pods file" in p for p in plan.problems)
     reasons = {r["reason"] for r in plan.events_rows}
@@ -152,20 +152,20 @@ def test_observed_tables() -> None:
 
 
 @pytest.mark.parametrize(
-    ("message", "pull", "waiting", "size"),
+    ("message", "pull", "including_waiting", "size"),
     [
         # Each wording of k/k pkg/kubelet/images/image_manager.go EnsureImageExists.
         (
             'Successfully pulled image "a:1" in 13m53.4s (13m53.6s including waiting). '
             "Image size: 123 bytes.",
             833.4,
-            0.2,
+            833.6,
             123,
         ),
         (
             'Successfully pulled image "a:1" in 850ms (1h2m3.5s including waiting)',
             0.85,
-            3722.65,
+            3723.5,
             None,
         ),
         ('Successfully pulled image "a:1" in 14m2.112345678s', 842.112345678, None, None),
@@ -179,12 +179,14 @@ def test_observed_tables() -> None:
     ],
 )
 def test_pulled_messages(
-    message: str, pull: float, waiting: float | None, size: int | None
+    message: str, pull: float, including_waiting: float | None, size: int | None
 ) -> None:
     p = parse_pulled(message)
     assert p is not None
     assert p.pull_s == pytest.approx(pull)
-    assert (p.waiting_s if waiting is None else pytest.approx(p.waiting_s)) == waiting
+    assert p.including_waiting_s == (
+        None if including_waiting is None else pytest.approx(including_waiting)
+    )
     assert p.size_bytes == size
 
 

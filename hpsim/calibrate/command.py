@@ -38,7 +38,7 @@ def add_calibrate_parser(sub: Any) -> None:
     src.add_argument(
         "--pulls",
         metavar="CSV",
-        help="pulls table: node,pod,image,bytes,pull_s,waiting_s,time_s "
+        help="pulls table: node,pod,image,bytes,pull_s,including_waiting_s,time_s "
         "(default: the folder's observed/pulls.csv)",
     )
     src.add_argument(

@@ -329,7 +329,8 @@ def prepare(
     waited = sum(
         1
         for c in cases
-        if c.pull.waiting_s is not None and c.pull.waiting_s > 1.1 * c.pull.pull_s + 5
+        if c.pull.including_waiting_s is not None
+        and c.pull.including_waiting_s > 1.1 * c.pull.pull_s + 5
     )
     if waited:
         notes.append(

@@ -31,7 +31,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -39,96 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from hpsim.errors import HpsimError, excerpt
+from hpsim.importer.kubectl import Pulled, parse_go_duration, parse_pulled
 
-# Go's time.ParseDuration units (src/time/format.go unitMap): "us" and both micro signs.
-_GO_UNITS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,  # U+00B5 MICRO SIGN: what Duration.String prints
-    "μs": 1e-6,  # U+03BC GREEK SMALL LETTER MU: accepted by ParseDuration
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-_GO_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
-_GO_DURATION = r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+|0"
-
-_PULLED = re.compile(
-    r'Successfully pulled image "(?P<image>(?:[^"\\]|\\.)*)"'
-    rf"(?: in (?P<pull>{_GO_DURATION})"
-    rf"(?: \((?P<wait>{_GO_DURATION}) including waiting\)"
-    r"(?:\. Image size: (?P<size>[0-9]+) bytes\.?)?)?)?\s*"
-)
+__all__ = ["Pulled", "parse_go_duration", "parse_pulled"]
 
 PULLED_PREFIX = "Successfully pulled image"
-
-
-def parse_go_duration(text: str) -> float:
-    """Seconds from Go's ``time.Duration`` text (``String()`` output, or anything
-    ``time.ParseDuration`` takes): ``13m53.4s`` -> 833.4, ``850ms`` -> 0.85, ``0`` -> 0.
-
-    Raises ValueError on anything else (Go's ParseDuration refuses the same).
-    """
-    s = text.strip()
-    sign = -1.0 if s.startswith("-") else 1.0
-    body = s[1:] if s[:1] in "+-" and s else s
-    if body == "0":
-        return 0.0
-    pos, total = 0, 0.0
-    while pos < len(body) and (part := _GO_PART.match(body, pos)):
-        total += float(part.group(1)) * _GO_UNITS[part.group(2)]
-        pos = part.end()
-    if not body or pos != len(body):
-        raise ValueError(f"invalid Go duration {excerpt(text)!r}")
-    return sign * total + 0.0
-
-
-@dataclass(frozen=True)
-class Pulled:
-    """One "Successfully pulled image" message, read.
-
-    ``pull_s`` is kubelet's first duration. With the v1.26+ wording it is the pull itself
-    and ``waiting_s`` the time since the request (queue included); with the v1.19-v1.25
-    wording ``waiting_s`` is None and ``pull_s`` *includes* any wait in kubelet's queue
-    (``includes_waiting``). ``size_bytes``: the CRI image size (v1.30+), else None.
-    """
-
-    image: str
-    pull_s: float
-    waiting_s: float | None = None
-    size_bytes: int | None = None
-
-    @property
-    def includes_waiting(self) -> bool:
-        return self.waiting_s is None
-
-
-def _unquote_go(text: str) -> str:
-    """The image of a Go ``%q``: its escapes undone (a reference rarely has any)."""
-    if "\\" not in text:
-        return text
-    try:
-        out = json.loads(f'"{text}"')
-    except ValueError:
-        return text
-    return out if isinstance(out, str) else text
-
-
-def parse_pulled(message: str) -> Pulled | None:
-    """A kubelet ``Pulled`` message read, in any wording that gives a duration; None for
-    anything else ("Container image ... already present on machine", the pre-1.19
-    wording without a duration, other text)."""
-    m = _PULLED.fullmatch(message.strip())
-    if m is None or m.group("pull") is None:
-        return None
-    try:
-        pull = parse_go_duration(m.group("pull"))
-        wait = parse_go_duration(m.group("wait")) if m.group("wait") is not None else None
-    except ValueError:
-        return None
-    size = int(m.group("size")) if m.group("size") is not None else None
-    return Pulled(image=_unquote_go(m.group("image")), pull_s=pull, waiting_s=wait, size_bytes=size)
 
 
 # -- observed pulls ------------------------------------------------------------------------
@@ -147,14 +61,14 @@ class ObservedPull:
     node: str = ""
     pod: str = ""
     bytes: int | None = None
-    waiting_s: float | None = None
+    including_waiting_s: float | None = None
     time_s: float | None = None
     where: str = ""
 
     @property
     def includes_waiting(self) -> bool:
         """kubelet before v1.26 gave one duration, the wait in its queue included."""
-        return self.waiting_s is None
+        return self.including_waiting_s is None
 
     @property
     def label(self) -> str:
@@ -166,7 +80,7 @@ class ObservedPull:
         return ", ".join(parts)
 
 
-PULLS_COLUMNS = ("node", "pod", "image", "bytes", "pull_s", "waiting_s", "time_s")
+PULLS_COLUMNS = ("node", "pod", "image", "bytes", "pull_s", "including_waiting_s", "time_s")
 _REQUIRED = ("image", "pull_s")
 PULLS_CSV_LIMIT = 64 * 2**20  # our bound: a table of pulls far past any cluster's events
 
@@ -192,7 +106,7 @@ def _number(text: str, *, file: str, line: int, column: str) -> float | None:
 
 
 def read_pulls_csv(path: str | Path) -> list[ObservedPull]:
-    """``observed/pulls.csv``: columns node, pod, image, bytes, pull_s, waiting_s, time_s
+    """``observed/pulls.csv``: columns node, pod, image, bytes, pull_s, including_waiting_s, time_s
     (image and pull_s required; empty cells are unknowns)."""
     path = Path(path)
     shown = str(path)
@@ -240,7 +154,9 @@ def read_pulls_csv(path: str | Path) -> list[ObservedPull]:
                 node=cell("node"),
                 pod=cell("pod"),
                 bytes=int(size) if size is not None else None,
-                waiting_s=_number(cell("waiting_s"), file=shown, line=line, column="waiting_s"),
+                including_waiting_s=_number(
+                    cell("including_waiting_s"), file=shown, line=line, column="including_waiting_s"
+                ),
                 time_s=_number(cell("time_s"), file=shown, line=line, column="time_s"),
                 where=f"{shown}:{line}",
             )
@@ -361,7 +277,7 @@ def read_events(path: str | Path) -> EventsRead:
             node=node,
             pod=pod,
             bytes=pulled.size_bytes,
-            waiting_s=pulled.waiting_s,
+            including_waiting_s=pulled.including_waiting_s,
             where=f"{shown}: event {i + 1}",
         )
         found.append((pull, _timestamp(event)))

@@ -1104,7 +1104,7 @@ def _event_rows(
                         "image": p.image,
                         "bytes": p.size_bytes,
                         "pull_s": p.pull_s,
-                        "waiting_s": p.waiting_s,
+                        "including_waiting_s": p.including_waiting_s,
                         "time_s": _seconds(t, t0),
                     }
                 )

@@ -193,46 +193,46 @@ def parse_time(text: Any) -> datetime | None:
 
 # -- Go durations ---------------------------------------------------------------------------
 
+# Go's time.ParseDuration units (src/time/format.go unitMap): "us" and both micro signs.
 _GO_UNITS = {
     "ns": 1e-9,
     "us": 1e-6,
-    "µs": 1e-6,
-    "μs": 1e-6,
+    "µs": 1e-6,  # U+00B5 MICRO SIGN: what Duration.String prints
+    "μs": 1e-6,  # U+03BC GREEK SMALL LETTER MU: accepted by ParseDuration
     "ms": 1e-3,
     "s": 1.0,
     "m": 60.0,
     "h": 3600.0,
 }
-_GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_GO_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+_GO_DURATION = r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+|0"
 
 
 def parse_go_duration(text: str) -> float:
-    """Seconds in a Go ``time.Duration`` as ``String()`` prints it: ``1h2m3.5s``,
-    ``13m53.4s``, ``850ms``, ``0s`` (Go src/time/time.go ``Duration.String``, read as
-    ``time.ParseDuration`` reads it). ValueError for anything else."""
+    """Seconds from Go's ``time.Duration`` text (``String()`` output, or anything
+    ``time.ParseDuration`` takes: Go src/time/time.go ``Duration.String``, format.go
+    ``ParseDuration``): ``13m53.4s`` -> 833.4, ``850ms`` -> 0.85, ``0`` -> 0.
+
+    Raises ValueError on anything else (Go's ParseDuration refuses the same).
+    """
     s = text.strip()
-    sign = 1.0
-    if s[:1] in "+-":
-        sign = -1.0 if s[0] == "-" else 1.0
-        s = s[1:]
-    if s == "0":
+    sign = -1.0 if s.startswith("-") else 1.0
+    body = s[1:] if s[:1] in "+-" and s else s
+    if body == "0":
         return 0.0
     pos, total = 0, 0.0
-    while pos < len(s):
-        m = _GO_PART.match(s, pos)
-        if m is None:
-            raise ValueError(f"invalid duration {text!r}")
-        total += float(m.group(1)) * _GO_UNITS[m.group(2)]
-        pos = m.end()
-    if pos == 0:
-        raise ValueError(f"invalid duration {text!r}")
-    return sign * total
+    while pos < len(body) and (part := _GO_PART.match(body, pos)):
+        total += float(part.group(1)) * _GO_UNITS[part.group(2)]
+        pos = part.end()
+    if not body or pos != len(body):
+        raise ValueError(f"invalid Go duration {text.strip()[:40]!r}")
+    return sign * total + 0.0
 
 
 # -- kubelet's Pulled event -----------------------------------------------------------------
 
 # k/k pkg/kubelet/images/image_manager.go (*imageManager).EnsureImageExists, in the order
-# kubelet's releases used them (the first release of each is not pinned here):
+# kubelet's releases used them (hpsim.calibrate.kubelet dates them by their pull requests):
 #   fmt.Sprintf("Successfully pulled image %q in %v", container.Image, time.Since(startTime))
 #   fmt.Sprintf("Successfully pulled image %q in %v (%v including waiting)",
 #       container.Image, imagePullResult.pullDuration.Truncate(time.Millisecond),
@@ -244,39 +244,61 @@ def parse_go_duration(text: str) -> float:
 # EnsureImageExists' start, so it adds the wait in kubelet's puller queue (serialized
 # pulls). In the oldest form the one duration is that whole time. imageSize is the size
 # the runtime reports for the image (containerd: compressed).
-_PULLED_RE = re.compile(
-    r'^Successfully pulled image "(?P<image>[^"]+)" in (?P<pull>[0-9.]+[a-zµμ0-9.]*)'
-    r"(?: \((?P<total>[0-9.]+[a-zµμ0-9.]*) including waiting\))?"
-    r"(?:\. Image size: (?P<size>[0-9]+) bytes\.)?$"
+_PULLED = re.compile(
+    r'Successfully pulled image "(?P<image>(?:[^"\\]|\\.)*)"'
+    rf"(?: in (?P<pull>{_GO_DURATION})"
+    rf"(?: \((?P<wait>{_GO_DURATION}) including waiting\)"
+    r"(?:\. Image size: (?P<size>[0-9]+) bytes\.?)?)?)?\s*"
 )
 _PRESENT_RE = re.compile(r'^Container image "(?P<image>[^"]+)" already present on machine')
 
 
 @dataclass(frozen=True)
 class Pulled:
-    """One successful pull as kubelet reported it."""
+    """One "Successfully pulled image" message, read.
+
+    ``pull_s`` is kubelet's first duration. With the "including waiting" wording it is
+    the pull itself and ``including_waiting_s`` the time since kubelet asked for the
+    image (its queue included); with the older wording ``including_waiting_s`` is None
+    and ``pull_s`` *includes* any wait in kubelet's queue (``includes_waiting``).
+    ``size_bytes``: the CRI image size, in the newest wording only.
+    """
 
     image: str
-    # The pull itself (the runtime's PullImage); in the oldest wording, the whole time.
     pull_s: float
-    # The time spent waiting in kubelet's queue before the pull; None when not reported.
-    waiting_s: float | None
-    size_bytes: int | None
+    including_waiting_s: float | None = None
+    size_bytes: int | None = None
+
+    @property
+    def includes_waiting(self) -> bool:
+        return self.including_waiting_s is None
+
+
+def _unquote_go(text: str) -> str:
+    """The image of a Go ``%q``: its escapes undone (a reference rarely has any)."""
+    if "\\" not in text:
+        return text
+    try:
+        out = json.loads(f'"{text}"')
+    except ValueError:
+        return text
+    return out if isinstance(out, str) else text
 
 
 def parse_pulled(message: str) -> Pulled | None:
-    """A "Successfully pulled image" message read, or None when it is not one."""
-    m = _PULLED_RE.match(message.strip())
-    if m is None:
+    """A kubelet ``Pulled`` message read, in any wording that gives a duration; None for
+    anything else ("Container image ... already present on machine", the wording
+    without a duration, other text)."""
+    m = _PULLED.fullmatch(message.strip())
+    if m is None or m.group("pull") is None:
         return None
     try:
         pull = parse_go_duration(m.group("pull"))
-        total = parse_go_duration(m.group("total")) if m.group("total") else None
+        wait = parse_go_duration(m.group("wait")) if m.group("wait") is not None else None
     except ValueError:
         return None
-    waiting = None if total is None else max(0.0, round(total - pull, 3))
-    size = int(m.group("size")) if m.group("size") else None
-    return Pulled(image=m.group("image"), pull_s=pull, waiting_s=waiting, size_bytes=size)
+    size = int(m.group("size")) if m.group("size") is not None else None
+    return Pulled(_unquote_go(m.group("image")), pull, wait, size)
 
 
 def already_present(message: str) -> str | None:

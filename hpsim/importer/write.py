@@ -279,7 +279,7 @@ def write_folder(plan: ImportPlan, target: Path, sources: list[str], *, force: b
             (tmp / "observed" / "pulls.csv").write_text(
                 _csv(
                     plan.pulls_rows,
-                    ["node", "pod", "image", "bytes", "pull_s", "waiting_s", "time_s"],
+                    ["node", "pod", "image", "bytes", "pull_s", "including_waiting_s", "time_s"],
                 )
             )
             (tmp / "import-summary.md").write_text(summary_md(plan, sources, str(target)))
