@@ -158,3 +158,35 @@ def test_a_new_node_is_ready_once_its_cni_pod_runs_and_goes_when_unneeded():
     s = res.summary()
     assert (s["nodes_max"], s["nodes_added"], s["nodes_removed"]) == (1, 1, 1)
     assert s["scale_up_to_ready_s_mean"] == 485.0
+
+
+def test_validate_weighs_every_pool_a_pod_may_go_to():
+    """Two pools, ltsc2022 and ltsc2019: an ltsc2019 image runs on the second (no
+    obstacle), unless the pod's nodeName is the first pool's node; a pod asking 8 CPUs
+    fits neither, and each pool's reason is named."""
+    from hpsim.node.preflight import obstacles
+    from hpsim.scenario.load import load_data
+
+    old = "mcr.microsoft.com/windows/servercore:ltsc2019"
+    pools = [
+        {"name": "new", "count": 1, "node": node(osBuild="10.0.20348.2762")},
+        {"name": "old", "count": 1, "node": node(osBuild="10.0.17763.6414")},
+    ]
+    data = scenario(
+        [
+            {"manifest": pod("legacy", old)},
+            {"manifest": pod("pinned", old, nodeName="new-0")},
+            {"manifest": pod("huge", old, requests={"cpu": "8"})},
+        ]
+    )
+    del data["node"]
+    data["nodePools"] = pools
+    found = obstacles(load_data(data))
+    assert set(found) == {"pinned", "huge"}
+    assert [o.kind for o in found["pinned"]] == ["platform-mismatch"]
+    assert found["pinned"][0].message.startswith('pool new: container "c": image "' + old)
+    assert [(o.kind, o.message[:60]) for o in found["huge"]] == [
+        ("never-fits", "pool new: 0/1 nodes are available: 1 Insufficient cpu."),
+        ("platform-mismatch", 'pool new: container "c": image "mcr.microsoft.com/windows/se'),
+        ("never-fits", "pool old: 0/1 nodes are available: 1 Insufficient cpu."),
+    ]
