@@ -25,6 +25,7 @@ from hpsim.errors import HpsimError
 from hpsim.experiment.options import (
     add_allow_outside,
     add_fit_parser,
+    add_fitcheck_parser,
     add_import_parser,
     add_output_options,
     add_run_options,
@@ -215,6 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     add_size_parser(sub)
     add_import_parser(sub)
     add_calibrate_parser(sub)
+    add_fitcheck_parser(sub)
 
     ini = sub.add_parser("init", help="write a starter scenario folder that runs as it is")
     ini.add_argument(
