@@ -348,7 +348,7 @@ def _size_command(args: argparse.Namespace) -> int:
     return size_command(args)
 
 
-def add_import_parser(sub: Any) -> None:
+def add_import_parser(sub: Any) -> argparse.ArgumentParser:
     """The ``hpsim import`` subcommand."""
     i = sub.add_parser(
         "import",
@@ -383,7 +383,15 @@ def add_import_parser(sub: Any) -> None:
     i.add_argument("--name", default=None, help="the scenario's name (default: OUTDIR's name)")
     i.add_argument("--force", action="store_true", help="replace a non-empty OUTDIR")
     i.add_argument("--quiet", "-q", action="store_true", help="print nothing")
+    i.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="then fit each pool's network and unpackRate to its own observed pulls (hpsim "
+        "calibrate --pool): rates the pulls identify are written into scenario.yaml, the "
+        "others named in import-summary.md",
+    )
     i.set_defaults(func=_import_command)
+    return i
 
 
 def _import_command(args: argparse.Namespace) -> int:
