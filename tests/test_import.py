@@ -347,6 +347,14 @@ def test_pulls_say_their_pool_and_calibrate_uses_only_its_own(
         got = json.loads(capsys.readouterr().out)
         assert got["pool"] == pool and got["pulls_used"] == used
         assert f"{13 - used} pulls of other pools (or of nodes in none) left out" in got["notes"]
+    # Written into each pool: each gets, and reports, its own comment.
+    for pool, used in (("win22", 8), ("win19", 4)):
+        assert main(["calibrate", str(out), "--pool", pool, *fix[:4], "--write"]) == 0
+        wrote = capsys.readouterr().out.splitlines()[-1]
+        assert f"# calibrated by hpsim calibrate from {used} pulls: unpackRate" in wrote
+    text = (out / "scenario.yaml").read_text()
+    assert text.count("# calibrated by hpsim calibrate from 8 pulls") == 1
+    assert text.count("# calibrated by hpsim calibrate from 4 pulls") == 1
 
 
 def test_import_calibrate_says_what_it_could_not_fit(
