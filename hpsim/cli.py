@@ -25,6 +25,7 @@ from hpsim.errors import HpsimError
 from hpsim.experiment.options import (
     add_allow_outside,
     add_fit_parser,
+    add_fitcheck_parser,
     add_import_parser,
     add_output_options,
     add_run_options,
@@ -135,6 +136,26 @@ def _print_paths(paths: Sequence[Path], output: str) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    """``hpsim import``, then with --calibrate each pool's rates fitted (the calibrate
+    package sits above the importer: the command joins them here)."""
+    from hpsim.importer.write import import_command
+
+    status = import_command(args)
+    if status != 0 or not args.calibrate:
+        return status
+    from hpsim.calibrate.onimport import calibrate_import
+
+    for r in calibrate_import(args.results):
+        if args.quiet:
+            continue
+        if r.written is not None:
+            print(f"  pool {r.pool}: {r.written.removeprefix('# ')}")
+        else:
+            print(f"  pool {r.pool}: rates not written: {r.why_not}")
+    return 0
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from hpsim.experiment.commands import compare_command
 
@@ -213,8 +234,9 @@ def _parser() -> argparse.ArgumentParser:
     add_sweep_parser(sub)
     add_fit_parser(sub)
     add_size_parser(sub)
-    add_import_parser(sub)
+    add_import_parser(sub).set_defaults(func=_cmd_import)
     add_calibrate_parser(sub)
+    add_fitcheck_parser(sub)
 
     ini = sub.add_parser("init", help="write a starter scenario folder that runs as it is")
     ini.add_argument(

@@ -328,3 +328,47 @@ def test_shipped_example_is_the_fixture_imported(tmp_path: Path) -> None:
         rel = f.relative_to(out)
         text = f.read_text().replace(str(out), "scenarios/imported-example")
         assert text == (shipped / rel).read_text(), rel
+
+
+def test_pulls_say_their_pool_and_calibrate_uses_only_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "imported"
+    assert main(["import", str(FIXTURE), "-d", str(out), "-q"]) == 0
+    rows = _rows(out / "observed" / "pulls.csv")
+    assert {(r["node"].rsplit("-", 1)[0], r["pool"]) for r in rows} == {
+        ("win22", "win22"),
+        ("win19", "win19"),
+        ("contoso-win22", ""),  # a node gone: in no pool
+    }
+    fix = ["--fix", "network=23MB/s", "--bootstrap", "20", "-o", "json"]
+    for pool, used in (("win22", 8), ("win19", 4)):
+        assert main(["calibrate", str(out), "--pool", pool, *fix]) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert got["pool"] == pool and got["pulls_used"] == used
+        assert f"{13 - used} pulls of other pools (or of nodes in none) left out" in got["notes"]
+    # Written into each pool: each gets, and reports, its own comment.
+    for pool, used in (("win22", 8), ("win19", 4)):
+        assert main(["calibrate", str(out), "--pool", pool, *fix[:4], "--write"]) == 0
+        wrote = capsys.readouterr().out.splitlines()[-1]
+        assert f"# calibrated by hpsim calibrate from {used} pulls: unpackRate" in wrote
+    text = (out / "scenario.yaml").read_text()
+    assert text.count("# calibrated by hpsim calibrate from 8 pulls") == 1
+    assert text.count("# calibrated by hpsim calibrate from 4 pulls") == 1
+
+
+def test_import_calibrate_says_what_it_could_not_fit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "imported"
+    assert main(["import", str(FIXTURE), "-d", str(out), "--calibrate"]) == 0
+    printed = capsys.readouterr().out
+    assert "pool win22: rates not written: network and unpackRate cannot be told apart" in printed
+    summary = (out / "import-summary.md").read_text()
+    assert "## Pull rates calibrated (hpsim import --calibrate)" in summary
+    assert (
+        "- pool win19: not written (hpsim's defaults kept): network and unpackRate cannot be "
+        "told apart from these 4 pulls" in summary
+    )
+    # One-layer images only: nothing identified, the scenario keeps hpsim's defaults.
+    assert "calibrated by hpsim calibrate" not in (out / "scenario.yaml").read_text()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import hpsim
 from hpsim.cli import main
-from hpsim.experiment.examples import SCENARIOS, SHIPPED, shipped_scenarios
+from hpsim.experiment.examples import IMPORTED, SCENARIOS, SHIPPED, shipped_scenarios
 
 
 def test_init_writes_a_folder_that_validates_and_runs(tmp_path, capsys) -> None:
@@ -52,8 +53,12 @@ def test_init_refuses_an_existing_folder_and_a_name_no_scenario_may_have(tmp_pat
 
 
 def test_the_golden_scenarios_are_the_listed_ones_not_every_file(tmp_path) -> None:
-    assert [p.stem for p in shipped_scenarios()] == list(SHIPPED)
+    def names(paths: list[Path]) -> list[str]:
+        # A shipped import is a folder's scenario.yaml: named by its folder.
+        return [p.parent.name if p.name == "scenario.yaml" else p.stem for p in paths]
+
+    assert names(shipped_scenarios()) == [*SHIPPED, *IMPORTED]
     assert all(p.is_file() for p in shipped_scenarios())
     (tmp_path / "mine.yaml").write_text("name: mine\n")
-    assert [p.stem for p in shipped_scenarios(tmp_path)] == list(SHIPPED)
+    assert names(shipped_scenarios(tmp_path)) == [*SHIPPED, *IMPORTED]
     assert SCENARIOS.is_dir()

@@ -18,13 +18,14 @@ nbclient = pytest.importorskip("nbclient")
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_the_five_notebooks_are_there() -> None:
+def test_the_six_notebooks_are_there() -> None:
     assert [p.stem for p in NOTEBOOKS] == [
         "01-quickstart",
         "02-mixed-base-images",
         "03-memory-capping",
         "04-capacity-planning",
         "05-node-pool",
+        "06-calibration",
     ]
 
 

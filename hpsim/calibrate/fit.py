@@ -571,6 +571,15 @@ def fit(
     )
 
 
+def of_pool(pulls: Sequence[ObservedPull], pool: str) -> tuple[list[ObservedPull], int]:
+    """The pulls of this pool, and how many others, when the pulls say their pool (hpsim
+    import's pulls.csv has a pool column); all of them otherwise."""
+    if not any(p.pool for p in pulls):
+        return list(pulls), 0
+    mine = [p for p in pulls if p.pool == pool]
+    return mine, len(pulls) - len(mine)
+
+
 def calibrate(
     pulls: Sequence[ObservedPull],
     scenario: Scenario,
@@ -586,7 +595,10 @@ def calibrate(
     target = pick_pool(scenario, pool)
     node = target.node
     slowdown = node.unpack_rate / unpack_throughput(node)
+    pulls, others = of_pool(pulls, target.name)
     cases, excluded, notes = prepare(pulls, scenario, target)
+    if others:
+        notes = [f"{others} pulls of other pools (or of nodes in none) left out", *notes]
     return fit(
         cases,
         pool=target.name,

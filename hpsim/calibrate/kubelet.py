@@ -64,6 +64,7 @@ class ObservedPull:
     including_waiting_s: float | None = None
     time_s: float | None = None
     where: str = ""
+    pool: str = ""  # the node's pool, where the table says (hpsim import's pool column)
 
     @property
     def includes_waiting(self) -> bool:
@@ -80,7 +81,16 @@ class ObservedPull:
         return ", ".join(parts)
 
 
-PULLS_COLUMNS = ("node", "pod", "image", "bytes", "pull_s", "including_waiting_s", "time_s")
+PULLS_COLUMNS = (
+    "node",
+    "pod",
+    "image",
+    "bytes",
+    "pull_s",
+    "including_waiting_s",
+    "time_s",
+    "pool",
+)
 _REQUIRED = ("image", "pull_s")
 PULLS_CSV_LIMIT = 64 * 2**20  # our bound: a table of pulls far past any cluster's events
 
@@ -106,8 +116,8 @@ def _number(text: str, *, file: str, line: int, column: str) -> float | None:
 
 
 def read_pulls_csv(path: str | Path) -> list[ObservedPull]:
-    """``observed/pulls.csv``: columns node, pod, image, bytes, pull_s, including_waiting_s, time_s
-    (image and pull_s required; empty cells are unknowns)."""
+    """``observed/pulls.csv``: columns node, pod, image, bytes, pull_s, including_waiting_s,
+    time_s, pool (image and pull_s required; empty cells are unknowns)."""
     path = Path(path)
     shown = str(path)
     try:
@@ -159,6 +169,7 @@ def read_pulls_csv(path: str | Path) -> list[ObservedPull]:
                 ),
                 time_s=_number(cell("time_s"), file=shown, line=line, column="time_s"),
                 where=f"{shown}:{line}",
+                pool=cell("pool"),
             )
         )
     return out

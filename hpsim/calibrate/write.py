@@ -75,6 +75,13 @@ def _line_start(text: str, index: int) -> int:
 def edit(text: str, pool: str | None, calibration: Calibration, file: str = "<scenario>") -> str:
     """``text`` with the calibrated rates written into ``pool``'s node (the file's only
     node or pool when None). Fixed or undetermined rates are left as they are."""
+    return edit_with_comment(text, pool, calibration, file)[0]
+
+
+def edit_with_comment(
+    text: str, pool: str | None, calibration: Calibration, file: str = "<scenario>"
+) -> tuple[str, str]:
+    """:func:`edit`, and the comment line it wrote above the node's keys."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -128,7 +135,7 @@ def edit(text: str, pool: str | None, calibration: Calibration, file: str = "<sc
     out = text
     for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         out = out[:start] + new + out[end:]
-    return out
+    return out, comment
 
 
 def write_into(scenario_yaml_path: str | Path, pool: str | None, calibration: Calibration) -> str:
@@ -141,7 +148,7 @@ def write_into(scenario_yaml_path: str | Path, pool: str | None, calibration: Ca
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise HpsimError(f"cannot read: {exc.strerror or exc}", file=shown) from None
-    new = edit(text, pool, calibration, shown)
+    new, comment = edit_with_comment(text, pool, calibration, shown)
     loaded = load_text(new, file=shown, base_dir=path.parent)
     node = pick_pool(loaded.scenario, pool).node
     read_back = ((calibration.network, node.network), (calibration.unpack_rate, node.unpack_rate))
@@ -153,4 +160,5 @@ def write_into(scenario_yaml_path: str | Path, pool: str | None, calibration: Ca
                 file=shown,
             )
     write_text(path, new, encoding="utf-8")
-    return next(line.strip() for line in new.splitlines() if line.strip().startswith(COMMENT))
+    # The pool's own comment (a file of several pools holds one for each).
+    return comment

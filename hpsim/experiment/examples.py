@@ -8,7 +8,10 @@ in its commit. Regenerate them all with::
 
     python -m hpsim.experiment.examples
 
-Each scenario runs with its own seed and replications, as ``hpsim run`` would.
+Each scenario runs with its own seed and replications, as ``hpsim run`` would. An
+imported example (``scenarios/<name>/scenario.yaml`` beside its ``observed/`` tables) also
+gets its fit check, ``results/<name>/fitcheck/`` (``fitcheck.md``, ``fitcheck.json`` and
+the quantile-quantile figures), as ``hpsim fit-check`` writes it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 RESULTS = ROOT / "results"
 KEPT = ("summary.json", "report.md")
+FITCHECK_KEPT = ("fitcheck.md", "fitcheck.json")
 
 
 # The scenarios hpsim ships, whose summaries are committed and pinned by the golden test. A
@@ -42,11 +46,38 @@ SHIPPED = (
     "pool-autoscale",
     "trace-replay",
 )
+# Shipped scenario folders written by hpsim import (scenario.yaml and observed/).
+IMPORTED = ("imported-example",)
 
 
 def shipped_scenarios(folder: Path = SCENARIOS) -> list[Path]:
     """The shipped scenario files (SHIPPED) in ``folder``."""
-    return [folder / f"{name}.yaml" for name in SHIPPED]
+    return [folder / f"{name}.yaml" for name in SHIPPED] + [
+        folder / name / "scenario.yaml" for name in IMPORTED
+    ]
+
+
+def _rel(path: Path) -> str:
+    return os.path.relpath(path, ROOT) if path.is_relative_to(ROOT) else str(path)
+
+
+def _write_fit_check(scenario: Path, run_folder: Path, dest: Path) -> None:
+    """The fit check of an imported example's run against its observed tables, kept
+    without the HTML (it repeats the figures inline)."""
+    from hpsim.observe.fitcheckreport import fit_check, write_fit_check
+
+    record = fit_check(
+        run_folder,
+        scenario.parent,
+        results_label=f"hpsim run {_rel(scenario)}",
+        observed_label=_rel(scenario.parent),
+    )
+    made = run_folder / "fitcheck"
+    write_fit_check(record, made)
+    with atomic.replacing_dir(dest) as tmp:
+        for name in FITCHECK_KEPT:
+            shutil.copyfile(made / name, tmp / name)
+        shutil.copytree(made / "figures", tmp / "figures")
 
 
 def _write_report(folder: Path) -> None:
@@ -60,20 +91,22 @@ def _write_report(folder: Path) -> None:
 
 
 def regenerate(scenario: Path, results: Path = RESULTS) -> Path:
-    """Run one scenario and replace its committed ``summary.json`` and ``report.md``."""
+    """Run one scenario and replace its committed ``summary.json`` and ``report.md`` (and an
+    imported example's fit check)."""
     loaded = load(scenario)
     res = run(loaded)
     dest = results / loaded.name
     dest.mkdir(parents=True, exist_ok=True)
     with atomic.scratch_dir(dest) as tmp:
         out = tmp / "run"
-        rel = os.path.relpath(scenario, ROOT) if scenario.is_relative_to(ROOT) else str(scenario)
-        write_results(res, out, scenario_file=rel)
+        write_results(res, out, scenario_file=_rel(scenario))
         _write_report(out)
         for name in KEPT:
             if (out / name).exists():
                 with atomic.replacing_file(dest / name) as new:
                     shutil.copyfile(out / name, new)
+        if (scenario.parent / "observed" / "pods.csv").is_file():
+            _write_fit_check(scenario, out, dest / "fitcheck")
     return dest
 
 
@@ -82,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m hpsim.experiment.examples",
         description="Regenerate results/<scenario>/summary.json and report.md.",
     )
-    p.add_argument("scenarios", nargs="*", type=Path, help="default: every scenarios/*.yaml")
+    p.add_argument("scenarios", nargs="*", type=Path, help="default: every shipped scenario")
     args = p.parse_args(argv)
     for path in args.scenarios or shipped_scenarios():
         dest = regenerate(path.resolve())

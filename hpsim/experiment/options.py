@@ -348,7 +348,7 @@ def _size_command(args: argparse.Namespace) -> int:
     return size_command(args)
 
 
-def add_import_parser(sub: Any) -> None:
+def add_import_parser(sub: Any) -> argparse.ArgumentParser:
     """The ``hpsim import`` subcommand."""
     i = sub.add_parser(
         "import",
@@ -383,10 +383,62 @@ def add_import_parser(sub: Any) -> None:
     i.add_argument("--name", default=None, help="the scenario's name (default: OUTDIR's name)")
     i.add_argument("--force", action="store_true", help="replace a non-empty OUTDIR")
     i.add_argument("--quiet", "-q", action="store_true", help="print nothing")
+    i.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="then fit each pool's network and unpackRate to its own observed pulls (hpsim "
+        "calibrate --pool): rates the pulls identify are written into scenario.yaml, the "
+        "others named in import-summary.md",
+    )
     i.set_defaults(func=_import_command)
+    return i
 
 
 def _import_command(args: argparse.Namespace) -> int:
     from hpsim.importer.write import import_command
 
     return import_command(args)
+
+
+def add_fitcheck_parser(sub: Any) -> None:
+    """The ``hpsim fit-check`` subcommand."""
+    f = sub.add_parser(
+        "fit-check",
+        help="hold a run of an imported scenario against what the cluster did",
+        description="Compare a run of an imported scenario with the cluster it was imported "
+        "from: pull durations, start latency, pending time, restarts, evictions and image "
+        "bytes, overall, per workload and per node: medians, 90th percentiles, the error of "
+        "the median, a two-sample KS statistic and a verdict (within 20%%: fits; hpsim's "
+        "threshold). Writes fitcheck.md, fitcheck.html, fitcheck.json and quantile-quantile "
+        "figures. Read from the results tables and IMPORT_DIR/observed/*.csv only.",
+    )
+    f.add_argument(
+        "results", metavar="RESULTS_DIR", help="what hpsim run wrote for the imported scenario"
+    )
+    f.add_argument(
+        "--observed",
+        required=True,
+        metavar="IMPORT_DIR",
+        help="the folder hpsim import wrote (its observed/pods.csv and observed/pulls.csv)",
+    )
+    f.add_argument(
+        "-d",
+        "--dir",
+        metavar="OUT",
+        default=None,
+        help="where the report goes (default RESULTS_DIR/fitcheck/; replaced whole)",
+    )
+    f.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="what is printed: a summary in people's units, or the raw numbers as JSON",
+    )
+    f.set_defaults(func=_fitcheck_command)
+
+
+def _fitcheck_command(args: argparse.Namespace) -> int:
+    from hpsim.observe.fitcheckreport import fitcheck_command
+
+    return fitcheck_command(args)

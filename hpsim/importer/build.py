@@ -861,6 +861,11 @@ def plan_import(inputs: Inputs, name: str) -> ImportPlan:
         _pod_row(p, t0, real_to_sim) for p in sorted(kept, key=lambda p: (p.created, p.key))
     ]
     events_rows, pulls_rows = _event_rows(events, t0, real_to_sim, {p.key for p in pods}, problems)
+    # Each pull's pool (hpsim calibrate --pool fits a pool to its own pulls); "" for a node
+    # in no pool (gone, or not Windows).
+    pool_of = {p.sim_name(real): p.name for p in pools for real in p.nodes}
+    for row in pulls_rows:
+        row["pool"] = pool_of.get(row["node"], "")
     counts = {
         "nodes": len(nodes),
         "pods": len(pods),

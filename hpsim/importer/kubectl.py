@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from hpsim.errors import HpsimError, excerpt
+from hpsim.scenario.catalog import normal_image
 
 # Our bound on one input file: kubectl's JSON for a cluster of thousands of pods is tens
 # of MiB; a file past this is refused unread rather than held in memory.
@@ -305,20 +306,6 @@ def already_present(message: str) -> str | None:
     """The image of a "Container image ... already present on machine" message."""
     m = _PRESENT_RE.match(message.strip())
     return m.group("image") if m else None
-
-
-def normal_image(ref: str) -> str:
-    """An image reference as containerd names it and people write it, compared alike:
-    ``docker.io/library/x`` and ``docker.io/x`` -> ``x`` (the CRI reports Docker Hub
-    images with their domain; distribution/reference ParseNormalizedNamed adds it)."""
-    r = ref.strip()
-    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/"):
-        if r.startswith(prefix):
-            r = r[len(prefix) :]
-            break
-    if "@" not in r and ":" not in r.rsplit("/", 1)[-1]:
-        r += ":latest"
-    return r
 
 
 __all__ = [

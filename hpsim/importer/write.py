@@ -279,7 +279,16 @@ def write_folder(plan: ImportPlan, target: Path, sources: list[str], *, force: b
             (tmp / "observed" / "pulls.csv").write_text(
                 _csv(
                     plan.pulls_rows,
-                    ["node", "pod", "image", "bytes", "pull_s", "including_waiting_s", "time_s"],
+                    [
+                        "node",
+                        "pod",
+                        "image",
+                        "bytes",
+                        "pull_s",
+                        "including_waiting_s",
+                        "time_s",
+                        "pool",
+                    ],
                 )
             )
             (tmp / "import-summary.md").write_text(summary_md(plan, sources, str(target)))

@@ -434,3 +434,17 @@ def format_table(rows: list[CatalogImage]) -> str:
     lines.append("repo-info = docker-library/repo-info.")
     lines.extend(f"[{n}] {source}" for source, n in notes.items())
     return "\n".join(lines)
+
+
+def normal_image(ref: str) -> str:
+    """An image reference as containerd names it and people write it, compared alike:
+    ``docker.io/library/x`` and ``docker.io/x`` -> ``x`` (the CRI reports Docker Hub
+    images with their domain; distribution/reference ParseNormalizedNamed adds it)."""
+    r = ref.strip()
+    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/"):
+        if r.startswith(prefix):
+            r = r[len(prefix) :]
+            break
+    if "@" not in r and ":" not in r.rsplit("/", 1)[-1]:
+        r += ":latest"
+    return r
