@@ -407,6 +407,17 @@ def _pool(
         "prePulledImages: what every node of the pool held (status.images) less what the "
         "events show it pulled in the window"
     )
+    pause = next((n for n in pre if n.rsplit(":", 1)[0].endswith("/pause")), None)
+    if pause is not None and isinstance(node.get("containerd"), str):
+        # The node image configures containerd's sandbox image (config.toml
+        # sandbox_image, pinned_images.sandbox in 2.0) and pre-pulls it: AKS and EKS
+        # Windows images ship mcr.microsoft.com/oss/kubernetes/pause. The API does not
+        # say which image is configured; the pause image every node holds is taken.
+        node["containerd"] = {"version": node["containerd"], "sandboxImage": pause}
+        comments.append(
+            f"containerd.sandboxImage: {pause}, the pause image every node of the pool held "
+            "(inferred: the API does not report containerd's configured sandbox image)"
+        )
     return PoolPlan(
         name=name, nodes=[str(_meta(m).get("name")) for m in members], node=node, comments=comments
     )
