@@ -52,7 +52,10 @@ def test_pools_from_the_windows_nodes() -> None:
     assert win22["osBuild"] == "10.0.20348.2762"
     assert pools["win19"].node["osBuild"] == "10.0.17763.6414"
     assert (win22["cpu"], win22["memory"], win22["disk"]) == (4, "16776692Ki", "133703676Ki")
-    assert (win22["kubernetes"], win22["containerd"]) == ("1.30.6", "1.7.22")
+    # the pause image the node image pre-pulled is containerd's sandbox image (inferred)
+    pause = "mcr.microsoft.com/oss/kubernetes/pause:3.9"
+    assert win22["kubernetes"] == "1.30.6"
+    assert win22["containerd"] == {"version": "1.7.22", "sandboxImage": pause}
     # 4 - 3860m; 16776692Ki - 12680180Ki - 100Mi (1.30's evictionHard memory.available)
     assert win22["kubelet"] == {
         "maxPods": 30,
