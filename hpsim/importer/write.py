@@ -170,9 +170,12 @@ def summary_md(plan: ImportPlan, sources: list[str], outdir: str) -> str:
     ]
     for p in plan.pools:
         n = p.node
+        runtime = n.get("containerd", "default")
+        if isinstance(runtime, dict):  # a version and the sandbox image
+            runtime = f"{runtime['version']} (sandbox {runtime['sandboxImage']})"
         lines.append(
             f"| {p.name} | {len(p.nodes)} ({', '.join(p.nodes)}) | {n['osBuild']} | {n['cpu']} | "
-            f"{n['memory']} | {n.get('kubernetes', '')} | {n.get('containerd', 'default')} | "
+            f"{n['memory']} | {n.get('kubernetes', '')} | {runtime} | "
             f"{len(n['prePulledImages'])} |"
         )
     lines += [
