@@ -22,8 +22,8 @@ network^-1)`` is searched on a grid over 1e-4..1e4 then refined by golden sectio
 scale being the median of the log residuals at each r. The 95% interval is a seeded
 nonparametric bootstrap (pulls resampled with replacement; percentile interval); a bound
 the resamples push to the grid's edge is reported open (None). The spread is the robust
-lognormal sigma of the per-pull duration multipliers (1.4826 x their log MAD): hpsim's
-schema has no spread for pull rates, so it is reported and not written.
+lognormal sigma of the per-pull duration multipliers (1.4826 x their log MAD): the
+node's ``pullSpread``, each pull's lognormal factor on its work.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ class Calibration:
         lines.append(
             f"  spread       sigma {self.sigma:.2f} (lognormal, per-pull duration multiplier; "
             f"median error {100 * (math.exp(self.median_abs_log_error) - 1):.0f}%): "
-            "not written, the scenario has no spread for pull rates"
+            "the node's pullSpread"
         )
         lines.append(
             f"  interval     {self.level:.0%}, bootstrap of {self.bootstrap} resamples "

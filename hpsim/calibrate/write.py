@@ -1,4 +1,5 @@
-"""Write a calibration into a scenario file: its node's ``network`` and ``unpackRate``.
+"""Write a calibration into a scenario file: its node's ``network``, ``unpackRate`` and
+``pullSpread``.
 
 A targeted text edit, so that the file's comments, order and layout stay: PyYAML's node
 tree gives where the node's mapping and its values are, the two values are replaced (or
@@ -27,6 +28,11 @@ def rate_text(bps: float) -> str:
     mb = float(f"{bps / 1e6:.4g}")
     text = f"{mb:f}".rstrip("0").rstrip(".")
     return f"{text}MB/s"
+
+
+def spread_text(sigma: float) -> str:
+    """A pull spread as written: the sigma to 3 decimals, within the schema's 0..2."""
+    return f"{min(max(sigma, 0.0), 2.0):.3f}"
 
 
 def _interval(fit: RateFit) -> str:
@@ -89,28 +95,29 @@ def edit_with_comment(
     if root is None:
         raise HpsimError("empty", file=file)
     mapping = _target(root, pool, file)
-    values: dict[str, float] = {}
+    values: dict[str, str] = {}
     parts: list[str] = []
     for key, fit in (("network", calibration.network), ("unpackRate", calibration.unpack_rate)):
         if fit.fixed or fit.value is None or not math.isfinite(fit.value):
             continue
-        values[key] = fit.value
+        values[key] = rate_text(fit.value)
         parts.append(f"{key} {rate_text(fit.value)} ({_interval(fit)})")
     if not values:
         raise HpsimError("nothing to write: no rate was fitted (fixed or undetermined)")
-    comment = (
-        f"{COMMENT} from {calibration.pulls_used} pulls: {', '.join(parts)}; "
-        f"spread sigma {calibration.sigma:.2f} not written (no schema field)"
-    )
+    if math.isfinite(calibration.sigma):
+        # NodeSpec.pull_spread: each pull's lognormal factor on its work
+        values["pullSpread"] = spread_text(calibration.sigma)
+        parts.append(f"pullSpread {spread_text(calibration.sigma)}")
+    comment = f"{COMMENT} from {calibration.pulls_used} pulls: {', '.join(parts)}"
     edits: list[tuple[int, int, str]] = []
     missing: list[str] = []
-    for key, value in values.items():
+    for key, text_value in values.items():
         found = _key_value(mapping, key)
         if found is None:
-            missing.append(f"{key}: {rate_text(value)}")
+            missing.append(f"{key}: {text_value}")
         else:
             v = found[1]
-            edits.append((v.start_mark.index, v.end_mark.index, rate_text(value)))
+            edits.append((v.start_mark.index, v.end_mark.index, text_value))
     if mapping.flow_style or not mapping.value:
         # {cpu: 4, ...}: new keys after the brace, the comment above the line it opens on.
         brace = mapping.start_mark.index
@@ -139,7 +146,8 @@ def edit_with_comment(
 
 
 def write_into(scenario_yaml_path: str | Path, pool: str | None, calibration: Calibration) -> str:
-    """Write the calibrated ``network`` and ``unpackRate`` into the scenario file's node
+    """Write the calibrated ``network``, ``unpackRate`` and ``pullSpread`` into the scenario
+    file's node
     (of ``pool``); returns the comment line written. The edited file must load, and
     carry the rates written, before it replaces the old one."""
     path = Path(scenario_yaml_path)

@@ -154,6 +154,7 @@ class Cluster:
         ]
         self.pool_sizes: dict[str, int] = {}
         self._node_seq: dict[str, int] = {}
+        self._nodes_made = 0  # nodes added so far: the next one's stream index
         self.life = NodeLife(self)
         for pool in sc.pools:
             self.pool_sizes[pool.name] = 0
@@ -199,7 +200,9 @@ class Cluster:
             states=self.states,
             api=self,
             ready=ready,
+            index=self._nodes_made,
         )
+        self._nodes_made += 1
         self.nodes[name] = node
         self.pool_sizes[pool.name] = self.pool_sizes.get(pool.name, 0) + 1
         return node

@@ -75,7 +75,7 @@ import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import simpy
 from simpy.events import Event, Process, Timeout
@@ -83,6 +83,9 @@ from simpy.exceptions import Interrupt
 
 from hpsim.node.platforms import no_match_error
 from hpsim.node.registry import Registry, cancelled_error, not_found_error, unavailable_error
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DONE_EPS = 1e-6  # bytes: a download with no more than this left has finished
 # internal/cri/server/images/image_pull.go defaultPullProgressReportInterval.
@@ -187,8 +190,9 @@ class _Shared:
     def rate(self) -> float:
         return self._rate
 
-    def transfer(self, size: int) -> simpy.Event:
-        """An event that succeeds once ``size`` bytes have gone through."""
+    def transfer(self, size: float) -> simpy.Event:
+        """An event that succeeds once ``size`` bytes (of work: a slow pull's are more) have
+        gone through."""
         self._settle()
         key = self._next_key
         self._next_key += 1
@@ -264,6 +268,9 @@ class _Job:
         self.active = 0  # its own downloads open (the reporter's activeReqs)
         self.stalled = False  # downloads open and no byte arriving
         self.watch = 0  # a scheduled cancel of an older generation does nothing
+        # Its factor on download and extraction work (NodeSpec.pull_spread): 1 at the
+        # node's rates.
+        self.slowness = 1.0
         # (chain ID, extraction transfer, chain lock) of the layer it is applying itself
         self.applying: tuple[str, simpy.Event, simpy.Event] | None = None
 
@@ -285,16 +292,24 @@ class Containerd:
         progress_timeout_s: float = 0.0,
         room: Callable[[int], bool] | None = None,
         registry: Registry | None = None,
+        spread: float = 0.0,
+        spread_rng: np.random.Generator | None = None,
     ) -> None:
         """``platform`` says whether a manifest list's Windows entry of an OS version
         matches the host (None: every entry does); ``progress_timeout_s`` is
         image_pull_progress_timeout (0: none); ``room`` whether the volume can take so
-        many more bytes; ``registry`` the registry's state (None: always up)."""
+        many more bytes; ``registry`` the registry's state (None: always up);
+        ``spread`` the lognormal sigma of each pull's factor on its work, drawn from
+        ``spread_rng`` (NodeSpec.pull_spread; none drawn when 0)."""
         if network_Bps <= 0 or unpack_Bps <= 0:
             raise ValueError("network_Bps and unpack_Bps must be positive")
         if max_concurrent_downloads < 1:
             raise ValueError("max_concurrent_downloads must be at least 1")
         self._env = env
+        self._spread = spread
+        self._spread_rng = spread_rng
+        if spread > 0 and spread_rng is None:
+            raise ValueError("a pull spread needs its random stream")
         self._network = network_Bps
         self._net = _Shared(env, network_Bps)
         self._extract = _Shared(env, unpack_Bps)
@@ -430,6 +445,9 @@ class Containerd:
         if ref in self._images:
             return PullResult(ref, started, started, started, 0, 0)
         job = _Job(image, started)
+        if self._spread > 0:
+            assert self._spread_rng is not None
+            job.slowness = math.exp(self._spread * float(self._spread_rng.standard_normal()))
         job.process = self._env.active_process
         self._jobs.append(job)
         self._leases.append(image)
@@ -497,7 +515,7 @@ class Containerd:
                         yield lock  # False: that fetch was abandoned; look again
                         continue
                     self._fetching[digest] = lock = Event(self._env)
-                    transfer = self._net.transfer(layer.size)
+                    transfer = self._net.transfer(layer.size * job.slowness)
                     mine = (transfer, lock)
                     self._opened(job, 1)
                     yield transfer
@@ -528,7 +546,7 @@ class Containerd:
                 continue
             self._applying[chain] = lock = Event(self._env)
             started = self._env.now
-            transfer = self._extract.transfer(layer.size)
+            transfer = self._extract.transfer(layer.size * job.slowness)
             job.applying = (chain, transfer, lock)
             yield transfer
             job.applying = None

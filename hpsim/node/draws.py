@@ -71,7 +71,7 @@ STREAMS = ("arrivals", "lifetimes", "demand", "spikes")
 # Streams of the cluster's own choices (not keyed by workload): kube-scheduler's tie-breaks,
 # the autoscaler's expander, node provisioning times (keyed by pool), and the tie-breaks of
 # ``hpsim fit``'s what-if placements (a stream of its own: asking never moves the run's).
-CLUSTER_STREAMS = ("scheduler", "autoscaler", "provisioning", "fit")
+CLUSTER_STREAMS = ("scheduler", "autoscaler", "provisioning", "fit", "pulls")
 
 
 class Streams:

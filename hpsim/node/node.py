@@ -121,6 +121,7 @@ class WindowsNode:
         states: PodStates,
         api: PodAPI,
         ready: bool = True,
+        index: int = 0,
     ) -> None:
         self.env = env
         self.spec = spec
@@ -148,6 +149,9 @@ class WindowsNode:
             progress_timeout_s=progress_timeout(spec),
             room=lambda size: self.volume.has_room(size),
             registry=registry,
+            spread=spec.pull_spread,
+            # the node's own stream (by the order nodes were made): drawn only with a spread
+            spread_rng=streams.rng("pulls", index) if spec.pull_spread > 0 else None,
         )
         self.cpu = ProcessorSharing(
             env,

@@ -515,6 +515,12 @@ class NodeSpec(Model):
     # Layer extraction without antivirus scanning, bytes of compressed input per second, for
     # the node as a whole (the applies in flight share it). See UNPACK_RATE.
     unpack_rate: BytesPerSecond = UNPACK_RATE
+    # hpsim's own parameter, no upstream default: how much pulls of the same bytes differ
+    # (registry latency, the VM's disk and network from one pull to the next). Each pull
+    # draws a factor exp(sigma x N(0, 1)) on its download and extraction work: a pull
+    # alone takes that factor times the time at the node's rates. 0 (default): every
+    # pull at the node's rates. hpsim calibrate fits it from kubelet's Pulled events.
+    pull_spread: float = Field(0.0, ge=0, le=2)
     antivirus: Antivirus = Antivirus()
     kubernetes: str = "1.31"  # guess: a currently supported minor version
     containerd: ContainerdConfig = ContainerdConfig()
