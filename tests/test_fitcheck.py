@@ -266,3 +266,29 @@ def test_the_committed_fit_report_is_the_example_s(tmp_path: Path) -> None:
     assert render_markdown(record, files) == (committed / "fitcheck.md").read_text()
     for path in files.values():
         assert (committed / path).is_file()
+
+
+def test_the_model_fits_itself_when_its_pulls_vary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same with pullSpread 0.3 on both pools: each pull of each run draws its own
+    factor, so seed 2's pulls differ from seed 1's (a nonzero error), and still fit."""
+    import yaml
+
+    from hpsim.scenario.load import load_data
+
+    data = yaml.safe_load((EXAMPLE / "scenario.yaml").read_text())
+    for pool in data["nodePools"]:
+        pool["node"]["pullSpread"] = 0.3
+    loaded = load_data(data, file=str(EXAMPLE / "scenario.yaml"), base_dir=EXAMPLE)
+    folders = {}
+    for seed in (1, 2):
+        folders[seed] = tmp_path / f"seed{seed}"
+        write_results(hpsim.run(loaded, seed=seed), folders[seed])
+    obs = observed_from_run(folders[1], tmp_path / "truth")
+    assert main(["fit-check", str(folders[2]), "--observed", str(obs), "-o", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    head = {r["metric"]: r for r in record["rows"] if r["scope"] == "all"}
+    pull = head["pull_s"]
+    assert pull["error"] != 0.0  # -2.4% for these seeds
+    assert abs(pull["error"]) < FITS and pull["verdict"] == "fits"
