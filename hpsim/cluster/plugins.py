@@ -626,27 +626,25 @@ def _most_requested(requested: int, capacity: int) -> int:
     return min(requested, capacity) * MAX_NODE_SCORE // capacity
 
 
+_FIT_SCORERS = {"LeastAllocated": _least_requested, "MostAllocated": _most_requested}
+_CPU_WEIGHT, _MEMORY_WEIGHT = FIT_RESOURCE_WEIGHTS["cpu"], FIT_RESOURCE_WEIGHTS["memory"]
+
+
 def fit_score(ask: PodAsk, node: NodeView, strategy: str = "LeastAllocated") -> int:
     """NodeResourcesFit's score, cpu and memory weighted 1:1 (apis/config/v1/defaults.go
     defaultResourceSpec): the node's NonZeroRequested plus the pod's non-zero request
     (resource_allocation.go ``calculateResourceAllocatableRequest``, useRequested false),
     scored per resource, weighted mean in integers (least_allocated.go
     ``leastResourceScorer``, most_allocated.go ``mostResourceScorer``)."""
-    one = {"LeastAllocated": _least_requested, "MostAllocated": _most_requested}[strategy]
-    pairs = [
-        (node.nonzero_cpu_m + ask.nonzero_cpu_m, node.alloc.cpu_m, FIT_RESOURCE_WEIGHTS["cpu"]),
-        (
-            node.nonzero_memory + ask.nonzero_memory,
-            node.alloc.memory,
-            FIT_RESOURCE_WEIGHTS["memory"],
-        ),
-    ]
+    one = _FIT_SCORERS[strategy]
+    cpu_alloc, memory_alloc = node.alloc.cpu_m, node.alloc.memory
     total = weight_sum = 0
-    for requested, alloc, weight in pairs:
-        if alloc == 0:
-            continue
-        total += one(requested, alloc) * weight
-        weight_sum += weight
+    if cpu_alloc:
+        total += one(node.nonzero_cpu_m + ask.nonzero_cpu_m, cpu_alloc) * _CPU_WEIGHT
+        weight_sum += _CPU_WEIGHT
+    if memory_alloc:
+        total += one(node.nonzero_memory + ask.nonzero_memory, memory_alloc) * _MEMORY_WEIGHT
+        weight_sum += _MEMORY_WEIGHT
     return total // weight_sum if weight_sum else 0
 
 
@@ -744,9 +742,12 @@ def _spread_scores(
     }
     zone_pods = dict.fromkeys(zones, 0)
     for n in all_nodes:
+        count = n.workload_pods.get(key, 0)
+        if not count:
+            continue  # adds nothing (and the affinity match is the costly part)
         zone = n.labels.get(LABEL_ZONE, "")
         if zone in zone_pods and _required_match(ask, n):
-            zone_pods[zone] += n.workload_pods.get(key, 0)
+            zone_pods[zone] += count
     raw = []
     for n in feasible:
         score = 0.0
@@ -810,7 +811,12 @@ def score_nodes(
     ``RunScorePlugins``)."""
     w = DEFAULT_WEIGHTS if weights is None else weights
     per = plugin_scores(ask, feasible, total_nodes, nodes_with, strategy, all_nodes)
-    return [sum(per[p][i] * w.get(p, 0) for p in per) for i in range(len(feasible))]
+    totals = [0] * len(feasible)
+    for plugin, scores in per.items():
+        weight = w.get(plugin, 0)
+        if weight:
+            totals = [t + s * weight for t, s in zip(totals, scores, strict=True)]
+    return totals
 
 
 # --- choice -------------------------------------------------------------------------------
