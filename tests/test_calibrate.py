@@ -410,3 +410,37 @@ def test_cli_bad_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 def test_the_help_default_is_the_fit_s() -> None:
     assert command.BOOTSTRAP == BOOTSTRAP
+
+
+def test_a_watch_stream_counts_each_event_once_in_its_last_state(tmp_path: Path) -> None:
+    """kubectl get events --watch -o json prints an event again each time its count grows:
+    a BackOff seen at count 1 then 3 is 3 back-offs, and a Pulled event repeated is one
+    pull. A stream cut short keeps what came before the cut, and says so."""
+
+    def event(uid: str, reason: str, message: str, count: int) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": f"p.{uid}", "namespace": "web", "uid": uid},
+            "involvedObject": {"kind": "Pod", "namespace": "web", "name": "p"},
+            "reason": reason,
+            "message": message,
+            "count": count,
+            "source": {"component": "kubelet", "host": "win-0"},
+            "lastTimestamp": "2026-03-02T08:00:00Z",
+        }
+
+    pulled = 'Successfully pulled image "a:1" in 1m2s (1m3s including waiting)'
+    stream = [
+        event("u1", "BackOff", "Back-off restarting failed container", 1),
+        event("u2", "Pulled", pulled, 1),
+        event("u1", "BackOff", "Back-off restarting failed container", 3),
+        event("u2", "Pulled", pulled, 1),
+    ]
+    path = tmp_path / "events.json"
+    path.write_text("\n".join(json.dumps(e) for e in stream) + '\n{"kind": "Ev')
+    read = read_events(path)
+    assert read.figures["BackOff"] == 3
+    assert [(p.image, p.pull_s) for p in read.pulls] == [("a:1", 62.0)]
+    assert read.events == 2
+    assert len(read.problems) == 1 and "cut short" in read.problems[0]

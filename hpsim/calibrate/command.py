@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,8 @@ def calibrate_command(args: argparse.Namespace) -> int:
     if args.events is not None:
         read = read_events(args.events)
         pulls, figures = read.pulls, read.figures
+        for problem in read.problems:  # a file cut short: what was read still is
+            print(f"hpsim: warning: {problem}", file=sys.stderr)
         if not pulls:
             raise HpsimError(
                 f"no 'Successfully pulled image ... in ...' event among {read.events} events",

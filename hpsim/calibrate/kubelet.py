@@ -29,16 +29,15 @@ Durations are Go ``time.Duration.String()`` text (``13m53.412s``, ``1h2m3s``, ``
 from __future__ import annotations
 
 import csv
-import json
 import math
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from hpsim.errors import HpsimError, excerpt
-from hpsim.importer.kubectl import Pulled, parse_go_duration, parse_pulled
+from hpsim.importer.kubectl import Pulled, parse_go_duration, parse_pulled, read_objects
 
 __all__ = ["Pulled", "parse_go_duration", "parse_pulled"]
 
@@ -182,36 +181,19 @@ def read_pulls_csv(path: str | Path) -> list[ObservedPull]:
 # "Killing", BackOffStartContainer "BackOff"; the eviction manager's "Evicted"
 # (pkg/kubelet/eviction/eviction_manager.go Reason); kube-scheduler's "FailedScheduling").
 FIGURE_REASONS = ("Started", "Killing", "BackOff", "Evicted", "FailedScheduling")
-EVENTS_FILE_LIMIT = 256 * 2**20
 
 
-def _objects(text: str, shown: str) -> Iterator[dict[str, Any]]:
-    """The JSON values of a file: one (a List), or a stream of them (``--watch``)."""
-    decoder = json.JSONDecoder()
-    pos, n = 0, len(text)
-    while True:
-        while pos < n and text[pos].isspace():
-            pos += 1
-        if pos >= n:
-            return
-        try:
-            value, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            line = text.count("\n", 0, exc.pos) + 1
-            raise HpsimError(f"not JSON: {exc.msg}", file=shown, line=line) from None
-        if not isinstance(value, dict):
-            raise HpsimError("expected JSON objects (kubectl get events -o json)", file=shown)
-        yield value
-
-
-def _events(values: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for value in values:
-        if isinstance(value.get("items"), list):  # a List (kubectl get events -A -o json)
-            yield from (item for item in value["items"] if isinstance(item, dict))
-        elif isinstance(value.get("object"), dict):  # --output-watch-events
-            yield value["object"]
-        else:
-            yield value
+def _latest(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each event once, in its last state: a ``--watch`` stream repeats an event each time
+    its ``count`` grows (the recorder's EventCorrelator updates it), and counting every
+    copy would count its earlier occurrences again. Events are told apart by
+    ``metadata.uid``; one without is its own."""
+    latest: dict[object, dict[str, Any]] = {}
+    for i, obj in enumerate(objects):
+        meta = obj.get("metadata")
+        uid = meta.get("uid") if isinstance(meta, dict) else None
+        latest[uid if isinstance(uid, str) and uid else i] = obj
+    return list(latest.values())
 
 
 def _timestamp(event: dict[str, Any]) -> float | None:
@@ -241,6 +223,7 @@ class EventsRead:
     pulls: list[ObservedPull]
     figures: dict[str, int]
     events: int
+    problems: list[str] = field(default_factory=list)  # a file cut short: where
 
 
 def read_events(path: str | Path) -> EventsRead:
@@ -249,20 +232,12 @@ def read_events(path: str | Path) -> EventsRead:
     ``reportingInstance``, pod ``namespace/name`` from ``involvedObject``, ``time_s``
     from the event's time, counted from the first pull), and Started, Killing, BackOff,
     Evicted and FailedScheduling are counted (each event's ``count`` included)."""
-    path = Path(path)
     shown = str(path)
-    try:
-        if path.stat().st_size > EVENTS_FILE_LIMIT:
-            raise HpsimError(f"larger than {EVENTS_FILE_LIMIT // 2**20} MiB", file=shown)
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise HpsimError(f"cannot read: {exc.strerror or exc}", file=shown) from None
-    except UnicodeDecodeError:
-        raise HpsimError("not UTF-8 text", file=shown) from None
+    read = read_objects(path, "events")  # hpsim import's reader: Lists, streams, cut files
     figures = dict.fromkeys(FIGURE_REASONS, 0)
     found: list[tuple[ObservedPull, float | None]] = []
     seen = 0
-    for i, event in enumerate(_events(_objects(text, shown))):
+    for i, event in enumerate(_latest(read.objects)):
         seen += 1
         reason = _text(event.get("reason"))
         count = event.get("count")
@@ -295,7 +270,7 @@ def read_events(path: str | Path) -> EventsRead:
     stamps = [t for _, t in found if t is not None]
     origin = min(stamps) if stamps else 0.0
     pulls = [pull if t is None else _with_time(pull, t - origin) for pull, t in found]
-    return EventsRead(pulls=pulls, figures=figures, events=seen)
+    return EventsRead(pulls=pulls, figures=figures, events=seen, problems=read.problems)
 
 
 def _with_time(pull: ObservedPull, time_s: float) -> ObservedPull:
