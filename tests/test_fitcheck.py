@@ -292,3 +292,21 @@ def test_the_model_fits_itself_when_its_pulls_vary(
     pull = head["pull_s"]
     assert pull["error"] != 0.0  # -2.4% for these seeds
     assert abs(pull["error"]) < FITS and pull["verdict"] == "fits"
+
+
+def test_a_few_restarts_against_none_cannot_tell():
+    """1 restart in 15 pods against none: no evidence about the rate ("cannot tell", not
+    "fits"); 6 against none is evidence, and does not fit."""
+    from hpsim.observe.fitcheck import Row
+
+    none = np.zeros(14)
+    one = np.array([1.0] + [0.0] * 14)
+    row = Row("restarts", "all", "", one, none).to_json()
+    assert row["verdict"] == "cannot tell"
+    assert (
+        row["why"]
+        == "1 observed, 0 in the run: fewer than 5 on each side tell nothing about the rate"
+    )
+    six = np.array([1.0] * 6 + [0.0] * 9)
+    assert Row("restarts", "all", "", six, none).to_json()["verdict"] == "does not fit"
+    assert Row("restarts", "all", "", np.zeros(3), none).to_json()["verdict"] == "fits"

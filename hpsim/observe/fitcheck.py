@@ -73,6 +73,9 @@ TITLES = {
 }
 # Counts per pod are mostly zeros: their centre is the mean.
 MEAN_CENTRED = ("restarts", "evictions")
+# hpsim's choice: restarts or evictions fewer than this on both sides tell nothing about
+# their rate (1 against 0 in 15 pods is no evidence either way): "cannot tell".
+MIN_EVENTS = 5
 SCOPES = {
     "pull_s": ("all", "workload", "node", "image"),
     "start_latency_s": ("all", "workload", "node"),
@@ -367,6 +370,12 @@ def ks_statistic(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return d, min(1.0, max(0.0, q))
 
 
+def _too_few(observed: np.ndarray, simulated: np.ndarray) -> bool:
+    """Counts that differ, each side below MIN_EVENTS in all."""
+    o, s = float(observed.sum()), float(simulated.sum())
+    return o != s and max(o, s) < MIN_EVENTS
+
+
 def _stats(v: np.ndarray) -> dict[str, float | None]:
     if not len(v):
         return {"median": None, "p90": None, "mean": None}
@@ -417,6 +426,12 @@ class Row:
             why = "no observed value"
         elif not len(self.simulated):
             why = "not in the run"
+        elif self.metric in MEAN_CENTRED and _too_few(self.observed, self.simulated):
+            word = "cannot tell"
+            why = (
+                f"{self.observed.sum():g} observed, {self.simulated.sum():g} in the run: "
+                f"fewer than {MIN_EVENTS} on each side tell nothing about the rate"
+            )
         elif word == "fits" and (error is None or abs(error) > FITS):
             why = "the difference is within the data's resolution"
         return {
