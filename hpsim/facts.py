@@ -14,6 +14,39 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol
 
+#: The series' level columns, in the table's order: what nodes report, and the cluster's
+#: own (its rows have node "").
+SERIES_LEVELS = (
+    "cpu_allocated_millicores",
+    "memory_committed_bytes",
+    "memory_commit_slope_bytes_per_s",
+    "pods_bound",
+    "pods_running",
+    "pods_pending",
+    "requests_cpu_millicores",
+    "requests_memory_bytes",
+    "pulls_active",
+    "disk_actual_bytes",
+    "disk_accounted_bytes",
+    "disk_actual_slope_bytes_per_s",
+    "disk_accounted_slope_bytes_per_s",
+    "disk_os_bytes",
+    "disk_content_store_bytes",
+    "disk_snapshots_bytes",
+    "disk_scratch_bytes",
+    "disk_logs_bytes",
+    "disk_empty_dir_bytes",
+    "disk_host_writes_bytes",
+    "paging_slowdown",
+    # The cluster's own levels (its rows have node ""): nodes that exist (registered or
+    # not) and nodes Ready.
+    "nodes_total",
+    "nodes_ready",
+)
+#: The cluster's levels (counted over every node), and the nodes' (each node's own).
+CLUSTER_LEVELS = ("pods_pending", "nodes_total", "nodes_ready")
+NODE_LEVELS = tuple(c for c in SERIES_LEVELS if c not in CLUSTER_LEVELS)
+
 
 class PodRecord(NamedTuple):
     """A pod as it stands: emitted when it ends, and for every pod still live at the end."""

@@ -45,7 +45,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,8 +65,10 @@ from hpsim.experiment.options import check_whole
 from hpsim.experiment.progress import Progress, wanted
 from hpsim.experiment.run import RunFailed, check_seed
 from hpsim.experiment.stopping import MAX_REPLICATIONS, MIN_REPLICATIONS, metric_key
+from hpsim.experiment.sweep import claim_folder
 from hpsim.observe.output import os_reason, shown_path, summary_json
 from hpsim.observe.stats import interval
+from hpsim.observe.sweepreport import OPS, split_objective
 from hpsim.scenario.load import LoadedScenario, load, load_data
 from hpsim.scenario.schema import POOL_NODES_LIMIT, REPLICATIONS_LIMIT
 
@@ -85,13 +87,6 @@ DEFAULT_HIGH_MIN = 8
 CONTEXT = ("pods_pending_at_end", "pods_never_bound", "nodes_mean", "nodes_max")
 
 MEETS, FAILS, UNDECIDED, NO_VALUE = "meets", "fails", "undecided", "no value"
-_GOAL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|<|>)\s*(\S+)\s*")
-_TESTS: dict[str, Callable[[float, float], bool]] = {
-    "<=": lambda a, b: a <= b,
-    "<": lambda a, b: a < b,
-    ">=": lambda a, b: a >= b,
-    ">": lambda a, b: a > b,
-}
 
 
 # -- objectives ---------------------------------------------------------------------------------
@@ -114,7 +109,7 @@ class Goal:
     def verdict(self, low: float, high: float) -> str:
         """Where the interval [low, high] lies: wholly meeting the bound, wholly not, or
         across it."""
-        test = _TESTS[self.op]
+        test = OPS[self.op]
         if test(low, self.value) and test(high, self.value):
             return MEETS
         if not test(low, self.value) and not test(high, self.value):
@@ -128,14 +123,7 @@ class Goal:
 def parse_goal(text: str) -> Goal:
     """``"pending_s_p95<=300"``; the metric as ``--until`` takes it (``p95_pending``), one
     of ``<=``, ``<``, ``>=``, ``>``, and a number in the metric's unit."""
-    m = _GOAL.fullmatch(text)
-    if m is None:
-        raise HpsimError(
-            f'expected METRIC<=NUMBER (or <, >=, >), e.g. "pending_s_p95<=300"; '
-            f'got "{excerpt(text)}"',
-            field="--objective",
-        )
-    name, op, number = m.groups()
+    name, op, number = split_objective(text)
     metric = metric_key(name, field="--objective")
     return Goal(metric, op, _bound(metric, name, op, number))
 
@@ -382,39 +370,21 @@ def default_output(p: SizePlan) -> Path:
 
 def _claim(out: Path, p: SizePlan) -> None:
     """Start or resume the runs in ``out``; refuse a folder that holds something else."""
-    info = out / SIZE_FILE
     manifest = {
         "hpsim_size": 1,
         "scenario": p.loaded.name,
         "scenario_file": p.loaded.file,
         **p.identity(),
     }
-    if info.exists():
-        try:
-            old = json.loads(info.read_text())
-        except (OSError, ValueError) as exc:
-            raise HpsimError(f"unreadable size record: {exc}", file=str(info)) from None
-        diff = [k for k in _IDENTITY if old.get(k) != manifest[k]]
-        if diff:
-            what = [
-                "the scenario or its manifests changed"
-                if k == "scenario_sha256"
-                else f"{k} {json.dumps(old.get(k))} there, {json.dumps(manifest[k])} now"
-                for k in diff
-            ]
-            raise HpsimError(
-                f"this folder holds the runs of another search ({'; '.join(what)}); "
-                "choose another -d DIR or delete it",
-                file=str(info),
-            )
-        return
-    if out.exists() and any(out.iterdir()):
-        raise HpsimError(
-            f"results folder {shown_path(out)} exists, is not empty and holds no {SIZE_FILE}; "
-            "choose another -d DIR"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(info, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    claim_folder(
+        out,
+        SIZE_FILE,
+        manifest,
+        _IDENTITY,
+        record="size record",
+        other="the runs of another search",
+        shown=shown_path(out),
+    )
 
 
 def _run_file(out: Path, nodes: int, rep: int) -> Path:

@@ -219,30 +219,47 @@ def default_output(identity: dict[str, Any], name: str) -> Path:
 
 def _claim(out: Path, manifest: dict[str, Any]) -> None:
     """Start or resume the sweep in ``out``; refuse a folder that holds something else."""
-    info = out / SWEEP_FILE
+    claim_folder(
+        out, SWEEP_FILE, manifest, _IDENTITY, record="sweep record", other="a different sweep"
+    )
+
+
+def claim_folder(
+    out: Path,
+    file: str,
+    manifest: dict[str, Any],
+    identity: Sequence[str],
+    *,
+    record: str,
+    other: str,
+    shown: str | None = None,
+) -> None:
+    """A results folder of many runs (a sweep's, a search's), started or resumed: its
+    record ``file`` holds ``manifest``; a folder whose record differs in an ``identity``
+    key, or that holds files and no record, is refused (nothing is written there)."""
+    info = out / file
     if info.exists():
         try:
             old = json.loads(info.read_text())
         except (OSError, ValueError) as exc:
-            raise HpsimError(f"unreadable sweep record: {exc}", file=str(info)) from None
-        diff = [k for k in _IDENTITY if old.get(k) != manifest[k]]
+            raise HpsimError(f"unreadable {record}: {exc}", file=str(info)) from None
+        diff = [k for k in identity if old.get(k) != manifest[k]]
         if diff:
-            what = []
-            for k in diff:
-                what.append(
-                    "the scenario or its manifests changed"
-                    if k == "scenario_sha256"
-                    else f"{k} {json.dumps(old.get(k))} there, {json.dumps(manifest[k])} now"
-                )
+            what = [
+                "the scenario or its manifests changed"
+                if k == "scenario_sha256"
+                else f"{k} {json.dumps(old.get(k))} there, {json.dumps(manifest[k])} now"
+                for k in diff
+            ]
             raise HpsimError(
-                f"this folder holds a different sweep ({'; '.join(what)}); "
+                f"this folder holds {other} ({'; '.join(what)}); "
                 "choose another -d DIR or delete it",
                 file=str(info),
             )
         return
     if out.exists() and any(out.iterdir()):
         raise HpsimError(
-            f"results folder {out} exists, is not empty and holds no {SWEEP_FILE}; "
+            f"results folder {shown or out} exists, is not empty and holds no {file}; "
             "choose another -d DIR"
         )
     out.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from typing import Any, Protocol, cast
 
 import simpy
 
-from hpsim.facts import Emitter, WriteRecord
+from hpsim.facts import NODE_LEVELS, Emitter, WriteRecord
 from hpsim.node.containerd import Containerd
 from hpsim.node.containergc import ContainerGC
 from hpsim.node.cpu import ProcessorSharing
@@ -50,31 +50,6 @@ from hpsim.scenario.schema import NodeSpec
 NOT_READY_TAINTS = (
     ("node.kubernetes.io/not-ready", "", "NoSchedule"),
     ("node.kubernetes.io/not-ready", "", "NoExecute"),
-)
-
-
-# The series columns a node reports (the others are the cluster's).
-NODE_LEVELS = (
-    "cpu_allocated_millicores",
-    "memory_committed_bytes",
-    "memory_commit_slope_bytes_per_s",
-    "pods_bound",
-    "pods_running",
-    "requests_cpu_millicores",
-    "requests_memory_bytes",
-    "pulls_active",
-    "disk_actual_bytes",
-    "disk_accounted_bytes",
-    "disk_actual_slope_bytes_per_s",
-    "disk_accounted_slope_bytes_per_s",
-    "disk_os_bytes",
-    "disk_content_store_bytes",
-    "disk_snapshots_bytes",
-    "disk_scratch_bytes",
-    "disk_logs_bytes",
-    "disk_empty_dir_bytes",
-    "disk_host_writes_bytes",
-    "paging_slowdown",
 )
 
 

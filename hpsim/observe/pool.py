@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from hpsim.facts import CLUSTER_LEVELS, NODE_LEVELS
 from hpsim.observe import timelines as tl
 
 if TYPE_CHECKING:
@@ -34,31 +35,11 @@ if TYPE_CHECKING:
 
 #: The node levels a pool's total adds up: each is an amount on one node (cores, bytes,
 #: pods, pulls) or its rate of growth, and a pool holds the sum of its nodes'.
-SUMMABLE = (
-    "cpu_allocated_millicores",
-    "memory_committed_bytes",
-    "memory_commit_slope_bytes_per_s",
-    "pods_bound",
-    "pods_running",
-    "requests_cpu_millicores",
-    "requests_memory_bytes",
-    "pulls_active",
-    "disk_actual_bytes",
-    "disk_accounted_bytes",
-    "disk_actual_slope_bytes_per_s",
-    "disk_accounted_slope_bytes_per_s",
-    "disk_os_bytes",
-    "disk_content_store_bytes",
-    "disk_snapshots_bytes",
-    "disk_scratch_bytes",
-    "disk_logs_bytes",
-    "disk_empty_dir_bytes",
-    "disk_host_writes_bytes",
-)
+SUMMABLE = tuple(c for c in NODE_LEVELS if c != "paging_slowdown")
 #: Not added up: ``paging_slowdown`` is a fraction of one node's speed (a pool's would be
 #: a mean, not a sum); ``pods_pending``, ``nodes_total`` and ``nodes_ready`` are the
 #: cluster's own (its rows, node ""), already over every node.
-NOT_SUMMABLE = ("paging_slowdown", "pods_pending", "nodes_total", "nodes_ready")
+NOT_SUMMABLE = ("paging_slowdown", *CLUSTER_LEVELS)
 #: Levels that grow linearly at a slope until the next row: (value, slope).
 LINEAR = (
     ("memory_committed_bytes", "memory_commit_slope_bytes_per_s"),

@@ -24,6 +24,7 @@ from typing import Any, get_type_hints
 import numpy as np
 
 from hpsim.facts import (
+    SERIES_LEVELS,
     ContainerRecord,
     GCRecord,
     NodeRecord,
@@ -33,33 +34,7 @@ from hpsim.facts import (
 )
 from hpsim.observe.columns import INTERNED, NUMBER, RUNS, TEXT, Chunk, Levels, Sink, Table
 
-SERIES_COLUMNS = (
-    "cpu_allocated_millicores",
-    "memory_committed_bytes",
-    "memory_commit_slope_bytes_per_s",
-    "pods_bound",
-    "pods_running",
-    "pods_pending",
-    "requests_cpu_millicores",
-    "requests_memory_bytes",
-    "pulls_active",
-    "disk_actual_bytes",
-    "disk_accounted_bytes",
-    "disk_actual_slope_bytes_per_s",
-    "disk_accounted_slope_bytes_per_s",
-    "disk_os_bytes",
-    "disk_content_store_bytes",
-    "disk_snapshots_bytes",
-    "disk_scratch_bytes",
-    "disk_logs_bytes",
-    "disk_empty_dir_bytes",
-    "disk_host_writes_bytes",
-    "paging_slowdown",
-    # The cluster's own levels (its rows have node ""): nodes that exist (registered or
-    # not) and nodes Ready.
-    "nodes_total",
-    "nodes_ready",
-)
+SERIES_COLUMNS = SERIES_LEVELS
 
 # ``causes``: a FailedScheduling event's filter reasons, distinct and without their node
 # counts ("Insufficient cpu; node(s) had untolerated taint {...}"); "" for other events.

@@ -92,7 +92,8 @@ RESOURCE_WORDS = {"cpu": "CPU", "memory": "memory", "pods": "pods", "disk": "dis
 # -- the objective ------------------------------------------------------------------------------
 
 _OBJECTIVE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|<|>)\s*(\S+)\s*")
-_OPS: dict[str, Callable[[float, float], bool]] = {
+#: An objective's comparisons (hpsim sweep's report, hpsim size).
+OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": lambda a, b: a <= b,
     "<": lambda a, b: a < b,
     ">=": lambda a, b: a >= b,
@@ -116,7 +117,7 @@ class Objective:
         (the mean does, the interval crosses the bound), "fails", or "no value"."""
         if mean is None or not math.isfinite(mean):
             return "no value"
-        test = _OPS[self.op]
+        test = OPS[self.op]
         if not test(mean, self.value):
             return "fails"
         h = half if half is not None and math.isfinite(half) else 0.0
@@ -125,12 +126,9 @@ class Objective:
         return "meets" if test(edge, self.value) else "may meet"
 
 
-def parse_objective(text: str) -> Objective:
-    """``"pending_s_p95<=300"``: a metric, one of ``<=``, ``<``, ``>=``, ``>``, a number.
-
-    The metric is checked against the sweep's summary when the report is written
-    (:func:`check_metric`). Bad input is an :class:`HpsimError` naming ``--objective``.
-    """
+def split_objective(text: str) -> tuple[str, str, str]:
+    """``"pending_s_p95<=300"`` -> (metric, op, bound as written); bad input is an
+    :class:`HpsimError` naming ``--objective``."""
     m = _OBJECTIVE.fullmatch(text)
     if m is None:
         raise HpsimError(
@@ -139,6 +137,16 @@ def parse_objective(text: str) -> Objective:
             field="--objective",
         )
     metric, op, number = m.groups()
+    return metric, op, number
+
+
+def parse_objective(text: str) -> Objective:
+    """``"pending_s_p95<=300"``: a metric, one of ``<=``, ``<``, ``>=``, ``>``, a number.
+
+    The metric is checked against the sweep's summary when the report is written
+    (:func:`check_metric`). Bad input is an :class:`HpsimError` naming ``--objective``.
+    """
+    metric, op, number = split_objective(text)
     try:
         value = float(number)
     except ValueError:
