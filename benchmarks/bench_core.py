@@ -73,29 +73,35 @@ class Bare:
         self.events += self.env.processed - before
 
 
-def main() -> None:
-    loaded = load(SCENARIO)
-    env = CountingEnvironment()
-    rec = Recorder()
-    node = Cluster(loaded, seed=1, emit=rec, env=env)
+def timed_run(cluster: Cluster, env: CountingEnvironment, end: float) -> tuple[float, Bare]:
+    """Run ``cluster`` to ``end`` a slice of simulated time at a time, each slice followed
+    by as many bare simpy events: the run's wall seconds, and the bare loop's timing."""
     bare = Bare()
     elapsed = 0.0
     t0 = time.perf_counter()
-    node.start()
+    cluster.start()
     elapsed += time.perf_counter() - t0
-    end = float(loaded.scenario.duration)
     until = 0.0
     while until < end:
         until = min(end, until + SLICE_S)
         before = env.processed
         t0 = time.perf_counter()
         with paused_gc():  # as Cluster.run runs it
-            node.advance(until)
+            cluster.advance(until)
         elapsed += time.perf_counter() - t0
         bare.run(env.processed - before)
     t0 = time.perf_counter()
-    node.finish()
+    cluster.finish()
     elapsed += time.perf_counter() - t0
+    return elapsed, bare
+
+
+def main() -> None:
+    loaded = load(SCENARIO)
+    env = CountingEnvironment()
+    rec = Recorder()
+    node = Cluster(loaded, seed=1, emit=rec, env=env)
+    elapsed, bare = timed_run(node, env, float(loaded.scenario.duration))
     pods = rec.pod_count
     rate = env.processed / elapsed
     baseline = bare.events / bare.seconds

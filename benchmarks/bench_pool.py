@@ -29,7 +29,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +36,14 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_core import Bare, CountingEnvironment
+from bench_core import CountingEnvironment, timed_run
 
 from hpsim.cluster.cluster import Cluster
-from hpsim.gcpause import paused_gc
 from hpsim.observe.recorder import Recorder
 from hpsim.observe.stream import CHUNK_ROWS, ChunkFiles
 from hpsim.scenario.load import load_data
 
 MONTH = Path(__file__).with_name("month.yaml")
-SLICE_S = 86_400.0
 
 
 def pool_scenario(nodes: int, days: int) -> dict[str, Any]:
@@ -77,24 +74,8 @@ def measure(nodes: int, days: int, stream: Path | None = None) -> dict[str, Any]
     else:
         rec = Recorder(sink=ChunkFiles(stream / ".chunks"), chunk_rows=CHUNK_ROWS)
     cluster = Cluster(loaded, seed=1, emit=rec, env=env)
-    bare = Bare()
-    elapsed = 0.0
-    t0 = time.perf_counter()
-    cluster.start()
-    elapsed += time.perf_counter() - t0
     end = float(loaded.scenario.duration)
-    until = 0.0
-    while until < end:
-        until = min(end, until + SLICE_S)
-        before = env.processed
-        t0 = time.perf_counter()
-        with paused_gc():
-            cluster.advance(until)
-        elapsed += time.perf_counter() - t0
-        bare.run(env.processed - before)
-    t0 = time.perf_counter()
-    cluster.finish()
-    elapsed += time.perf_counter() - t0
+    elapsed, bare = timed_run(cluster, env, end)
     pods = cluster.pods_created  # (the recorder keeps only a chunk of them with --stream)
     baseline = bare.events / bare.seconds
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
