@@ -38,6 +38,8 @@ from typing import Any
 
 from hpsim.errors import HpsimError, excerpt
 from hpsim.importer.kubectl import Pulled, parse_go_duration, parse_pulled, read_objects
+from hpsim.importer.write import PULLS_COLUMNS
+from hpsim.scenario.yamlsrc import read_text
 
 __all__ = ["Pulled", "parse_go_duration", "parse_pulled"]
 
@@ -80,16 +82,6 @@ class ObservedPull:
         return ", ".join(parts)
 
 
-PULLS_COLUMNS = (
-    "node",
-    "pod",
-    "image",
-    "bytes",
-    "pull_s",
-    "including_waiting_s",
-    "time_s",
-    "pool",
-)
 _REQUIRED = ("image", "pull_s")
 PULLS_CSV_LIMIT = 64 * 2**20  # our bound: a table of pulls far past any cluster's events
 
@@ -119,14 +111,7 @@ def read_pulls_csv(path: str | Path) -> list[ObservedPull]:
     time_s, pool (image and pull_s required; empty cells are unknowns)."""
     path = Path(path)
     shown = str(path)
-    try:
-        if path.stat().st_size > PULLS_CSV_LIMIT:
-            raise HpsimError(f"larger than {PULLS_CSV_LIMIT // 2**20} MiB", file=shown)
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise HpsimError(f"cannot read: {exc.strerror or exc}", file=shown) from None
-    except UnicodeDecodeError:
-        raise HpsimError("not UTF-8 text", file=shown) from None
+    text = read_text(path, limit=PULLS_CSV_LIMIT, kind="pulls table").removeprefix("\ufeff")
     rows = csv.reader(text.splitlines())
     header = next(rows, None)
     if header is None:

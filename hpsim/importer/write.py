@@ -45,6 +45,19 @@ UNKNOWN = (
 )
 
 
+#: observed/pulls.csv's columns (what hpsim calibrate and hpsim fit-check read).
+PULLS_COLUMNS = (
+    "node",
+    "pod",
+    "image",
+    "bytes",
+    "pull_s",
+    "including_waiting_s",
+    "time_s",
+    "pool",
+)
+
+
 def _yaml(data: Any) -> str:
     return yaml.safe_dump(
         data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
@@ -279,21 +292,7 @@ def write_folder(plan: ImportPlan, target: Path, sources: list[str], *, force: b
                     ["time_s", "kind", "object", "type", "reason", "message", "count", "node"],
                 )
             )
-            (tmp / "observed" / "pulls.csv").write_text(
-                _csv(
-                    plan.pulls_rows,
-                    [
-                        "node",
-                        "pod",
-                        "image",
-                        "bytes",
-                        "pull_s",
-                        "including_waiting_s",
-                        "time_s",
-                        "pool",
-                    ],
-                )
-            )
+            (tmp / "observed" / "pulls.csv").write_text(_csv(plan.pulls_rows, list(PULLS_COLUMNS)))
             (tmp / "import-summary.md").write_text(summary_md(plan, sources, str(target)))
             try:
                 load(tmp / "scenario.yaml")

@@ -46,6 +46,7 @@ from hpsim.errors import HpsimError, excerpt
 from hpsim.observe.output import check_finished, read_results
 from hpsim.observe.results import Results
 from hpsim.scenario.catalog import normal_image
+from hpsim.scenario.yamlsrc import read_text
 
 # hpsim's choice, not a standard: a centre within 20% of the cluster's fits, within 50%
 # roughly fits, further does not.
@@ -106,14 +107,7 @@ def _read_csv(path: Path, required: tuple[str, ...], numbers: tuple[str, ...]) -
     """An observed table: the columns it must have, numbers checked cell by cell (file,
     line and column named)."""
     shown = str(path)
-    try:
-        if path.stat().st_size > CSV_LIMIT:
-            raise HpsimError(f"larger than {CSV_LIMIT // 2**20} MiB", file=shown)
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise HpsimError(f"cannot read: {exc.strerror or exc}", file=shown) from None
-    except UnicodeDecodeError:
-        raise HpsimError("not UTF-8 text", file=shown) from None
+    text = read_text(path, limit=CSV_LIMIT, kind="observed table").removeprefix("\ufeff")
     rows = list(csv.reader(text.splitlines()))
     if not rows:
         raise HpsimError(f"empty: expected a header {','.join(required)}", file=shown)
