@@ -45,6 +45,7 @@ from hpsim.node.scheduler import (
 )
 from hpsim.scenario.derived import Allocatable
 from hpsim.scenario.manifests import Container, PodSpec, Toleration
+from hpsim.scenario.schema import SCORE_PLUGINS
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -87,16 +88,9 @@ __all__ = [
 
 # pkg/scheduler/framework/interface.go
 MAX_NODE_SCORE = 100
-# pkg/scheduler/apis/config/v1/default_plugins.go getDefaultPlugins: the score weights.
-DEFAULT_WEIGHTS: Mapping[str, int] = {
-    "TaintToleration": 3,
-    "NodeAffinity": 2,
-    "PodTopologySpread": 2,
-    "InterPodAffinity": 2,
-    "NodeResourcesFit": 1,
-    "NodeResourcesBalancedAllocation": 1,
-    "ImageLocality": 1,
-}
+# pkg/scheduler/apis/config/v1/default_plugins.go getDefaultPlugins: the score weights
+# (the scenario schema's SCORE_PLUGINS, which a scenario's weights override).
+DEFAULT_WEIGHTS: Mapping[str, int] = SCORE_PLUGINS
 # pkg/scheduler/apis/config/v1/defaults.go defaultResourceSpec: NodeResourcesFit's
 # resources (and BalancedAllocation's, unweighted).
 FIT_RESOURCE_WEIGHTS: Mapping[str, int] = {"cpu": 1, "memory": 1}
