@@ -252,7 +252,7 @@ def test_ks_statistic_and_verdicts() -> None:
 
 
 def test_the_committed_fit_report_is_the_example_s(tmp_path: Path) -> None:
-    """results/imported-example/fitcheck/ is what python -m hpsim.experiment.examples makes."""
+    """tests/golden/imported-example/fitcheck/ is what python -m hpsim.experiment.examples makes."""
     loaded = hpsim.load(EXAMPLE / "scenario.yaml")
     write_results(hpsim.run(loaded), tmp_path / "run")
     record = fit_check(

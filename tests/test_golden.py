@@ -1,7 +1,7 @@
 """Golden summaries: each shipped scenario's headline numbers, pinned.
 
 A fresh run of every ``scenarios/*.yaml`` (its own seed and replications) must
-give the numbers committed in ``results/<scenario>/summary.json``. Runs are
+give the numbers committed in ``tests/golden/<scenario>/summary.json``. Runs are
 deterministic bit for bit, so the tolerance only absorbs floating-point noise
 across platforms and library builds: counts must match exactly, other numbers
 to a relative 1e-9 (and 1e-6 absolute, for values that should be zero). A model

@@ -1,6 +1,6 @@
 """The committed example results: every shipped scenario's summary and report.
 
-``results/<scenario>/summary.json`` and ``results/<scenario>/report.md`` are in
+``tests/golden/<scenario>/summary.json`` and ``tests/golden/<scenario>/report.md`` are in
 git so that a reader sees hpsim's answers without running anything, and the
 golden-summary test (tests/test_golden.py) compares fresh runs against them:
 a model change that moves a headline number shows up there and is explained
@@ -10,7 +10,7 @@ in its commit. Regenerate them all with::
 
 Each scenario runs with its own seed and replications, as ``hpsim run`` would. An
 imported example (``scenarios/<name>/scenario.yaml`` beside its ``observed/`` tables) also
-gets its fit check, ``results/<name>/fitcheck/`` (``fitcheck.md``, ``fitcheck.json`` and
+gets its fit check, ``tests/golden/<name>/fitcheck/`` (``fitcheck.md``, ``fitcheck.json`` and
 the quantile-quantile figures), as ``hpsim fit-check`` writes it.
 """
 
@@ -30,7 +30,8 @@ from hpsim.scenario.load import load
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
-RESULTS = ROOT / "results"
+# The committed example results (pinned by tests/test_golden.py); results/ is the user's.
+RESULTS = ROOT / "tests" / "golden"
 KEPT = ("summary.json", "report.md")
 FITCHECK_KEPT = ("fitcheck.md", "fitcheck.json")
 
@@ -113,7 +114,7 @@ def regenerate(scenario: Path, results: Path = RESULTS) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m hpsim.experiment.examples",
-        description="Regenerate results/<scenario>/summary.json and report.md.",
+        description="Regenerate tests/golden/<scenario>/summary.json and report.md.",
     )
     p.add_argument("scenarios", nargs="*", type=Path, help="default: every shipped scenario")
     args = p.parse_args(argv)
