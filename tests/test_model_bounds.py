@@ -96,12 +96,12 @@ def test_a_stuck_clock_without_pods_is_a_model_loop(monkeypatch):
 
 
 def test_more_replicas_than_memory_holds_stop_with_an_error(monkeypatch, tmp_path, capsys):
-    """A scale to 2^31-1 replicas (an int32, so the schema takes it): the ReplicaSet
-    controller creates 500 pods a sync, all pending on a 4-CPU node; the run stops, in
-    one line naming the workload, once 1,000 are pending (the limit, lowered here)."""
+    """A scale to 5,000 replicas: the ReplicaSet controller creates 500 pods a sync, all
+    pending on a 4-CPU node; the run stops, in one line naming the workload, once 1,000
+    are pending (the limit, lowered here)."""
     monkeypatch.setattr(node_module, "PENDING_PODS_LIMIT", 1_000)
     data = scenario([_deployment("web", 2)], [APP])
-    data["events"] = [{"at": "10m", "scale": {"workload": "web", "replicas": 2**31 - 1}}]
+    data["events"] = [{"at": "10m", "scale": {"workload": "web", "replicas": 5_000}}]
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(data))
     out = tmp_path / "out"
@@ -113,6 +113,51 @@ def test_more_replicas_than_memory_holds_stop_with_an_error(monkeypatch, tmp_pat
         "replicas or arrivals\n"
     )
     assert not out.exists()
+
+
+LIMIT_WORDS = (
+    "pods at once is more than hpsim simulates for one workload (110,000: 1,000 nodes of "
+    "110 pods; each pod is an object of the model)"
+)
+
+
+def test_replicas_past_what_hpsim_simulates_are_refused_at_load(tmp_path, capsys):
+    """replicas: 1e9 is a valid int32, but 1e9 pod objects are not a simulation: the load
+    says so at once, naming the line, instead of the run stopping at the pending limit
+    (250 s and 681 MB in, measured before this check)."""
+    data = scenario([_deployment("idle", 1), _deployment("web", 10**9)], [APP])
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    line = next(
+        i for i, text in enumerate(path.read_text().splitlines(), 1) if "1000000000" in text
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(path), "-d", str(out), "-q"]) == 2
+    assert capsys.readouterr().err == (
+        f"hpsim: error: {path}:{line}: workloads[1].manifest.spec.replicas: 1,000,000,000 "
+        f"{LIMIT_WORDS}. Lower replicas, or simulate a slice of the fleet\n"
+    )
+    assert not out.exists()
+
+
+def test_the_bound_is_inclusive_and_covers_job_parallelism_and_scale_events():
+    at_bound = scenario([_deployment("web", 110_000)], [APP])
+    assert load_data(at_bound).workload("web").template.replicas == 110_000
+    job = pod("batch", kind="Job")
+    job["spec"]["parallelism"] = 110_001
+    with pytest.raises(HpsimError, match=r"spec\.parallelism: 110,001 pods at once"):
+        load_data(scenario([{"manifest": job}], [APP]))
+    scaled = scenario([_deployment("web", 1)], [APP])
+    scaled["events"] = [{"at": "1m", "scale": {"workload": "web", "replicas": 2**31 - 1}}]
+    with pytest.raises(HpsimError, match=r"events\[0\]\.scale\.replicas: 2,147,483,647 pods"):
+        load_data(scaled)
+
+
+def test_validate_on_a_bare_manifest_keeps_the_apis_range(tmp_path, capsys):
+    """The bound is hpsim's, not the API's: a manifest alone with 1e9 replicas is valid."""
+    path = tmp_path / "d.yaml"
+    path.write_text(yaml.safe_dump(_deployment("web", 10**9)["manifest"]))
+    assert main(["validate", str(path)]) == 0
 
 
 def test_a_large_scale_up_is_created_in_syncs_of_500_at_one_instant(monkeypatch):

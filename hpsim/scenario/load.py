@@ -321,7 +321,7 @@ def _manifest_templates(
         shown = str(mpath)
         docs = list(iter_documents(read_text(mpath, shown), shown))
         raw = [d.data for d in docs]
-    templates = [t for d in docs for t in templates_from_source(d)]
+    templates = [t for d in docs for t in templates_from_source(d, simulated=True)]
     if not templates:
         raise wl_src.error(
             ("manifest",),

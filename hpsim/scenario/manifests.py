@@ -48,6 +48,7 @@ from hpsim.scenario.cronjobs import (
     validate_cronjob_spec,
 )
 from hpsim.scenario.fielderrors import FieldError
+from hpsim.scenario.schema import pods_limit_problem
 from hpsim.scenario.yamlsrc import Path_, Source
 
 # Where the pod spec sits in each kind, for field paths in messages.
@@ -400,8 +401,10 @@ def _field_path(text: str) -> Path_:
     return tuple(out)
 
 
-def templates_from_source(src: Source) -> list[PodTemplate]:
-    """Pod templates in one YAML document: one object, or a ``kind: List``."""
+def templates_from_source(src: Source, *, simulated: bool = False) -> list[PodTemplate]:
+    """Pod templates in one YAML document: one object, or a ``kind: List``. ``simulated``:
+    the templates are to run, so a pod count past what hpsim simulates is an error (the
+    API itself takes any int32)."""
     data = src.data
     if not isinstance(data, dict):
         raise src.error((), "a Kubernetes manifest must be a mapping with apiVersion and kind")
@@ -413,7 +416,7 @@ def templates_from_source(src: Source) -> list[PodTemplate]:
             raise src.error(("items",), "items must be a list")
         out: list[PodTemplate] = []
         for i in range(len(items)):
-            out.extend(templates_from_source(src.sub(("items", i))))
+            out.extend(templates_from_source(src.sub(("items", i)), simulated=simulated))
         return out
     try:
         head = Manifest.model_validate(data)
@@ -475,6 +478,12 @@ def templates_from_source(src: Source) -> list[PodTemplate]:
         )
     if errors:
         raise src.error(_field_path(errors[0].field), apivalidation.error_text(errors[0]))
+    if simulated and wl is not None:
+        job_path = tuple(path[:-2])  # the controller's spec: .../template/spec less two
+        for key, count in (("replicas", wl.replicas), ("parallelism", wl.parallelism)):
+            problem = None if count is None else pods_limit_problem(count, key)
+            if problem is not None:
+                raise src.error((*job_path, key), problem)
     job = head.kind in ("Job", "CronJob")
     completions: int | None = 1
     parallelism, backoff_limit = 1, 6

@@ -931,6 +931,14 @@ class Scale(Model):
     # types.go ScaleSpec.Replicas).
     replicas: int = Field(ge=0, le=INT32_MAX)
 
+    @field_validator("replicas")
+    @classmethod
+    def _simulable(cls, v: int) -> int:
+        problem = pods_limit_problem(v, "replicas")
+        if problem is not None:
+            raise ValueError(problem)
+        return v
+
 
 class Drain(Model):
     grace_period: Seconds | None = None
@@ -988,6 +996,24 @@ class Event(Model):
 # processes; 1,000 is ten times the node count below which kube-scheduler scores every
 # node (pkg/scheduler/schedule_one.go minFeasibleNodesToFind = 100).
 POOL_NODES_LIMIT = 1_000
+# Pods one workload may ask for at once (replicas, a Job's parallelism, a scale event). Our
+# bound, no upstream one (the API takes any int32): every pod is an object of the model, and
+# a typo of a few zeros would otherwise run out of memory with nothing said. It is
+# POOL_NODES_LIMIT nodes of kubelet's default maxPods, 110 (k/k
+# pkg/kubelet/apis/config/v1beta1/defaults.go SetDefaults_KubeletConfiguration).
+WORKLOAD_PODS_LIMIT = POOL_NODES_LIMIT * 110
+
+
+def pods_limit_problem(count: int, field: str) -> str | None:
+    """Why ``count`` pods at once (the value of ``field``) is more than hpsim simulates."""
+    if count <= WORKLOAD_PODS_LIMIT:
+        return None
+    return (
+        f"{count:,} pods at once is more than hpsim simulates for one workload "
+        f"({WORKLOAD_PODS_LIMIT:,}: {POOL_NODES_LIMIT:,} nodes of 110 pods; each pod is an "
+        f"object of the model). Lower {field}, or simulate a slice of the fleet"
+    )
+
 
 # From VM create to the kubelet registering its Node. A guess from one observation: "5 or
 # so minutes it takes to start a Windows node on a m5a.xlarge" with the EKS-optimized AMI
