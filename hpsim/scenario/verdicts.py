@@ -37,7 +37,8 @@ from hpsim.scenario.admission import (
 )
 from hpsim.scenario.hpcmounts import ContainerMounts, host_process_mounts
 from hpsim.scenario.manifests import PodTemplate, templates_from_source
-from hpsim.scenario.schema import NodeSpec, version_tuple
+from hpsim.scenario.nodespec import NodeSpec
+from hpsim.scenario.schemabase import version_tuple
 from hpsim.scenario.yamlsrc import iter_documents, read_text
 
 if TYPE_CHECKING:
