@@ -98,7 +98,7 @@ def test_the_shipped_scenario_loads() -> None:
         ("iis-app", "Deployment", 4),
     ]
     assert sc.scenario.node.memory == 32 * 2**30
-    # The scenario sets no pull rates: hpsim's defaults (hpsim.scenario.schema NETWORK_RATE).
+    # The scenario sets no pull rates: hpsim's defaults (hpsim.scenario.nodespec NETWORK_RATE).
     assert (sc.scenario.node.network, sc.scenario.node.unpack_rate) == (23e6, 14e6)
 
 

@@ -95,7 +95,7 @@ def test_agentbaker_7005_server_ltsc2022_at_aks_node_bootstrap() -> None:
 
     Download 3,014,000,000 / 23e6 = 131.04 s; unpack 3,014,000,000 x 3 / 14e6 = 645.86 s;
     pull 776.90 s = 12.9 min, inside 10-15 min. (The 3x was chosen from this range, see
-    hpsim.scenario.schema.Antivirus: the model is consistent with it, not tested by it.)
+    hpsim.scenario.nodespec.Antivirus: the model is consistent with it, not tested by it.)
     """
     row = _pull(
         "mcr.microsoft.com/windows/server:ltsc2022",

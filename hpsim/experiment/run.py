@@ -138,7 +138,7 @@ def run_bounded(node: Cluster, duration: float) -> None:
         node.finish()
 
 
-# Start latency rests on the unpack rate, the least certain default (hpsim.scenario.schema
+# Start latency rests on the unpack rate, the least certain default (hpsim.scenario.nodespec
 # UNPACK_RATE and Antivirus): where pulls are at least this share of it, the first
 # replication is replayed at these multiples of the node's unpack throughput, on the same
 # streams. One replication, not all: each replay costs a whole run, and the figure says

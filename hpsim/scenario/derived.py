@@ -10,8 +10,8 @@
 - The commit limit: RAM + pagefile (Kubernetes docs "Resource Management for Windows nodes",
   https://kubernetes.io/docs/concepts/configuration/windows-resource-management/).
 - The rate the node extracts layers at: its unpackRate, slowed by real-time antivirus
-  scanning where that is on (the sources are at hpsim.scenario.schema.UNPACK_RATE).
-- containerd's image_pull_progress_timeout by version (hpsim.scenario.schema
+  scanning where that is on (the sources are at hpsim.scenario.nodespec.UNPACK_RATE).
+- containerd's image_pull_progress_timeout by version (hpsim.scenario.nodespec
   ``pull_progress_timeout``).
 
 The model sizes the node with these functions and the report draws the same lines.

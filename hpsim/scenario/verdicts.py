@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -36,10 +36,13 @@ from hpsim.scenario.admission import (
     PodSecurityResult,
 )
 from hpsim.scenario.hpcmounts import ContainerMounts, host_process_mounts
-from hpsim.scenario.load import LoadedScenario, load_source
 from hpsim.scenario.manifests import PodTemplate, templates_from_source
-from hpsim.scenario.schema import NodeSpec, version_tuple
+from hpsim.scenario.nodespec import NodeSpec
+from hpsim.scenario.schemabase import version_tuple
 from hpsim.scenario.yamlsrc import iter_documents, read_text
+
+if TYPE_CHECKING:
+    from hpsim.scenario.load import LoadedScenario
 
 LEVELS = ("privileged", "baseline", "restricted")
 # The longest Kubernetes object name (a DNS-1123 subdomain: kubernetes/kubernetes
@@ -324,6 +327,10 @@ def validate_path(
     p = Path(path)
     docs = list(iter_documents(read_text(p, path), path))
     if len(docs) == 1 and _is_scenario(docs[0].data):
+        # Imported here: checking a bare manifest needs neither the scenario's loader nor
+        # the image catalogue (tests/test_startup.py).
+        from hpsim.scenario.load import load_source
+
         loaded = load_source(docs[0], base_dir=p.parent, allow_outside=allow_outside)
         return scenario_verdicts(loaded), loaded
     templates = [t for d in docs for t in templates_from_source(d)]
