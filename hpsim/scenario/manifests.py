@@ -48,7 +48,7 @@ from hpsim.scenario.cronjobs import (
     validate_cronjob_spec,
 )
 from hpsim.scenario.fielderrors import FieldError
-from hpsim.scenario.schema import pods_limit_problem
+from hpsim.scenario.schemabase import pods_limit_problem
 from hpsim.scenario.yamlsrc import Path_, Source
 
 # Where the pod spec sits in each kind, for field paths in messages.

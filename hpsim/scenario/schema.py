@@ -60,6 +60,8 @@ from hpsim.scenario.nodespec import (
 from hpsim.scenario.schemabase import (
     INT32_MAX,
     INT32_MIN,
+    POOL_NODES_LIMIT,
+    WORKLOAD_PODS_LIMIT,
     Bytes,
     BytesPerSecond,
     Millicores,
@@ -68,6 +70,7 @@ from hpsim.scenario.schemabase import (
     Seconds,
     error_at,
     exactly_one,
+    pods_limit_problem,
     version_tuple,
 )
 from hpsim.words import duration_words
@@ -91,6 +94,7 @@ __all__ = [
     "UNPACKED_RATIO_LIMIT",
     "UNPACK_RATE",
     "UNPACK_SLOWDOWN_LIMIT",
+    "WORKLOAD_PODS_LIMIT",
     "Antivirus",
     "Arrivals",
     "AutoscalerFlags",
@@ -428,30 +432,6 @@ class Event(Model):
 
 
 # -- node pools and the cluster -----------------------------------------------------------------
-
-# Nodes one pool may hold at once. Our bound, no upstream one: every node is a whole
-# simulated machine (kubelet, containerd, volume, GC, eviction), about 100 KiB and a few
-# processes; 1,000 is ten times the node count below which kube-scheduler scores every
-# node (pkg/scheduler/schedule_one.go minFeasibleNodesToFind = 100).
-POOL_NODES_LIMIT = 1_000
-# Pods one workload may ask for at once (replicas, a Job's parallelism, a scale event). Our
-# bound, no upstream one (the API takes any int32): every pod is an object of the model, and
-# a typo of a few zeros would otherwise run out of memory with nothing said. It is
-# POOL_NODES_LIMIT nodes of kubelet's default maxPods, 110 (k/k
-# pkg/kubelet/apis/config/v1beta1/defaults.go SetDefaults_KubeletConfiguration).
-WORKLOAD_PODS_LIMIT = POOL_NODES_LIMIT * 110
-
-
-def pods_limit_problem(count: int, field: str) -> str | None:
-    """Why ``count`` pods at once (the value of ``field``) is more than hpsim simulates."""
-    if count <= WORKLOAD_PODS_LIMIT:
-        return None
-    return (
-        f"{count:,} pods at once is more than hpsim simulates for one workload "
-        f"({WORKLOAD_PODS_LIMIT:,}: {POOL_NODES_LIMIT:,} nodes of 110 pods; each pod is an "
-        f"object of the model). Lower {field}, or simulate a slice of the fleet"
-    )
-
 
 # From VM create to the kubelet registering its Node. A guess from one observation: "5 or
 # so minutes it takes to start a Windows node on a m5a.xlarge" with the EKS-optimized AMI

@@ -110,3 +110,27 @@ def not_modelled(key: str, why: str) -> ValueError:
     return ValueError(
         f"{key} is not modelled yet: {why}, so it could not change a result; remove it"
     )
+
+
+# Nodes one pool may hold at once. Our bound, no upstream one: every node is a whole
+# simulated machine (kubelet, containerd, volume, GC, eviction), about 100 KiB and a few
+# processes; 1,000 is ten times the node count below which kube-scheduler scores every
+# node (pkg/scheduler/schedule_one.go minFeasibleNodesToFind = 100).
+POOL_NODES_LIMIT = 1_000
+# Pods one workload may ask for at once (replicas, a Job's parallelism, a scale event). Our
+# bound, no upstream one (the API takes any int32): every pod is an object of the model, and
+# a typo of a few zeros would otherwise run out of memory with nothing said. It is
+# POOL_NODES_LIMIT nodes of kubelet's default maxPods, 110 (k/k
+# pkg/kubelet/apis/config/v1beta1/defaults.go SetDefaults_KubeletConfiguration).
+WORKLOAD_PODS_LIMIT = POOL_NODES_LIMIT * 110
+
+
+def pods_limit_problem(count: int, field: str) -> str | None:
+    """Why ``count`` pods at once (the value of ``field``) is more than hpsim simulates."""
+    if count <= WORKLOAD_PODS_LIMIT:
+        return None
+    return (
+        f"{count:,} pods at once is more than hpsim simulates for one workload "
+        f"({WORKLOAD_PODS_LIMIT:,}: {POOL_NODES_LIMIT:,} nodes of 110 pods; each pod is an "
+        f"object of the model). Lower {field}, or simulate a slice of the fleet"
+    )
