@@ -80,7 +80,9 @@ def check_stream(args: argparse.Namespace, loaded: LoadedScenario) -> int:
     return CHUNK_ROWS if args.chunk_rows is None else args.chunk_rows
 
 
-def _executor(args: argparse.Namespace) -> str | None:
+def executor_choice(args: argparse.Namespace) -> str | None:
+    """The executor the options name: dask when a scheduler is given, else --executor
+    (the process pool by default)."""
     if args.scheduler is not None:
         return "dask"
     return args.executor or "pool"
@@ -97,7 +99,7 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
         "replications": args.replications,
         "until": args.until,
         "max_replications": args.max_replications,
-        "executor": _executor(args),
+        "executor": executor_choice(args),
         "jobs": args.jobs,
         "scheduler": args.scheduler,
         "progress": None if not args.quiet else False,
@@ -224,7 +226,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         replications=args.replications,
         seed=args.seed,
         align=align,
-        executor=_executor(args),
+        executor=executor_choice(args),
         jobs=args.jobs,
         scheduler=args.scheduler,
         output=out,

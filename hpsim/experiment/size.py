@@ -864,7 +864,7 @@ def size_command(args: Any) -> int:
     """
     import sys
 
-    from hpsim.experiment.commands import _executor, check_jobs, load_scenario
+    from hpsim.experiment.commands import check_jobs, executor_choice, load_scenario
     from hpsim.observe.output import check_output
 
     check_jobs(args.jobs)
@@ -891,7 +891,7 @@ def size_command(args: Any) -> int:
     try:
         res = size(
             p,
-            executor=_executor(args),
+            executor=executor_choice(args),
             jobs=args.jobs,
             scheduler=args.scheduler,
             output=out,
