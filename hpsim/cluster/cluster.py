@@ -226,6 +226,7 @@ class Cluster:
         node.finish()
         node.retire()
         del self.nodes[name]
+        self.scheduler.node_gone(name)
         self.pool_sizes[node.pool] -= 1
 
     def nodes_changed(self) -> None:

@@ -249,9 +249,12 @@ class NodeLife:
         self._next = None
         now = self.env.now
         view = self._view()
-        for action in self.autoscaler.scan(now, view):
+        actions = self.autoscaler.scan(now, view)
+        for action in actions:
             self._act(action, now)
-        wake = self.autoscaler.next_wakeup(now, self._view())
+        if any(isinstance(a, (ScaleUp, DeleteUnregistered, DeleteNodes)) for a in actions):
+            view = self._view()  # instances were added or go: the view is read again
+        wake = self.autoscaler.next_wakeup(now, view)
         if wake is not None and wake > now:
             self._ask(wake)
 
@@ -399,11 +402,17 @@ class NodeLife:
         node = self.cluster.nodes.get(inst.name)
         if node is None:
             return self._read_node(inst, None)
-        key = (node.version, node.unschedulable, inst.cordoned, inst.registered, inst.ready)
         known = self._states.get(inst.name)
-        if known is None or known[0] != key:
-            known = self._states[inst.name] = (key, self._read_node(inst, node))
+        if known is None or known[0] != self._state_key(inst, node):
+            state = self._read_node(inst, node)
+            # the key as the node stands after the read, which prunes the pods that ended
+            # (a version more): the next look finds it unchanged
+            known = self._states[inst.name] = (self._state_key(inst, node), state)
         return known[1]
+
+    @staticmethod
+    def _state_key(inst: Instance, node: WindowsNode) -> tuple[Any, ...]:
+        return (node.version, node.unschedulable, inst.cordoned, inst.registered, inst.ready)
 
     def _read_node(self, inst: Instance, node: WindowsNode | None) -> NodeState:
         alloc = self._alloc[inst.pool.name]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -56,6 +56,7 @@ __all__ = [
     "BoundPod",
     "FilterStatus",
     "Filtered",
+    "NodeScores",
     "NodeView",
     "PodAsk",
     "Preemption",
@@ -68,20 +69,29 @@ __all__ = [
     "fit_error_message",
     "fit_score",
     "image_locality_score",
+    "node_filter_status",
+    "node_scores",
     "nodes_with_image",
     "nonzero_request",
     "normalized_image_name",
+    "normalized_scores",
     "num_candidates",
     "num_feasible_nodes_to_find",
     "pick_node_for_preemption",
     "plugin_scores",
     "pod_ask",
+    "pods_filter_status",
     "preempt",
     "preemption_message",
+    "preferred_affinity",
+    "required_match",
     "score_nodes",
     "select_host",
     "select_victims",
+    "spread_scores",
     "truncate_event_message",
+    "untolerated_preferred",
+    "weighted_totals",
 ]
 
 # --- constants, each with its source -------------------------------------------------
@@ -299,15 +309,26 @@ def evaluated(ask: PodAsk, node: NodeView) -> bool:
     return ask.node_name is None or ask.node_name == node.name
 
 
-def _required_match(ask: PodAsk, node: NodeView) -> bool:
-    # component-helpers nodeaffinity GetRequiredNodeAffinity: nodeSelector, required
-    # terms, and the pin's matchFields metadata.name.
+def required_match(ask: PodAsk, node: NodeView) -> bool:
+    """Whether the node matches the pod's required node affinity (component-helpers
+    nodeaffinity GetRequiredNodeAffinity: nodeSelector, required terms, and the pin's
+    matchFields metadata.name): it reads the node's name and labels alone."""
     pinned = ask.node_name is None or ask.node_name == node.name
     return pinned and matches_node(ask.spec, node.labels)
 
 
 def filter_status(ask: PodAsk, node: NodeView) -> FilterStatus:
     """The default profile's filters on one node, stopping at the first that fails."""
+    status = node_filter_status(ask, node)
+    return pods_filter_status(ask, node) if status.ok else status
+
+
+def node_filter_status(ask: PodAsk, node: NodeView) -> FilterStatus:
+    """The filters that read the Node object alone (its spec.unschedulable, name, taints
+    and labels), in the profile's order: NodeUnschedulable, NodeName, TaintToleration,
+    NodeAffinity. They come first in the profile, so the first of them that fails is the
+    node's status; when none does, the filters that read its pods decide
+    (:func:`pods_filter_status`)."""
     spec = ask.spec
     # nodeunschedulable/node_unschedulable.go Filter: a toleration of the unschedulable
     # taint (NoSchedule) also tolerates spec.unschedulable.
@@ -329,8 +350,15 @@ def filter_status(ask: PodAsk, node: NodeView) -> FilterStatus:
             UNSCHEDULABLE_AND_UNRESOLVABLE, (REASON_TAINT.format(taint),), "TaintToleration"
         )
     # nodeaffinity/node_affinity.go Filter: ErrReasonPod.
-    if not _required_match(ask, node):
+    if not required_match(ask, node):
         return FilterStatus(UNSCHEDULABLE_AND_UNRESOLVABLE, (REASON_AFFINITY,), "NodeAffinity")
+    return _PASS
+
+
+def pods_filter_status(ask: PodAsk, node: NodeView) -> FilterStatus:
+    """The filters that read what the pods on the node take (its host ports in use, its
+    requests) against its allocatable, in the profile's order: NodePorts,
+    NodeResourcesFit. They follow :func:`node_filter_status`'s."""
     # nodeports/node_ports.go fitsPorts (every host IP is 0.0.0.0 here).
     if any(p in node.host_ports for p in ask.host_ports):
         return FilterStatus(UNSCHEDULABLE, (REASON_PORTS,), "NodePorts")
@@ -681,30 +709,34 @@ def image_locality_score(
     return MAX_NODE_SCORE * (total - IMAGE_MIN_THRESHOLD) // (top - IMAGE_MIN_THRESHOLD)
 
 
+def untolerated_preferred(ask: PodAsk, taints: Sequence[tuple[str, str, str]]) -> int:
+    """TaintToleration's Score on one node: its PreferNoSchedule taints the pod does not
+    tolerate (tainttoleration/taint_toleration.go ``countIntolerableTaintsPreferNoSchedule``)."""
+    return sum(
+        1
+        for key, value, effect in taints
+        if effect == "PreferNoSchedule" and not tolerates(ask.spec.tolerations, key, value, effect)
+    )
+
+
+def preferred_affinity(ask: PodAsk, labels: dict[str, str]) -> int:
+    """NodeAffinity's Score on one node: the weights of the preferred terms its labels
+    match (nodeaffinity/node_affinity.go ``Score``; a zero weight or an empty term is
+    dropped: NewPreferredSchedulingTerms)."""
+    na = ask.spec.affinity.node_affinity if ask.spec.affinity else None
+    terms = na.preferred_during_scheduling_ignored_during_execution if na else []
+    return sum(t.weight for t in terms if t.weight and term_matches(t.preference, labels))
+
+
 def _taint_scores(ask: PodAsk, nodes: Sequence[NodeView]) -> list[int]:
-    # tainttoleration/taint_toleration.go Score (untolerated PreferNoSchedule taints),
-    # NormalizeScore reversed.
-    raw = [
-        sum(
-            1
-            for key, value, effect in n.taints
-            if effect == "PreferNoSchedule"
-            and not tolerates(ask.spec.tolerations, key, value, effect)
-        )
-        for n in nodes
-    ]
+    # tainttoleration/taint_toleration.go Score, NormalizeScore reversed.
+    raw = [untolerated_preferred(ask, n.taints) for n in nodes]
     return _default_normalize(raw, reverse=True)
 
 
 def _affinity_scores(ask: PodAsk, nodes: Sequence[NodeView]) -> list[int]:
-    # nodeaffinity/node_affinity.go Score: the weights of matching preferred terms (a
-    # zero weight or empty term is dropped: NewPreferredSchedulingTerms); NormalizeScore.
-    na = ask.spec.affinity.node_affinity if ask.spec.affinity else None
-    terms = na.preferred_during_scheduling_ignored_during_execution if na else []
-    raw = [
-        sum(t.weight for t in terms if t.weight and term_matches(t.preference, n.labels))
-        for n in nodes
-    ]
+    # nodeaffinity/node_affinity.go Score, NormalizeScore.
+    raw = [preferred_affinity(ask, n.labels) for n in nodes]
     return _default_normalize(raw, reverse=False)
 
 
@@ -714,44 +746,41 @@ def _go_round(x: float) -> int:
     return int(r + 1 if x - r >= 0.5 else r)
 
 
-def _spread_scores(
-    ask: PodAsk, feasible: Sequence[NodeView], all_nodes: Sequence[NodeView]
+def spread_scores(
+    ask: PodAsk,
+    feasible: Sequence[tuple[Mapping[str, str], int]],
+    matching: Iterable[tuple[Mapping[str, str], int]],
 ) -> list[int]:
     """PodTopologySpread with the system default constraints (podtopologyspread/
-    scoring.go). ``initPreScoreState``: a zone domain per distinct zone value among the
+    scoring.go), from each feasible node's labels and count of the workload's pods, and
+    the same of every node that matches the pod's required node affinity (``matching``:
+    the nodes ``PreScore`` counts in, NodeAffinityPolicy Honor, NodeTaintsPolicy Ignore:
+    common.go). ``initPreScoreState``: a zone domain per distinct zone value among the
     feasible nodes -- a node without the label adds the domain "" -- and weights
     log(size + 2), the hostname size being the number of feasible nodes. ``PreScore``
-    counts the workload's pods per zone over all nodes matching the pod's required node
-    affinity (NodeAffinityPolicy Honor, NodeTaintsPolicy Ignore: common.go). ``Score``:
-    Σ cnt × weight + (maxSkew − 1) over the constraints whose label the node has (so a
-    node without a zone label gets no zone term), rounded as Go's math.Round.
-    ``NormalizeScore``: 100 × (max + min − s) / max, all 100 when max is 0."""
+    counts the workload's pods per zone. ``Score``: Σ cnt × weight + (maxSkew − 1) over
+    the constraints whose label the node has (so a node without a zone label gets no zone
+    term), rounded as Go's math.Round. ``NormalizeScore``: 100 × (max + min − s) / max,
+    all 100 when max is 0."""
     if ask.spread_key is None:  # no selector: PreScore returns Skip
         return [0] * len(feasible)
-    key = ask.spread_key
-    zones = {n.labels.get(LABEL_ZONE, "") for n in feasible}
+    zones = {labels.get(LABEL_ZONE, "") for labels, _ in feasible}
     weights = {
         LABEL_HOSTNAME: math.log(float(len(feasible) + 2)),
         LABEL_ZONE: math.log(float(len(zones) + 2)),
     }
     zone_pods = dict.fromkeys(zones, 0)
-    for n in all_nodes:
-        count = n.workload_pods.get(key, 0)
-        if not count:
-            continue  # adds nothing (and the affinity match is the costly part)
-        zone = n.labels.get(LABEL_ZONE, "")
-        if zone in zone_pods and _required_match(ask, n):
+    for labels, count in matching:
+        zone = labels.get(LABEL_ZONE, "")
+        if zone in zone_pods:
             zone_pods[zone] += count
     raw = []
-    for n in feasible:
+    for labels, count in feasible:
         score = 0.0
         for topology_key, max_skew in SYSTEM_DEFAULT_SPREAD:
-            if topology_key not in n.labels:
+            if topology_key not in labels:
                 continue
-            if topology_key == LABEL_HOSTNAME:
-                cnt = n.workload_pods.get(key, 0)
-            else:
-                cnt = zone_pods[n.labels[topology_key]]
+            cnt = count if topology_key == LABEL_HOSTNAME else zone_pods[labels[topology_key]]
             score += float(cnt) * weights[topology_key] + float(max_skew - 1)
         raw.append(_go_round(score))
     top, low = max(raw), min(raw)
@@ -760,10 +789,71 @@ def _spread_scores(
     return [MAX_NODE_SCORE * (top + low - s) // top for s in raw]
 
 
+def _spread_scores(
+    ask: PodAsk, feasible: Sequence[NodeView], all_nodes: Sequence[NodeView]
+) -> list[int]:
+    """:func:`spread_scores` over node views: ``all_nodes`` is the snapshot the pods are
+    counted in."""
+    key = ask.spread_key
+    if key is None:
+        return [0] * len(feasible)
+    counted = (
+        (n.labels, count)
+        for n in all_nodes
+        # a node without the workload's pods adds nothing (the affinity match costs more)
+        if (count := n.workload_pods.get(key, 0)) and required_match(ask, n)
+    )
+    return spread_scores(ask, [(n.labels, n.workload_pods.get(key, 0)) for n in feasible], counted)
+
+
 def nodes_with_image(nodes: Sequence[NodeView]) -> dict[str, int]:
     """How many nodes report each image name (internal/cache/snapshot.go
     ``createImageExistenceMap``)."""
     return dict(Counter(name for n in nodes for name in n.images))
+
+
+class NodeScores(NamedTuple):
+    """The score plugins' Score on one node, before NormalizeScore: what each works out
+    from that node and the pod alone (PodTopologySpread's needs every node's pods: see
+    :func:`spread_scores`; InterPodAffinity scores 0)."""
+
+    taint: int  # TaintToleration (normalised reversed)
+    affinity: int  # NodeAffinity (normalised)
+    fit: int  # NodeResourcesFit (not normalised)
+    balanced: int  # NodeResourcesBalancedAllocation (not normalised)
+    image: int  # ImageLocality (not normalised; its scaling reads nodes_with and the total)
+
+
+def node_scores(
+    ask: PodAsk,
+    node: NodeView,
+    total_nodes: int,
+    nodes_with: Mapping[str, int],
+    strategy: str = "LeastAllocated",
+) -> NodeScores:
+    """One node's :class:`NodeScores` for the pod."""
+    return NodeScores(
+        untolerated_preferred(ask, node.taints),
+        preferred_affinity(ask, node.labels),
+        fit_score(ask, node, strategy),
+        balanced_score(ask, node),
+        image_locality_score(ask.images, ask.containers, node.images, nodes_with, total_nodes),
+    )
+
+
+def normalized_scores(raw: Sequence[NodeScores], spread: Sequence[int]) -> dict[str, list[int]]:
+    """Each score plugin's scores (0..100) over the feasible nodes after NormalizeScore
+    (runtime/framework.go ``RunScorePlugins``), before weights, from each node's
+    :class:`NodeScores` and PodTopologySpread's normalised scores."""
+    return {
+        "TaintToleration": _default_normalize([r.taint for r in raw], reverse=True),
+        "NodeAffinity": _default_normalize([r.affinity for r in raw], reverse=False),
+        "PodTopologySpread": list(spread),
+        "InterPodAffinity": [0] * len(raw),
+        "NodeResourcesFit": [r.fit for r in raw],
+        "NodeResourcesBalancedAllocation": [r.balanced for r in raw],
+        "ImageLocality": [r.image for r in raw],
+    }
 
 
 def plugin_scores(
@@ -778,18 +868,22 @@ def plugin_scores(
     weights. ``all_nodes`` (default: ``feasible``) is the snapshot PodTopologySpread
     counts zone pods in."""
     every = feasible if all_nodes is None else all_nodes
-    return {
-        "TaintToleration": _taint_scores(ask, feasible),
-        "NodeAffinity": _affinity_scores(ask, feasible),
-        "PodTopologySpread": _spread_scores(ask, feasible, every),
-        "InterPodAffinity": [0] * len(feasible),
-        "NodeResourcesFit": [fit_score(ask, n, strategy) for n in feasible],
-        "NodeResourcesBalancedAllocation": [balanced_score(ask, n) for n in feasible],
-        "ImageLocality": [
-            image_locality_score(ask.images, ask.containers, n.images, nodes_with, total_nodes)
-            for n in feasible
-        ],
-    }
+    raw = [node_scores(ask, n, total_nodes, nodes_with, strategy) for n in feasible]
+    return normalized_scores(raw, _spread_scores(ask, feasible, every))
+
+
+def weighted_totals(
+    per: Mapping[str, Sequence[int]], n_nodes: int, weights: Mapping[str, int] | None = None
+) -> list[int]:
+    """Each feasible node's TotalScore: Σ score × weight (runtime/framework.go
+    ``RunScorePlugins``)."""
+    w = DEFAULT_WEIGHTS if weights is None else weights
+    totals = [0] * n_nodes
+    for plugin, scores in per.items():
+        weight = w.get(plugin, 0)
+        if weight:
+            totals = [t + s * weight for t, s in zip(totals, scores, strict=True)]
+    return totals
 
 
 def score_nodes(
@@ -803,14 +897,8 @@ def score_nodes(
 ) -> list[int]:
     """Each feasible node's TotalScore: Σ score × weight (runtime/framework.go
     ``RunScorePlugins``)."""
-    w = DEFAULT_WEIGHTS if weights is None else weights
     per = plugin_scores(ask, feasible, total_nodes, nodes_with, strategy, all_nodes)
-    totals = [0] * len(feasible)
-    for plugin, scores in per.items():
-        weight = w.get(plugin, 0)
-        if weight:
-            totals = [t + s * weight for t, s in zip(totals, scores, strict=True)]
-    return totals
+    return weighted_totals(per, len(feasible), weights)
 
 
 # --- choice -------------------------------------------------------------------------------
@@ -838,6 +926,9 @@ def select_host(totals: Sequence[int], rng: np.random.Generator) -> int:
     a single node. Returns an index into ``totals``."""
     if not totals:
         raise ValueError("empty priority list")
+    top = max(totals)
+    if totals.count(top) == 1:
+        return totals.index(top)  # popped first, and no other top score: no draw
     h = [(s, i) for i, s in enumerate(totals)]
     n = len(h)
     for i in range(n // 2 - 1, -1, -1):
