@@ -14,8 +14,7 @@ from simhelp import node, pod, scenario
 from hpsim.cluster import cluster as cluster_module
 from hpsim.cluster import plugins
 from hpsim.cluster.cluster import Cluster
-from hpsim.cluster.placement import AskKey, Placement, Scheduler
-from hpsim.node.node import WindowsNode
+from hpsim.cluster.placement import AskKey, NodeMemo, Placement, Scheduler
 from hpsim.node.pod import Pod
 from hpsim.node.scheduler import Usage
 from hpsim.observe.recorder import Recorder
@@ -129,23 +128,31 @@ class _Checked(Scheduler):
     checks = 0
 
     def _status(
-        self, node: WindowsNode, shape: AskKey, ask: plugins.PodAsk, usage: Usage
+        self,
+        memo: NodeMemo,
+        shape: AskKey,
+        ask: plugins.PodAsk,
+        usage: Usage,
+        taints: tuple[tuple[str, str, str], ...],
     ) -> plugins.FilterStatus:
-        got = super()._status(node, shape, ask, usage)
-        assert got == plugins.filter_status(ask, self.view(node, usage))
+        got = super()._status(memo, shape, ask, usage, taints)
+        assert taints == tuple(memo.node.taints)
+        assert got == plugins.filter_status(ask, self.view(memo.node, usage))
         type(self).checks += 1
         return got
 
     def _scores(
         self,
-        node: WindowsNode,
+        memo: NodeMemo,
         shape: AskKey,
         ask: plugins.PodAsk,
         usage: Usage,
+        taints: tuple[tuple[str, str, str], ...],
         held: tuple[int | None, ...],
         spread: tuple[tuple[int, ...], int],
     ) -> plugins.NodeScores:
-        got = super()._scores(node, shape, ask, usage, held, spread)
+        got = super()._scores(memo, shape, ask, usage, taints, held, spread)
+        node = memo.node
         everyone = [self.view(n, n.usage, images=True) for n in self.cluster.nodes.values()]
         want = plugins.node_scores(
             ask,

@@ -764,6 +764,8 @@ class Autoscaler:
         s = self.settings
         # filter_out_expendable.go: priority below the cutoff never triggers scale-up
         pods = [p for p in view.pending if p.priority >= s.expendable_pods_priority_cutoff]
+        if not pods:
+            return []  # nothing to pack (and the snapshot's rooms need not be built)
         # filter_out_schedulable.go ``filterOutSchedulableByPacking``: higher priority
         # first; each pod onto the first snapshot node it fits. The snapshot holds the
         # registered nodes except NotStarted ones, plus one template copy per upcoming
@@ -934,10 +936,7 @@ class Autoscaler:
             (n for n in all_nodes if n.name not in in_progress and n.group in groups),
             key=lambda n: n.name,
         )
-        # Destinations: registered, started nodes not being deleted; the Filter then
-        # rejects NotReady (taint) and cordoned nodes.
-        dest_rooms = {n.name: n.room() for n in candidates if n.ready and not n.unschedulable}
-        self._categorize(now, candidates, dest_rooms, view)
+        self._categorize(now, candidates, view)
 
         # isScaleDownInCooldown
         if (
@@ -950,13 +949,7 @@ class Autoscaler:
         empty, drain = self._removable_at(now, groups, {n.name: n for n in candidates})
         return self._start_deletion(now, empty, drain, {n.name: n for n in candidates})
 
-    def _categorize(
-        self,
-        now: float,
-        candidates: Sequence[NodeState],
-        dest_rooms: dict[str, Room],
-        view: View,
-    ) -> None:
+    def _categorize(self, now: float, candidates: Sequence[NodeState], view: View) -> None:
         """planner.go ``categorizeNodes``: eligibility (eligibility.go
         ``FilterOutUnremovable``), then ``SimulateNodeRemoval`` in order; successful
         simulations persist (the moved pods stay on their new nodes, the removed node
@@ -987,6 +980,13 @@ class Autoscaler:
         limit = self._unneeded_limit()
         timeout = now + s.unremovable_node_recheck_timeout_s
         removable: dict[str, tuple[tuple[str, ...], Utilization]] = {}
+        # Destinations: registered, started nodes not being deleted; the Filter then
+        # rejects NotReady (taint) and cordoned nodes. (Only a node to remove needs them.)
+        dest_rooms = (
+            {n.name: n.room() for n in candidates if n.ready and not n.unschedulable}
+            if under
+            else {}
+        )
         for n, u in under:
             if len(removable) >= limit:
                 break

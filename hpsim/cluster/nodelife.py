@@ -319,7 +319,7 @@ class NodeLife:
         )
         pending: list[PendingPod] = []
         self._pending = {}
-        if len(self._movables) > 2 * len(cluster.live_pods()) + 64:
+        if len(self._movables) > 2 * cluster.live_count + 64:
             live = {p.uid for p in cluster.live_pods()}
             self._movables = {u: m for u, m in self._movables.items() if u in live}
             self._states = {n: s for n, s in self._states.items() if n in cluster.nodes}
@@ -427,10 +427,11 @@ class NodeLife:
                 alloc.memory,
                 alloc.pods,
             )
-        pods = [p for p in node.live_pods() if p.bound]
-        ds = [p for p in pods if p.template.kind == "DaemonSet"]
         movables = self._movables
-        movable = tuple(movables.get(p.uid) or self._movable(p) for p in pods)
+        movable = tuple(
+            movables.get(p.uid) or self._movable(p) for p in node.live_pods() if p.bound
+        )
+        ds = [m for m in movable if m.daemonset]  # the pods of DaemonSets: their requests
         return NodeState(
             inst.name,
             inst.pool.name,
@@ -443,8 +444,8 @@ class NodeLife:
             node.usage.cpu_m,
             node.usage.memory,
             node.usage.pods,
-            sum(p.cpu_request for p in ds),
-            sum(p.memory_request for p in ds),
+            sum(m.cpu_m for m in ds),
+            sum(m.memory for m in ds),
             node.unschedulable and inst.cordoned is None,
             inst.cordoned is not None,
             movable,

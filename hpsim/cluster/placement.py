@@ -67,20 +67,17 @@ class Placement:
         self.placed_n = placed_n
 
     def copy(self) -> Placement:
-        return Placement(
-            {k: u.copy() for k, u in self.usages.items()},
-            self.chosen,
-            self.choose,
-            self.placed,
-            self.placed_n,
-        )
+        # The copies share their Usage objects until one changes: ``add`` changes a copy
+        # of the node's (a pass copies the placement after every bind).
+        return Placement(dict(self.usages), self.chosen, self.choose, self.placed, self.placed_n)
 
     def add(self, pod: Pod) -> None:
         """The pod fits: its node is chosen now, and takes its requests."""
         assert self.choose is not None
         name = self.choose(pod, self)
         self.chosen[pod.uid] = name
-        self.usages[name].add(pod)
+        usage = self.usages[name] = self.usages[name].copy()
+        usage.add(pod)
         del self.placed[self.placed_n :]
         self.placed.append((name, pod))
         self.placed_n += 1
@@ -98,7 +95,9 @@ AskKey = tuple[str, str | None]
 
 class NodeMemo:
     """What the filters and the score plugins last gave each pod shape on one node, each
-    with the inputs it was worked out from: reused while those inputs are equal.
+    with the inputs it was worked out from: reused while those inputs are equal. (The
+    filters that read the pods on the node, NodePorts and NodeResourcesFit, are a few
+    comparisons: they run every time.)
 
     The key of each entry holds every input the plugins read of the node that can
     change; the rest is fixed for the node object (its name, labels and allocatable
@@ -108,10 +107,6 @@ class NodeMemo:
     - the filters that read the Node (NodeUnschedulable, NodeName, TaintToleration,
       NodeAffinity): spec.unschedulable and the taints, condition and not-ready taints
       included, in order (the first untolerated one names the reason);
-    - the filters that read its pods (NodePorts, NodeResourcesFit): the host ports in
-      use (for a pod that asks for host ports: NodePorts reads none else) and the
-      requests as the pass has them (pods, cpu, memory, ephemeral-storage), the room
-      nominated pods hold included;
     - the scores before normalisation (:class:`~hpsim.cluster.plugins.NodeScores`):
       the taints (TaintToleration), the requests and non-zero requests (NodeResourcesFit,
       BalancedAllocation), and for ImageLocality the size the node reports of each of
@@ -123,12 +118,11 @@ class NodeMemo:
     brought it.
     """
 
-    __slots__ = ("matches", "node", "node_status", "pods_status", "scores")
+    __slots__ = ("matches", "node", "node_status", "scores")
 
     def __init__(self, node: WindowsNode) -> None:
         self.node = node
         self.node_status: dict[AskKey, tuple[tuple[Any, ...], plugins.FilterStatus]] = {}
-        self.pods_status: dict[AskKey, tuple[tuple[Any, ...], plugins.FilterStatus]] = {}
         self.scores: dict[AskKey, tuple[tuple[Any, ...], plugins.NodeScores]] = {}
         self.matches: dict[AskKey, bool] = {}
 
@@ -198,49 +192,43 @@ class Scheduler:
         self._memos.pop(name, None)
 
     def _status(
-        self, node: WindowsNode, shape: AskKey, ask: plugins.PodAsk, usage: Usage
+        self,
+        memo: NodeMemo,
+        shape: AskKey,
+        ask: plugins.PodAsk,
+        usage: Usage,
+        taints: tuple[tuple[str, str, str], ...],
     ) -> plugins.FilterStatus:
-        """The filters' status of a pod of ``shape`` on ``node`` with ``usage`` requested
-        there: :func:`plugins.filter_status`, from the node's memo where its inputs are
-        those it was worked out from."""
-        memo = self.memo(node)
-        key: tuple[Any, ...] = (node.unschedulable, tuple(node.taints))
+        """The filters' status of a pod of ``shape`` on the memo's node with ``usage``
+        requested there (``taints``: the node's, now): :func:`plugins.filter_status`, from
+        the memo where its inputs are those it was worked out from."""
+        node = memo.node
+        key: tuple[Any, ...] = (node.unschedulable, taints)
         known = memo.node_status.get(shape)
         if known is None or known[0] != key:
             status = plugins.node_filter_status(ask, self.view(node, usage))
             known = memo.node_status[shape] = (key, status)
         if not known[1].ok:
             return known[1]
-        key = (
-            # NodePorts reads the ports in use only for a pod that asks for host ports
-            frozenset(node.host_ports()) if ask.host_ports else None,
-            usage.pods,
-            usage.cpu_m,
-            usage.memory,
-            usage.ephemeral,
-        )
-        known = memo.pods_status.get(shape)
-        if known is None or known[0] != key:
-            status = plugins.pods_filter_status(ask, self.view(node, usage))
-            known = memo.pods_status[shape] = (key, status)
-        return known[1]
+        # the filters that read the pods on the node: a few comparisons, not kept
+        return plugins.pods_filter_status(ask, node.host_ports(), usage, node.alloc)
 
     def _scores(
         self,
-        node: WindowsNode,
+        memo: NodeMemo,
         shape: AskKey,
         ask: plugins.PodAsk,
         usage: Usage,
+        taints: tuple[tuple[str, str, str], ...],
         held: tuple[int | None, ...],
         spread: tuple[tuple[int, ...], int],
     ) -> plugins.NodeScores:
-        """The node's :class:`plugins.NodeScores` for a pod of ``shape`` with ``usage``
-        requested there: ``held``, the size the node reports of each of the pod's images
-        (None: not there); ``spread``, how many nodes report each and the node count
-        (ImageLocality's scaling)."""
-        memo = self.memo(node)
+        """The :class:`plugins.NodeScores` of the memo's node for a pod of ``shape`` with
+        ``usage`` requested there: ``taints``, the node's now; ``held``, the size the node
+        reports of each of the pod's images (None: not there); ``spread``, how many nodes
+        report each and the node count (ImageLocality's scaling)."""
         key = (
-            tuple(node.taints),
+            taints,
             usage.cpu_m,
             usage.memory,
             usage.nonzero_cpu_m,
@@ -251,18 +239,17 @@ class Scheduler:
         known = memo.scores.get(shape)
         if known is None or known[0] != key:
             with_images = dict(zip(ask.images, spread[0], strict=True))
-            scores = plugins.node_scores(
-                ask, self.view(node, usage, images=True), spread[1], with_images, self.strategy
-            )
+            view = self.view(memo.node, usage, images=True)
+            scores = plugins.node_scores(ask, view, spread[1], with_images, self.strategy)
             known = memo.scores[shape] = (key, scores)
         return known[1]
 
-    def _matches(self, node: WindowsNode, shape: AskKey, ask: plugins.PodAsk) -> bool:
-        """Whether the node matches the pod's required node affinity (its name and labels
-        never change: kept for the node object)."""
-        memo = self.memo(node)
+    def _matches(self, memo: NodeMemo, shape: AskKey, ask: plugins.PodAsk) -> bool:
+        """Whether the memo's node matches the pod's required node affinity (its name and
+        labels never change: kept for the node object)."""
         known = memo.matches.get(shape)
         if known is None:
+            node = memo.node
             known = memo.matches[shape] = plugins.required_match(ask, self.view(node, node.usage))
         return known
 
@@ -340,7 +327,8 @@ class Scheduler:
             if ask.node_name is not None and ask.node_name != node.name:
                 statuses.append(plugins.FilterStatus(plugins.NOT_EVALUATED))
                 continue
-            status = self._status(node, shape, ask, usages[node.name])
+            usage = usages[node.name]
+            status = self._status(self.memo(node), shape, ask, usage, tuple(node.taints))
             if status.ok:
                 return None
             statuses.append(status)
@@ -413,18 +401,15 @@ class Scheduler:
         if len(candidates) == 1:
             return candidates[0].name  # the pass found it fits (failure() is None)
         nominated = self.nominated
-        feasible = [
-            node
-            for node in candidates
-            if self._status(
-                node,
-                shape,
-                ask,
-                self._usage(node, usages, pod) if nominated.get(node.name) else usages[node.name],
-            ).ok
-        ]
+        feasible: list[tuple[NodeMemo, tuple[tuple[str, str, str], ...]]] = []
+        for node in candidates:
+            name = node.name
+            usage = self._usage(node, usages, pod) if nominated.get(name) else usages[name]
+            memo, taints = self.memo(node), tuple(node.taints)
+            if self._status(memo, shape, ask, usage, taints).ok:
+                feasible.append((memo, taints))
         if len(feasible) == 1:
-            return feasible[0].name
+            return feasible[0][0].node.name
         if not feasible:
             raise ValueError("no feasible node")
         everyone = list(self.cluster.nodes.values())
@@ -436,18 +421,18 @@ class Scheduler:
         )
         spread = (reporting, len(everyone))
         raw = [
-            self._scores(node, shape, ask, usages[node.name], held[node.name], spread)
-            for node in feasible
+            self._scores(m, shape, ask, usages[m.node.name], t, held[m.node.name], spread)
+            for m, t in feasible
         ]
         per = plugins.normalized_scores(raw, self._spread(shape, ask, feasible, everyone))
         totals = plugins.weighted_totals(per, len(feasible), self.weights)
-        return feasible[plugins.select_host(totals, self.rng)].name
+        return feasible[plugins.select_host(totals, self.rng)][0].node.name
 
     def _spread(
         self,
         shape: AskKey,
         ask: plugins.PodAsk,
-        feasible: list[WindowsNode],
+        feasible: list[tuple[NodeMemo, Any]],
         everyone: list[WindowsNode],
     ) -> list[int]:
         """PodTopologySpread's scores over the feasible nodes: the workload's pods are
@@ -458,9 +443,9 @@ class Scheduler:
         counted = [
             (n.labels, count)
             for n in everyone
-            if (count := n.workload_pods().get(key, 0)) and self._matches(n, shape, ask)
+            if (count := n.workload_pods().get(key, 0)) and self._matches(self.memo(n), shape, ask)
         ]
-        here = [(n.labels, n.workload_pods().get(key, 0)) for n in feasible]
+        here = [(m.node.labels, m.node.workload_pods().get(key, 0)) for m, _ in feasible]
         return plugins.spread_scores(ask, here, counted)
 
     def daemon_nodes(self, plan: WorkloadPlan) -> list[str]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -320,7 +320,9 @@ def required_match(ask: PodAsk, node: NodeView) -> bool:
 def filter_status(ask: PodAsk, node: NodeView) -> FilterStatus:
     """The default profile's filters on one node, stopping at the first that fails."""
     status = node_filter_status(ask, node)
-    return pods_filter_status(ask, node) if status.ok else status
+    if not status.ok:
+        return status
+    return pods_filter_status(ask, node.host_ports, node.usage, node.alloc)
 
 
 def node_filter_status(ask: PodAsk, node: NodeView) -> FilterStatus:
@@ -355,15 +357,17 @@ def node_filter_status(ask: PodAsk, node: NodeView) -> FilterStatus:
     return _PASS
 
 
-def pods_filter_status(ask: PodAsk, node: NodeView) -> FilterStatus:
-    """The filters that read what the pods on the node take (its host ports in use, its
-    requests) against its allocatable, in the profile's order: NodePorts,
+def pods_filter_status(
+    ask: PodAsk, host_ports: Collection[tuple[str, int]], usage: Usage, alloc: Allocatable
+) -> FilterStatus:
+    """The filters that read what the pods on a node take -- the host ports in use, the
+    requests -- against its allocatable, in the profile's order: NodePorts,
     NodeResourcesFit. They follow :func:`node_filter_status`'s."""
     # nodeports/node_ports.go fitsPorts (every host IP is 0.0.0.0 here).
-    if any(p in node.host_ports for p in ask.host_ports):
+    if any(p in host_ports for p in ask.host_ports):
         return FilterStatus(UNSCHEDULABLE, (REASON_PORTS,), "NodePorts")
     # noderesources/fit.go fitsRequest: actual requests, several reasons at once.
-    short = insufficient_for(ask.cpu_m, ask.memory, node.usage, node.alloc, ask.ephemeral)
+    short = insufficient_for(ask.cpu_m, ask.memory, usage, alloc, ask.ephemeral)
     if short:
         reasons = tuple("Too many pods" if r == "pods" else f"Insufficient {r}" for r in short)
         return FilterStatus(UNSCHEDULABLE, reasons, "NodeResourcesFit")
