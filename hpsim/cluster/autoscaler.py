@@ -214,7 +214,7 @@ class NodeState:
     daemonset_memory: int = 0
     unschedulable: bool = False
     deleting: bool = False
-    pods: tuple[MovablePod, ...] = ()
+    pods: Sequence[MovablePod] = ()
 
     @property
     def ready(self) -> bool:
@@ -534,6 +534,7 @@ class Autoscaler:
         self._last_pending: tuple[PendingPod, ...] = ()
         self._last_readiness: dict[str, _Readiness] = {}
         self._last_nodes: tuple[NodeState, ...] = ()
+        self._utilizations: dict[str, tuple[NodeState, Utilization]] = {}
 
     # -- public helpers ------------------------------------------------------------------
 
@@ -631,7 +632,12 @@ class Autoscaler:
 
     def _forget_gone(self, view: View) -> None:
         present = {n.name for n in view.nodes}
-        for d in (self._deleting, self._unregistered_since, self._unremovable_ttl):
+        for d in (
+            self._deleting,
+            self._unregistered_since,
+            self._unremovable_ttl,
+            self._utilizations,
+        ):
             for name in [k for k in d if k not in present]:
                 del d[name]
 
@@ -964,15 +970,7 @@ class Autoscaler:
             if n.name in self._unremovable_ttl:
                 self.unremovable[n.name] = Unremovable(n.name, RECENTLY_UNREMOVABLE)
                 continue
-            u = utilization(
-                n.requested_cpu_m,
-                n.requested_memory,
-                n.daemonset_cpu_m,
-                n.daemonset_memory,
-                n.alloc_cpu_m,
-                n.alloc_memory,
-                s.ignore_daemonsets_utilization,
-            )
+            u = self._utilization(n)
             if u.value >= s.scale_down_utilization_threshold:  # isNodeBelowUtilizationThreshold
                 self.unremovable[n.name] = Unremovable(n.name, NOT_UNDERUTILIZED)
                 continue
@@ -1011,6 +1009,23 @@ class Autoscaler:
         self.unneeded_since = {k: self.unneeded_since.get(k, now) for k in removable}
         self._unneeded_pods = {k: v[0] for k, v in removable.items()}
         self._unneeded_util = {k: v[1] for k, v in removable.items()}
+
+    def _utilization(self, n: NodeState) -> Utilization:
+        """The node's utilization, worked out again only for a new NodeState (a runtime
+        that shows an unchanged node as the same object is not asked twice)."""
+        known = self._utilizations.get(n.name)
+        if known is None or known[0] is not n:
+            u = utilization(
+                n.requested_cpu_m,
+                n.requested_memory,
+                n.daemonset_cpu_m,
+                n.daemonset_memory,
+                n.alloc_cpu_m,
+                n.alloc_memory,
+                self.settings.ignore_daemonsets_utilization,
+            )
+            known = self._utilizations[n.name] = (n, u)
+        return known[1]
 
     def _unneeded_limit(self) -> int:
         """planner.go ``unneededNodesLimit``."""

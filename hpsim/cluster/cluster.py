@@ -152,9 +152,9 @@ class Cluster:
             for c in self.controllers.values()
             if isinstance(c, ReplicaController) and c.plan.template.kind == "DaemonSet"
         ]
-        # Whether a node's requests moved since _level last asked the nodes, and the
-        # Running pods by node it saw then.
-        self._levels_moved = True
+        # The nodes whose requests moved since _level last asked them, and the Running
+        # pods by node it saw then.
+        self._levels_moved: set[str] = set()
         self._running_levelled: dict[str, int] = {}
         self.pool_sizes: dict[str, int] = {}
         self._node_seq: dict[str, int] = {}
@@ -208,7 +208,7 @@ class Cluster:
         )
         self._nodes_made += 1
         self.nodes[name] = node
-        self._levels_moved = True
+        self._levels_moved.add(name)
         self.pool_sizes[pool.name] = self.pool_sizes.get(pool.name, 0) + 1
         return node
 
@@ -462,14 +462,18 @@ class Cluster:
             nodes_ready=sum(1 for n in self.nodes.values() if n.ready),
         )
         # A node's levels (hpsim.node.node.WindowsNode.level) move only with its requests
-        # (a bind, a release, a node added) or its Running pods: when neither moved since
-        # the last look, no node has one to tell.
-        running = self.states.running_on
-        if self._levels_moved or running != self._running_levelled:
-            self._levels_moved = False
+        # (a bind, a release, the node added) or its Running pods: only the nodes where
+        # either moved since the last look are asked, in the nodes' order.
+        moved, running = self._levels_moved, self.states.running_on
+        if running != self._running_levelled:
+            seen = self._running_levelled
+            moved.update(name for name, n in running.items() if seen.get(name) != n)
             self._running_levelled = dict(running)
+        if moved:
             for node in self.nodes.values():
-                node.level()
+                if node.name in moved:
+                    node.level()
+            moved.clear()
 
     def _kubelet_admit(self, pod: Pod) -> None:
         """A pod with spec.nodeName skips the scheduler: that node's kubelet admission
@@ -576,7 +580,7 @@ class Cluster:
         pod.unschedulable_since = None
         self.scheduler.forget(pod)
         node.bind(pod)
-        self._levels_moved = True
+        self._levels_moved.add(node.name)
 
     def pod_terminal(self, pod: Pod) -> None:
         """A pod reached Succeeded or Failed: it no longer holds requests."""
@@ -591,7 +595,7 @@ class Cluster:
     def _release(self, pod: Pod) -> None:
         node = self.nodes.get(pod.node)
         if node is not None and node.release(pod):
-            self._levels_moved = True
+            self._levels_moved.add(node.name)
             self.schedule(moved=True)  # an assigned pod deleted (EventsToRegister)
 
     def delete_pod(self, pod: Pod, reason: str = "Deleted") -> simpy.Process | None:

@@ -20,9 +20,9 @@ autoscaler's falls due (``next_wakeup``): an idle cluster costs no scans.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import simpy
@@ -123,6 +123,35 @@ class Instance:
         )
 
 
+class _Movables(Sequence[MovablePod]):
+    """A node's bound pods as drainability reads them (NodeState.pods), made when first
+    read: a scan reads them only for a node under the utilization threshold, and a
+    node's state is read again after each bind or release there. The pods are the ones
+    bound when the state was read; what drainability reads of a pod never changes."""
+
+    __slots__ = ("_made", "_of", "_pods")
+
+    def __init__(self, pods: list[Pod], of: Callable[[Pod], MovablePod]) -> None:
+        self._pods = pods
+        self._of = of
+        self._made: tuple[MovablePod, ...] | None = None
+
+    def _all(self) -> tuple[MovablePod, ...]:
+        if self._made is None:
+            self._made = tuple(self._of(p) for p in self._pods)
+        return self._made
+
+    @overload
+    def __getitem__(self, i: int) -> MovablePod: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[MovablePod]: ...
+    def __getitem__(self, i: int | slice) -> MovablePod | Sequence[MovablePod]:
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._pods)
+
+
 class NodeLife:
     """Every node's life, and the autoscaler's loop over the autoscaled pools."""
 
@@ -142,6 +171,9 @@ class NodeLife:
         # and the DaemonSet pods a fresh node of it runs; per pod, what drainability reads.
         self._alloc = {p.name: allocatable(p.node) for p in sc.pools}
         self._daemons: dict[str, tuple[int, int, int]] = {}
+        self._daemon_plans = {
+            w.name for w in cluster.loaded.workloads if w.template.kind == "DaemonSet"
+        }
         self._movables: dict[int, MovablePod] = {}
         # Each node as the autoscaler last read it, with what it was read at (_node_state)
         self._states: dict[str, tuple[tuple[Any, ...], NodeState]] = {}
@@ -427,11 +459,8 @@ class NodeLife:
                 alloc.memory,
                 alloc.pods,
             )
-        movables = self._movables
-        movable = tuple(
-            movables.get(p.uid) or self._movable(p) for p in node.live_pods() if p.bound
-        )
-        ds = [m for m in movable if m.daemonset]  # the pods of DaemonSets: their requests
+        bound = [p for p in node.live_pods() if p.bound]
+        ds = [p for p in bound if p.plan.name in self._daemon_plans]
         return NodeState(
             inst.name,
             inst.pool.name,
@@ -444,12 +473,15 @@ class NodeLife:
             node.usage.cpu_m,
             node.usage.memory,
             node.usage.pods,
-            sum(m.cpu_m for m in ds),
-            sum(m.memory for m in ds),
+            sum(p.cpu_request for p in ds),
+            sum(p.memory_request for p in ds),
             node.unschedulable and inst.cordoned is None,
             inst.cordoned is not None,
-            movable,
+            _Movables(bound, self._movable_of),
         )
+
+    def _movable_of(self, pod: Pod) -> MovablePod:
+        return self._movables.get(pod.uid) or self._movable(pod)
 
     def _movable(self, pod: Pod) -> MovablePod:
         """What drainability reads of a bound pod (kept until the pod ends)."""
