@@ -527,6 +527,7 @@ class Autoscaler:
         self._unneeded_util: dict[str, Utilization] = {}
         self._unremovable_ttl: dict[str, float] = {}
         self.unremovable: dict[str, Unremovable] = {}
+        self._unremovable_before: dict[str, Unremovable] = {}  # the last scan's
         self._deleting: dict[str, bool] = {}  # name -> drained (NodeDeletionTracker)
         self._latest_update: float | None = None
         self._min_update_interval = settings.scale_down_unneeded_time_s or 1e-9
@@ -964,15 +965,15 @@ class Autoscaler:
         s = self.settings
         # unremovable/nodes.go ``Update``: keep TTLs still in the future
         self._unremovable_ttl = {k: t for k, t in self._unremovable_ttl.items() if t > now}
-        self.unremovable = {}
+        self._unremovable_before, self.unremovable = self.unremovable, {}
         under: list[tuple[NodeState, Utilization]] = []
         for n in candidates:
             if n.name in self._unremovable_ttl:
-                self.unremovable[n.name] = Unremovable(n.name, RECENTLY_UNREMOVABLE)
+                self._mark(n.name, RECENTLY_UNREMOVABLE)
                 continue
             u = self._utilization(n)
             if u.value >= s.scale_down_utilization_threshold:  # isNodeBelowUtilizationThreshold
-                self.unremovable[n.name] = Unremovable(n.name, NOT_UNDERUTILIZED)
+                self._mark(n.name, NOT_UNDERUTILIZED)
                 continue
             under.append((n, u))
         limit = self._unneeded_limit()
@@ -998,7 +999,7 @@ class Autoscaler:
                 continue
             plan = self._find_place_for(n.name, moving, dest_rooms, view)
             if plan is None:
-                self.unremovable[n.name] = Unremovable(n.name, NO_PLACE_TO_MOVE_PODS)
+                self._mark(n.name, NO_PLACE_TO_MOVE_PODS)
                 self._unremovable_ttl[n.name] = timeout
                 continue
             for dest, pod in plan:
@@ -1009,6 +1010,14 @@ class Autoscaler:
         self.unneeded_since = {k: self.unneeded_since.get(k, now) for k in removable}
         self._unneeded_pods = {k: v[0] for k, v in removable.items()}
         self._unneeded_util = {k: v[1] for k, v in removable.items()}
+
+    def _mark(self, name: str, reason: str) -> None:
+        """The node is unremovable for ``reason`` (no blocking pod): the last scan's
+        record when it said the same."""
+        before = self._unremovable_before.get(name)
+        if before is None or before.reason != reason or before.blocking_pod is not None:
+            before = Unremovable(name, reason)
+        self.unremovable[name] = before
 
     def _utilization(self, n: NodeState) -> Utilization:
         """The node's utilization, worked out again only for a new NodeState (a runtime
@@ -1086,11 +1095,11 @@ class Autoscaler:
             wait = s.scale_down_unneeded_time_s if n.ready else s.scale_down_unready_time_s
             if not since + wait < now:
                 reason = NOT_UNNEEDED_LONG_ENOUGH if n.ready else NOT_UNREADY_LONG_ENOUGH
-                self.unremovable[name] = Unremovable(name, reason)
+                self._mark(name, reason)
                 continue
             g = groups[n.group]
             if size[g.name] - deleting_in_group.get(g.name, 0) <= g.min_size:  # verifyMinSize
-                self.unremovable[name] = Unremovable(name, NODE_GROUP_MIN_SIZE_REACHED)
+                self._mark(name, NODE_GROUP_MIN_SIZE_REACHED)
                 continue
             size[g.name] -= 1
             (drain if self._unneeded_pods[name] else empty).append(name)

@@ -171,6 +171,7 @@ class NodeLife:
         # and the DaemonSet pods a fresh node of it runs; per pod, what drainability reads.
         self._alloc = {p.name: allocatable(p.node) for p in sc.pools}
         self._daemons: dict[str, tuple[int, int, int]] = {}
+        self._groups: dict[str, NodeGroup] = {}
         self._daemon_plans = {
             w.name for w in cluster.loaded.workloads if w.template.kind == "DaemonSet"
         }
@@ -411,6 +412,13 @@ class NodeLife:
         )
 
     def _group(self, pool: NodePool) -> NodeGroup:
+        """The pool as a node group: the same object while its target stays."""
+        known = self._groups.get(pool.name)
+        if known is None or known.target != self.targets[pool.name]:
+            known = self._groups[pool.name] = self._make_group(pool)
+        return known
+
+    def _make_group(self, pool: NodePool) -> NodeGroup:
         alloc = self._alloc[pool.name]
         lo, hi = pool.bounds
         ds_cpu, ds_mem, ds_pods = self._daemon_requests(pool)

@@ -364,7 +364,7 @@ def pods_filter_status(
     requests -- against its allocatable, in the profile's order: NodePorts,
     NodeResourcesFit. They follow :func:`node_filter_status`'s."""
     # nodeports/node_ports.go fitsPorts (every host IP is 0.0.0.0 here).
-    if any(p in host_ports for p in ask.host_ports):
+    if ask.host_ports and any(p in host_ports for p in ask.host_ports):
         return FilterStatus(UNSCHEDULABLE, (REASON_PORTS,), "NodePorts")
     # noderesources/fit.go fitsRequest: actual requests, several reasons at once.
     short = insufficient_for(ask.cpu_m, ask.memory, usage, alloc, ask.ephemeral)
