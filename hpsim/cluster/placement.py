@@ -107,10 +107,12 @@ class NodeMemo:
     - the filters that read the Node (NodeUnschedulable, NodeName, TaintToleration,
       NodeAffinity): spec.unschedulable and the taints, condition and not-ready taints
       included, in order (the first untolerated one names the reason);
-    - the scores before normalisation (:class:`~hpsim.cluster.plugins.NodeScores`):
-      the taints (TaintToleration), the requests and non-zero requests (NodeResourcesFit,
-      BalancedAllocation), and for ImageLocality the size the node reports of each of
-      the pod's images with the number of nodes that report it and the node count;
+    - the scores before normalisation (:class:`~hpsim.cluster.plugins.NodeScores`),
+      in two parts: those that do not read the requests, from the taints
+      (TaintToleration; NodeAffinity reads the labels) and, for ImageLocality, the size
+      the node reports of each of the pod's images with the number of nodes that
+      report it and the node count; and those that do, from the requests and non-zero
+      requests (NodeResourcesFit, BalancedAllocation);
     - whether the node matches the pod's required node affinity (what
       PodTopologySpread counts pods on): name and labels alone.
 
@@ -118,12 +120,13 @@ class NodeMemo:
     brought it.
     """
 
-    __slots__ = ("matches", "node", "node_status", "scores")
+    __slots__ = ("matches", "node", "node_status", "request_scores", "spec_scores")
 
     def __init__(self, node: WindowsNode) -> None:
         self.node = node
         self.node_status: dict[AskKey, tuple[tuple[Any, ...], plugins.FilterStatus]] = {}
-        self.scores: dict[AskKey, tuple[tuple[Any, ...], plugins.NodeScores]] = {}
+        self.spec_scores: dict[AskKey, tuple[tuple[Any, ...], tuple[int, int, int]]] = {}
+        self.request_scores: dict[AskKey, tuple[tuple[int, ...], tuple[int, int]]] = {}
         self.matches: dict[AskKey, bool] = {}
 
 
@@ -226,23 +229,25 @@ class Scheduler:
         """The :class:`plugins.NodeScores` of the memo's node for a pod of ``shape`` with
         ``usage`` requested there: ``taints``, the node's now; ``held``, the size the node
         reports of each of the pod's images (None: not there); ``spread``, how many nodes
-        report each and the node count (ImageLocality's scaling)."""
-        key = (
-            taints,
-            usage.cpu_m,
-            usage.memory,
-            usage.nonzero_cpu_m,
-            usage.nonzero_memory,
-            held,
-            spread,
-        )
-        known = memo.scores.get(shape)
+        report each and the node count (ImageLocality's scaling). The scores that read
+        the requests and those that do not are kept apart: a bind moves only the first."""
+        key: tuple[Any, ...] = (taints, held, spread)
+        known = memo.spec_scores.get(shape)
         if known is None or known[0] != key:
             with_images = dict(zip(ask.images, spread[0], strict=True))
             view = self.view(memo.node, usage, images=True)
-            scores = plugins.node_scores(ask, view, spread[1], with_images, self.strategy)
-            known = memo.scores[shape] = (key, scores)
-        return known[1]
+            known = memo.spec_scores[shape] = (
+                key,
+                plugins.spec_scores(ask, view, spread[1], with_images),
+            )
+        taint, affinity, image = known[1]
+        key = (usage.cpu_m, usage.memory, usage.nonzero_cpu_m, usage.nonzero_memory)
+        requested = memo.request_scores.get(shape)
+        if requested is None or requested[0] != key:
+            scores = plugins.request_scores(ask, memo.node.alloc, usage, self.strategy)
+            requested = memo.request_scores[shape] = (key, scores)
+        fit, balanced = requested[1]
+        return plugins.NodeScores(taint, affinity, fit, balanced, image)
 
     def _matches(self, memo: NodeMemo, shape: AskKey, ask: plugins.PodAsk) -> bool:
         """Whether the memo's node matches the pod's required node affinity (its name and

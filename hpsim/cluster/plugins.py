@@ -84,10 +84,12 @@ __all__ = [
     "preempt",
     "preemption_message",
     "preferred_affinity",
+    "request_scores",
     "required_match",
     "score_nodes",
     "select_host",
     "select_victims",
+    "spec_scores",
     "spread_scores",
     "truncate_event_message",
     "untolerated_preferred",
@@ -662,14 +664,20 @@ def fit_score(ask: PodAsk, node: NodeView, strategy: str = "LeastAllocated") -> 
     (resource_allocation.go ``calculateResourceAllocatableRequest``, useRequested false),
     scored per resource, weighted mean in integers (least_allocated.go
     ``leastResourceScorer``, most_allocated.go ``mostResourceScorer``)."""
+    return _fit(ask, node.alloc, node.nonzero_cpu_m, node.nonzero_memory, strategy)
+
+
+def _fit(
+    ask: PodAsk, alloc: Allocatable, nonzero_cpu_m: int, nonzero_memory: int, strategy: str
+) -> int:
     one = _FIT_SCORERS[strategy]
-    cpu_alloc, memory_alloc = node.alloc.cpu_m, node.alloc.memory
+    cpu_alloc, memory_alloc = alloc.cpu_m, alloc.memory
     total = weight_sum = 0
     if cpu_alloc:
-        total += one(node.nonzero_cpu_m + ask.nonzero_cpu_m, cpu_alloc) * _CPU_WEIGHT
+        total += one(nonzero_cpu_m + ask.nonzero_cpu_m, cpu_alloc) * _CPU_WEIGHT
         weight_sum += _CPU_WEIGHT
     if memory_alloc:
-        total += one(node.nonzero_memory + ask.nonzero_memory, memory_alloc) * _MEMORY_WEIGHT
+        total += one(nonzero_memory + ask.nonzero_memory, memory_alloc) * _MEMORY_WEIGHT
         weight_sum += _MEMORY_WEIGHT
     return total // weight_sum if weight_sum else 0
 
@@ -678,16 +686,32 @@ def balanced_score(ask: PodAsk, node: NodeView) -> int:
     """NodeResourcesBalancedAllocation (balanced_allocation.go ``balancedResourceScorer``):
     actual requests including the pod's (useRequested true), fraction min(f, 1) per
     resource, std |f_cpu - f_mem| / 2, score int64((1 - std) * 100), Go's float64 steps."""
+    return _balanced(ask, node.alloc, node.usage.cpu_m, node.usage.memory)
+
+
+def _balanced(ask: PodAsk, alloc: Allocatable, cpu_m: int, memory: int) -> int:
     fractions = []
-    for requested, alloc in (
-        (node.usage.cpu_m + ask.cpu_m, node.alloc.cpu_m),
-        (node.usage.memory + ask.memory, node.alloc.memory),
+    for requested, allocatable in (
+        (cpu_m + ask.cpu_m, alloc.cpu_m),
+        (memory + ask.memory, alloc.memory),
     ):
-        if alloc == 0:
+        if allocatable == 0:
             continue
-        fractions.append(min(float(requested) / float(alloc), 1.0))
+        fractions.append(min(float(requested) / float(allocatable), 1.0))
     std = abs((fractions[0] - fractions[1]) / 2) if len(fractions) == 2 else 0.0
     return int((1 - std) * float(MAX_NODE_SCORE))
+
+
+def request_scores(
+    ask: PodAsk, alloc: Allocatable, usage: Usage, strategy: str = "LeastAllocated"
+) -> tuple[int, int]:
+    """The scores that read the node's requests and allocatable alone -- NodeResourcesFit's
+    (from ``usage``'s non-zero requests) and BalancedAllocation's (from its requests) --
+    as :func:`fit_score` and :func:`balanced_score` give them on a view with ``usage``."""
+    return (
+        _fit(ask, alloc, usage.nonzero_cpu_m, usage.nonzero_memory, strategy),
+        _balanced(ask, alloc, usage.cpu_m, usage.memory),
+    )
 
 
 def image_locality_score(
@@ -841,6 +865,18 @@ def node_scores(
         preferred_affinity(ask, node.labels),
         fit_score(ask, node, strategy),
         balanced_score(ask, node),
+        image_locality_score(ask.images, ask.containers, node.images, nodes_with, total_nodes),
+    )
+
+
+def spec_scores(
+    ask: PodAsk, node: NodeView, total_nodes: int, nodes_with: Mapping[str, int]
+) -> tuple[int, int, int]:
+    """The scores that do not read the node's requests: TaintToleration's,
+    NodeAffinity's and ImageLocality's, as :func:`node_scores` gives them."""
+    return (
+        untolerated_preferred(ask, node.taints),
+        preferred_affinity(ask, node.labels),
         image_locality_score(ask.images, ask.containers, node.images, nodes_with, total_nodes),
     )
 
