@@ -429,8 +429,8 @@ class Scheduler:
             self._scores(m, shape, ask, usages[m.node.name], t, held[m.node.name], spread)
             for m, t in feasible
         ]
-        per = plugins.normalized_scores(raw, self._spread(shape, ask, feasible, everyone))
-        totals = plugins.weighted_totals(per, len(feasible), self.weights)
+        spread_scores = self._spread(shape, ask, feasible, everyone)
+        totals = plugins.total_scores(raw, spread_scores, self.weights)
         return feasible[plugins.select_host(totals, self.rng)][0].node.name
 
     def _spread(

@@ -91,6 +91,7 @@ __all__ = [
     "select_victims",
     "spec_scores",
     "spread_scores",
+    "total_scores",
     "truncate_event_message",
     "untolerated_preferred",
     "weighted_totals",
@@ -926,6 +927,36 @@ def weighted_totals(
     return totals
 
 
+def total_scores(
+    raw: Sequence[NodeScores], spread: Sequence[int], weights: Mapping[str, int] | None = None
+) -> list[int]:
+    """Each feasible node's TotalScore from its :class:`NodeScores` and PodTopologySpread's
+    normalised scores: :func:`weighted_totals` over :func:`normalized_scores`, in one pass
+    over the nodes (InterPodAffinity's 0 adds nothing)."""
+    w = DEFAULT_WEIGHTS if weights is None else weights
+    taint = _default_normalize([r.taint for r in raw], reverse=True)
+    affinity = _default_normalize([r.affinity for r in raw], reverse=False)
+    w_taint, w_affinity, w_spread = (
+        w.get("TaintToleration", 0),
+        w.get("NodeAffinity", 0),
+        w.get("PodTopologySpread", 0),
+    )
+    w_fit, w_balanced, w_image = (
+        w.get("NodeResourcesFit", 0),
+        w.get("NodeResourcesBalancedAllocation", 0),
+        w.get("ImageLocality", 0),
+    )
+    return [
+        t * w_taint
+        + a * w_affinity
+        + s * w_spread
+        + r.fit * w_fit
+        + r.balanced * w_balanced
+        + r.image * w_image
+        for t, a, s, r in zip(taint, affinity, spread, raw, strict=True)
+    ]
+
+
 def score_nodes(
     ask: PodAsk,
     feasible: Sequence[NodeView],
@@ -937,8 +968,9 @@ def score_nodes(
 ) -> list[int]:
     """Each feasible node's TotalScore: Σ score × weight (runtime/framework.go
     ``RunScorePlugins``)."""
-    per = plugin_scores(ask, feasible, total_nodes, nodes_with, strategy, all_nodes)
-    return weighted_totals(per, len(feasible), weights)
+    every = feasible if all_nodes is None else all_nodes
+    raw = [node_scores(ask, n, total_nodes, nodes_with, strategy) for n in feasible]
+    return total_scores(raw, _spread_scores(ask, feasible, every), weights)
 
 
 # --- choice -------------------------------------------------------------------------------
