@@ -309,10 +309,11 @@ class Scheduler:
         if not nodes:
             self.causes[plugins.NO_NODES_AVAILABLE] = plugins.NO_NODES_AVAILABLE
             return plugins.NO_NODES_AVAILABLE
-        usages = {n.name: self._usage(n, placement.usages, pod) for n in nodes}
-        statuses = self._statuses(pod, nodes, usages)
+        placed = placement.usages
+        statuses = self._statuses(pod, nodes, lambda n: self._usage(n, placed, pod))
         if statuses is None:
             return None
+        usages = {n.name: self._usage(n, placed, pod) for n in nodes}
         outcome = self._dry_run(ask, nodes, statuses, usages, placement)
         rejected = [s.reasons for s in statuses if s.code != plugins.NOT_EVALUATED]
         postfilter = outcome.message if outcome.node is None else None
@@ -322,7 +323,7 @@ class Scheduler:
         return message
 
     def _statuses(
-        self, pod: Pod, nodes: list[WindowsNode], usages: dict[str, Usage]
+        self, pod: Pod, nodes: list[WindowsNode], usage_of: Callable[[WindowsNode], Usage]
     ) -> list[plugins.FilterStatus] | None:
         """Every node's filter status (NOT_EVALUATED outside a DaemonSet pod's node), or
         None as soon as one node passes."""
@@ -332,7 +333,7 @@ class Scheduler:
             if ask.node_name is not None and ask.node_name != node.name:
                 statuses.append(plugins.FilterStatus(plugins.NOT_EVALUATED))
                 continue
-            usage = usages[node.name]
+            usage = usage_of(node)
             status = self._status(self.memo(node), shape, ask, usage, tuple(node.taints))
             if status.ok:
                 return None
@@ -378,7 +379,7 @@ class Scheduler:
         if target is not None and target.terminating_below(pod.priority):
             return None
         usages = {n.name: self._usage(n, {k.name: k.usage for k in nodes}, pod) for n in nodes}
-        statuses = self._statuses(pod, nodes, usages)
+        statuses = self._statuses(pod, nodes, lambda n: usages[n.name])
         if statuses is None:
             return None
         outcome = self._dry_run(ask, nodes, statuses, usages)
