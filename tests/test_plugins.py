@@ -431,3 +431,33 @@ def test_every_score_is_within_0_and_100(nodes: list[pl.NodeView], strategy: str
     assert all(0 <= s <= 100 for scores in per.values() for s in scores)
     totals = pl.score_nodes(ask, nodes, total, pl.nodes_with_image(nodes), strategy=strategy)
     assert all(0 <= t <= 100 * sum(pl.DEFAULT_WEIGHTS.values()) for t in totals)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(node_strategy, min_size=2, max_size=8),
+    st.sampled_from(["LeastAllocated", "MostAllocated"]),
+    st.lists(st.integers(0, 5), min_size=7, max_size=7),
+)
+def test_total_scores_is_the_weighted_sum_of_the_normalised_scores(
+    nodes: list[pl.NodeView], strategy: str, weights: list[int]
+) -> None:
+    """The one-pass total (what the scheduler adds up) equals Σ weight × score over
+    plugin_scores' lists, whatever the weights; and request_scores/spec_scores are
+    node_scores' parts."""
+    ask = pl.pod_ask(spec(), "Deployment", "web")
+    w = dict(zip(pl.DEFAULT_WEIGHTS, weights, strict=True))
+    total, with_image = len(nodes) + 2, pl.nodes_with_image(nodes)
+    per = pl.plugin_scores(ask, nodes, total, with_image, strategy)
+    raw = [pl.node_scores(ask, n, total, with_image, strategy) for n in nodes]
+    spread = per["PodTopologySpread"]
+    assert pl.total_scores(raw, spread, w) == pl.weighted_totals(per, len(nodes), w)
+    for n, r in zip(nodes, raw, strict=True):
+        usage = Usage(
+            cpu_m=n.usage.cpu_m,
+            memory=n.usage.memory,
+            nonzero_cpu_m=n.nonzero_cpu_m,
+            nonzero_memory=n.nonzero_memory,
+        )
+        assert pl.request_scores(ask, n.alloc, usage, strategy) == (r.fit, r.balanced)
+        assert pl.spec_scores(ask, n, total, with_image) == (r.taint, r.affinity, r.image)

@@ -152,6 +152,10 @@ class Cluster:
             for c in self.controllers.values()
             if isinstance(c, ReplicaController) and c.plan.template.kind == "DaemonSet"
         ]
+        # The nodes whose requests moved since _level last asked them, and the Running
+        # pods by node it saw then.
+        self._levels_moved: set[str] = set()
+        self._running_levelled: dict[str, int] = {}
         self.pool_sizes: dict[str, int] = {}
         self._node_seq: dict[str, int] = {}
         self._nodes_made = 0  # nodes added so far: the next one's stream index
@@ -204,6 +208,7 @@ class Cluster:
         )
         self._nodes_made += 1
         self.nodes[name] = node
+        self._levels_moved.add(name)
         self.pool_sizes[pool.name] = self.pool_sizes.get(pool.name, 0) + 1
         return node
 
@@ -226,6 +231,7 @@ class Cluster:
         node.finish()
         node.retire()
         del self.nodes[name]
+        self.scheduler.node_gone(name)
         self.pool_sizes[node.pool] -= 1
 
     def nodes_changed(self) -> None:
@@ -455,8 +461,19 @@ class Cluster:
             nodes_total=len(self.nodes),
             nodes_ready=sum(1 for n in self.nodes.values() if n.ready),
         )
-        for node in self.nodes.values():
-            node.level()
+        # A node's levels (hpsim.node.node.WindowsNode.level) move only with its requests
+        # (a bind, a release, the node added) or its Running pods: only the nodes where
+        # either moved since the last look are asked, in the nodes' order.
+        moved, running = self._levels_moved, self.states.running_on
+        if running != self._running_levelled:
+            seen = self._running_levelled
+            moved.update(name for name, n in running.items() if seen.get(name) != n)
+            self._running_levelled = dict(running)
+        if moved:
+            for node in self.nodes.values():
+                if node.name in moved:
+                    node.level()
+            moved.clear()
 
     def _kubelet_admit(self, pod: Pod) -> None:
         """A pod with spec.nodeName skips the scheduler: that node's kubelet admission
@@ -563,6 +580,7 @@ class Cluster:
         pod.unschedulable_since = None
         self.scheduler.forget(pod)
         node.bind(pod)
+        self._levels_moved.add(node.name)
 
     def pod_terminal(self, pod: Pod) -> None:
         """A pod reached Succeeded or Failed: it no longer holds requests."""
@@ -577,6 +595,7 @@ class Cluster:
     def _release(self, pod: Pod) -> None:
         node = self.nodes.get(pod.node)
         if node is not None and node.release(pod):
+            self._levels_moved.add(node.name)
             self.schedule(moved=True)  # an assigned pod deleted (EventsToRegister)
 
     def delete_pod(self, pod: Pod, reason: str = "Deleted") -> simpy.Process | None:
@@ -643,6 +662,11 @@ class Cluster:
     def live_pods(self) -> list[Pod]:
         """Pods that have not ended (they leave as they end: cheap however long the run)."""
         return list(self._live.values())
+
+    @property
+    def live_count(self) -> int:
+        """How many pods have not ended (:meth:`live_pods` without the list)."""
+        return len(self._live)
 
     def pod_names(self, uid: int) -> tuple[str, str]:
         """A pod's (name, workload)."""

@@ -20,9 +20,9 @@ autoscaler's falls due (``next_wakeup``): an idle cluster costs no scans.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import simpy
@@ -123,6 +123,35 @@ class Instance:
         )
 
 
+class _Movables(Sequence[MovablePod]):
+    """A node's bound pods as drainability reads them (NodeState.pods), made when first
+    read: a scan reads them only for a node under the utilization threshold, and a
+    node's state is read again after each bind or release there. The pods are the ones
+    bound when the state was read; what drainability reads of a pod never changes."""
+
+    __slots__ = ("_made", "_of", "_pods")
+
+    def __init__(self, pods: list[Pod], of: Callable[[Pod], MovablePod]) -> None:
+        self._pods = pods
+        self._of = of
+        self._made: tuple[MovablePod, ...] | None = None
+
+    def _all(self) -> tuple[MovablePod, ...]:
+        if self._made is None:
+            self._made = tuple(self._of(p) for p in self._pods)
+        return self._made
+
+    @overload
+    def __getitem__(self, i: int) -> MovablePod: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[MovablePod]: ...
+    def __getitem__(self, i: int | slice) -> MovablePod | Sequence[MovablePod]:
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._pods)
+
+
 class NodeLife:
     """Every node's life, and the autoscaler's loop over the autoscaled pools."""
 
@@ -142,6 +171,10 @@ class NodeLife:
         # and the DaemonSet pods a fresh node of it runs; per pod, what drainability reads.
         self._alloc = {p.name: allocatable(p.node) for p in sc.pools}
         self._daemons: dict[str, tuple[int, int, int]] = {}
+        self._groups: dict[str, NodeGroup] = {}
+        self._daemon_plans = {
+            w.name for w in cluster.loaded.workloads if w.template.kind == "DaemonSet"
+        }
         self._movables: dict[int, MovablePod] = {}
         # Each node as the autoscaler last read it, with what it was read at (_node_state)
         self._states: dict[str, tuple[tuple[Any, ...], NodeState]] = {}
@@ -249,9 +282,12 @@ class NodeLife:
         self._next = None
         now = self.env.now
         view = self._view()
-        for action in self.autoscaler.scan(now, view):
+        actions = self.autoscaler.scan(now, view)
+        for action in actions:
             self._act(action, now)
-        wake = self.autoscaler.next_wakeup(now, self._view())
+        if any(isinstance(a, (ScaleUp, DeleteUnregistered, DeleteNodes)) for a in actions):
+            view = self._view()  # instances were added or go: the view is read again
+        wake = self.autoscaler.next_wakeup(now, view)
         if wake is not None and wake > now:
             self._ask(wake)
 
@@ -316,7 +352,7 @@ class NodeLife:
         )
         pending: list[PendingPod] = []
         self._pending = {}
-        if len(self._movables) > 2 * len(cluster.live_pods()) + 64:
+        if len(self._movables) > 2 * cluster.live_count + 64:
             live = {p.uid for p in cluster.live_pods()}
             self._movables = {u: m for u, m in self._movables.items() if u in live}
             self._states = {n: s for n, s in self._states.items() if n in cluster.nodes}
@@ -376,6 +412,13 @@ class NodeLife:
         )
 
     def _group(self, pool: NodePool) -> NodeGroup:
+        """The pool as a node group: the same object while its target stays."""
+        known = self._groups.get(pool.name)
+        if known is None or known.target != self.targets[pool.name]:
+            known = self._groups[pool.name] = self._make_group(pool)
+        return known
+
+    def _make_group(self, pool: NodePool) -> NodeGroup:
         alloc = self._alloc[pool.name]
         lo, hi = pool.bounds
         ds_cpu, ds_mem, ds_pods = self._daemon_requests(pool)
@@ -399,11 +442,17 @@ class NodeLife:
         node = self.cluster.nodes.get(inst.name)
         if node is None:
             return self._read_node(inst, None)
-        key = (node.version, node.unschedulable, inst.cordoned, inst.registered, inst.ready)
         known = self._states.get(inst.name)
-        if known is None or known[0] != key:
-            known = self._states[inst.name] = (key, self._read_node(inst, node))
+        if known is None or known[0] != self._state_key(inst, node):
+            state = self._read_node(inst, node)
+            # the key as the node stands after the read, which prunes the pods that ended
+            # (a version more): the next look finds it unchanged
+            known = self._states[inst.name] = (self._state_key(inst, node), state)
         return known[1]
+
+    @staticmethod
+    def _state_key(inst: Instance, node: WindowsNode) -> tuple[Any, ...]:
+        return (node.version, node.unschedulable, inst.cordoned, inst.registered, inst.ready)
 
     def _read_node(self, inst: Instance, node: WindowsNode | None) -> NodeState:
         alloc = self._alloc[inst.pool.name]
@@ -418,10 +467,8 @@ class NodeLife:
                 alloc.memory,
                 alloc.pods,
             )
-        pods = [p for p in node.live_pods() if p.bound]
-        ds = [p for p in pods if p.template.kind == "DaemonSet"]
-        movables = self._movables
-        movable = tuple(movables.get(p.uid) or self._movable(p) for p in pods)
+        bound = [p for p in node.live_pods() if p.bound]
+        ds = [p for p in bound if p.plan.name in self._daemon_plans]
         return NodeState(
             inst.name,
             inst.pool.name,
@@ -438,8 +485,11 @@ class NodeLife:
             sum(p.memory_request for p in ds),
             node.unschedulable and inst.cordoned is None,
             inst.cordoned is not None,
-            movable,
+            _Movables(bound, self._movable_of),
         )
+
+    def _movable_of(self, pod: Pod) -> MovablePod:
+        return self._movables.get(pod.uid) or self._movable(pod)
 
     def _movable(self, pod: Pod) -> MovablePod:
         """What drainability reads of a bound pod (kept until the pod ends)."""

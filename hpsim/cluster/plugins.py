@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -56,6 +56,7 @@ __all__ = [
     "BoundPod",
     "FilterStatus",
     "Filtered",
+    "NodeScores",
     "NodeView",
     "PodAsk",
     "Preemption",
@@ -68,20 +69,32 @@ __all__ = [
     "fit_error_message",
     "fit_score",
     "image_locality_score",
+    "node_filter_status",
+    "node_scores",
     "nodes_with_image",
     "nonzero_request",
     "normalized_image_name",
+    "normalized_scores",
     "num_candidates",
     "num_feasible_nodes_to_find",
     "pick_node_for_preemption",
     "plugin_scores",
     "pod_ask",
+    "pods_filter_status",
     "preempt",
     "preemption_message",
+    "preferred_affinity",
+    "request_scores",
+    "required_match",
     "score_nodes",
     "select_host",
     "select_victims",
+    "spec_scores",
+    "spread_scores",
+    "total_scores",
     "truncate_event_message",
+    "untolerated_preferred",
+    "weighted_totals",
 ]
 
 # --- constants, each with its source -------------------------------------------------
@@ -299,15 +312,28 @@ def evaluated(ask: PodAsk, node: NodeView) -> bool:
     return ask.node_name is None or ask.node_name == node.name
 
 
-def _required_match(ask: PodAsk, node: NodeView) -> bool:
-    # component-helpers nodeaffinity GetRequiredNodeAffinity: nodeSelector, required
-    # terms, and the pin's matchFields metadata.name.
+def required_match(ask: PodAsk, node: NodeView) -> bool:
+    """Whether the node matches the pod's required node affinity (component-helpers
+    nodeaffinity GetRequiredNodeAffinity: nodeSelector, required terms, and the pin's
+    matchFields metadata.name): it reads the node's name and labels alone."""
     pinned = ask.node_name is None or ask.node_name == node.name
     return pinned and matches_node(ask.spec, node.labels)
 
 
 def filter_status(ask: PodAsk, node: NodeView) -> FilterStatus:
     """The default profile's filters on one node, stopping at the first that fails."""
+    status = node_filter_status(ask, node)
+    if not status.ok:
+        return status
+    return pods_filter_status(ask, node.host_ports, node.usage, node.alloc)
+
+
+def node_filter_status(ask: PodAsk, node: NodeView) -> FilterStatus:
+    """The filters that read the Node object alone (its spec.unschedulable, name, taints
+    and labels), in the profile's order: NodeUnschedulable, NodeName, TaintToleration,
+    NodeAffinity. They come first in the profile, so the first of them that fails is the
+    node's status; when none does, the filters that read its pods decide
+    (:func:`pods_filter_status`)."""
     spec = ask.spec
     # nodeunschedulable/node_unschedulable.go Filter: a toleration of the unschedulable
     # taint (NoSchedule) also tolerates spec.unschedulable.
@@ -329,13 +355,22 @@ def filter_status(ask: PodAsk, node: NodeView) -> FilterStatus:
             UNSCHEDULABLE_AND_UNRESOLVABLE, (REASON_TAINT.format(taint),), "TaintToleration"
         )
     # nodeaffinity/node_affinity.go Filter: ErrReasonPod.
-    if not _required_match(ask, node):
+    if not required_match(ask, node):
         return FilterStatus(UNSCHEDULABLE_AND_UNRESOLVABLE, (REASON_AFFINITY,), "NodeAffinity")
+    return _PASS
+
+
+def pods_filter_status(
+    ask: PodAsk, host_ports: Collection[tuple[str, int]], usage: Usage, alloc: Allocatable
+) -> FilterStatus:
+    """The filters that read what the pods on a node take -- the host ports in use, the
+    requests -- against its allocatable, in the profile's order: NodePorts,
+    NodeResourcesFit. They follow :func:`node_filter_status`'s."""
     # nodeports/node_ports.go fitsPorts (every host IP is 0.0.0.0 here).
-    if any(p in node.host_ports for p in ask.host_ports):
+    if ask.host_ports and any(p in host_ports for p in ask.host_ports):
         return FilterStatus(UNSCHEDULABLE, (REASON_PORTS,), "NodePorts")
     # noderesources/fit.go fitsRequest: actual requests, several reasons at once.
-    short = insufficient_for(ask.cpu_m, ask.memory, node.usage, node.alloc, ask.ephemeral)
+    short = insufficient_for(ask.cpu_m, ask.memory, usage, alloc, ask.ephemeral)
     if short:
         reasons = tuple("Too many pods" if r == "pods" else f"Insufficient {r}" for r in short)
         return FilterStatus(UNSCHEDULABLE, reasons, "NodeResourcesFit")
@@ -630,14 +665,20 @@ def fit_score(ask: PodAsk, node: NodeView, strategy: str = "LeastAllocated") -> 
     (resource_allocation.go ``calculateResourceAllocatableRequest``, useRequested false),
     scored per resource, weighted mean in integers (least_allocated.go
     ``leastResourceScorer``, most_allocated.go ``mostResourceScorer``)."""
+    return _fit(ask, node.alloc, node.nonzero_cpu_m, node.nonzero_memory, strategy)
+
+
+def _fit(
+    ask: PodAsk, alloc: Allocatable, nonzero_cpu_m: int, nonzero_memory: int, strategy: str
+) -> int:
     one = _FIT_SCORERS[strategy]
-    cpu_alloc, memory_alloc = node.alloc.cpu_m, node.alloc.memory
+    cpu_alloc, memory_alloc = alloc.cpu_m, alloc.memory
     total = weight_sum = 0
     if cpu_alloc:
-        total += one(node.nonzero_cpu_m + ask.nonzero_cpu_m, cpu_alloc) * _CPU_WEIGHT
+        total += one(nonzero_cpu_m + ask.nonzero_cpu_m, cpu_alloc) * _CPU_WEIGHT
         weight_sum += _CPU_WEIGHT
     if memory_alloc:
-        total += one(node.nonzero_memory + ask.nonzero_memory, memory_alloc) * _MEMORY_WEIGHT
+        total += one(nonzero_memory + ask.nonzero_memory, memory_alloc) * _MEMORY_WEIGHT
         weight_sum += _MEMORY_WEIGHT
     return total // weight_sum if weight_sum else 0
 
@@ -646,16 +687,32 @@ def balanced_score(ask: PodAsk, node: NodeView) -> int:
     """NodeResourcesBalancedAllocation (balanced_allocation.go ``balancedResourceScorer``):
     actual requests including the pod's (useRequested true), fraction min(f, 1) per
     resource, std |f_cpu - f_mem| / 2, score int64((1 - std) * 100), Go's float64 steps."""
+    return _balanced(ask, node.alloc, node.usage.cpu_m, node.usage.memory)
+
+
+def _balanced(ask: PodAsk, alloc: Allocatable, cpu_m: int, memory: int) -> int:
     fractions = []
-    for requested, alloc in (
-        (node.usage.cpu_m + ask.cpu_m, node.alloc.cpu_m),
-        (node.usage.memory + ask.memory, node.alloc.memory),
+    for requested, allocatable in (
+        (cpu_m + ask.cpu_m, alloc.cpu_m),
+        (memory + ask.memory, alloc.memory),
     ):
-        if alloc == 0:
+        if allocatable == 0:
             continue
-        fractions.append(min(float(requested) / float(alloc), 1.0))
+        fractions.append(min(float(requested) / float(allocatable), 1.0))
     std = abs((fractions[0] - fractions[1]) / 2) if len(fractions) == 2 else 0.0
     return int((1 - std) * float(MAX_NODE_SCORE))
+
+
+def request_scores(
+    ask: PodAsk, alloc: Allocatable, usage: Usage, strategy: str = "LeastAllocated"
+) -> tuple[int, int]:
+    """The scores that read the node's requests and allocatable alone -- NodeResourcesFit's
+    (from ``usage``'s non-zero requests) and BalancedAllocation's (from its requests) --
+    as :func:`fit_score` and :func:`balanced_score` give them on a view with ``usage``."""
+    return (
+        _fit(ask, alloc, usage.nonzero_cpu_m, usage.nonzero_memory, strategy),
+        _balanced(ask, alloc, usage.cpu_m, usage.memory),
+    )
 
 
 def image_locality_score(
@@ -681,30 +738,34 @@ def image_locality_score(
     return MAX_NODE_SCORE * (total - IMAGE_MIN_THRESHOLD) // (top - IMAGE_MIN_THRESHOLD)
 
 
+def untolerated_preferred(ask: PodAsk, taints: Sequence[tuple[str, str, str]]) -> int:
+    """TaintToleration's Score on one node: its PreferNoSchedule taints the pod does not
+    tolerate (tainttoleration/taint_toleration.go ``countIntolerableTaintsPreferNoSchedule``)."""
+    return sum(
+        1
+        for key, value, effect in taints
+        if effect == "PreferNoSchedule" and not tolerates(ask.spec.tolerations, key, value, effect)
+    )
+
+
+def preferred_affinity(ask: PodAsk, labels: dict[str, str]) -> int:
+    """NodeAffinity's Score on one node: the weights of the preferred terms its labels
+    match (nodeaffinity/node_affinity.go ``Score``; a zero weight or an empty term is
+    dropped: NewPreferredSchedulingTerms)."""
+    na = ask.spec.affinity.node_affinity if ask.spec.affinity else None
+    terms = na.preferred_during_scheduling_ignored_during_execution if na else []
+    return sum(t.weight for t in terms if t.weight and term_matches(t.preference, labels))
+
+
 def _taint_scores(ask: PodAsk, nodes: Sequence[NodeView]) -> list[int]:
-    # tainttoleration/taint_toleration.go Score (untolerated PreferNoSchedule taints),
-    # NormalizeScore reversed.
-    raw = [
-        sum(
-            1
-            for key, value, effect in n.taints
-            if effect == "PreferNoSchedule"
-            and not tolerates(ask.spec.tolerations, key, value, effect)
-        )
-        for n in nodes
-    ]
+    # tainttoleration/taint_toleration.go Score, NormalizeScore reversed.
+    raw = [untolerated_preferred(ask, n.taints) for n in nodes]
     return _default_normalize(raw, reverse=True)
 
 
 def _affinity_scores(ask: PodAsk, nodes: Sequence[NodeView]) -> list[int]:
-    # nodeaffinity/node_affinity.go Score: the weights of matching preferred terms (a
-    # zero weight or empty term is dropped: NewPreferredSchedulingTerms); NormalizeScore.
-    na = ask.spec.affinity.node_affinity if ask.spec.affinity else None
-    terms = na.preferred_during_scheduling_ignored_during_execution if na else []
-    raw = [
-        sum(t.weight for t in terms if t.weight and term_matches(t.preference, n.labels))
-        for n in nodes
-    ]
+    # nodeaffinity/node_affinity.go Score, NormalizeScore.
+    raw = [preferred_affinity(ask, n.labels) for n in nodes]
     return _default_normalize(raw, reverse=False)
 
 
@@ -714,44 +775,41 @@ def _go_round(x: float) -> int:
     return int(r + 1 if x - r >= 0.5 else r)
 
 
-def _spread_scores(
-    ask: PodAsk, feasible: Sequence[NodeView], all_nodes: Sequence[NodeView]
+def spread_scores(
+    ask: PodAsk,
+    feasible: Sequence[tuple[Mapping[str, str], int]],
+    matching: Iterable[tuple[Mapping[str, str], int]],
 ) -> list[int]:
     """PodTopologySpread with the system default constraints (podtopologyspread/
-    scoring.go). ``initPreScoreState``: a zone domain per distinct zone value among the
+    scoring.go), from each feasible node's labels and count of the workload's pods, and
+    the same of every node that matches the pod's required node affinity (``matching``:
+    the nodes ``PreScore`` counts in, NodeAffinityPolicy Honor, NodeTaintsPolicy Ignore:
+    common.go). ``initPreScoreState``: a zone domain per distinct zone value among the
     feasible nodes -- a node without the label adds the domain "" -- and weights
     log(size + 2), the hostname size being the number of feasible nodes. ``PreScore``
-    counts the workload's pods per zone over all nodes matching the pod's required node
-    affinity (NodeAffinityPolicy Honor, NodeTaintsPolicy Ignore: common.go). ``Score``:
-    Σ cnt × weight + (maxSkew − 1) over the constraints whose label the node has (so a
-    node without a zone label gets no zone term), rounded as Go's math.Round.
-    ``NormalizeScore``: 100 × (max + min − s) / max, all 100 when max is 0."""
+    counts the workload's pods per zone. ``Score``: Σ cnt × weight + (maxSkew − 1) over
+    the constraints whose label the node has (so a node without a zone label gets no zone
+    term), rounded as Go's math.Round. ``NormalizeScore``: 100 × (max + min − s) / max,
+    all 100 when max is 0."""
     if ask.spread_key is None:  # no selector: PreScore returns Skip
         return [0] * len(feasible)
-    key = ask.spread_key
-    zones = {n.labels.get(LABEL_ZONE, "") for n in feasible}
+    zones = {labels.get(LABEL_ZONE, "") for labels, _ in feasible}
     weights = {
         LABEL_HOSTNAME: math.log(float(len(feasible) + 2)),
         LABEL_ZONE: math.log(float(len(zones) + 2)),
     }
     zone_pods = dict.fromkeys(zones, 0)
-    for n in all_nodes:
-        count = n.workload_pods.get(key, 0)
-        if not count:
-            continue  # adds nothing (and the affinity match is the costly part)
-        zone = n.labels.get(LABEL_ZONE, "")
-        if zone in zone_pods and _required_match(ask, n):
+    for labels, count in matching:
+        zone = labels.get(LABEL_ZONE, "")
+        if zone in zone_pods:
             zone_pods[zone] += count
     raw = []
-    for n in feasible:
+    for labels, count in feasible:
         score = 0.0
         for topology_key, max_skew in SYSTEM_DEFAULT_SPREAD:
-            if topology_key not in n.labels:
+            if topology_key not in labels:
                 continue
-            if topology_key == LABEL_HOSTNAME:
-                cnt = n.workload_pods.get(key, 0)
-            else:
-                cnt = zone_pods[n.labels[topology_key]]
+            cnt = count if topology_key == LABEL_HOSTNAME else zone_pods[labels[topology_key]]
             score += float(cnt) * weights[topology_key] + float(max_skew - 1)
         raw.append(_go_round(score))
     top, low = max(raw), min(raw)
@@ -760,10 +818,83 @@ def _spread_scores(
     return [MAX_NODE_SCORE * (top + low - s) // top for s in raw]
 
 
+def _spread_scores(
+    ask: PodAsk, feasible: Sequence[NodeView], all_nodes: Sequence[NodeView]
+) -> list[int]:
+    """:func:`spread_scores` over node views: ``all_nodes`` is the snapshot the pods are
+    counted in."""
+    key = ask.spread_key
+    if key is None:
+        return [0] * len(feasible)
+    counted = (
+        (n.labels, count)
+        for n in all_nodes
+        # a node without the workload's pods adds nothing (the affinity match costs more)
+        if (count := n.workload_pods.get(key, 0)) and required_match(ask, n)
+    )
+    return spread_scores(ask, [(n.labels, n.workload_pods.get(key, 0)) for n in feasible], counted)
+
+
 def nodes_with_image(nodes: Sequence[NodeView]) -> dict[str, int]:
     """How many nodes report each image name (internal/cache/snapshot.go
     ``createImageExistenceMap``)."""
     return dict(Counter(name for n in nodes for name in n.images))
+
+
+class NodeScores(NamedTuple):
+    """The score plugins' Score on one node, before NormalizeScore: what each works out
+    from that node and the pod alone (PodTopologySpread's needs every node's pods: see
+    :func:`spread_scores`; InterPodAffinity scores 0)."""
+
+    taint: int  # TaintToleration (normalised reversed)
+    affinity: int  # NodeAffinity (normalised)
+    fit: int  # NodeResourcesFit (not normalised)
+    balanced: int  # NodeResourcesBalancedAllocation (not normalised)
+    image: int  # ImageLocality (not normalised; its scaling reads nodes_with and the total)
+
+
+def node_scores(
+    ask: PodAsk,
+    node: NodeView,
+    total_nodes: int,
+    nodes_with: Mapping[str, int],
+    strategy: str = "LeastAllocated",
+) -> NodeScores:
+    """One node's :class:`NodeScores` for the pod."""
+    return NodeScores(
+        untolerated_preferred(ask, node.taints),
+        preferred_affinity(ask, node.labels),
+        fit_score(ask, node, strategy),
+        balanced_score(ask, node),
+        image_locality_score(ask.images, ask.containers, node.images, nodes_with, total_nodes),
+    )
+
+
+def spec_scores(
+    ask: PodAsk, node: NodeView, total_nodes: int, nodes_with: Mapping[str, int]
+) -> tuple[int, int, int]:
+    """The scores that do not read the node's requests: TaintToleration's,
+    NodeAffinity's and ImageLocality's, as :func:`node_scores` gives them."""
+    return (
+        untolerated_preferred(ask, node.taints),
+        preferred_affinity(ask, node.labels),
+        image_locality_score(ask.images, ask.containers, node.images, nodes_with, total_nodes),
+    )
+
+
+def normalized_scores(raw: Sequence[NodeScores], spread: Sequence[int]) -> dict[str, list[int]]:
+    """Each score plugin's scores (0..100) over the feasible nodes after NormalizeScore
+    (runtime/framework.go ``RunScorePlugins``), before weights, from each node's
+    :class:`NodeScores` and PodTopologySpread's normalised scores."""
+    return {
+        "TaintToleration": _default_normalize([r.taint for r in raw], reverse=True),
+        "NodeAffinity": _default_normalize([r.affinity for r in raw], reverse=False),
+        "PodTopologySpread": list(spread),
+        "InterPodAffinity": [0] * len(raw),
+        "NodeResourcesFit": [r.fit for r in raw],
+        "NodeResourcesBalancedAllocation": [r.balanced for r in raw],
+        "ImageLocality": [r.image for r in raw],
+    }
 
 
 def plugin_scores(
@@ -778,18 +909,52 @@ def plugin_scores(
     weights. ``all_nodes`` (default: ``feasible``) is the snapshot PodTopologySpread
     counts zone pods in."""
     every = feasible if all_nodes is None else all_nodes
-    return {
-        "TaintToleration": _taint_scores(ask, feasible),
-        "NodeAffinity": _affinity_scores(ask, feasible),
-        "PodTopologySpread": _spread_scores(ask, feasible, every),
-        "InterPodAffinity": [0] * len(feasible),
-        "NodeResourcesFit": [fit_score(ask, n, strategy) for n in feasible],
-        "NodeResourcesBalancedAllocation": [balanced_score(ask, n) for n in feasible],
-        "ImageLocality": [
-            image_locality_score(ask.images, ask.containers, n.images, nodes_with, total_nodes)
-            for n in feasible
-        ],
-    }
+    raw = [node_scores(ask, n, total_nodes, nodes_with, strategy) for n in feasible]
+    return normalized_scores(raw, _spread_scores(ask, feasible, every))
+
+
+def weighted_totals(
+    per: Mapping[str, Sequence[int]], n_nodes: int, weights: Mapping[str, int] | None = None
+) -> list[int]:
+    """Each feasible node's TotalScore: Σ score × weight (runtime/framework.go
+    ``RunScorePlugins``)."""
+    w = DEFAULT_WEIGHTS if weights is None else weights
+    totals = [0] * n_nodes
+    for plugin, scores in per.items():
+        weight = w.get(plugin, 0)
+        if weight:
+            totals = [t + s * weight for t, s in zip(totals, scores, strict=True)]
+    return totals
+
+
+def total_scores(
+    raw: Sequence[NodeScores], spread: Sequence[int], weights: Mapping[str, int] | None = None
+) -> list[int]:
+    """Each feasible node's TotalScore from its :class:`NodeScores` and PodTopologySpread's
+    normalised scores: :func:`weighted_totals` over :func:`normalized_scores`, in one pass
+    over the nodes (InterPodAffinity's 0 adds nothing)."""
+    w = DEFAULT_WEIGHTS if weights is None else weights
+    taint = _default_normalize([r.taint for r in raw], reverse=True)
+    affinity = _default_normalize([r.affinity for r in raw], reverse=False)
+    w_taint, w_affinity, w_spread = (
+        w.get("TaintToleration", 0),
+        w.get("NodeAffinity", 0),
+        w.get("PodTopologySpread", 0),
+    )
+    w_fit, w_balanced, w_image = (
+        w.get("NodeResourcesFit", 0),
+        w.get("NodeResourcesBalancedAllocation", 0),
+        w.get("ImageLocality", 0),
+    )
+    return [
+        t * w_taint
+        + a * w_affinity
+        + s * w_spread
+        + r.fit * w_fit
+        + r.balanced * w_balanced
+        + r.image * w_image
+        for t, a, s, r in zip(taint, affinity, spread, raw, strict=True)
+    ]
 
 
 def score_nodes(
@@ -803,14 +968,9 @@ def score_nodes(
 ) -> list[int]:
     """Each feasible node's TotalScore: Σ score × weight (runtime/framework.go
     ``RunScorePlugins``)."""
-    w = DEFAULT_WEIGHTS if weights is None else weights
-    per = plugin_scores(ask, feasible, total_nodes, nodes_with, strategy, all_nodes)
-    totals = [0] * len(feasible)
-    for plugin, scores in per.items():
-        weight = w.get(plugin, 0)
-        if weight:
-            totals = [t + s * weight for t, s in zip(totals, scores, strict=True)]
-    return totals
+    every = feasible if all_nodes is None else all_nodes
+    raw = [node_scores(ask, n, total_nodes, nodes_with, strategy) for n in feasible]
+    return total_scores(raw, _spread_scores(ask, feasible, every), weights)
 
 
 # --- choice -------------------------------------------------------------------------------
@@ -838,6 +998,9 @@ def select_host(totals: Sequence[int], rng: np.random.Generator) -> int:
     a single node. Returns an index into ``totals``."""
     if not totals:
         raise ValueError("empty priority list")
+    top = max(totals)
+    if totals.count(top) == 1:
+        return totals.index(top)  # popped first, and no other top score: no draw
     h = [(s, i) for i, s in enumerate(totals)]
     n = len(h)
     for i in range(n // 2 - 1, -1, -1):
