@@ -508,3 +508,12 @@ def test_go_formatting():
     assert go_duration(3600) == "1h0m0s"
     assert go_duration(1.5) == "1.5s"
     assert go_float(0.3) == "0.3" and go_float(0.0) == "0" and go_float(0.125) == "0.125"
+
+
+def test_the_engines_defaults_are_the_scenarios():
+    """The engine keeps CA 1.31's defaults for its own tests and callers; a scenario's come
+    from its schema (AutoscalerFlags). The two must not drift apart."""
+    from hpsim.cluster.nodelife import settings_of
+    from hpsim.scenario.schema import AutoscalerFlags
+
+    assert settings_of(AutoscalerFlags()) == AutoscalerSettings()
