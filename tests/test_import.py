@@ -12,6 +12,7 @@ import csv
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -375,3 +376,59 @@ def test_import_calibrate_says_what_it_could_not_fit(
     )
     # One-layer images only: nothing identified, the scenario keeps hpsim's defaults.
     assert "calibrated by hpsim calibrate" not in (out / "scenario.yaml").read_text()
+
+
+def _hostile(tmp_path: Path, nodes: Any = None, pods: Any = None) -> tuple[int, Path]:
+    """Import the fixture with its nodes or pods file replaced; (exit status, folder)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, data in (("nodes.json", nodes), ("pods.json", pods)):
+        if data is None:
+            shutil.copy(FIXTURE / name, folder / name)
+        else:
+            (folder / name).write_text(json.dumps(data))
+    out = tmp_path / "out"
+    return main(["import", str(folder), "-d", str(out), "-q"]), out
+
+
+def test_nodes_no_api_server_would_return_are_skipped_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A kubeletVersion that is no version, or a name that is no node name, skips the node
+    (before, the first was a traceback and the second "an hpsim import bug")."""
+    nodes = json.loads((FIXTURE / "nodes.json").read_text())
+    windows = nodes["items"][1:]
+    windows[0]["status"]["nodeInfo"]["kubeletVersion"] = "garbage"
+    windows[1]["metadata"]["name"] = "evil\x1b[31m"
+    status, out = _hostile(tmp_path, nodes=nodes)
+    assert status == 0
+    summary = (out / "import-summary.md").read_text()
+    assert (
+        "node contoso-win22-000000: kubeletVersion 'garbage' is not a version "
+        "(expected v1.31.2 or the like)"
+    ) in summary
+    assert "node evil\\x1b[31m: not a Kubernetes node name (a DNS-1123 subdomain" in summary
+    assert "\x1b" not in summary
+    hpsim.load(out / "scenario.yaml")  # the rest imports and loads
+
+
+def test_pods_no_api_server_would_return_are_skipped_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pods = json.loads((FIXTURE / "pods.json").read_text())
+    by_name = {p["metadata"]["name"]: p for p in pods["items"]}
+    by_name["scratch-writer"]["metadata"]["name"] = "Scratch_Writer"
+    shell = by_name["debug-shell"]["spec"]["containers"][0]
+    shell["resources"] = {"requests": {"cpu": "-1"}}
+    status, out = _hostile(tmp_path, pods=pods)
+    assert status == 0, capsys.readouterr().err
+    summary = (out / "import-summary.md").read_text()
+    assert (
+        "pod default/Scratch_Writer: metadata.name 'Scratch_Writer' is not a pod name "
+        "(a DNS-1123 subdomain)"
+    ) in summary
+    assert (
+        "pod default/debug-shell: spec.containers[0].resources.requests.cpu: "
+        'invalid CPU quantity "-1": must not be negative'
+    ) in summary
+    hpsim.load(out / "scenario.yaml")

@@ -52,7 +52,11 @@ from hpsim.importer.kubectl import (
     parse_time,
 )
 from hpsim.scenario import catalog
-from hpsim.scenario.schema import default_eviction_hard, eviction_threshold_bytes
+from hpsim.scenario.schema import (
+    default_eviction_hard,
+    eviction_threshold_bytes,
+    version_tuple,
+)
 from hpsim.units import parse_cpu_millicores, parse_memory_bytes
 
 # Labels naming a node's pool, by provider.
@@ -109,6 +113,23 @@ WINDOWS_BUILDS = {17763: "ltsc2019", 20348: "ltsc2022", 25398: "23h2", 26100: "l
 # The CronJob controller's Job names: <cronjob>-<scheduled time in minutes since the epoch>.
 _CRON_JOB_RE = re.compile(r"^(?P<cron>.+)-(?P<minutes>[0-9]{8,})$")
 _OS_BUILD_RE = re.compile(r"^10\.0\.\d+(?:\.\d+)?$")
+# Node and pod names are DNS-1123 subdomains, at most 253 characters, and a namespace a
+# DNS-1123 label, at most 63 (k/k pkg/apis/core/validation ValidateNodeName,
+# ValidatePodName, ValidateNamespaceName; apimachinery pkg/util/validation/validation.go
+# IsDNS1123Subdomain, IsDNS1123Label).
+_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _readable_version(text: object) -> bool:
+    """Whether a kubelet or containerd version reads as the scenario's versions do."""
+    try:
+        version_tuple(str(text))
+    except ValueError:
+        return False
+    return True
+
+
 # An image no node and no Pulled event gives a size for: our guess, about a servercore-based
 # app image's compressed size.
 UNKNOWN_IMAGE_BYTES = 2 * 2**30
@@ -298,6 +319,19 @@ def _pools(
             continue
         info = status.get("nodeInfo") or {}
         cap = status.get("capacity") or {}
+        if not _DNS_SUBDOMAIN_RE.match(name) or len(name) > 253:
+            skipped.append(
+                f"node {excerpt(name)}: not a Kubernetes node name (a DNS-1123 subdomain: "
+                "lowercase letters, digits, '-' and '.', at most 253 characters)"
+            )
+            continue
+        kubelet_v = info.get("kubeletVersion")
+        if kubelet_v is not None and not _readable_version(kubelet_v):
+            skipped.append(
+                f"node {name}: kubeletVersion '{excerpt(str(kubelet_v))}' is not a version "
+                "(expected v1.31.2 or the like)"
+            )
+            continue
         kernel = str(info.get("kernelVersion") or "")
         if not _OS_BUILD_RE.match(kernel):
             label = (meta.get("labels") or {}).get("node.kubernetes.io/windows-build", "")
@@ -374,7 +408,9 @@ def _pool(
     else:
         comments.append("disk: no usable ephemeral-storage capacity; hpsim's default (a guess)")
     node["kubernetes"] = kubelet_v
-    if runtime.startswith("containerd://"):
+    if runtime.startswith("containerd://") and _readable_version(
+        runtime.removeprefix("containerd://")
+    ):
         node["containerd"] = runtime.removeprefix("containerd://")
     else:
         comments.append(
@@ -731,6 +767,45 @@ def _linux(pod: PodObs, skipped_nodes: set[str]) -> str | None:
     return None
 
 
+def _pod_problem(p: PodObs) -> str | None:
+    """What in a pod object no API server would have returned (a damaged or hostile
+    file), in the field's words; None when the pod can be imported."""
+    if not _DNS_SUBDOMAIN_RE.match(p.name) or len(p.name) > 253:
+        return f"metadata.name '{excerpt(p.name)}' is not a pod name (a DNS-1123 subdomain)"
+    if not _DNS_LABEL_RE.match(p.namespace) or len(p.namespace) > 63:
+        return (
+            f"metadata.namespace '{excerpt(p.namespace)}' is not a namespace name "
+            "(a DNS-1123 label)"
+        )
+    spec = p.obj.get("spec")
+    containers = spec.get("containers") if isinstance(spec, dict) else None
+    if not isinstance(containers, list) or not containers:
+        return "spec.containers: no containers"
+    assert isinstance(spec, dict)
+    for field_name in ("initContainers", "containers"):
+        listed = spec.get(field_name) or []
+        if not isinstance(listed, list):
+            return f"spec.{field_name}: not a list"
+        for i, c in enumerate(listed):
+            where = f"spec.{field_name}[{i}]"
+            if not isinstance(c, dict) or not isinstance(c.get("name"), str):
+                return f"{where}: not a container with a name"
+            res = c.get("resources") or {}
+            for kind in ("requests", "limits"):
+                amounts = (res.get(kind) or {}) if isinstance(res, dict) else None
+                if not isinstance(amounts, dict):
+                    return f"{where}.resources.{kind}: not a mapping"
+                for resource in ("cpu", "memory", "ephemeral-storage"):
+                    if resource not in amounts:
+                        continue
+                    parse = parse_cpu_millicores if resource == "cpu" else parse_memory_bytes
+                    try:
+                        parse(amounts[resource])
+                    except (ValueError, TypeError, ArithmeticError) as exc:
+                        return f"{where}.resources.{kind}.{resource}: {exc}"
+    return None
+
+
 def _profile(containers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for c in containers:
@@ -797,6 +872,10 @@ def plan_import(inputs: Inputs, name: str) -> ImportPlan:
         why = _linux(p, skipped_nodes)
         if why is not None:
             skipped.append(f"pod {p.key}: {why}")
+            continue
+        why = _pod_problem(p)
+        if why is not None:
+            skipped.append(f"pod {excerpt(p.key)}: {why}")
             continue
         if p.created is None:
             skipped.append(f"pod {p.key}: no metadata.creationTimestamp")
