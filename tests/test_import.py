@@ -432,3 +432,32 @@ def test_pods_no_api_server_would_return_are_skipped_with_the_reason(
         'invalid CPU quantity "-1": must not be negative'
     ) in summary
     hpsim.load(out / "scenario.yaml")
+
+
+def test_workload_objects_no_api_server_would_return_give_way_to_the_pods(
+    tmp_path: Path,
+) -> None:
+    """A workload object whose template is no pod template (containers: "notalist" was a
+    traceback) or asks for a negative CPU is set aside, saying why, and its pods are
+    imported as if it had not been given."""
+    objs = json.loads((FIXTURE / "workloads.json").read_text())
+    web = next(o for o in objs["items"] if o["metadata"]["name"] == "iis-web")
+    web["spec"]["template"]["spec"]["containers"] = "notalist"
+    coredns = next(o for o in objs["items"] if o["metadata"]["name"] == "coredns")
+    coredns["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "-1"}}
+    folder = tmp_path / "in"
+    shutil.copytree(FIXTURE, folder)
+    (folder / "workloads.json").write_text(json.dumps(objs))
+    out = tmp_path / "out"
+    assert main(["import", str(folder), "-d", str(out), "-q"]) == 0
+    summary = (out / "import-summary.md").read_text()
+    assert (
+        "workload Deployment web/iis-web: spec.template.spec.containers: no containers; "
+        "its pods are imported as if it had not been given"
+    ) in summary
+    assert (
+        "workload Deployment kube-system/coredns: spec.template.spec.containers[0].resources"
+        '.requests.cpu: invalid CPU quantity "-1": must not be negative'
+    ) in summary
+    loaded = hpsim.load(out / "scenario.yaml")
+    assert "iis-web" in {w.name for w in loaded.workloads}

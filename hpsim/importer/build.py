@@ -57,6 +57,7 @@ from hpsim.scenario.schema import (
     eviction_threshold_bytes,
     version_tuple,
 )
+from hpsim.scenario.schemabase import pods_limit_problem
 from hpsim.units import parse_cpu_millicores, parse_memory_bytes
 
 # Labels naming a node's pool, by provider.
@@ -777,24 +778,29 @@ def _pod_problem(p: PodObs) -> str | None:
             f"metadata.namespace '{excerpt(p.namespace)}' is not a namespace name "
             "(a DNS-1123 label)"
         )
-    spec = p.obj.get("spec")
+    return _containers_problem(p.obj.get("spec"), "spec")
+
+
+def _containers_problem(spec: Any, where: str) -> str | None:
+    """What no API server would return in a pod spec (at ``where``): containers that are
+    no list of named containers, or a request or limit that is no quantity."""
     containers = spec.get("containers") if isinstance(spec, dict) else None
     if not isinstance(containers, list) or not containers:
-        return "spec.containers: no containers"
+        return f"{where}.containers: no containers"
     assert isinstance(spec, dict)
     for field_name in ("initContainers", "containers"):
         listed = spec.get(field_name) or []
         if not isinstance(listed, list):
-            return f"spec.{field_name}: not a list"
+            return f"{where}.{field_name}: not a list"
         for i, c in enumerate(listed):
-            where = f"spec.{field_name}[{i}]"
+            at = f"{where}.{field_name}[{i}]"
             if not isinstance(c, dict) or not isinstance(c.get("name"), str):
-                return f"{where}: not a container with a name"
+                return f"{at}: not a container with a name"
             res = c.get("resources") or {}
             for kind in ("requests", "limits"):
                 amounts = (res.get(kind) or {}) if isinstance(res, dict) else None
                 if not isinstance(amounts, dict):
-                    return f"{where}.resources.{kind}: not a mapping"
+                    return f"{at}.resources.{kind}: not a mapping"
                 for resource in ("cpu", "memory", "ephemeral-storage"):
                     if resource not in amounts:
                         continue
@@ -802,8 +808,36 @@ def _pod_problem(p: PodObs) -> str | None:
                     try:
                         parse(amounts[resource])
                     except (ValueError, TypeError, ArithmeticError) as exc:
-                        return f"{where}.resources.{kind}.{resource}: {exc}"
+                        return f"{at}.resources.{kind}.{resource}: {exc}"
     return None
+
+
+def _owner_problem(obj: dict[str, Any]) -> str | None:
+    """What in a workload object no API server would return, or hpsim cannot simulate;
+    None when its manifest can be rebuilt from it."""
+    meta = _meta(obj)
+    name, ns = str(meta.get("name") or ""), str(meta.get("namespace") or "default")
+    if not _DNS_SUBDOMAIN_RE.match(name) or len(name) > 253:
+        return f"metadata.name '{excerpt(name)}' is not a Kubernetes name"
+    if not _DNS_LABEL_RE.match(ns) or len(ns) > 63:
+        return f"metadata.namespace '{excerpt(ns)}' is not a namespace name"
+    spec = obj.get("spec")
+    where = "spec"
+    if isinstance(spec, dict) and obj.get("kind") == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec")
+        where = "spec.jobTemplate.spec"
+    if not isinstance(spec, dict) or not isinstance(spec.get("template"), dict):
+        return f"{where}.template: no pod template"
+    for count in ("replicas", "parallelism"):
+        value = spec.get(count)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return f"{where}.{count}: not a count"
+        problem = pods_limit_problem(value, count)
+        if problem is not None:
+            return f"{where}.{count}: {problem}"
+    return _containers_problem(spec["template"].get("spec"), f"{where}.template.spec")
 
 
 def _profile(containers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -841,6 +875,13 @@ def plan_import(inputs: Inputs, name: str) -> ImportPlan:
         objs, _ = _latest([inputs.workloads], None)
         for o in objs:
             m = _meta(o)
+            why = _owner_problem(o)
+            if why is not None:
+                skipped.append(
+                    f"workload {excerpt(str(o.get('kind')))} {excerpt(_key(o))}: {why}; "
+                    "its pods are imported as if it had not been given"
+                )
+                continue
             owners[
                 (str(o.get("kind")), str(m.get("namespace") or "default"), str(m.get("name")))
             ] = o
