@@ -797,5 +797,8 @@ class Kubelet:
         for c in running:
             if c.stop is not None and not c.stop.triggered:
                 c.stop.succeed()
-        # Let the instances unwind (they release CPU and commit) at this instant.
+        # A step before the pod's release, at this instant. The instances unwind (release
+        # their CPU and commit) when their waits resume, an event after this one: the
+        # scheduler sees the pod's requests freed a step before the node's commit drops,
+        # with no time between. Moving it would reorder rows of one instant.
         yield Timeout(self.env, 0)
