@@ -52,6 +52,7 @@ from hpsim.importer.kubectl import (
     parse_time,
 )
 from hpsim.scenario import catalog
+from hpsim.scenario.apivalidation import is_dns1123_label, is_dns1123_subdomain
 from hpsim.scenario.schema import (
     default_eviction_hard,
     eviction_threshold_bytes,
@@ -114,12 +115,9 @@ WINDOWS_BUILDS = {17763: "ltsc2019", 20348: "ltsc2022", 25398: "23h2", 26100: "l
 # The CronJob controller's Job names: <cronjob>-<scheduled time in minutes since the epoch>.
 _CRON_JOB_RE = re.compile(r"^(?P<cron>.+)-(?P<minutes>[0-9]{8,})$")
 _OS_BUILD_RE = re.compile(r"^10\.0\.\d+(?:\.\d+)?$")
-# Node and pod names are DNS-1123 subdomains, at most 253 characters, and a namespace a
-# DNS-1123 label, at most 63 (k/k pkg/apis/core/validation ValidateNodeName,
-# ValidatePodName, ValidateNamespaceName; apimachinery pkg/util/validation/validation.go
-# IsDNS1123Subdomain, IsDNS1123Label).
-_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# Node and pod names are DNS-1123 subdomains and a namespace a DNS-1123 label (k/k
+# pkg/apis/core/validation ValidateNodeName, ValidatePodName, ValidateNamespaceName):
+# hpsim.scenario.apivalidation is_dns1123_subdomain, is_dns1123_label.
 
 
 def _readable_version(text: object) -> bool:
@@ -320,7 +318,7 @@ def _pools(
             continue
         info = status.get("nodeInfo") or {}
         cap = status.get("capacity") or {}
-        if not _DNS_SUBDOMAIN_RE.match(name) or len(name) > 253:
+        if is_dns1123_subdomain(name):
             skipped.append(
                 f"node {excerpt(name)}: not a Kubernetes node name (a DNS-1123 subdomain: "
                 "lowercase letters, digits, '-' and '.', at most 253 characters)"
@@ -771,9 +769,9 @@ def _linux(pod: PodObs, skipped_nodes: set[str]) -> str | None:
 def _pod_problem(p: PodObs) -> str | None:
     """What in a pod object no API server would have returned (a damaged or hostile
     file), in the field's words; None when the pod can be imported."""
-    if not _DNS_SUBDOMAIN_RE.match(p.name) or len(p.name) > 253:
+    if is_dns1123_subdomain(p.name):
         return f"metadata.name '{excerpt(p.name)}' is not a pod name (a DNS-1123 subdomain)"
-    if not _DNS_LABEL_RE.match(p.namespace) or len(p.namespace) > 63:
+    if is_dns1123_label(p.namespace):
         return (
             f"metadata.namespace '{excerpt(p.namespace)}' is not a namespace name "
             "(a DNS-1123 label)"
@@ -817,9 +815,9 @@ def _owner_problem(obj: dict[str, Any]) -> str | None:
     None when its manifest can be rebuilt from it."""
     meta = _meta(obj)
     name, ns = str(meta.get("name") or ""), str(meta.get("namespace") or "default")
-    if not _DNS_SUBDOMAIN_RE.match(name) or len(name) > 253:
+    if is_dns1123_subdomain(name):
         return f"metadata.name '{excerpt(name)}' is not a Kubernetes name"
-    if not _DNS_LABEL_RE.match(ns) or len(ns) > 63:
+    if is_dns1123_label(ns):
         return f"metadata.namespace '{excerpt(ns)}' is not a namespace name"
     spec = obj.get("spec")
     where = "spec"
