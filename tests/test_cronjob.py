@@ -9,13 +9,17 @@ its pod then takes 2 s of sandbox and 1 s of container creation (simhelp.node).
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 from simhelp import pod, run, scenario
 
+from hpsim.cli import main
 from hpsim.errors import HpsimError
-from hpsim.scenario.cronjobs import schedule_error
+from hpsim.scenario.cronjobs import CronSpec, Schedule, schedule_error
 from hpsim.scenario.load import load_data
 
 EMPTY = [{"name": "test/app:1", "layers": [{"size": 0}]}]
@@ -200,3 +204,36 @@ def test_a_cronjob_takes_no_arrivals(tmp_path):
     data = scenario([{"manifest": cronjob("cj", "0 * * * *"), "arrivals": {"at": [0]}}], EMPTY)
     with pytest.raises(HpsimError, match="a CronJob creates its Jobs on its schedule"):
         load_data(data, base_dir=tmp_path)
+
+
+def test_a_schedule_with_no_such_date_records_invalid_schedule_once_and_runs_nothing(
+    tmp_path: Path,
+):
+    """April 31st parses (robfig and the API accept it) but never comes: Next gives Go's zero
+    time, mostRecentScheduleTime errors and syncCronJob records InvalidSchedule, once, with
+    no requeue. Before, the run failed with croniter's CroniterBadDateError."""
+    wl = {"manifest": cronjob("never", "0 0 31 4 *")}
+    res = run(scenario([wl], EMPTY, duration="2h"))
+    assert _events(res, "InvalidSchedule") == [
+        (
+            0.0,
+            "invalid schedule: 0 0 31 4 * : "
+            "time difference between two schedules is less than 1 second",
+        )
+    ]
+    assert res.pods.empty
+    # validate says so before any run: its pods cannot run (exit 1).
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(scenario([wl], EMPTY, duration="2h")))
+    assert main(["validate", str(path)]) == 1
+
+
+def test_robfigs_search_gives_up_after_five_years():
+    """robfig/cron SpecSchedule.Next looks five years past the year it starts from: from
+    1 January 2097, February 29th is in 2104 (2100 is no leap year), seven years on, so it
+    never fires; from 2026 it is in 2028."""
+    leap = CronSpec(schedule="0 0 29 2 *")
+    assert math.isinf(Schedule(leap, datetime(2097, 1, 1, tzinfo=timezone.utc)).next_after(0))
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    in_2028 = datetime(2028, 2, 29, tzinfo=timezone.utc)
+    assert Schedule(leap, start).next_after(0) == (in_2028 - start).total_seconds()

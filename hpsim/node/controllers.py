@@ -48,7 +48,7 @@ from hpsim.facts import Emitter
 from hpsim.node.backoff import Backoff
 from hpsim.node.draws import Streams
 from hpsim.node.pod import ContainerState, Pod
-from hpsim.scenario.cronjobs import Schedule
+from hpsim.scenario.cronjobs import NEVER_FIRES, Schedule
 from hpsim.scenario.load import WorkloadPlan
 from hpsim.scenario.schema import Lifetime
 
@@ -550,6 +550,16 @@ class CronJobController(JobController):
         if self.cron.suspend:
             return  # nothing starts, and nothing is requeued
         now = self.env.now
+        earliest = self.last_schedule if self.last_schedule is not None else self.created
+        if math.isinf(self.schedule.next_after(earliest)):
+            # robfig's Next finds no time: mostRecentScheduleTime errors, syncCronJob
+            # records it and does not requeue (hpsim.scenario.cronjobs NEVER_FIRES).
+            self._event(
+                "InvalidSchedule",
+                f"invalid schedule: {self.cron.schedule} : {NEVER_FIRES}",
+                "Warning",
+            )
+            return
         _earliest, scheduled = self._most_recent(now, deadline=True)
         if scheduled is not None:
             self._start(scheduled, now)

@@ -14,6 +14,7 @@ meet, a taint the pod does not tolerate).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from hpsim.node.containerd import PullError
@@ -29,6 +30,7 @@ from hpsim.node.scheduler import (
     pod_request,
     unavailable,
 )
+from hpsim.scenario.cronjobs import NEVER_FIRES, Schedule
 from hpsim.scenario.derived import allocatable
 from hpsim.scenario.load import LoadedScenario, WorkloadPlan
 from hpsim.scenario.schema import NodePool, NodeSpec
@@ -59,6 +61,17 @@ def obstacles(loaded: LoadedScenario) -> dict[str, list[Obstacle]]:
     out: dict[str, list[Obstacle]] = {}
     for plan, verdict in zip(loaded.workloads, scenario_verdicts(loaded), strict=True):
         if not verdict.admitted:
+            continue
+        cron = plan.template.cron
+        if cron is not None and math.isinf(Schedule(cron, sc.start_time).next_after(0.0)):
+            out[plan.name] = [
+                Obstacle(
+                    plan.name,
+                    "schedule",
+                    f"invalid schedule: {cron.schedule} : {NEVER_FIRES} "
+                    "(no such time within five years: the CronJob never creates a Job)",
+                )
+            ]
             continue
         pin = plan.template.spec.node_name
         where = [p for p in pools if pin is None or sc.node is not None or _holds(p, pin)]

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -242,6 +243,16 @@ def history_limit_errors(spec: Any) -> list[FieldError]:
     )
 
 
+# robfig/cron looks this many years past the year it starts from, then gives up and returns
+# Go's zero time (robfig/cron v3 spec.go SpecSchedule.Next: yearLimit := t.Year() + 5):
+# next_after then says math.inf, "never".
+SEARCH_YEARS = 5
+# What the CronJob controller then records, once, and it does not requeue the CronJob
+# (k/k pkg/controller/cronjob/utils.go mostRecentScheduleTime; cronjob_controllerv2.go
+# syncCronJob: Eventf(Warning, "InvalidSchedule", "invalid schedule: %s : %s")).
+NEVER_FIRES = "time difference between two schedules is less than 1 second"
+
+
 class Schedule:
     """A CronJob's schedule: the times it fires, on the scenario's clock (seconds from t = 0,
     which is ``start`` on the wall clock)."""
@@ -260,13 +271,20 @@ class Schedule:
 
     def next_after(self, t: float) -> float:
         """The first time it fires strictly after scenario time ``t`` (robfig
-        ``Schedule.Next``: whole seconds, strictly later)."""
+        ``Schedule.Next``: whole seconds, strictly later); ``math.inf`` when it finds none
+        within SEARCH_YEARS (an impossible date such as February 30)."""
         if self._every is not None:
             return float(int(t)) + self._every
         wall = (self.start + timedelta(seconds=t)).astimezone(self._zone)
-        from croniter import croniter  # here: 11 ms that a run without a CronJob never needs
+        from croniter import CroniterBadDateError, croniter  # here: 11 ms a run without a
+        # CronJob never needs
 
-        nxt = croniter(self._expr, wall).get_next(datetime)
+        try:
+            nxt = croniter(self._expr, wall).get_next(datetime)
+        except CroniterBadDateError:  # no such date at all (0 0 30 2 *)
+            return math.inf
+        if nxt.year > wall.year + SEARCH_YEARS:
+            return math.inf
         return (nxt.astimezone(timezone.utc) - self.start.astimezone(timezone.utc)).total_seconds()
 
     def rfc1123z(self, t: float) -> str:
