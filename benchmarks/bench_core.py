@@ -12,7 +12,7 @@ interleaved: the model runs one simulated day at a time, and after each day the
 baseline processes as many events as the model just did. Both rates are then
 taken over the same stretch of wall time, and a burst of load elsewhere slows
 both alike instead of skewing the ratio. (Each slice adds its stop event to the
-count: 58 of about 700,000.)
+count: 30 of about 220,000.)
 """
 
 from __future__ import annotations
