@@ -19,6 +19,7 @@ import pytest
 import hpsim
 from hpsim.cli import main
 from hpsim.experiment.examples import RESULTS, ROOT
+from hpsim.importer.write import PODS_COLUMNS, PULLS_COLUMNS
 from hpsim.observe.fitcheck import FITS, ROUGH, ks_statistic, verdict
 from hpsim.observe.fitcheckreport import fit_check, render_markdown
 from hpsim.observe.output import read_results, write_results
@@ -62,20 +63,7 @@ def observed_from_run(results: Path, folder: Path, pull_factor: float = 1.0) -> 
             }
             for r in pods.to_dict("records")
         ],
-        [
-            "pod",
-            "workload",
-            "node",
-            "cluster_node",
-            "created_s",
-            "scheduled_s",
-            "started_s",
-            "finished_s",
-            "deleted_s",
-            "restarts",
-            "evicted",
-            "phase",
-        ],
+        list(PODS_COLUMNS),
     )
     sizes = dict(zip(res.images["image"], res.images["size_bytes"], strict=False))
     pulls = res.pulls[res.pulls["error"] == ""]
@@ -94,7 +82,7 @@ def observed_from_run(results: Path, folder: Path, pull_factor: float = 1.0) -> 
             }
             for r in pulls.to_dict("records")
         ],
-        ["node", "pod", "image", "bytes", "pull_s", "including_waiting_s", "time_s", "pool"],
+        list(PULLS_COLUMNS),
     )
     return folder
 

@@ -45,6 +45,23 @@ UNKNOWN = (
 )
 
 
+#: observed/pods.csv's columns (what hpsim fit-check reads).
+PODS_COLUMNS = (
+    "pod",
+    "workload",
+    "node",
+    "cluster_node",
+    "created_s",
+    "scheduled_s",
+    "started_s",
+    "finished_s",
+    "deleted_s",
+    "restarts",
+    "evicted",
+    "phase",
+)
+#: observed/events.csv's columns.
+EVENTS_COLUMNS = ("time_s", "kind", "object", "type", "reason", "message", "count", "node")
 #: observed/pulls.csv's columns (what hpsim calibrate and hpsim fit-check read).
 PULLS_COLUMNS = (
     "node",
@@ -267,30 +284,9 @@ def write_folder(plan: ImportPlan, target: Path, sources: list[str], *, force: b
                     (tmp / w.trace_file).write_text(_trace_csv(w))
             if not any((tmp / "traces").iterdir()):
                 (tmp / "traces").rmdir()
-            (tmp / "observed" / "pods.csv").write_text(
-                _csv(
-                    plan.pods_rows,
-                    [
-                        "pod",
-                        "workload",
-                        "node",
-                        "cluster_node",
-                        "created_s",
-                        "scheduled_s",
-                        "started_s",
-                        "finished_s",
-                        "deleted_s",
-                        "restarts",
-                        "evicted",
-                        "phase",
-                    ],
-                )
-            )
+            (tmp / "observed" / "pods.csv").write_text(_csv(plan.pods_rows, list(PODS_COLUMNS)))
             (tmp / "observed" / "events.csv").write_text(
-                _csv(
-                    plan.events_rows,
-                    ["time_s", "kind", "object", "type", "reason", "message", "count", "node"],
-                )
+                _csv(plan.events_rows, list(EVENTS_COLUMNS))
             )
             (tmp / "observed" / "pulls.csv").write_text(_csv(plan.pulls_rows, list(PULLS_COLUMNS)))
             (tmp / "import-summary.md").write_text(summary_md(plan, sources, str(target)))
