@@ -391,6 +391,11 @@ def test_cli_reads_kubectl_events(tmp_path: Path, capsys: pytest.CaptureFixture[
         ("node,image\nn,x\n", "pulls.csv:1: no column pull_s"),
         ("image,pull_s\nx,soon\n", "pulls.csv:2: pull_s: not a number"),
         ("image,pull_s\n,3\n", "pulls.csv:2: image: empty image"),
+        # Past Python csv's field limit (csv.field_size_limit(), 131072): was a traceback.
+        (
+            "image,pull_s\nx,1\n" + "y" * 131_073 + ",2\n",
+            "pulls.csv:3: malformed CSV: field larger than field limit (131072)",
+        ),
     ],
 )
 def test_cli_bad_pulls_table(

@@ -214,6 +214,11 @@ def test_bad_inputs(
     pods.write_text("\n".join(text) + "\n")
     assert main(["fit-check", run, "--observed", str(bad)]) == 2
     assert _err(capsys) == f"hpsim: error: {pods}:3: started_s: not a number: 'soon'"
+    pods.write_text(text[0] + "\n" + "p" * 131_073 + "\n")  # past csv's field limit
+    assert main(["fit-check", run, "--observed", str(bad)]) == 2
+    assert _err(capsys) == (
+        f"hpsim: error: {pods}:2: malformed CSV: field larger than field limit (131072)"
+    )
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "mine.txt").write_text("keep")

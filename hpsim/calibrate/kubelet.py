@@ -28,7 +28,6 @@ Durations are Go ``time.Duration.String()`` text (``13m53.412s``, ``1h2m3s``, ``
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -39,7 +38,7 @@ from typing import Any
 from hpsim.errors import HpsimError, excerpt
 from hpsim.importer.kubectl import Pulled, parse_go_duration, parse_pulled, read_objects
 from hpsim.importer.write import PULLS_COLUMNS
-from hpsim.scenario.yamlsrc import read_text
+from hpsim.scenario.csvtable import read_table
 
 __all__ = ["Pulled", "parse_go_duration", "parse_pulled"]
 
@@ -109,26 +108,17 @@ def _number(text: str, *, file: str, line: int, column: str) -> float | None:
 def read_pulls_csv(path: str | Path) -> list[ObservedPull]:
     """``observed/pulls.csv``: columns node, pod, image, bytes, pull_s, including_waiting_s,
     time_s, pool (image and pull_s required; empty cells are unknowns)."""
-    path = Path(path)
-    shown = str(path)
-    text = read_text(path, limit=PULLS_CSV_LIMIT, kind="pulls table").removeprefix("\ufeff")
-    rows = csv.reader(text.splitlines())
-    header = next(rows, None)
-    if header is None:
-        raise HpsimError("empty: expected a header " + ",".join(PULLS_COLUMNS), file=shown)
-    names = [h.strip() for h in header]
-    missing = [c for c in _REQUIRED if c not in names]
-    if missing:
-        raise HpsimError(
-            f"no column {', '.join(missing)} (columns: {', '.join(PULLS_COLUMNS)})",
-            file=shown,
-            line=1,
-        )
-    col = {name: i for i, name in enumerate(names)}
+    table = read_table(
+        Path(path),
+        required=_REQUIRED,
+        expected=PULLS_COLUMNS,
+        hint=f"columns: {', '.join(PULLS_COLUMNS)}",
+        limit=PULLS_CSV_LIMIT,
+        kind="pulls table",
+    )
+    shown, col = table.shown, table.col
     out: list[ObservedPull] = []
-    for line, row in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
+    for line, row in table.rows():
 
         def cell(name: str, row: list[str] = row) -> str:
             i = col.get(name)

@@ -32,7 +32,6 @@ distribution, not one draw of it.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ from hpsim.errors import HpsimError, excerpt
 from hpsim.observe.output import check_finished, read_results
 from hpsim.observe.results import Results
 from hpsim.scenario.catalog import normal_image
-from hpsim.scenario.yamlsrc import read_text
+from hpsim.scenario.csvtable import read_table
 
 # hpsim's choice, not a standard: a centre within 20% of the cluster's fits, within 50%
 # roughly fits, further does not.
@@ -106,24 +105,17 @@ CSV_LIMIT = 256 * 2**20  # our bound on one observed table
 def _read_csv(path: Path, required: tuple[str, ...], numbers: tuple[str, ...]) -> pd.DataFrame:
     """An observed table: the columns it must have, numbers checked cell by cell (file,
     line and column named)."""
-    shown = str(path)
-    text = read_text(path, limit=CSV_LIMIT, kind="observed table").removeprefix("\ufeff")
-    rows = list(csv.reader(text.splitlines()))
-    if not rows:
-        raise HpsimError(f"empty: expected a header {','.join(required)}", file=shown)
-    header = [h.strip() for h in rows[0]]
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise HpsimError(
-            f"no column {', '.join(missing)} (is this hpsim import's observed table?)",
-            file=shown,
-            line=1,
-        )
-    col = {name: i for i, name in enumerate(header)}
+    table = read_table(
+        path,
+        required=required,
+        expected=required,
+        hint="is this hpsim import's observed table?",
+        limit=CSV_LIMIT,
+        kind="observed table",
+    )
+    shown, col, header = table.shown, table.col, table.names
     data: dict[str, list[Any]] = {name: [] for name in header}
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
+    for line, row in table.rows():
         for name, i in col.items():
             cell = row[i].strip() if i < len(row) else ""
             if name in numbers:
