@@ -5,7 +5,8 @@ object: ``events`` (simpy events processed), ``pods``, ``events_per_s``,
 ``bare_simpy_events_per_s`` (a plain loop of simpy timeouts timed in the same
 process: the baseline), ``ratio``, ``wall_s``, ``cost_per_pod`` (wall time per
 simulated pod times the baseline's event rate: how many bare simpy events one
-pod's whole life costs) and ``peak_rss_mib``.
+pod's whole life costs), ``peak_rss_mib`` and ``model`` ("compiled" when a fresh
+build of ``python -m hpsim.nativebuild build`` ran, else "python").
 
 The machine is shared and its load moves within seconds, so the two are timed
 interleaved: the model runs one simulated day at a time, and after each day the
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import simpy
 
+from hpsim import native
 from hpsim.cluster.cluster import Cluster
 from hpsim.gcpause import paused_gc
 from hpsim.observe.recorder import Recorder
@@ -120,6 +122,7 @@ def main() -> None:
                 # Bare-simpy-event equivalents one pod's whole life costs (machine-independent).
                 "cost_per_pod": round(elapsed / pods * baseline, 1),
                 "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "model": "compiled" if native.active() else "python",
             }
         )
     )

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_core import CountingEnvironment, timed_run
 
+from hpsim import native
 from hpsim.cluster.cluster import Cluster
 from hpsim.observe.recorder import Recorder
 from hpsim.observe.stream import CHUNK_ROWS, ChunkFiles
@@ -94,6 +95,7 @@ def measure(nodes: int, days: int, stream: Path | None = None) -> dict[str, Any]
         "cost_per_pod": round(elapsed / pods * baseline, 1),
         "peak_rss_mib": round(peak, 1),
         "nodes_mean": round(alive / end, 2),
+        "model": "compiled" if native.active() else "python",  # hpsim/native.py
     }
     print(
         f"{nodes} nodes: {pods} pods, {env.processed} events in {elapsed:.2f} s, "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hpsim import native as _native
 from hpsim.errors import HpsimError
 
 if TYPE_CHECKING:
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from hpsim.experiment.size import size
     from hpsim.experiment.sweep import sweep
     from hpsim.scenario.load import LoadedScenario, load
+
+# A compiled node model, if one was built and matches this source (hpsim/native.py).
+_native.install()
 
 __version__ = "0.1.0"
 __all__ = ["HpsimError", "LoadedScenario", "__version__", "load", "run", "size", "sweep"]

@@ -5,10 +5,18 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 import simpy
 
 import hpsim
+from hpsim import native
 from hpsim.scenario.load import load_data
+
+#: A test that patches or subclasses the node model's classes, which a compiled build
+#: forbids (hpsim/native.py): it runs on the pure-Python model, as CI's first pass does.
+pure_python_only = pytest.mark.skipif(
+    native.active(), reason="patches the node model: pure-Python model only"
+)
 
 # A 0-byte sandbox image: pulls of it take no time, so timings count only what a test sets.
 PAUSE = {"name": "test/pause:1", "layers": [{"size": 0, "unpacked": 0}]}

@@ -17,7 +17,7 @@ import pytest
 import simpy
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from simhelp import CountingEnvironment, node, pod, scenario
+from simhelp import CountingEnvironment, node, pod, pure_python_only, scenario
 
 import hpsim
 from hpsim.cluster.cluster import Cluster
@@ -282,6 +282,7 @@ def test_a_million_idle_days_cost_what_one_does() -> None:
     assert env.processed == short_env.processed
 
 
+@pure_python_only
 def test_a_steady_host_write_meets_eviction_at_the_first_check_past_the_crossing() -> None:
     """Disk 100Gi, osDiskUsage 20Gi, 0-byte images; nodefs.available<10% is met once the
     host writes pass 70Gi (available < 10Gi). The HostProcess pod starts writing 1Gi/h at

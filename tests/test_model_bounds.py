@@ -12,7 +12,7 @@ import pandas.testing as pdt
 import pytest
 import simpy
 import yaml
-from simhelp import CountingEnvironment, node, pod, scenario
+from simhelp import CountingEnvironment, node, pod, pure_python_only, scenario
 
 import hpsim.cluster.cluster as node_module
 from hpsim.cli import main
@@ -160,6 +160,7 @@ def test_validate_on_a_bare_manifest_keeps_the_apis_range(tmp_path, capsys):
     assert main(["validate", str(path)]) == 0
 
 
+@pure_python_only
 def test_a_large_scale_up_is_created_in_syncs_of_500_at_one_instant(monkeypatch):
     """1,200 replicas come in ceil(1200 / 500) = 3 syncs (500, 500, 200; ReplicaSet
     BurstReplicas) and still all at t=0, named in order, as one sync made them before."""
@@ -182,6 +183,7 @@ def test_a_large_scale_up_is_created_in_syncs_of_500_at_one_instant(monkeypatch)
     assert list(pods["pod"])[-1] == "web-r0-1200"
 
 
+@pure_python_only
 def test_a_wide_job_creates_500_pods_a_sync(monkeypatch):
     """parallelism = completions = 1,200: the Job controller creates 500, 500 and 200 pods
     in three syncs at t=0 (job_controller.go MaxPodCreateDeletePerSync = 500)."""
@@ -339,6 +341,7 @@ def _mixed(seed: int) -> dict[str, Any]:
     return copy.deepcopy(data)
 
 
+@pure_python_only
 @pytest.mark.parametrize("seed", range(4))
 def test_ordered_queue_decides_as_a_full_scan(seed):
     loaded = load_data(_mixed(seed))

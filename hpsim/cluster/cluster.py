@@ -511,7 +511,7 @@ class Cluster:
         scheduler = self.scheduler
         scheduler.forget_causes()
         failed = []
-        tried = pending.cycle(placement, scheduler.failure, self.env.now)  # type: ignore[arg-type]
+        tried = pending.cycle(placement, scheduler.failure, self.env.now)
         for pod, why in tried:
             if why is None:
                 self._bind(pod, self.nodes[placement.chosen.pop(pod.uid)])

@@ -75,17 +75,15 @@ import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
+import numpy as np
 import simpy
 from simpy.events import Event, Process, Timeout
 from simpy.exceptions import Interrupt
 
 from hpsim.node.platforms import no_match_error
 from hpsim.node.registry import Registry, cancelled_error, not_found_error, unavailable_error
-
-if TYPE_CHECKING:
-    import numpy as np
 
 DONE_EPS = 1e-6  # bytes: a download with no more than this left has finished
 # internal/cri/server/images/image_pull.go defaultPullProgressReportInterval.

@@ -236,8 +236,15 @@ class PodArrivals(Controller):
 class ReplicaController(Controller):
     """Deployment, ReplicaSet, StatefulSet and DaemonSet: keep N pods."""
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(
+        self,
+        env: simpy.Environment,
+        emit: Emitter,
+        api: PodAPI,
+        streams: Streams,
+        plan: WorkloadPlan,
+    ) -> None:
+        super().__init__(env, emit, api, streams, plan)
         kind = self.plan.template.kind
         self.replicas = 1 if kind == "DaemonSet" else self.plan.template.replicas
         self._rolling = False
@@ -375,8 +382,15 @@ class JobController(Controller):
 
     keeps_finished = False
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(
+        self,
+        env: simpy.Environment,
+        emit: Emitter,
+        api: PodAPI,
+        streams: Streams,
+        plan: WorkloadPlan,
+    ) -> None:
+        super().__init__(env, emit, api, streams, plan)
         self.runs: list[JobRun] = []
         self.run_of: dict[int, JobRun] = {}
         self._made = 0  # runs made so far: the next run's id
@@ -509,8 +523,16 @@ class CronJobController(JobController):
 
     keeps_finished = True
 
-    def __init__(self, *args: Any, start: datetime) -> None:
-        super().__init__(*args)
+    def __init__(
+        self,
+        env: simpy.Environment,
+        emit: Emitter,
+        api: PodAPI,
+        streams: Streams,
+        plan: WorkloadPlan,
+        start: datetime,
+    ) -> None:
+        super().__init__(env, emit, api, streams, plan)
         cron = self.plan.template.cron
         assert cron is not None  # a CronJob template carries its settings
         self.cron = cron

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import simpy
 from simpy.events import Event, Timeout
@@ -60,19 +60,17 @@ def water_fill(capacity: float, bounds: Sequence[float]) -> list[float]:
 @dataclass(slots=True)
 class _Job:
     bound: float  # millicores: min(demand, cap)
-    left: float | None  # CPU-seconds of work still to do; None when not work-bound
-    done: simpy.Event | None
+    since: float  # when ``consumed`` was last booked
     rate: float = 0.0  # millicores allocated since the last change
     consumed: float = 0.0  # CPU-seconds, booked up to ``since``
-    since: float = 0.0
 
 
 @dataclass(slots=True)
 class _WorkJob(_Job):
     """A work-bound job: ``done`` succeeds once ``left`` is used up."""
 
-    left: float
-    done: simpy.Event
+    left: float = field(kw_only=True)  # CPU-seconds of work still to do
+    done: simpy.Event = field(kw_only=True)
 
 
 def _book(job: _Job, now: float, speed: float) -> None:
@@ -82,7 +80,7 @@ def _book(job: _Job, now: float, speed: float) -> None:
     if dt > 0:
         used = job.rate / 1000 * speed * dt
         job.consumed += used
-        if job.left is not None:
+        if isinstance(job, _WorkJob):
             job.left -= used
     job.since = now
 
@@ -154,16 +152,18 @@ class ProcessorSharing:
         self._advance()
         bound = max(0.0, float(bound))
         job: _Job
+        done: simpy.Event | None = None
         if work_cpu_s is None:
-            job = _Job(bound=bound, left=None, done=None, since=self.env.now)
+            job = _Job(bound=bound, since=self.env.now)
         else:
+            done = Event(self.env)
             job = self._work[key] = _WorkJob(
-                bound=bound, left=work_cpu_s, done=Event(self.env), since=self.env.now
+                bound=bound, since=self.env.now, left=work_cpu_s, done=done
             )
         self._jobs[key] = job
         self._bounds[key] = job.bound
         self._reallocate(added=job)
-        return job.done
+        return done
 
     def remove(self, key: Hashable) -> float:
         """The container stops (killed or exited); returns the CPU-seconds it consumed."""

@@ -156,7 +156,7 @@ class ImageGC:
         grid = self._grid
         assert grid is not None
         now = self.env.now
-        nxt = math.inf
+        nxt: float = math.inf  # a tick number, or never
         vol = self.volume
         rate = vol.slopes()[0]
         if rate > 0:
@@ -165,7 +165,7 @@ class ImageGC:
             room = vol.available() - vol.capacity * (101 - self.high) / 100 - SLACK_BYTES
             if room <= 0:
                 return k + 1
-            nxt = grid.from_(now + room / rate)
+            nxt = float(grid.from_(now + room / rate))
         if self.max_age > 0:
             unused = [
                 rec.last_used
@@ -175,7 +175,7 @@ class ImageGC:
             if unused:
                 # An image goes once idle *longer* than imageMaximumGCAge.
                 # (one pass early against rounding: taking a pass early is exact).
-                nxt = min(nxt, grid.after(min(unused) + self.max_age) - 1)
+                nxt = min(nxt, float(grid.after(min(unused) + self.max_age) - 1))
         return None if nxt == math.inf else max(k + 1, int(nxt))
 
     def _in_use(self) -> set[str]:

@@ -56,7 +56,7 @@ from hpsim.node.registry import sandbox_error
 from hpsim.node.spikes import SpikeTrain
 from hpsim.node.storage import Volume, WriterKey
 from hpsim.node.tokenbucket import PULL_QPS_EXCEEDED, TokenBucket
-from hpsim.node.waits import all_done, first_of
+from hpsim.node.waits import all_done, callbacks_of, first_of
 from hpsim.scenario.schema import NodeSpec
 
 HOSTPROCESS_SHUTDOWN_S = 5.0  # hcsshim jobcontainers Shutdown: context.WithTimeout(5 s)
@@ -182,7 +182,7 @@ class Kubelet:
         if pod.delete_event.triggered:
             return False
         deleted = pod.delete_event
-        if event.callbacks is None:  # already processed: decided at once, resumed next
+        if callbacks_of(event) is None:  # already processed: decided at once, resumed next
             yield first_of(self.env, (event, deleted))
             return not deleted.triggered
         # The worker waits on both: the first processed resumes it, which unhooks it from
@@ -195,9 +195,10 @@ class Kubelet:
             yield event
         finally:
             for other in (event, deleted):
-                if other.callbacks:
+                hooked = callbacks_of(other)
+                if hooked:
                     with contextlib.suppress(ValueError):
-                        other.callbacks.remove(resume)
+                        hooked.remove(resume)
         return event.triggered and not deleted.triggered
 
     def _runs_process_isolated(self, ref: str) -> bool:

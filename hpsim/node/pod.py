@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import simpy
 from simpy.events import Event
@@ -27,11 +26,9 @@ from simpy.events import Event
 from hpsim.facts import ContainerRecord, Emitter, PodRecord
 from hpsim.node.printer import NOT_REPORTED, RUNNING, Shown, pod_status
 from hpsim.scenario.admission import ContainerSettings
+from hpsim.scenario.load import WorkloadPlan
 from hpsim.scenario.manifests import Container, PodTemplate
-
-if TYPE_CHECKING:
-    from hpsim.scenario.load import WorkloadPlan
-    from hpsim.scenario.schema import Profile
+from hpsim.scenario.schema import Profile
 
 # Allowed state changes: the only edges a pod may take.
 TRANSITIONS: dict[str, frozenset[str]] = {

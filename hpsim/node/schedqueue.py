@@ -69,9 +69,21 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
 from operator import itemgetter
+from typing import Protocol, TypeVar
 
 from hpsim.node.pod import Pod
-from hpsim.node.scheduler import Usage
+
+T = TypeVar("T", bound="Tally")
+
+
+class Tally(Protocol):
+    """What a pass counts its binds in: one node's requests (hpsim.node.scheduler.Usage)
+    or every node's (hpsim.cluster.placement.Placement)."""
+
+    def copy(self: T) -> T: ...
+
+    def add(self, pod: Pod) -> None: ...
+
 
 Key = tuple[int, float, int]
 LineKey = tuple[str, str | None, int]
@@ -289,7 +301,7 @@ class SchedulingQueue:
         line.pods, line.runs, line.head, line.dead = pods, runs, 0, 0
 
     def cycle(
-        self, usage: Usage, why: Callable[[Pod, Usage], str | None], now: float = 0.0
+        self, usage: T, why: Callable[[Pod, T], str | None], now: float = 0.0
     ) -> list[tuple[Pod, str | None]]:
         """One pass at ``now``, as popping activeQ until it is empty would go.
 
@@ -367,8 +379,8 @@ class SchedulingQueue:
         f: int,
         message: str,
         bind_keys: list[Key],
-        after: list[Usage],
-        why: Callable[[Pod, Usage], str | None],
+        after: list[T],
+        why: Callable[[Pod, T], str | None],
     ) -> list[tuple[Key, Pod, str | None]]:
         """The line's pods from ``f`` on all fail; each gets the message for the usage at
         its place in the pass. The ones whose message changes, and the new runs."""

@@ -11,11 +11,22 @@ the event that decided.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import cast
 
 import simpy
 from simpy.events import Event
+
+
+def callbacks_of(event: simpy.Event) -> list[Callable[[simpy.Event], None]] | None:
+    """``event``'s callbacks, or None once it is processed.
+
+    simpy annotates ``Event.callbacks`` as a list and sets it to None when the event is
+    processed (simpy/core.py ``Environment.step``); read through ``getattr`` so that code
+    compiled with mypyc (hpsim.native), which checks an attribute against its annotation
+    as it reads it, sees the None.
+    """
+    return getattr(event, "callbacks")  # noqa: B009 (untyped read, see the docstring)
 
 
 def first_of(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Event:
@@ -33,15 +44,17 @@ def first_of(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Eve
         # Unhook from the events still pending, as Condition does: a pod's delete event
         # would otherwise gather one callback per wait of every restart.
         for other in events:
-            if other.callbacks:
+            hooked = callbacks_of(other)
+            if hooked:
                 with contextlib.suppress(ValueError):  # not hooked: decided before it
-                    other.callbacks.remove(fire)
+                    hooked.remove(fire)
 
     for event in events:
-        if event.callbacks is None:  # already processed: decides at once
+        callbacks = callbacks_of(event)
+        if callbacks is None:  # already processed: decides at once
             fire(event)
             break
-        event.callbacks.append(fire)
+        callbacks.append(fire)
     return done
 
 
@@ -66,8 +79,9 @@ def all_done(env: simpy.Environment, events: Sequence[simpy.Event]) -> simpy.Eve
     if not events:
         done.succeed()
     for event in events:
-        if event.callbacks is None:
+        callbacks = callbacks_of(event)
+        if callbacks is None:
             fire(event)
         else:
-            event.callbacks.append(fire)
+            callbacks.append(fire)
     return done

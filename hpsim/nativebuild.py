@@ -1,0 +1,109 @@
+"""``python -m hpsim.nativebuild build|status|clean``: compile the node model with mypyc.
+
+What is compiled, where the build lives and how a stale one is never used:
+:mod:`hpsim.native`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.machinery import EXTENSION_SUFFIXES
+
+from hpsim.native import BUILD_DIR, MANIFEST, PACKAGE_DIR, compiled_modules, source_digest, state
+
+
+def build(build_dir: str = BUILD_DIR) -> list[str]:
+    """Compile :func:`compiled_modules` into ``build_dir``; the names compiled.
+
+    The package is copied to a temporary folder and compiled there, so nothing is
+    written beside the sources; the new build replaces the old one whole.
+    """
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+
+    checkout = os.path.dirname(PACKAGE_DIR)
+    config = os.path.join(checkout, "pyproject.toml")
+    if not os.path.isfile(config):
+        raise SystemExit(f"hpsim.nativebuild: build needs a source checkout ({config} not found)")
+    modules = compiled_modules()
+    with tempfile.TemporaryDirectory(prefix="hpsim-native-") as tmp:
+        shutil.copytree(
+            PACKAGE_DIR,
+            os.path.join(tmp, "hpsim"),
+            ignore=shutil.ignore_patterns("__pycache__", "_compiled", "*.so"),
+        )
+        shutil.copy(config, tmp)
+        sources = source_digest(os.path.join(tmp, "hpsim"))
+        paths = [m.replace(".", "/") + ".py" for m in modules]
+        done = subprocess.run(
+            [sys.executable, "-m", "mypyc", *paths],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
+            raise SystemExit(f"hpsim.nativebuild: mypyc failed:\n{tail}")
+        suffix = EXTENSION_SUFFIXES[0]
+        libraries = {m: m + suffix for m in modules}
+        found = {m: os.path.join(tmp, m.replace(".", "/") + suffix) for m in modules}
+        groups = [f for f in os.listdir(tmp) if f.endswith("__mypyc" + suffix)]
+        for group in groups:
+            name = group[: -len(suffix)]
+            libraries[name] = group
+            found[name] = os.path.join(tmp, group)
+        staging = tempfile.mkdtemp(prefix="_compiled-", dir=PACKAGE_DIR)
+        try:
+            for name, path in found.items():
+                shutil.copy(path, os.path.join(staging, libraries[name]))
+            manifest = {
+                "python": sys.implementation.cache_tag,
+                "suffix": suffix,
+                "sources": sources,
+                "libraries": libraries,
+            }
+            with open(os.path.join(staging, MANIFEST), "w", encoding="utf-8") as f:
+                json.dump(manifest, f, indent=1, sort_keys=True)
+            shutil.rmtree(build_dir, ignore_errors=True)
+            os.replace(staging, build_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return modules
+
+
+def clean(build_dir: str = BUILD_DIR) -> bool:
+    """Remove the build; whether there was one."""
+    import shutil
+
+    existed = os.path.isdir(build_dir)
+    shutil.rmtree(build_dir, ignore_errors=True)
+    return existed
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m hpsim.nativebuild",
+        description="Compile hpsim's node model with mypyc (same results, faster runs).",
+    )
+    parser.add_argument("action", choices=("build", "status", "clean"))
+    args = parser.parse_args(argv)
+    if args.action == "build":
+        modules = build()
+        print(f"compiled {len(modules)} modules into {BUILD_DIR}")
+        print(f"status: {state()[0]}")
+    elif args.action == "status":
+        print(state()[0])
+    else:
+        print("removed the build" if clean() else "no build to remove")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""The compiled node model (hpsim/native.py): served only from a build that matches the source.
+
+Building takes minutes, so these tests check the finder against hand-made builds; CI
+builds the real one and runs the whole suite again on it (.ci/run), where the last test
+here checks that the compiled modules are the ones loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+import pytest
+
+from hpsim import native
+
+
+def _fake_build(folder: Path, **changes: object) -> Path:
+    """A build folder whose manifest matches this package, with ``changes`` applied, and
+    an empty file standing for each library."""
+    folder.mkdir()
+    suffix = EXTENSION_SUFFIXES[0]
+    libraries = {m: m + suffix for m in native.compiled_modules()}
+    libraries["abc123__mypyc"] = "abc123__mypyc" + suffix
+    for file in libraries.values():
+        (folder / file).write_bytes(b"")
+    manifest = {
+        "python": sys.implementation.cache_tag,
+        "suffix": suffix,
+        "sources": native.source_digest(),
+        "libraries": libraries,
+        **changes,
+    }
+    (folder / native.MANIFEST).write_text(json.dumps(manifest))
+    return folder
+
+
+def test_the_compiled_modules_are_the_node_model() -> None:
+    modules = native.compiled_modules()
+    assert "hpsim.node.kubelet" in modules and "hpsim.node.jobobject" in modules
+    assert "hpsim.node.__init__" not in modules
+    assert all(m.startswith("hpsim.node.") for m in modules)
+
+
+def test_a_matching_build_serves_its_libraries(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(native.SWITCH, raising=False)
+    build = _fake_build(tmp_path / "b")
+    finder = native._Finder(str(build))
+    spec = finder.find_spec("hpsim.node.kubelet")
+    assert spec is not None
+    assert spec.origin == str(build / ("hpsim.node.kubelet" + EXTENSION_SUFFIXES[0]))
+    group = finder.find_spec("abc123__mypyc")
+    assert group is not None and group.origin is not None
+    assert finder.why == "in use"
+    # Modules outside the build are left to the usual finders.
+    assert finder.find_spec("hpsim.node.__init__") is None
+    assert finder.find_spec("hpsim.cluster.cluster") is None
+    assert finder.find_spec("json") is None
+
+
+THIS = f"{sys.implementation.cache_tag} ({EXTENSION_SUFFIXES[0]})"
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"sources": "0" * 64}, "stale: the package's source changed since the build"),
+        (
+            {"python": "cpython-27"},
+            f"stale: built for cpython-27 ({EXTENSION_SUFFIXES[0]}), this is {THIS}",
+        ),
+        (
+            {"suffix": ".pyd"},
+            f"stale: built for {sys.implementation.cache_tag} (.pyd), this is {THIS}",
+        ),
+    ],
+)
+def test_a_stale_build_is_never_served(tmp_path: Path, monkeypatch, changes, why) -> None:
+    monkeypatch.delenv(native.SWITCH, raising=False)
+    finder = native._Finder(str(_fake_build(tmp_path / "b", **changes)))
+    assert finder.find_spec("hpsim.node.kubelet") is None
+    assert finder.why == why
+
+
+def test_a_build_missing_a_library_is_not_served(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(native.SWITCH, raising=False)
+    build = _fake_build(tmp_path / "b")
+    (build / ("hpsim.node.pod" + EXTENSION_SUFFIXES[0])).unlink()
+    assert native.state(str(build)) == ("stale: a library of the build is missing", {})
+
+
+def test_no_build_and_the_switch(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(native.SWITCH, raising=False)
+    assert native.state(str(tmp_path / "none"))[0] == "no build (python -m hpsim.nativebuild build)"
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / native.MANIFEST).write_text("[1, 2")
+    assert native.state(str(tmp_path / "junk"))[1] == {}
+    build = _fake_build(tmp_path / "b")
+    monkeypatch.setenv(native.SWITCH, "0")
+    assert native.state(str(build)) == (f"ignored ({native.SWITCH}=0)", {})
+
+
+def test_one_edited_file_anywhere_changes_the_digest(tmp_path: Path) -> None:
+    package = tmp_path / "hpsim"
+    (package / "node").mkdir(parents=True)
+    (package / "node" / "kubelet.py").write_text("x = 1\n")
+    (package / "units.py").write_text("y = 2\n")
+    first = native.source_digest(str(package))
+    (package / "units.py").write_text("y = 3\n")
+    assert native.source_digest(str(package)) != first
+    (package / "units.py").write_text("y = 2\n")
+    assert native.source_digest(str(package)) == first
+    (package / "new.py").write_text("")
+    assert native.source_digest(str(package)) != first
+    # Bytecode caches and a build are not source.
+    (package / "new.py").unlink()
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "units.py").write_text("z")
+    (package / "_compiled").mkdir()
+    (package / "_compiled" / "a.py").write_text("z")
+    assert native.source_digest(str(package)) == first
+
+
+def test_importing_hpsim_hashes_nothing_until_the_model_is_imported() -> None:
+    """``hpsim --help`` pays for no digest: the finder decides at the first compiled import."""
+    code = (
+        "import sys, hpsim, hpsim.cli\n"
+        "f = hpsim.native._finder\n"
+        "print(f is None or f._files is None)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "True"
+
+
+@pytest.mark.skipif(
+    not native.active(), reason="no fresh build (python -m hpsim.nativebuild build)"
+)
+def test_with_a_fresh_build_the_node_model_is_compiled() -> None:
+    import hpsim.node.jobobject
+    import hpsim.node.kubelet
+
+    for module in (hpsim.node.kubelet, hpsim.node.jobobject):
+        assert module.__file__ is not None
+        # (mypyc names a module imported from within the build by its own path under it.)
+        assert module.__file__.startswith(native.BUILD_DIR + os.sep)
+        assert module.__file__.endswith(EXTENSION_SUFFIXES[0])
