@@ -1,8 +1,8 @@
 """The node model compiled with mypyc: the same source, built on request, never stale.
 
-``python -m hpsim.nativebuild build`` compiles :func:`compiled_modules` (hpsim.node: kubelet,
-containerd, the job objects, the eviction manager, the scheduler queue and the
-rest of the node model) with mypyc into ``hpsim/_compiled/``. It needs a source
+``python -m hpsim.nativebuild build`` compiles the simulation (:func:`compiled_modules`:
+hpsim.node, the node model, and hpsim.cluster, the scheduler, the autoscaler and
+the API server's part) with mypyc into ``hpsim/_compiled/``. It needs a source
 checkout and mypy (``pip install -e '.[test]'``) and takes a minute or two.
 ``python -m hpsim.nativebuild status`` says whether a build is in use, ``clean``
 removes it. Nothing else changes: the same code runs, with the same results
@@ -42,10 +42,13 @@ BUILD_DIR = os.path.join(PACKAGE_DIR, "_compiled")
 MANIFEST = "manifest.json"
 #: The environment variable that, set to 0, ignores a build.
 SWITCH = "HPSIM_NATIVE"
-#: The package whose modules are compiled (every one but its ``__init__``).
-COMPILED_PACKAGE = "node"
+#: The packages whose modules are compiled, every one but its ``__init__`` and those named:
+#: the simulation (the node model; the cluster's scheduler, autoscaler and API server).
+#: ``cluster/fit.py`` is ``hpsim fit``'s search, outside a run, and its null emitter's
+#: aliased methods are what mypyc does not compile.
+COMPILED_PACKAGES: dict[str, tuple[str, ...]] = {"node": (), "cluster": ("fit",)}
 
-_PREFIX = f"hpsim.{COMPILED_PACKAGE}."
+_PREFIXES = tuple(f"hpsim.{package}." for package in COMPILED_PACKAGES)
 
 _finder: _Finder | None = None
 
@@ -69,13 +72,15 @@ def source_digest(package_dir: str = PACKAGE_DIR) -> str:
 
 
 def compiled_modules(package_dir: str = PACKAGE_DIR) -> list[str]:
-    """The modules a build compiles: ``hpsim.node.*``, its ``__init__`` aside."""
-    folder = os.path.join(package_dir, COMPILED_PACKAGE)
-    return [
-        f"hpsim.{COMPILED_PACKAGE}.{f[:-3]}"
-        for f in sorted(os.listdir(folder))
-        if f.endswith(".py") and f != "__init__.py"
-    ]
+    """The modules a build compiles (:data:`COMPILED_PACKAGES`)."""
+    out: list[str] = []
+    for package, left_out in COMPILED_PACKAGES.items():
+        out.extend(
+            f"hpsim.{package}.{f[:-3]}"
+            for f in sorted(os.listdir(os.path.join(package_dir, package)))
+            if f.endswith(".py") and f != "__init__.py" and f[:-3] not in left_out
+        )
+    return out
 
 
 def _read_manifest(build_dir: str) -> dict[str, Any] | None:
@@ -127,7 +132,7 @@ class _Finder:
         return self._files
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
-        if not (name.startswith(_PREFIX) or name.endswith("__mypyc")):
+        if not (name.startswith(_PREFIXES) or name.endswith("__mypyc")):
             return None  # not a compiled module: the build is not even looked at
         file = self.files().get(name)
         return None if file is None else spec_from_file_location(name, file)

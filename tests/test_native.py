@@ -39,11 +39,12 @@ def _fake_build(folder: Path, **changes: object) -> Path:
     return folder
 
 
-def test_the_compiled_modules_are_the_node_model() -> None:
+def test_the_compiled_modules_are_the_simulation() -> None:
     modules = native.compiled_modules()
     assert "hpsim.node.kubelet" in modules and "hpsim.node.jobobject" in modules
-    assert "hpsim.node.__init__" not in modules
-    assert all(m.startswith("hpsim.node.") for m in modules)
+    assert "hpsim.cluster.placement" in modules and "hpsim.cluster.autoscaler" in modules
+    assert "hpsim.node.__init__" not in modules and "hpsim.cluster.fit" not in modules
+    assert all(m.startswith(("hpsim.node.", "hpsim.cluster.")) for m in modules)
 
 
 def test_a_matching_build_serves_its_libraries(tmp_path: Path, monkeypatch) -> None:
@@ -58,7 +59,8 @@ def test_a_matching_build_serves_its_libraries(tmp_path: Path, monkeypatch) -> N
     assert finder.why == "in use"
     # Modules outside the build are left to the usual finders.
     assert finder.find_spec("hpsim.node.__init__") is None
-    assert finder.find_spec("hpsim.cluster.cluster") is None
+    assert finder.find_spec("hpsim.cluster.fit") is None
+    assert finder.find_spec("hpsim.observe.recorder") is None
     assert finder.find_spec("json") is None
 
 

@@ -9,7 +9,7 @@ import copy
 from typing import Any
 
 import pytest
-from simhelp import node, pod, scenario
+from simhelp import node, pod, pure_python_only, scenario
 
 from hpsim.cluster import cluster as cluster_module
 from hpsim.cluster import plugins
@@ -83,6 +83,7 @@ def test_an_image_pulled_between_two_pods_of_a_workload_draws_the_second():
     assert _new_pod(c, "w-2").node == "b-0"
 
 
+@pure_python_only
 def test_a_second_node_reporting_an_image_moves_the_first_ones_score():
     """ImageLocality scales an image's size by the share of nodes that report it: a-0's
     score for the same pod changes when the tainted c-0 (never a candidate, still
@@ -265,6 +266,7 @@ def _busy_pool() -> dict[str, Any]:
     return data
 
 
+@pure_python_only
 def test_the_memo_answers_as_a_scheduler_that_keeps_nothing():
     """Over four busy hours (nodes added and removed, cordoned, images pulled, pods
     preempted), every answer the memo gives equals the plugins' afresh, and every pass's

@@ -347,7 +347,7 @@ def least_nodes(options: Sequence[Option]) -> list[Option]:
         if o.node_count == least:
             best.append(o)
         elif o.node_count < least:
-            least = o.node_count
+            least = float(o.node_count)  # (a float throughout: math.inf, compiled or not)
             best = [o]
     return best
 
