@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from hpsim.experiment.sweep import sweep
     from hpsim.scenario.load import LoadedScenario, load
 
-# A compiled node model, if one was built and matches this source (hpsim/native.py).
+# The compiled simulation, if one was built and matches this source (hpsim/native.py).
 _native.install()
 
 __version__ = "0.1.0"

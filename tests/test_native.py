@@ -1,4 +1,4 @@
-"""The compiled node model (hpsim/native.py): served only from a build that matches the source.
+"""The compiled simulation (hpsim/native.py): served only from a build that matches the source.
 
 Building takes minutes, so these tests check the finder against hand-made builds; CI
 builds the real one and runs the whole suite again on it (.ci/run), where the last test
