@@ -109,8 +109,10 @@ def state(build_dir: str = BUILD_DIR) -> tuple[str, dict[str, str]]:
     if manifest.get("sources") != source_digest():
         return "stale: the package's source changed since the build", {}
     libraries = manifest.get("libraries")
-    if not isinstance(libraries, dict):
-        return "no build (python -m hpsim.nativebuild build)", {}
+    if not isinstance(libraries, dict) or not all(
+        isinstance(f, str) and f == os.path.basename(f) for f in libraries.values()
+    ):
+        return "no build (python -m hpsim.nativebuild build)", {}  # only files of its own
     files = {name: os.path.join(build_dir, file) for name, file in libraries.items()}
     if not all(os.path.isfile(path) for path in files.values()):
         return "stale: a library of the build is missing", {}

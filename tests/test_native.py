@@ -95,6 +95,17 @@ def test_a_build_missing_a_library_is_not_served(tmp_path: Path, monkeypatch) ->
     assert native.state(str(build)) == ("stale: a library of the build is missing", {})
 
 
+def test_a_build_serves_only_files_of_its_own(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(native.SWITCH, raising=False)
+    outside = tmp_path / ("elsewhere" + EXTENSION_SUFFIXES[0])
+    outside.write_bytes(b"")
+    build = _fake_build(tmp_path / "b")
+    manifest = json.loads((build / native.MANIFEST).read_text())
+    manifest["libraries"]["hpsim.node.pod"] = str(outside)
+    (build / native.MANIFEST).write_text(json.dumps(manifest))
+    assert native.state(str(build)) == ("no build (python -m hpsim.nativebuild build)", {})
+
+
 def test_no_build_and_the_switch(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv(native.SWITCH, raising=False)
     assert native.state(str(tmp_path / "none"))[0] == "no build (python -m hpsim.nativebuild build)"

@@ -125,6 +125,10 @@ class Controller:
         self.seq = 0
         self.revision = 0
         self.images: dict[str, str] = {}
+        self.setup()
+
+    def setup(self) -> None:
+        """A kind's own state, set up at the end of ``__init__``."""
 
     def start(self) -> None:
         Process(self.env, self._begin())
@@ -236,15 +240,7 @@ class PodArrivals(Controller):
 class ReplicaController(Controller):
     """Deployment, ReplicaSet, StatefulSet and DaemonSet: keep N pods."""
 
-    def __init__(
-        self,
-        env: simpy.Environment,
-        emit: Emitter,
-        api: PodAPI,
-        streams: Streams,
-        plan: WorkloadPlan,
-    ) -> None:
-        super().__init__(env, emit, api, streams, plan)
+    def setup(self) -> None:
         kind = self.plan.template.kind
         self.replicas = 1 if kind == "DaemonSet" else self.plan.template.replicas
         self._rolling = False
@@ -382,15 +378,7 @@ class JobController(Controller):
 
     keeps_finished = False
 
-    def __init__(
-        self,
-        env: simpy.Environment,
-        emit: Emitter,
-        api: PodAPI,
-        streams: Streams,
-        plan: WorkloadPlan,
-    ) -> None:
-        super().__init__(env, emit, api, streams, plan)
+    def setup(self) -> None:
         self.runs: list[JobRun] = []
         self.run_of: dict[int, JobRun] = {}
         self._made = 0  # runs made so far: the next run's id
