@@ -156,6 +156,7 @@ class Cluster:
         # pods by node it saw then.
         self._levels_moved: set[str] = set()
         self._running_levelled: dict[str, int] = {}
+        self._levels_said: tuple[int, int, int] | None = None  # the cluster's, as last emitted
         self.pool_sizes: dict[str, int] = {}
         self._node_seq: dict[str, int] = {}
         self._nodes_made = 0  # nodes added so far: the next one's stream index
@@ -455,12 +456,19 @@ class Cluster:
         return pod
 
     def _level(self) -> None:
-        self.emit.level(
-            self.env.now,
-            pods_pending=len(self.pending),
-            nodes_total=len(self.nodes),
-            nodes_ready=sum(1 for n in self.nodes.values() if n.ready),
+        levels = (
+            len(self.pending),
+            len(self.nodes),
+            sum(1 for n in self.nodes.values() if n.ready),
         )
+        # Said only when one moved: on a busy node 99.9% of the calls repeat the last
+        # (the recorder would drop them; the call and its keywords cost 4% of a run).
+        if levels != self._levels_said:
+            self._levels_said = levels
+            pending, total, ready = levels
+            self.emit.level(
+                self.env.now, pods_pending=pending, nodes_total=total, nodes_ready=ready
+            )
         # A node's levels (hpsim.node.node.WindowsNode.level) move only with its requests
         # (a bind, a release, the node added) or its Running pods: only the nodes where
         # either moved since the last look are asked, in the nodes' order.
