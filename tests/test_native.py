@@ -18,6 +18,10 @@ import pytest
 
 from hpsim import native
 
+needs_build = pytest.mark.skipif(
+    not native.active(), reason="no fresh build (python -m hpsim.nativebuild build)"
+)
+
 
 def _fake_build(folder: Path, **changes: object) -> Path:
     """A build folder whose manifest matches this package, with ``changes`` applied, and
@@ -151,9 +155,7 @@ def test_importing_hpsim_hashes_nothing_until_the_model_is_imported() -> None:
     assert out.strip() == "True"
 
 
-@pytest.mark.skipif(
-    not native.active(), reason="no fresh build (python -m hpsim.nativebuild build)"
-)
+@needs_build
 def test_with_a_fresh_build_the_node_model_is_compiled() -> None:
     import hpsim.node.jobobject
     import hpsim.node.kubelet
@@ -163,3 +165,37 @@ def test_with_a_fresh_build_the_node_model_is_compiled() -> None:
         # (mypyc names a module imported from within the build by its own path under it.)
         assert module.__file__.startswith(native.BUILD_DIR + os.sep)
         assert module.__file__.endswith(EXTENSION_SUFFIXES[0])
+
+
+_TABLE_HASHES = """
+import hashlib, sys
+from hpsim import native
+from hpsim.cluster.cluster import Cluster
+from hpsim.observe.recorder import Recorder
+from hpsim.observe.results import tables_from_records
+from hpsim.scenario.load import load
+rec = Recorder()
+Cluster(load(sys.argv[1]), 3, rec).run()
+print("compiled" if native.active() else "python")
+for name, df in sorted(tables_from_records(rec).items()):
+    print(name, len(df), hashlib.sha256(df.to_csv(index=False).encode()).hexdigest())
+"""
+
+
+@needs_build
+def test_the_compiled_and_the_pure_python_model_write_the_same_tables() -> None:
+    """Bit for bit, every table, on the shipped pool scenario (an autoscaled pool)."""
+    scenario = Path(__file__).parents[1] / "scenarios" / "pool-autoscale.yaml"
+    outputs = {}
+    for switch in ("1", "0"):
+        env = {**os.environ, native.SWITCH: switch}
+        outputs[switch] = subprocess.run(
+            [sys.executable, "-c", _TABLE_HASHES, str(scenario)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        ).stdout.splitlines()
+    assert outputs["1"][0] == "compiled" and outputs["0"][0] == "python"
+    assert outputs["1"][1:] == outputs["0"][1:]
+    assert len(outputs["1"]) == 11  # every table
