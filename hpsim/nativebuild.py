@@ -28,6 +28,10 @@ def build(build_dir: str = BUILD_DIR) -> list[str]:
     config = os.path.join(checkout, "pyproject.toml")
     if not os.path.isfile(config):
         raise SystemExit(f"hpsim.nativebuild: build needs a source checkout ({config} not found)")
+    from importlib.util import find_spec
+
+    if find_spec("mypyc") is None:
+        raise SystemExit("hpsim.nativebuild: build needs mypyc, which mypy ships: pip install mypy")
     modules = compiled_modules()
     with tempfile.TemporaryDirectory(prefix="hpsim-native-") as tmp:
         shutil.copytree(
@@ -90,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m hpsim.nativebuild",
-        description="Compile hpsim's node model with mypyc (same results, faster runs).",
+        description=(
+            "Compile hpsim's simulation (hpsim/node, hpsim/cluster) with mypyc: the same "
+            "results, faster runs. A build is used only while it matches the source."
+        ),
     )
     parser.add_argument("action", choices=("build", "status", "clean"))
     args = parser.parse_args(argv)
