@@ -111,8 +111,10 @@ class Controller:
         api: PodAPI,
         streams: Streams,
         plan: WorkloadPlan,
+        start: datetime,
     ) -> None:
         self.env = env
+        self.start_time = start  # the wall-clock time at t = 0 (a CronJob's schedule reads it)
         self.emit = emit
         self.api = api
         self.streams = streams
@@ -511,20 +513,12 @@ class CronJobController(JobController):
 
     keeps_finished = True
 
-    def __init__(
-        self,
-        env: simpy.Environment,
-        emit: Emitter,
-        api: PodAPI,
-        streams: Streams,
-        plan: WorkloadPlan,
-        start: datetime,
-    ) -> None:
-        super().__init__(env, emit, api, streams, plan)
+    def setup(self) -> None:
+        super().setup()
         cron = self.plan.template.cron
         assert cron is not None  # a CronJob template carries its settings
         self.cron = cron
-        self.schedule = Schedule(cron, start)
+        self.schedule = Schedule(cron, self.start_time)
         self.created = 0.0
         self.last_schedule: float | None = None  # status.lastScheduleTime
         self._generation = 0
@@ -663,12 +657,13 @@ def build_controllers(
     start: datetime,
 ) -> dict[str, Controller]:
     """One controller per workload plan; ``start`` is the wall-clock time at t = 0."""
-    kinds: dict[str, type[Controller]] = {"Pod": PodArrivals, "Job": JobController}
+    kinds: dict[str, type[Controller]] = {
+        "Pod": PodArrivals,
+        "Job": JobController,
+        "CronJob": CronJobController,
+    }
     out: dict[str, Controller] = {}
     for plan in workloads:
-        if plan.template.kind == "CronJob":
-            out[plan.name] = CronJobController(env, emit, api, streams, plan, start=start)
-        else:
-            cls = kinds.get(plan.template.kind, ReplicaController)
-            out[plan.name] = cls(env, emit, api, streams, plan)
+        cls = kinds.get(plan.template.kind, ReplicaController)
+        out[plan.name] = cls(env, emit, api, streams, plan, start)
     return out
