@@ -16,8 +16,11 @@ the recorder a chunk sink in a temporary folder, as ``hpsim run --stream`` does:
 the recorder then holds a chunk per table however long the run.
 
 The last line is one JSON object (of the last size run): pods, wall_s,
-bare_events_per_s, cost_per_pod, peak_rss_mib, nodes_mean, and, with several
-sizes, time_ratio (the largest's wall time over the smallest's) and nodes_ratio.
+bare_events_per_s, cost_per_pod, peak_rss_mib, nodes_mean, model ("compiled" or
+"python": hpsim/native.py), and, with several sizes, time_ratio (the largest's wall
+time over the smallest's), nodes_ratio and cost_ratio (the largest's cost per pod
+over the smallest's: with ``--nodes 1,20``, the 20-node pool against one node run the
+same way, autoscaler and all).
 """
 
 from __future__ import annotations
@@ -131,6 +134,7 @@ def main() -> None:
     if len(runs) > 1:
         last["time_ratio"] = round(runs[-1]["wall_s"] / runs[0]["wall_s"], 2)
         last["nodes_ratio"] = round(runs[-1]["nodes"] / runs[0]["nodes"], 2)
+        last["cost_ratio"] = round(runs[-1]["cost_per_pod"] / runs[0]["cost_per_pod"], 2)
     print(json.dumps(last))
 
 
