@@ -49,6 +49,7 @@ SWITCH = "HPSIM_NATIVE"
 COMPILED_PACKAGES: dict[str, tuple[str, ...]] = {"node": (), "cluster": ("fit",)}
 
 _PREFIXES = tuple(f"hpsim.{package}." for package in COMPILED_PACKAGES)
+NO_BUILD = "no build (python -m hpsim.nativebuild build)"
 
 _finder: _Finder | None = None
 
@@ -83,6 +84,11 @@ def compiled_modules(package_dir: str = PACKAGE_DIR) -> list[str]:
     return out
 
 
+def this_python() -> dict[str, str]:
+    """What a build is tied to: the interpreter's cache tag and extension suffix."""
+    return {"python": sys.implementation.cache_tag, "suffix": EXTENSION_SUFFIXES[0]}
+
+
 def _read_manifest(build_dir: str) -> dict[str, Any] | None:
     import json
 
@@ -101,18 +107,19 @@ def state(build_dir: str = BUILD_DIR) -> tuple[str, dict[str, str]]:
         return f"ignored ({SWITCH}=0)", {}
     manifest = _read_manifest(build_dir)
     if manifest is None:
-        return "no build (python -m hpsim.nativebuild build)", {}
-    built_for = f"{manifest.get('python')} ({manifest.get('suffix')})"
-    this = f"{sys.implementation.cache_tag} ({EXTENSION_SUFFIXES[0]})"
-    if built_for != this:
-        return f"stale: built for {built_for}, this is {this}", {}
+        return NO_BUILD, {}
+    this = this_python()
+    if {k: manifest.get(k) for k in this} != this:
+        built_for = f"{manifest.get('python')} ({manifest.get('suffix')})"
+        this_one = f"{this['python']} ({this['suffix']})"
+        return f"stale: built for {built_for}, this is {this_one}", {}
     if manifest.get("sources") != source_digest():
         return "stale: the package's source changed since the build", {}
     libraries = manifest.get("libraries")
     if not isinstance(libraries, dict) or not all(
         isinstance(f, str) and f == os.path.basename(f) for f in libraries.values()
     ):
-        return "no build (python -m hpsim.nativebuild build)", {}  # only files of its own
+        return NO_BUILD, {}  # a manifest naming files outside its folder is none of ours
     files = {name: os.path.join(build_dir, file) for name, file in libraries.items()}
     if not all(os.path.isfile(path) for path in files.values()):
         return "stale: a library of the build is missing", {}

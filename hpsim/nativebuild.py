@@ -1,4 +1,4 @@
-"""``python -m hpsim.nativebuild build|status|clean``: compile the node model with mypyc.
+"""``python -m hpsim.nativebuild build|status|clean``: compile the simulation with mypyc.
 
 What is compiled, where the build lives and how a stale one is never used:
 :mod:`hpsim.native`.
@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib.machinery import EXTENSION_SUFFIXES
 
-from hpsim.native import BUILD_DIR, MANIFEST, PACKAGE_DIR, compiled_modules, source_digest, state
+from hpsim import atomic
+from hpsim.native import (
+    BUILD_DIR,
+    MANIFEST,
+    PACKAGE_DIR,
+    compiled_modules,
+    source_digest,
+    state,
+    this_python,
+)
 
 
 def build(build_dir: str = BUILD_DIR) -> list[str]:
     """Compile :func:`compiled_modules` into ``build_dir``; the names compiled.
 
     The package is copied to a temporary folder and compiled there, so nothing is
-    written beside the sources; the new build replaces the old one whole.
+    written beside the sources; the new build replaces the old one whole
+    (:func:`hpsim.atomic.replacing_dir`).
     """
     import json
     import shutil
@@ -52,7 +61,8 @@ def build(build_dir: str = BUILD_DIR) -> list[str]:
         if done.returncode != 0:
             tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
             raise SystemExit(f"hpsim.nativebuild: mypyc failed:\n{tail}")
-        suffix = EXTENSION_SUFFIXES[0]
+        identity = this_python()
+        suffix = identity["suffix"]
         libraries = {m: m + suffix for m in modules}
         found = {m: os.path.join(tmp, m.replace(".", "/") + suffix) for m in modules}
         groups = [f for f in os.listdir(tmp) if f.endswith("__mypyc" + suffix)]
@@ -60,23 +70,11 @@ def build(build_dir: str = BUILD_DIR) -> list[str]:
             name = group[: -len(suffix)]
             libraries[name] = group
             found[name] = os.path.join(tmp, group)
-        staging = tempfile.mkdtemp(prefix="_compiled-", dir=PACKAGE_DIR)
-        try:
+        with atomic.replacing_dir(build_dir) as staging:
             for name, path in found.items():
-                shutil.copy(path, os.path.join(staging, libraries[name]))
-            manifest = {
-                "python": sys.implementation.cache_tag,
-                "suffix": suffix,
-                "sources": sources,
-                "libraries": libraries,
-            }
-            with open(os.path.join(staging, MANIFEST), "w", encoding="utf-8") as f:
-                json.dump(manifest, f, indent=1, sort_keys=True)
-            shutil.rmtree(build_dir, ignore_errors=True)
-            os.replace(staging, build_dir)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+                shutil.copy(path, staging / libraries[name])
+            manifest = {**identity, "sources": sources, "libraries": libraries}
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return modules
 
 

@@ -142,17 +142,29 @@ def test_one_edited_file_anywhere_changes_the_digest(tmp_path: Path) -> None:
     assert native.source_digest(str(package)) == first
 
 
-def test_importing_hpsim_hashes_nothing_until_the_model_is_imported() -> None:
-    """``hpsim --help`` pays for no digest: the finder decides at the first compiled import."""
+def test_a_stale_build_is_looked_at_only_by_a_model_import_and_then_passed_over(
+    tmp_path: Path,
+) -> None:
+    """``hpsim --help`` pays for no digest: the finder decides at the first compiled import,
+    and a stale build is passed over (its ``.py`` file loads, or a real fresh build's
+    library when CI's second pass has one)."""
+    build = _fake_build(tmp_path / "b", sources="0" * 64)
     code = (
-        "import sys, hpsim, hpsim.cli\n"
-        "f = hpsim.native._finder\n"
-        "print(f is None or f._files is None)\n"
+        "import hpsim, hpsim.cli\n"
+        "from hpsim import native\n"
+        "native._finder = None  # a real build's finder, if any, stays behind this one\n"
+        f"native.install({str(build)!r})\n"
+        "import hpsim.scenario.load\n"
+        "print(native._finder._files is None)\n"
+        "import hpsim.node.clock\n"
+        "print(native._finder.why)\n"
+        f"print(not hpsim.node.clock.__file__.startswith({str(build)!r}))\n"
     )
+    env = {k: v for k, v in os.environ.items() if k != native.SWITCH}
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "True"
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.splitlines()
+    assert out == ["True", "stale: the package's source changed since the build", "True"]
 
 
 @needs_build
