@@ -28,7 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_core import SCENARIO, Bare, CountingEnvironment, timed_run
+import simpy
+from bench_core import SCENARIO, Bare, timed_run
 
 from hpsim.cluster.cluster import Cluster
 from hpsim.gcpause import paused_gc
@@ -80,19 +81,18 @@ def replay(calls: list[Call]) -> float:
 
 def main() -> None:
     loaded = load(SCENARIO)
-    env = CountingEnvironment()
     calls: list[Call] = []
     rec = Recorder()
-    cluster = Cluster(loaded, seed=1, emit=Tape(rec, calls), env=env)  # type: ignore[arg-type]
+    cluster = Cluster(loaded, seed=1, emit=Tape(rec, calls), env=simpy.Environment())  # type: ignore[arg-type]
     # The tape's forwarding costs too: this run is only for the events and the facts.
-    timed_run(cluster, env, float(loaded.scenario.duration))
+    timed_run(cluster, float(loaded.scenario.duration))
     pods = rec.pod_count
-    events = env.processed
+    events = cluster.events_processed
 
     model = Recorder()
-    env2 = CountingEnvironment()
     wall, bare_model = timed_run(
-        Cluster(load(SCENARIO), seed=1, emit=model, env=env2), env2, float(loaded.scenario.duration)
+        Cluster(load(SCENARIO), seed=1, emit=model, env=simpy.Environment()),
+        float(loaded.scenario.duration),
     )
     rate = bare_model.events / bare_model.seconds
 

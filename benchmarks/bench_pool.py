@@ -39,7 +39,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_core import CountingEnvironment, timed_run
+import simpy
+from bench_core import timed_run
 
 from hpsim import native
 from hpsim.cluster.cluster import Cluster
@@ -72,14 +73,13 @@ def pool_scenario(nodes: int, days: int) -> dict[str, Any]:
 
 def measure(nodes: int, days: int, stream: Path | None = None) -> dict[str, Any]:
     loaded = load_data(pool_scenario(nodes, days), file=str(MONTH), base_dir=str(MONTH.parent))
-    env = CountingEnvironment()
     if stream is None:
         rec = Recorder()
     else:
         rec = Recorder(sink=ChunkFiles(stream / ".chunks"), chunk_rows=CHUNK_ROWS)
-    cluster = Cluster(loaded, seed=1, emit=rec, env=env)
+    cluster = Cluster(loaded, seed=1, emit=rec, env=simpy.Environment())
     end = float(loaded.scenario.duration)
-    elapsed, bare = timed_run(cluster, env, end)
+    elapsed, bare = timed_run(cluster, end)
     pods = cluster.pods_created  # (the recorder keeps only a chunk of them with --stream)
     baseline = bare.events / bare.seconds
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -91,7 +91,7 @@ def measure(nodes: int, days: int, stream: Path | None = None) -> dict[str, Any]
     )
     out = {
         "nodes": nodes,
-        "events": env.processed,
+        "events": cluster.events_processed,
         "pods": pods,
         "wall_s": round(elapsed, 3),
         "bare_events_per_s": round(baseline),
@@ -101,7 +101,7 @@ def measure(nodes: int, days: int, stream: Path | None = None) -> dict[str, Any]
         "model": "compiled" if native.active() else "python",  # hpsim/native.py
     }
     print(
-        f"{nodes} nodes: {pods} pods, {env.processed} events in {elapsed:.2f} s, "
+        f"{nodes} nodes: {pods} pods, {cluster.events_processed} events in {elapsed:.2f} s, "
         f"cost per pod {out['cost_per_pod']}, {out['nodes_mean']} nodes on average",
         file=sys.stderr,
     )

@@ -221,6 +221,36 @@ def test_run_watched_stops_where_simpy_run_stops():
     assert seen == [(2, "b"), (3, "a"), (10, "at-until"), (10, "at-until-2"), (11, "c")]
 
 
+@pytest.mark.parametrize("counting", [False, True], ids=["simpy's step inlined", "env.step"])
+def test_run_watched_counts_the_events_it_processed(counting: bool) -> None:
+    # 5 timeouts before 10 and the stop at 10 itself; then 2 more and the stop at 12. The
+    # count is the same whether the loop steps itself or calls a replaced env.step.
+    env = CountingEnvironment() if counting else simpy.Environment()
+    for at in (1, 2, 3, 4, 5, 11, 11.5):
+        env.timeout(at)
+    assert run_watched(env, 10, limit=LIMIT, stuck=lambda *_: None, every=2) == 6
+    assert run_watched(env, 12, limit=LIMIT, stuck=lambda *_: None, every=2) == 3
+    if counting:
+        assert env.processed == 9
+
+
+@pytest.mark.parametrize("counting", [False, True], ids=["simpy's step inlined", "env.step"])
+def test_a_failed_event_nobody_defused_crashes_run_watched_as_it_crashes_simpy(
+    counting: bool,
+) -> None:
+    env = CountingEnvironment() if counting else simpy.Environment()
+    env.event().fail(ValueError("boom"))
+    with pytest.raises(ValueError, match=r"^boom$") as crashed:
+        run_watched(env, 10, limit=LIMIT, stuck=lambda *_: None)
+    ref = simpy.Environment()
+    ref.event().fail(ValueError("boom"))
+    with pytest.raises(ValueError, match=r"^boom$") as ref_crashed:
+        ref.run(until=10)
+    # simpy raises a copy whose cause is the event's own exception.
+    assert type(crashed.value.__cause__) is type(ref_crashed.value.__cause__) is ValueError
+    assert env.now == ref.now == 0
+
+
 # -- pending pods -------------------------------------------------------------------------------
 
 

@@ -157,6 +157,7 @@ class Cluster:
         self._levels_moved: set[str] = set()
         self._running_levelled: dict[str, int] = {}
         self._levels_said: tuple[int, int, int] | None = None  # the cluster's, as last emitted
+        self.events_processed = 0  # simpy events :meth:`advance` processed (for benchmarks)
         self.pool_sizes: dict[str, int] = {}
         self._node_seq: dict[str, int] = {}
         self._nodes_made = 0  # nodes added so far: the next one's stream index
@@ -276,7 +277,9 @@ class Cluster:
         """Run the model until simulated time ``until`` (``env.run(until=...)``), stopping
         with an HpsimError if the clock stops: more than INSTANT_EVENTS_LIMIT events at
         one instant."""
-        run_watched(self.env, until, limit=INSTANT_EVENTS_LIMIT, stuck=self._stuck)
+        self.events_processed += run_watched(
+            self.env, until, limit=INSTANT_EVENTS_LIMIT, stuck=self._stuck
+        )
 
     def _stuck(self, now: float, _events: int) -> None:
         """Simulated time stopped: name the workloads that create pods at this instant."""
