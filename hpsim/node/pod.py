@@ -278,6 +278,9 @@ class PodStates:
         self._on_running = on_running
         self.counts: dict[str, int] = {}
         self.running_on: dict[str, int] = {}  # pods Running, by node
+        # Nodes whose count of Running pods moved since the cluster last looked (it takes
+        # and clears them: hpsim.cluster.cluster.Cluster._level).
+        self.running_moved: set[str] = set()
 
     def moved(self, pod: Pod, now: float, old: str, new: str) -> None:
         self._show(pod, now)
@@ -290,6 +293,7 @@ class PodStates:
         if old == "Running" or new == "Running":
             on = self.running_on
             on[pod.node] = on.get(pod.node, 0) + (1 if new == "Running" else -1)
+            self.running_moved.add(pod.node)
         if new in ENDED:
             emit.pod(pod.record(now))
         if new == "Running" and self._on_running is not None:
