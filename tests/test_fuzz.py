@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from hpsim.cluster.cluster import Cluster
 from hpsim.errors import HpsimError
+from hpsim.experiment.run import disk_bytes_by_pool
 from hpsim.observe.recorder import Recorder
 from hpsim.observe.results import summarize, tables_from_records
 from hpsim.scenario.load import load
@@ -262,5 +263,7 @@ def test_hostile_scenario_is_refused_in_one_line_or_runs(tmp_path: Path, data: d
         return
     tables = tables_from_records(rec)
     sc = loaded.scenario
-    summary = summarize(tables, sc.duration, disk_bytes=float(sc.node.disk), image_gc_runs=0)
+    summary = summarize(
+        tables, sc.duration, disk_bytes_by_pool=disk_bytes_by_pool(sc), image_gc_runs=0
+    )
     assert summary["pods_created"] == len(tables["pods"])

@@ -281,3 +281,19 @@ def test_pods_never_bound_count_in_pending_with_the_time_they_waited():
     assert s["pods_never_bound_wait_s_max"] == 3590.0
     assert s["pending_s_mean"] == pytest.approx(1230.0)
     assert s["pending_s_p95"] == pytest.approx(3241.0)
+
+
+def test_disk_full_after_the_end_holds_each_node_to_its_own_pool_volume() -> None:
+    # A HostProcess agent on every node writes 1 GiB/day to host paths, for a day. Each
+    # pool's Windows takes 20 GiB; the "small" pool's volume is 64 GiB, the "big" one's
+    # 256 GiB. After the day the small node holds 21 GiB and fills in (64 - 21) / 1 = 43
+    # days; the big node in 235. The pool's volume fills first on the small node: 43 days,
+    # whichever pool comes first (not the first pool's volume against the pool's sum).
+    agent = pod("agent", "contoso/agent:1", kind="DaemonSet", host_process=True)
+    wl = {"manifest": agent, "profile": {"memory": "50Mi", "hostWrites": "1Gi/d"}}
+    small_pool = {"name": "small", "count": 1, "node": node(disk="64Gi", osDiskUsage="20Gi")}
+    big_pool = {"name": "big", "count": 1, "node": node(disk="256Gi", osDiskUsage="20Gi")}
+    for order in ([small_pool, big_pool], [big_pool, small_pool]):
+        data = pools([wl], [_img("contoso/agent:1")], order, duration="1d")
+        days = run(data).summary()["disk_full_in_s_after_end"] / 86400
+        assert days == pytest.approx(43, rel=1e-4)

@@ -44,7 +44,7 @@ from hpsim.observe.results import (
 )
 from hpsim.observe.stream import CHUNK_ROWS, ChunkFiles, write_tables
 from hpsim.scenario.load import LoadedScenario, load
-from hpsim.scenario.schema import REPLICATIONS_LIMIT, NodeSpec
+from hpsim.scenario.schema import REPLICATIONS_LIMIT, NodeSpec, Scenario
 
 
 class RunFailed(RuntimeError):
@@ -65,6 +65,12 @@ def check_seed(seed: int | None, field: str = "seed") -> None:
 def check_count(n: int | None, field: str = "replications") -> None:
     """A number of replications: 1 to REPLICATIONS_LIMIT, as the scenario's ``replications``."""
     check_whole(n, field, 1, REPLICATIONS_LIMIT)
+
+
+def disk_bytes_by_pool(sc: Scenario) -> dict[str, float]:
+    """Each pool's volume size, as :func:`hpsim.observe.results.summarize` holds each node
+    to its own."""
+    return {p.name: float(p.node.disk) for p in sc.pools}
 
 
 def image_bytes_peak(series: pd.DataFrame) -> float:
@@ -176,7 +182,10 @@ def _unpack_sensitivity(
         for name, factor in UNPACK_SENSITIVITY.items():
             tables, gc_runs = _replay(with_unpack_rate_scaled(loaded, factor), ss)
             other = summarize(
-                tables, sc.duration, disk_bytes=float(sc.first_node.disk), image_gc_runs=gc_runs
+                tables,
+                sc.duration,
+                disk_bytes_by_pool=disk_bytes_by_pool(sc),
+                image_gc_runs=gc_runs,
             )
             p50[name] = other["start_latency_s_p50"]
             p95[name] = other["start_latency_s_p95"]
@@ -205,7 +214,7 @@ def simulate(
     summary = summarize(
         tables,
         sc.duration,
-        disk_bytes=float(sc.first_node.disk),
+        disk_bytes_by_pool=disk_bytes_by_pool(sc),
         image_gc_runs=gc_runs,
         series=stats,
     )
@@ -275,7 +284,7 @@ def run_streamed(
         summary = summarize(
             tables,
             sc.duration,
-            disk_bytes=float(sc.first_node.disk),
+            disk_bytes_by_pool=disk_bytes_by_pool(sc),
             image_gc_runs=gc_runs,
             series=stats,
         )

@@ -39,6 +39,7 @@ Tables (units in column names):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -414,6 +415,14 @@ class SeriesStats:
         """CPU allocated on all nodes over the run, weighted by how long each value held."""
         return float(sum(s.time_weighted_mean() for s in self._nodes.values()))
 
+    def disk_ends(self) -> dict[str, tuple[float, float]]:
+        """Each node's actual disk bytes at the end of the run and their growth then
+        (bytes per second, the last row's slope)."""
+        return {
+            node: (s.disk_end[0], s.last("disk_actual_slope_bytes_per_s"))
+            for node, s in self._nodes.items()
+        }
+
     def peak(self, name: str) -> float:
         """The worst node's peak (see :meth:`_NodeStats.peak`)."""
         return max((s.peak(name) for s in self._nodes.values()), default=0.0)
@@ -530,7 +539,7 @@ def _disk(
     s: SeriesStats,
     duration: float,
     gc_runs: int,
-    capacity: float,
+    capacity_by_pool: Mapping[str, float],
 ) -> dict[str, Any]:
     """Disk: actual versus accounted and their gap, image bytes by OS version, GC, evictions."""
     events, images = tables["events"], tables["images"]
@@ -538,9 +547,6 @@ def _disk(
         return {}
     actual_end, accounted_end = s.disk_end
     full = events[events["reason"] == "DiskFull"]["time_s"]
-    # At the end's growth (every writer and the node's own), when the volume would be full.
-    slope_end = s.last("disk_actual_slope_bytes_per_s")
-    free_end = capacity - actual_end if capacity else 0.0
     evicted = events[events["reason"] == "Evicted"]["time_s"]
     by_version: dict[str, float] = {}
     for row in images.itertuples(index=False):
@@ -555,9 +561,7 @@ def _disk(
         "disk_gap_bytes_end": actual_end - accounted_end,
         "disk_host_writes_bytes_end": s.last("disk_host_writes_bytes"),
         "host_writes_bytes_per_s_by_workload": host_writes_rates(tables["writes"], duration),
-        "disk_full_in_s_after_end": (
-            max(0.0, free_end) / slope_end if slope_end > _GROWING_BYTES_PER_S else None
-        ),
+        "disk_full_in_s_after_end": _disk_full_in(tables.get("nodes"), s, capacity_by_pool),
         # What the volume holds that kubelet does not count, by owner, at the end.
         "disk_gap_by_owner_bytes_end": {
             "os": s.last("disk_os_bytes"),
@@ -653,17 +657,44 @@ def pull_share(pods: pd.DataFrame) -> float | None:
     return float(ready["pull_s"].sum()) / total if total > 0 else None
 
 
+def _disk_full_in(
+    nodes: pd.DataFrame | None, s: SeriesStats, capacity_by_pool: Mapping[str, float]
+) -> float | None:
+    """How long after the end the first volume would be full, at the growth of the run's
+    last moment (every writer and the node's own); None if no node's volume is growing.
+    Each node living at the end is held to its own pool's volume."""
+    if nodes is not None and len(nodes):
+        living = nodes[nodes["deleted_s"].isna()]
+        pool_of: dict[str, str] = dict(zip(living["node"], living["pool"], strict=True))
+    else:  # no nodes table: every node is of the one pool there is
+        only = next(iter(capacity_by_pool)) if len(capacity_by_pool) == 1 else None
+        pool_of = {node: only for node in s.disk_ends()} if only is not None else {}
+    soonest: float | None = None
+    for node, (actual_end, slope_end) in s.disk_ends().items():
+        pool = pool_of.get(node)
+        if pool is None or slope_end <= _GROWING_BYTES_PER_S:
+            continue
+        capacity = capacity_by_pool.get(pool)
+        if not capacity:
+            continue
+        seconds = max(0.0, capacity - actual_end) / slope_end
+        soonest = seconds if soonest is None else min(soonest, seconds)
+    return soonest
+
+
 def summarize(
     tables: dict[str, pd.DataFrame],
     duration: float,
     *,
-    disk_bytes: float,
+    disk_bytes_by_pool: Mapping[str, float],
     image_gc_runs: int,
     series: SeriesStats | None = None,
 ) -> dict[str, Any]:
     """Headline numbers of one run (units in the names).
 
-    ``disk_bytes`` is the volume's size, ``image_gc_runs`` the GC passes kubelet ran
+    ``disk_bytes_by_pool`` is each pool's volume size (the node of a one-node scenario
+    is pool "node": :attr:`hpsim.scenario.schema.Scenario.pools`), ``image_gc_runs``
+    the GC passes kubelet ran
     (recorded facts, not tables). ``series``: the series table's figures, gathered
     as it streamed (else taken from ``tables["series"]``); then ``tables`` need
     hold only the rows :func:`summary_rows` keeps of events, writes and gc.
@@ -703,7 +734,7 @@ def summarize(
         "images_pulled": len(tables["images"]),
         "image_content_bytes_end": series.last("disk_content_store_bytes"),
         "image_snapshot_bytes_end": series.last("disk_snapshots_bytes"),
-        **_disk(tables, series, duration, image_gc_runs, disk_bytes),
+        **_disk(tables, series, duration, image_gc_runs, disk_bytes_by_pool),
         "cpu_allocated_millicores_mean": series.time_weighted_mean(),
         "memory_committed_bytes_peak": series.peak("commit"),
     }
