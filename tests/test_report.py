@@ -349,3 +349,22 @@ def test_answers_give_the_interval_and_say_why_some_replications_have_no_value()
         "fresh\\_node\\_all\\_running\\_s: n=2; 1 of 3 replications had no fresh-node start: "
         "a pod there at t = 0 never became ready, or none was there."
     ) in md
+
+
+def test_the_node_section_gives_each_pool_its_own_facts_where_they_differ():
+    # A pool of ltsc2019 nodes beside one of ltsc2022: the report said only the first
+    # pool's build, disk and sizes. Now a fact that differs is given per pool, in the
+    # scenario's order, and a fact they share once.
+    def pool(name: str, build: str, disk: str) -> dict:
+        return {"name": name, "count": 1, "node": node(osBuild=build, disk=disk)}
+
+    data = scenario([{"manifest": pod("app")}], [{"name": "test/app:1", "layers": []}])
+    del data["node"]
+    data["nodePools"] = [
+        pool("win22", "10.0.20348.2227", "128Gi"),
+        pool("win19", "10.0.17763.5329", "256Gi"),
+    ]
+    lines = dict(node_lines(hpsim.run(load_data(data))))
+    assert lines["Windows build"] == "win22: 10.0.20348.2227; win19: 10.0.17763.5329"
+    assert lines["Disk (C:)"] == "win22: 128.0 GiB; win19: 256.0 GiB"
+    assert lines["CPU"] == "4 CPUs, 4 allocatable"

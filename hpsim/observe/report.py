@@ -57,7 +57,28 @@ class Row:
 
 
 def node_lines(res: Results, quote: Quote = str) -> list[tuple[str, str]]:
-    node = res.meta.get("node", {})
+    """The node's facts, a (label, text) pair each. With several pools whose nodes differ,
+    a fact that differs reads "pool: text" for each pool, in the scenario's order."""
+    pools = [p for p in res.meta.get("pools", []) if p.get("node")]
+    if len(pools) < 2:
+        return _one_node_lines(res.meta.get("node", {}), quote)
+    per_pool = [(str(p["name"]), dict(_one_node_lines(p["node"], quote))) for p in pools]
+    out = []
+    for label in per_pool[0][1]:
+        texts = [(name, lines.get(label, "-")) for name, lines in per_pool]
+        if len({text for _, text in texts}) == 1:
+            out.append((label, texts[0][1]))
+        else:
+            out.append((label, "; ".join(f"{quote(name)}: {text}" for name, text in texts)))
+    return out
+
+
+def node_heading(res: Results) -> str:
+    """The node section's title: "Node", or "Nodes" for several pools."""
+    return "Nodes" if len([p for p in res.meta.get("pools", []) if p.get("node")]) > 1 else "Node"
+
+
+def _one_node_lines(node: dict[str, Any], quote: Quote) -> list[tuple[str, str]]:
     if not node:
         return []
     return [
@@ -330,7 +351,7 @@ def render_html(
         parts.append("</ul>")
     else:
         parts.append("<p>None.</p>")
-    parts.append("<h2>Node</h2><table>")
+    parts.append(f"<h2>{node_heading(res)}</h2><table>")
     parts += [f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in node_lines(res)]
     parts.append("</table>")
     parts.append("<h2>Admission</h2>")
@@ -444,7 +465,7 @@ def render_markdown(
     lines += [f"_{_run_line(res, info, q)}_", "", "## Warnings", ""]
     found = warnings(res, q)
     lines += [f"- {w}" for w in found] if found else ["None."]
-    lines += ["", "## Node", "", "| | |", "|---|---|"]
+    lines += ["", f"## {node_heading(res)}", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in node_lines(res, q)]
     lines += ["", "## Admission", ""]
     refused = refusals(res)

@@ -801,6 +801,7 @@ def scenario_meta(loaded: LoadedScenario) -> dict[str, Any]:
                 "max": p.bounds[1],
                 "autoscaled": p.autoscaled,
                 "cni_daemon_set": p.cni_daemon_set,
+                "node": node_facts(p.node),
             }
             for p in loaded.scenario.pools
         ],
