@@ -283,3 +283,41 @@ def test_report_o_json(tmp_path, capsys, monkeypatch):
         "report_html": str(out / "report.html"),
         "report_md": str(out / "report.md"),
     }
+
+
+def test_validate_judges_each_node_pool_where_their_nodes_differ(tmp_path, capsys):
+    # A HostProcess pod run as the local group "Users": containerd 1.7 runs it, 1.6 does
+    # not. With a 1.7 pool first and a 1.6 pool second, the pod is admitted (the first
+    # pool's nodes decide what hpsim runs) and validate says what the second pool's do.
+    pool = "{{name: {name}, count: 1, node: {{cpu: 4, memory: 8Gi, containerd: '{c}'}}}}"
+    (tmp_path / "s.yaml").write_text(
+        "name: s\nduration: 1h\nnodePools:\n"
+        f"  - {pool.format(name='win22', c='1.7.22')}\n"
+        f"  - {pool.format(name='win19', c='1.6.28')}\n"
+        "workloads:\n  - manifest: agent.yaml\n"
+    )
+    (tmp_path / "agent.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: agent}\nspec:\n"
+        "  hostNetwork: true\n"
+        "  securityContext: {windowsOptions: {hostProcess: true, runAsUserName: Users}}\n"
+        "  containers: [{name: hpc, image: mcr.microsoft.com/oss/kubernetes/pause:3.9}]\n"
+    )
+    assert main(["validate", "-o", "json", str(tmp_path / "s.yaml")]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    message = (
+        'container "hpc" runs as "Users", which is not an NT AUTHORITY service account: '
+        "Running HostProcess containers as local user accounts requires containerd v1.7+"
+    )
+    assert row["admitted"] is True and row["node"] == []
+    assert row["nodeByPool"] == {
+        "win22": [],
+        "win19": [{"rule": "localUser", "message": message}],
+    }
+    assert main(["validate", str(tmp_path / "s.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  the node pools judge it differently (hpsim runs its pods as the first pool's "
+        "nodes do):\n"
+        "    pool win22: its nodes run it\n"
+        f"    pool win19 (localUser): {message}\n"
+    ) in out

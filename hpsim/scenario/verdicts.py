@@ -79,6 +79,10 @@ class TemplateVerdict:
     containers: tuple[ContainerSettings, ...]
     # Per HostProcess container: its sandbox mount point and where its mounts land.
     mounts: tuple[ContainerMounts, ...] = ()
+    # With node pools whose nodes judge the pod differently (a containerd or Kubernetes
+    # version, a feature gate, a RuntimeClass): each pool's name and node verdicts, in the
+    # scenario's order. ``node`` is the first pool's, which the simulation obeys.
+    node_by_pool: tuple[tuple[str, tuple[NodeVerdict, ...]], ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -129,6 +133,11 @@ class TemplateVerdict:
             "podSecurityReasons": {lvl: list(r.reasons) for lvl, r in self.pod_security.items()},
             "namespaceLevel": self.namespace_level,
             "node": [v.to_json() for v in self.node],
+            **(
+                {"nodeByPool": {p: [v.to_json() for v in vs] for p, vs in self.node_by_pool}}
+                if self.node_by_pool
+                else {}
+            ),
             "containers": [c.to_json() for c in self.containers],
             "hostProcessMounts": [m.to_json() for m in self.mounts],
         }
@@ -168,6 +177,16 @@ class TemplateVerdict:
             lines.append(f"  Pod Security {lvl}: {'allowed' if r.allowed else 'forbidden'}{detail}")
         for v in self.node:
             lines.append(f"  node ({_text(v.rule)}): {_text(v.message)}")
+        if self.node_by_pool:
+            lines.append(
+                "  the node pools judge it differently (hpsim runs its pods as the first "
+                "pool's nodes do):"
+            )
+            for pool, verdicts in self.node_by_pool:
+                if not verdicts:
+                    lines.append(f"    pool {_name(pool)}: its nodes run it")
+                for v in verdicts:
+                    lines.append(f"    pool {_name(pool)} ({_text(v.rule)}): {_text(v.message)}")
         for c in self.containers:
             kind = "HostProcess" if c.host_process else "isolated"
             parts = [f"  container {_name(c.name)}:", kind]
@@ -236,8 +255,12 @@ def node_facts(node: NodeSpec) -> NodeFacts:
     )
 
 
-def check_template(t: PodTemplate, *, node: NodeSpec, level: str) -> TemplateVerdict:
-    """Run every gate on one template for a node and a namespace level."""
+def check_template(
+    t: PodTemplate, *, node: NodeSpec, level: str, pools: Sequence[tuple[str, NodeSpec]] = ()
+) -> TemplateVerdict:
+    """Run every gate on one template for a node and a namespace level. ``pools``: every
+    node pool's (name, node), ``node`` the first's; their node verdicts are kept apart
+    (:attr:`TemplateVerdict.node_by_pool`) when they differ from one pool to another."""
     facts = node_facts(node)
     field_allowed = admission.host_process_field_allowed(facts)
     errors = admission.validate_pod_spec(
@@ -247,11 +270,12 @@ def check_template(t: PodTemplate, *, node: NodeSpec, level: str) -> TemplateVer
         allow_host_process_field=field_allowed,
     )
     errors = [*errors, *_controller_errors(t)]
-    node_verdicts = admission.node_rules(t.raw_spec, facts)
-    if not field_allowed:
-        # The API server refused the gated field (one gate for the API server and the
-        # kubelet): no pod reaches a kubelet to be refused for the same gate.
-        node_verdicts = [v for v in node_verdicts if v.message != admission.GATE_OFF_MESSAGE]
+    node_verdicts = _node_verdicts(t, facts, field_allowed)
+    by_pool = tuple(
+        (name, _node_verdicts(t, node_facts(spec), field_allowed)) for name, spec in pools
+    )
+    if len({verdicts for _, verdicts in by_pool}) < 2:
+        by_pool = ()
     return TemplateVerdict(
         template=t,
         errors=tuple(errors),
@@ -259,7 +283,7 @@ def check_template(t: PodTemplate, *, node: NodeSpec, level: str) -> TemplateVer
             lvl: admission.pod_security(t.raw_metadata, t.raw_spec, lvl) for lvl in LEVELS
         },
         namespace_level=level,
-        node=tuple(node_verdicts),
+        node=node_verdicts,
         containers=tuple(admission.effective_containers(t.raw_spec, node.cpu)),
         # Only a pod the API server admits reaches the node and mounts anything.
         mounts=host_process_mounts(
@@ -267,16 +291,34 @@ def check_template(t: PodTemplate, *, node: NodeSpec, level: str) -> TemplateVer
         )
         if not errors
         else (),
+        node_by_pool=by_pool if not errors else (),
     )
+
+
+def _node_verdicts(
+    t: PodTemplate, facts: NodeFacts, field_allowed: bool
+) -> tuple[NodeVerdict, ...]:
+    """What a node with ``facts`` refuses of the template's pods; ``field_allowed``: whether
+    the API server (the first pool's version) accepts the hostProcess field."""
+    verdicts = admission.node_rules(t.raw_spec, facts)
+    if not field_allowed:
+        # The API server refused the gated field (one gate for the API server and the
+        # kubelet): no pod reaches a kubelet to be refused for the same gate.
+        verdicts = [v for v in verdicts if v.message != admission.GATE_OFF_MESSAGE]
+    return tuple(verdicts)
 
 
 def scenario_verdicts(sc: LoadedScenario) -> list[TemplateVerdict]:
     """Verdicts for every workload of a loaded scenario."""
     # The API server's admission reads the version of the first pool's nodes.
     node = sc.scenario.first_node
+    pools = [(p.name, p.node) for p in sc.scenario.pools]
     return [
         check_template(
-            w.template, node=node, level=sc.scenario.namespace_level(w.template.namespace)
+            w.template,
+            node=node,
+            level=sc.scenario.namespace_level(w.template.namespace),
+            pools=pools,
         )
         for w in sc.workloads
     ]
