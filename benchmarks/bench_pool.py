@@ -18,9 +18,10 @@ the recorder then holds a chunk per table however long the run.
 The last line is one JSON object (of the last size run): pods, wall_s,
 bare_events_per_s, cost_per_pod, peak_rss_mib, nodes_mean, model ("compiled" or
 "python": hpsim/native.py), and, with several sizes, time_ratio (the largest's wall
-time over the smallest's), nodes_ratio and cost_ratio (the largest's cost per pod
-over the smallest's: with ``--nodes 1,20``, the 20-node pool against one node run the
-same way, autoscaler and all).
+time over the smallest's), work_ratio (the same in bare-event units, cost per pod
+times pods: what time_ratio would be with the machine's load held still), nodes_ratio
+and cost_ratio (the largest's cost per pod over the smallest's: with ``--nodes 1,20``,
+the 20-node pool against one node run the same way, autoscaler and all).
 """
 
 from __future__ import annotations
@@ -135,6 +136,11 @@ def main() -> None:
         last["time_ratio"] = round(runs[-1]["wall_s"] / runs[0]["wall_s"], 2)
         last["nodes_ratio"] = round(runs[-1]["nodes"] / runs[0]["nodes"], 2)
         last["cost_ratio"] = round(runs[-1]["cost_per_pod"] / runs[0]["cost_per_pod"], 2)
+        # time_ratio in bare-event units (cost per pod x pods): each size's wall time
+        # against its own run's yardstick, so a busy spell during one size does not skew it.
+        first, end = runs[0], runs[-1]
+        work = end["cost_per_pod"] * end["pods"] / (first["cost_per_pod"] * first["pods"])
+        last["work_ratio"] = round(work, 2)
     print(json.dumps(last))
 
 
