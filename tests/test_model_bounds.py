@@ -221,10 +221,10 @@ def test_run_watched_stops_where_simpy_run_stops():
     assert seen == [(2, "b"), (3, "a"), (10, "at-until"), (10, "at-until-2"), (11, "c")]
 
 
-@pytest.mark.parametrize("counting", [False, True], ids=["simpy's step inlined", "env.step"])
+@pytest.mark.parametrize("counting", [False, True], ids=["plain environment", "env.step replaced"])
 def test_run_watched_counts_the_events_it_processed(counting: bool) -> None:
-    # 5 timeouts before 10 and the stop at 10 itself; then 2 more and the stop at 12. The
-    # count is the same whether the loop steps itself or calls a replaced env.step.
+    # 5 timeouts before 10 and the stop at 10 itself; then 2 more and the stop at 12. An
+    # environment that replaces step (as the tests' counting one) agrees.
     env = CountingEnvironment() if counting else simpy.Environment()
     for at in (1, 2, 3, 4, 5, 11, 11.5):
         env.timeout(at)
@@ -234,7 +234,7 @@ def test_run_watched_counts_the_events_it_processed(counting: bool) -> None:
         assert env.processed == 9
 
 
-@pytest.mark.parametrize("counting", [False, True], ids=["simpy's step inlined", "env.step"])
+@pytest.mark.parametrize("counting", [False, True], ids=["plain environment", "env.step replaced"])
 def test_a_failed_event_nobody_defused_crashes_run_watched_as_it_crashes_simpy(
     counting: bool,
 ) -> None:

@@ -9,28 +9,24 @@ unprocessed, as simpy does), except that it looks at the clock once every ``CHEC
 events and hands over to ``stuck`` once more than ``limit`` events have gone
 by at one instant.
 
-Looking once per batch costs nothing measurable: the inner loop is a ``for``
-over a range, no dearer than simpy's own ``while True: self.step()``
-(bench_core.py's cost_per_pod is the same within its noise, see the commit
-that introduced this module).
+Looking once per batch costs nothing measurable: the inner loop is a local
+``step`` call in a ``for`` over a range, no dearer than simpy's own ``while
+True: self.step()`` (bench_core.py's cost_per_pod is the same within its
+noise, see the commit that introduced this module). The loop counts the events
+it processes (benchmarks read them: ``Cluster.events_processed``).
 
-The loop processes each event itself, as simpy 4.1's ``Environment.step``
-(simpy/core.py) does, line for line, rather than calling ``env.step`` once an
-event. Compiled (hpsim.native), that call was 2.5% of the instructions of
-benchmarks/month.yaml's first 3 days (callgrind: 1,155M -> 1,126M); in pure
-Python the two are the same. An environment whose class replaces ``step`` (one
-that counts the events, in the tests) gets its own ``step`` called instead.
+simpy's ``step`` is called, not copied into the loop: a copy cost more
+instructions than the call, 1.3% of benchmarks/month.yaml's first 3 days in pure
+Python and 1.8% compiled (callgrind), since CPython's specialised attribute reads
+on simpy's events beat the generic ones of compiled code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappop
-from typing import Any
 
 import simpy
-from simpy.core import EmptySchedule, StopSimulation
-from simpy.events import Event, EventPriority
+from simpy.events import Event
 
 from hpsim.node.clock import STOP_PRIORITY
 
@@ -64,42 +60,14 @@ def run_watched(
     # (Environment.step), which would leave an empty event at ``until`` after every slice,
     # and a caller advancing in slices could not see past it to the next real event.
     stop.callbacks.append(_stop)
+    step = env.step
     batch = range(every)
     instant, seen, processed = env.now, 0, 0
-    queue: list[Any] = env._queue  # (time, priority, id, event), a heap
-    own_step = type(env).step is _SIMPY_STEP
     i = -1  # the events of the batch under way processed, less one
     try:
         while True:
-            if own_step:
-                for i in batch:  # noqa: B007 (read when the stop comes mid-batch)
-                    # simpy 4.1's Environment.step (simpy/core.py), line for line.
-                    try:
-                        entry = heappop(queue)
-                    except IndexError:
-                        raise EmptySchedule from None
-                    env._now = entry[0]
-                    event: Any = entry[3]
-                    callbacks = event.callbacks
-                    event.callbacks = None  # processed: no callback can be added any more
-                    try:
-                        for callback in callbacks:
-                            callback(event)
-                    except StopSimulation:
-                        # As simpy: the callbacks left run when the simulation resumes.
-                        event.callbacks = callbacks[callbacks.index(callback) + 1 :]
-                        env.schedule(event, EventPriority(-1))
-                        raise
-                    if not event._ok and not hasattr(event, "_defused"):
-                        # A failed event nobody defused: the run crashes with a copy of its
-                        # error.
-                        exc = type(event._value)(*event._value.args)
-                        exc.__cause__ = event._value
-                        raise exc
-            else:
-                step = env.step
-                for i in batch:  # noqa: B007 (read when the stop comes mid-batch)
-                    step()
+            for i in batch:  # noqa: B007 (read when the stop comes mid-batch)
+                step()
             processed += every
             i = -1
             if env.now != instant:
@@ -110,9 +78,6 @@ def run_watched(
                 stuck(instant, seen)
     except _Stopped:
         return processed + i + 1
-
-
-_SIMPY_STEP = simpy.Environment.step
 
 
 class _Stopped(Exception):

@@ -59,7 +59,7 @@ class Row:
 def node_lines(res: Results, quote: Quote = str) -> list[tuple[str, str]]:
     """The node's facts, a (label, text) pair each. With several pools whose nodes differ,
     a fact that differs reads "pool: text" for each pool, in the scenario's order."""
-    pools = [p for p in res.meta.get("pools", []) if p.get("node")]
+    pools = _pools(res)
     if len(pools) < 2:
         return _one_node_lines(res.meta.get("node", {}), quote)
     per_pool = [(str(p["name"]), dict(_one_node_lines(p["node"], quote))) for p in pools]
@@ -75,7 +75,12 @@ def node_lines(res: Results, quote: Quote = str) -> list[tuple[str, str]]:
 
 def node_heading(res: Results) -> str:
     """The node section's title: "Node", or "Nodes" for several pools."""
-    return "Nodes" if len([p for p in res.meta.get("pools", []) if p.get("node")]) > 1 else "Node"
+    return "Nodes" if len(_pools(res)) > 1 else "Node"
+
+
+def _pools(res: Results) -> list[dict[str, Any]]:
+    """The pools with their nodes' facts (results from before these were kept have none)."""
+    return [p for p in res.meta.get("pools", []) if p.get("node")]
 
 
 def _one_node_lines(node: dict[str, Any], quote: Quote) -> list[tuple[str, str]]:

@@ -561,7 +561,7 @@ def _disk(
         "disk_gap_bytes_end": actual_end - accounted_end,
         "disk_host_writes_bytes_end": s.last("disk_host_writes_bytes"),
         "host_writes_bytes_per_s_by_workload": host_writes_rates(tables["writes"], duration),
-        "disk_full_in_s_after_end": _disk_full_in(tables.get("nodes"), s, capacity_by_pool),
+        "disk_full_in_s_after_end": _disk_full_in(tables["nodes"], s, capacity_by_pool),
         # What the volume holds that kubelet does not count, by owner, at the end.
         "disk_gap_by_owner_bytes_end": {
             "os": s.last("disk_os_bytes"),
@@ -658,17 +658,13 @@ def pull_share(pods: pd.DataFrame) -> float | None:
 
 
 def _disk_full_in(
-    nodes: pd.DataFrame | None, s: SeriesStats, capacity_by_pool: Mapping[str, float]
+    nodes: pd.DataFrame, s: SeriesStats, capacity_by_pool: Mapping[str, float]
 ) -> float | None:
     """How long after the end the first volume would be full, at the growth of the run's
     last moment (every writer and the node's own); None if no node's volume is growing.
     Each node living at the end is held to its own pool's volume."""
-    if nodes is not None and len(nodes):
-        living = nodes[nodes["deleted_s"].isna()]
-        pool_of: dict[str, str] = dict(zip(living["node"], living["pool"], strict=True))
-    else:  # no nodes table: every node is of the one pool there is
-        only = next(iter(capacity_by_pool)) if len(capacity_by_pool) == 1 else None
-        pool_of = {node: only for node in s.disk_ends()} if only is not None else {}
+    living = nodes[nodes["deleted_s"].isna()]
+    pool_of: dict[str, str] = dict(zip(living["node"], living["pool"], strict=True))
     soonest: float | None = None
     for node, (actual_end, slope_end) in s.disk_ends().items():
         pool = pool_of.get(node)
