@@ -473,9 +473,9 @@ class Cluster:
             )
         # A node's levels (hpsim.node.node.WindowsNode.level) move only with its requests
         # (a bind, a release, the node added) or its Running pods: only the nodes where
-        # either moved since the last look are asked, in the nodes' order. Usually one
-        # node, asked without a pass over every node (0.7% of a 20-node pool's instructions,
-        # callgrind, benchmarks/bench_pool.py's first day).
+        # either moved since the last look are asked, in the nodes' order. The Running
+        # counts that moved come from PodStates (no copy and compare of every node's count
+        # per call), and the usual single node is asked without a pass over every node.
         moved = self._levels_moved
         running = self.states.running_moved
         if running:

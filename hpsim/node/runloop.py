@@ -15,10 +15,9 @@ True: self.step()`` (bench_core.py's cost_per_pod is the same within its
 noise, see the commit that introduced this module). The loop counts the events
 it processes (benchmarks read them: ``Cluster.events_processed``).
 
-simpy's ``step`` is called, not copied into the loop: a copy cost more
-instructions than the call, 1.3% of benchmarks/month.yaml's first 3 days in pure
-Python and 1.8% compiled (callgrind), since CPython's specialised attribute reads
-on simpy's events beat the generic ones of compiled code.
+simpy's ``step`` is called, not copied into the loop: a copy showed no gain in
+instructions beyond callgrind's run-to-run spread here (about 2% on
+benchmarks/month.yaml's first 3 days), in pure Python or compiled.
 """
 
 from __future__ import annotations
